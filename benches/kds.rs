@@ -19,7 +19,10 @@ fn key_to_shard(c: &mut Criterion) {
                 }
             })
         });
-        let hashes: Vec<HashKey> = keys.iter().map(|k| HashKey::from_partition_key(k)).collect();
+        let hashes: Vec<HashKey> = keys
+            .iter()
+            .map(|k| HashKey::from_partition_key(k))
+            .collect();
         group.bench_with_input(BenchmarkId::new("lookup", shards), &map, |b, map| {
             b.iter(|| {
                 for &h in &hashes {

@@ -14,7 +14,7 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 use serde::Serialize;
 
 use crate::kds::{
-    EpochNanos, HashKey, KeyLengthRule, Quota, QUOTAS_AS_OF, ReshardOp, SequenceNumber, ShardId,
+    EpochNanos, HashKey, KeyLengthRule, QUOTAS_AS_OF, Quota, ReshardOp, SequenceNumber, ShardId,
     ShardMap, UpdatePlan, format_width, validate_partition_key,
 };
 
@@ -148,7 +148,11 @@ pub fn main<I: IntoIterator<Item = OsString>>(args: I) -> ExitCode {
         Err(err) => {
             // clap prints help/version on stdout and usage errors on stderr.
             let _ = err.print();
-            return ExitCode::from(if err.use_stderr() { EXIT_ERROR } else { EXIT_OK });
+            return ExitCode::from(if err.use_stderr() {
+                EXIT_ERROR
+            } else {
+                EXIT_OK
+            });
         }
     };
     let stdout = io::stdout();
@@ -222,20 +226,29 @@ fn shard_of(args: &ShardOfArgs, input: &mut dyn BufRead, out: &mut dyn Write) ->
         }
         Ok(())
     };
+    // Validate every argument before printing anything.
+    let mut given = Vec::with_capacity(args.keys.len() + args.explicit_hash_keys.len());
     for (i, key) in args.keys.iter().enumerate() {
         validate_partition_key(key, rule).with_context(|| format!("key argument {}", i + 1))?;
-        emit(Some(key), None, HashKey::from_partition_key(key))?;
+        given.push((Some(key.as_str()), None, HashKey::from_partition_key(key)));
     }
     for text in &args.explicit_hash_keys {
         let hash = HashKey::parse_explicit(text).context("--explicit-hash-key")?;
-        emit(None, Some(text), hash)?;
+        given.push((None, Some(text.as_str()), hash));
+    }
+    for (key, explicit, hash) in given {
+        emit(key, explicit, hash)?;
     }
     if args.stdin {
         let mut line = Vec::new();
         let mut number = 0usize;
         loop {
             line.clear();
-            if input.read_until(b'\n', &mut line).context("reading stdin")? == 0 {
+            if input
+                .read_until(b'\n', &mut line)
+                .context("reading stdin")?
+                == 0
+            {
                 break;
             }
             number += 1;
@@ -269,9 +282,17 @@ fn reshard(args: &ReshardArgs, out: &mut dyn Write) -> Result<()> {
 }
 
 fn write_plan_text(map: &ShardMap, plan: &UpdatePlan, out: &mut dyn Write) -> Result<()> {
-    writeln!(out, "UpdateShardCount {} -> {} (UNIFORM_SCALING)", plan.from, plan.to)?;
+    writeln!(
+        out,
+        "UpdateShardCount {} -> {} (UNIFORM_SCALING)",
+        plan.from, plan.to
+    )?;
     if plan.operations.is_empty() {
-        writeln!(out, "no change: the stream already has {} open shards", plan.to)?;
+        writeln!(
+            out,
+            "no change: the stream already has {} open shards",
+            plan.to
+        )?;
     } else {
         writeln!(out, "\noperations ({}):", plan.operations.len())?;
     }
@@ -536,7 +557,10 @@ struct QuotaJson {
 
 fn quotas(args: &QuotasArgs, out: &mut dyn Write) -> Result<()> {
     if !args.json {
-        writeln!(out, "KDS limits as of {QUOTAS_AS_OF} (sources: shared/KDS-REFERENCE.md)")?;
+        writeln!(
+            out,
+            "KDS limits as of {QUOTAS_AS_OF} (sources: shared/KDS-REFERENCE.md)"
+        )?;
     }
     for &q in Quota::ALL {
         if args.json {

@@ -174,13 +174,8 @@ impl Shard {
     /// close time (KDS-REFERENCE.md §3.5).
     pub fn ending_sequence_number(&self) -> Option<SequenceNumber> {
         self.closed_at.map(|closed| {
-            SequenceNumber::new(
-                self.created_at.secs(),
-                self.id.0,
-                SEQ_IX_MAX,
-                closed.secs(),
-            )
-            .expect("shard times are range-checked")
+            SequenceNumber::new(self.created_at.secs(), self.id.0, SEQ_IX_MAX, closed.secs())
+                .expect("shard times are range-checked")
         })
     }
 }
@@ -497,7 +492,10 @@ impl ShardMap {
             };
             nearest.filter(|&e| e.abs_diff(t) <= tolerance).unwrap_or(t)
         };
-        let mut ends: Vec<u128> = uniform_starts(target).skip(1).map(|t| snap(t) - 1).collect();
+        let mut ends: Vec<u128> = uniform_starts(target)
+            .skip(1)
+            .map(|t| snap(t) - 1)
+            .collect();
         ends.push(u128::MAX);
 
         let old_open = std::mem::take(&mut self.open_ids);
@@ -582,7 +580,12 @@ impl ShardMap {
 
     /// Closes `parent` and creates its two children; the open index is the
     /// caller's to update. The split key is assumed valid.
-    fn split_unindexed(&mut self, parent: ShardId, key: u128, now: EpochNanos) -> (ShardId, ShardId) {
+    fn split_unindexed(
+        &mut self,
+        parent: ShardId,
+        key: u128,
+        now: EpochNanos,
+    ) -> (ShardId, ShardId) {
         let p = &mut self.shards[parent.0 as usize];
         let closed = close(p, now);
         let range = p.range;

@@ -1,0 +1,316 @@
+//! The `shardcast` binary: output of each command, and each bad input gets one
+//! clear line on stderr and exit code 2.
+
+use assert_cmd::Command;
+use predicates::prelude::*;
+use serde_json::Value;
+
+fn shardcast() -> Command {
+    let mut cmd = Command::cargo_bin("shardcast").unwrap();
+    cmd.env("RUST_BACKTRACE", "0");
+    cmd
+}
+
+fn data(name: &str) -> String {
+    format!(
+        "{}/tests/data/kinesalite/{name}",
+        env!("CARGO_MANIFEST_DIR")
+    )
+}
+
+/// Runs with `args`, expects exit code 2 and a single `error:` line that
+/// contains every one of `needles`.
+fn fails_with(args: &[&str], needles: &[&str]) {
+    let out = shardcast().args(args).assert().code(2).get_output().clone();
+    assert!(out.stdout.is_empty(), "{args:?} printed to stdout");
+    let stderr = String::from_utf8(out.stderr).unwrap();
+    assert!(!stderr.contains("panicked"), "{args:?} panicked: {stderr}");
+    assert_eq!(stderr.lines().count(), 1, "{args:?}: {stderr}");
+    assert!(stderr.starts_with("error: "), "{args:?}: {stderr}");
+    for needle in needles {
+        assert!(
+            stderr.contains(needle),
+            "{args:?}: {needle:?} not in {stderr}"
+        );
+    }
+}
+
+#[test]
+fn shard_of_prints_the_shard() {
+    shardcast()
+        .args(["shard-of", "--shards", "3", "user-1"])
+        .assert()
+        .success()
+        .stdout("shardId-000000000002\t285573413173782752570879317399258818820\tuser-1\n");
+}
+
+#[test]
+fn shard_of_json_and_explicit_hash_keys() {
+    let out = shardcast()
+        .args(["shard-of", "-s", "4", "--json", "user-2"])
+        .args([
+            "--explicit-hash-key",
+            "340282366920938463463374607431768211455",
+        ])
+        .assert()
+        .success()
+        .get_output()
+        .stdout
+        .clone();
+    let rows: Vec<Value> = String::from_utf8(out)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(rows.len(), 2);
+    assert_eq!(rows[0]["partition_key"], "user-2");
+    assert_eq!(
+        rows[0]["hash_key"],
+        "81544010656874607678696621737415172275"
+    );
+    assert_eq!(rows[0]["shard_id"], "shardId-000000000000");
+    assert_eq!(
+        rows[1]["explicit_hash_key"],
+        "340282366920938463463374607431768211455"
+    );
+    assert_eq!(rows[1]["shard_index"], 3);
+}
+
+#[test]
+fn shard_of_stdin_routes_all_recorded_keys() {
+    let recorded: Value =
+        serde_json::from_str(&std::fs::read_to_string(data("assign-N10-kinesalite.json")).unwrap())
+            .unwrap();
+    let out = shardcast()
+        .args(["shard-of", "--shards", "10", "--stdin", "--json"])
+        .pipe_stdin(data("keys.txt"))
+        .unwrap()
+        .assert()
+        .success()
+        .get_output()
+        .stdout
+        .clone();
+    let rows: Vec<Value> = String::from_utf8(out)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    let expected = recorded["records"].as_array().unwrap();
+    assert_eq!(rows.len(), expected.len());
+    for (row, e) in rows.iter().zip(expected) {
+        assert_eq!(row["partition_key"], e["key"]);
+        assert_eq!(row["hash_key"], e["hash_key"]);
+        assert_eq!(row["shard_id"], e["shard_id"]);
+    }
+}
+
+#[test]
+fn shard_of_bad_input() {
+    fails_with(
+        &["shard-of", "--shards", "0", "a"],
+        &["shard count 0", "1 to 1000000"],
+    );
+    fails_with(
+        &["shard-of", "--shards", "3", ""],
+        &["0 characters", "1 to 256"],
+    );
+    let long = "x".repeat(257);
+    fails_with(
+        &["shard-of", "--shards", "3", "ok", &long],
+        &["key argument 2", "257 characters", "1 to 256"],
+    );
+    fails_with(
+        &[
+            "shard-of",
+            "--shards",
+            "3",
+            "--explicit-hash-key",
+            "340282366920938463463374607431768211456",
+        ],
+        &[
+            "340282366920938463463374607431768211456",
+            "0 to 340282366920938463463374607431768211455",
+        ],
+    );
+    fails_with(
+        &["shard-of", "--shards", "3", "--explicit-hash-key", "abc"],
+        &["\"abc\"", "0 to 340282366920938463463374607431768211455"],
+    );
+    fails_with(&["shard-of", "--shards", "3"], &["no keys given"]);
+}
+
+#[test]
+fn shard_of_stdin_errors_name_the_line() {
+    shardcast()
+        .args(["shard-of", "--shards", "3", "--stdin"])
+        .write_stdin("a\n\nb\n")
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains(
+            "stdin line 2: partition key is 0 characters long",
+        ));
+    shardcast()
+        .args(["shard-of", "--shards", "3", "--stdin"])
+        .write_stdin(b"a\n\xff\xfe\n".to_vec())
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains(
+            "stdin line 2: the key is not valid UTF-8",
+        ));
+}
+
+#[test]
+fn key_length_rule_is_selectable() {
+    let emoji = "\u{1F511}".repeat(129);
+    shardcast()
+        .args(["shard-of", "--shards", "2", &emoji])
+        .assert()
+        .success();
+    fails_with(
+        &["shard-of", "--shards", "2", "--key-length", "utf16", &emoji],
+        &["258 characters", "UTF-16 code units"],
+    );
+}
+
+#[test]
+fn reshard_prints_the_plan() {
+    shardcast()
+        .args(["reshard", "--from", "4", "--to", "3"])
+        .assert()
+        .success()
+        .stdout(predicate::str::contains(
+            "merge shardId-000000000008 + shardId-000000000003 -> shardId-000000000010",
+        ))
+        .stdout(predicate::str::contains("widths differ by at most 1 hash keys"))
+        .stdout(predicate::str::contains(
+            "transient shards: shardId-000000000004, shardId-000000000005, shardId-000000000007, shardId-000000000008",
+        ));
+    let out = shardcast()
+        .args(["reshard", "--from", "4", "--to", "3", "--json"])
+        .assert()
+        .success()
+        .get_output()
+        .stdout
+        .clone();
+    let plan: Value = serde_json::from_slice(&out).unwrap();
+    let open: Vec<&str> = plan["open_after"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["shard_id"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        open,
+        [
+            "shardId-000000000006",
+            "shardId-000000000009",
+            "shardId-000000000010"
+        ]
+    );
+    assert_eq!(plan["operations"].as_array().unwrap().len(), 5);
+    assert_eq!(plan["operations"][0]["op"], "split");
+    assert_eq!(plan["transient"].as_array().unwrap().len(), 4);
+}
+
+#[test]
+fn reshard_bad_input() {
+    fails_with(
+        &["reshard", "--from", "4", "--to", "9"],
+        &["from 4 to 9", "more than double", "2 to 8"],
+    );
+    fails_with(
+        &["reshard", "--from", "4", "--to", "1"],
+        &["below half", "2 to 8"],
+    );
+    fails_with(
+        &["reshard", "--from", "6000", "--to", "12000"],
+        &["limit of 10000", "3000 to 10000"],
+    );
+    fails_with(&["reshard", "--from", "0", "--to", "1"], &["shard count 0"]);
+    fails_with(
+        &[
+            "reshard",
+            "--from",
+            "4",
+            "--to",
+            "8",
+            "--recent-calls",
+            "10",
+        ],
+        &["10 calls in the last 24 hours", "limit of 10"],
+    );
+}
+
+#[test]
+fn decode_seq_prints_the_fields() {
+    shardcast()
+        .args([
+            "decode-seq",
+            "49548859072970256769156879668947671610661756289899560962",
+        ])
+        .assert()
+        .success()
+        .stdout(predicate::str::contains(
+            "hex            2 055071240 0 0000000000000000 00 055071240 00000000 2",
+        ))
+        .stdout(predicate::str::contains(
+            "shard          shardId-000000000000",
+        ))
+        .stdout(predicate::str::contains(
+            "shard created  2015-03-16T17:26:24Z",
+        ));
+    let out = shardcast()
+        .args([
+            "decode-seq",
+            "--json",
+            "49646437576406002943163161776866345374177391659662180354",
+        ])
+        .assert()
+        .success()
+        .get_output()
+        .stdout
+        .clone();
+    let row: Value = serde_json::from_slice(&out).unwrap();
+    assert_eq!(row["seq_ix"], 9223372036854775807u64);
+    assert_eq!(row["record_secs"], 1_700_000_000);
+    assert!(
+        row["kind"]
+            .as_str()
+            .unwrap()
+            .starts_with("ending sequence number")
+    );
+}
+
+#[test]
+fn decode_seq_bad_input() {
+    fails_with(&["decode-seq", "12abc"], &["\"12abc\"", "decimal"]);
+    fails_with(&["decode-seq", "123"], &["56 decimal digits"]);
+}
+
+#[test]
+fn quotas_lists_sources() {
+    shardcast()
+        .args(["quotas"])
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("WriteRecordsPerShardPerSec"))
+        .stdout(predicate::str::contains("UpdateShardCountPer24h"));
+}
+
+#[test]
+fn help_explains_each_command() {
+    for cmd in ["shard-of", "reshard", "decode-seq", "quotas"] {
+        shardcast().args([cmd, "--help"]).assert().success();
+    }
+    shardcast()
+        .args(["shard-of", "--help"])
+        .assert()
+        .stdout(predicate::str::contains("--explicit-hash-key"))
+        .stdout(predicate::str::contains("--stdin"));
+    // A usage error is exit code 2 too.
+    shardcast()
+        .args(["shard-of", "--shards", "x"])
+        .assert()
+        .code(2);
+    shardcast().arg("no-such-command").assert().code(2);
+}
