@@ -6,17 +6,22 @@
 
 use std::ffi::OsString;
 use std::io::{self, BufRead, BufWriter, Write};
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::{Duration, SystemTime};
 
 use anyhow::{Context, Result, bail};
 use clap::{Args, Parser, Subcommand, ValueEnum};
+use md5::Digest;
 use serde::Serialize;
 
 use crate::kds::{
     EpochNanos, HashKey, KeyLengthRule, QUOTAS_AS_OF, Quota, ReshardOp, SequenceNumber, ShardId,
     ShardMap, UpdatePlan, format_width, validate_partition_key,
 };
+use crate::model::{RunOptions, simulate};
+use crate::report;
+use crate::scenario::{Scenario, ScenarioError};
 
 /// Exit code for success.
 pub const EXIT_OK: u8 = 0;
@@ -40,6 +45,11 @@ pub struct Cli {
 /// A shardcast command.
 #[derive(Debug, Subcommand)]
 pub enum Command {
+    /// Simulate a scenario file and write its report (summary.csv,
+    /// timeseries.csv, shards.csv, keys.csv) into a directory.
+    Run(RunArgs),
+    /// Check a scenario file without running it.
+    Validate(ValidateArgs),
     /// Print the hash key and shard of partition keys (or explicit hash keys)
     /// in a stream created with N shards.
     ///
@@ -101,6 +111,31 @@ pub struct ShardOfArgs {
     /// How key length is counted against the 1..=256 limit.
     #[arg(long, value_enum, default_value_t = KeyLength::Chars)]
     pub key_length: KeyLength,
+}
+
+/// Arguments of `run`.
+#[derive(Debug, Args)]
+pub struct RunArgs {
+    /// The scenario file (TOML; see docs/scenarios.md).
+    #[arg(value_name = "FILE")]
+    pub file: PathBuf,
+    /// Directory for the report [default: reports/<file name without .toml>].
+    #[arg(long, short = 'o', value_name = "DIR")]
+    pub out: Option<PathBuf>,
+    /// Use this master seed instead of the scenario's.
+    #[arg(long, value_name = "N")]
+    pub seed: Option<u64>,
+    /// Also write a per-second stream-level series (timeseries-seconds.csv).
+    #[arg(long)]
+    pub per_second: bool,
+}
+
+/// Arguments of `validate`.
+#[derive(Debug, Args)]
+pub struct ValidateArgs {
+    /// The scenario file.
+    #[arg(value_name = "FILE")]
+    pub file: PathBuf,
 }
 
 /// Arguments of `reshard`.
@@ -179,11 +214,65 @@ fn is_broken_pipe(err: &anyhow::Error) -> bool {
 /// results to `out`.
 pub fn run(cli: Cli, input: &mut dyn BufRead, out: &mut dyn Write) -> Result<()> {
     match cli.command {
+        Command::Run(args) => run_scenario(&args, out),
+        Command::Validate(args) => validate(&args, out),
         Command::ShardOf(args) => shard_of(&args, input, out),
         Command::Reshard(args) => reshard(&args, out),
         Command::DecodeSeq(args) => decode_seq(&args, out),
         Command::Quotas(args) => quotas(&args, out),
     }
+}
+
+fn load(path: &Path) -> Result<(Scenario, String)> {
+    let bytes = std::fs::read(path).map_err(|source| ScenarioError::Read {
+        path: path.to_owned(),
+        source,
+    })?;
+    let text = String::from_utf8(bytes.clone())
+        .map_err(|_| anyhow::anyhow!("{} is not valid UTF-8 text", path.display()))?;
+    let scenario = Scenario::parse(&text, path)?;
+    let digest: [u8; 16] = md5::Md5::digest(&bytes).into();
+    let hex = digest.iter().map(|b| format!("{b:02x}")).collect();
+    Ok((scenario, hex))
+}
+
+fn run_scenario(args: &RunArgs, out: &mut dyn Write) -> Result<()> {
+    let (mut scenario, md5) = load(&args.file)?;
+    if let Some(seed) = args.seed {
+        scenario.seed = seed;
+    }
+    let outcome = simulate(
+        &scenario,
+        RunOptions {
+            per_second: args.per_second,
+        },
+    )?;
+    let report = report::build(&scenario, &outcome, &md5).context("rendering the report")?;
+    let dir = match &args.out {
+        Some(d) => d.clone(),
+        None => {
+            let stem = args.file.file_stem().unwrap_or_default();
+            Path::new("reports").join(stem)
+        }
+    };
+    report::write_atomic(&dir, &report.files)
+        .with_context(|| format!("cannot write the report into {}", dir.display()))?;
+    write!(out, "{}", report::render_text(&report.summary, &dir))?;
+    Ok(())
+}
+
+fn validate(args: &ValidateArgs, out: &mut dyn Write) -> Result<()> {
+    let (scenario, _) = load(&args.file)?;
+    writeln!(
+        out,
+        "{}: ok: \"{}\", {} s, {} shards, {} producer group(s)",
+        args.file.display(),
+        scenario.name,
+        scenario.duration as f64 / 1e9,
+        scenario.stream.shards,
+        scenario.producers.len()
+    )?;
+    Ok(())
 }
 
 /// One routed key, as printed by `shard-of --json`.

@@ -40,3 +40,10 @@
 
 pub mod cli;
 pub mod kds;
+pub mod metrics;
+pub mod model;
+pub mod report;
+pub mod scenario;
+pub mod sim;
+pub mod units;
+pub mod workload;

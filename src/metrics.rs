@@ -1,0 +1,268 @@
+//! Counters the engine fills: per shard per second, rolled up per minute
+//! under CloudWatch's names, and totals per shard. Memory depends on shards
+//! and simulated minutes, never on the number of records.
+
+use hdrhistogram::Histogram;
+
+use crate::model::Throttle;
+use crate::sim::SimTime;
+use crate::units::NANOS_PER_SEC;
+
+/// Counts of one shard in the current second (and, summed, over the run).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct ShardCounts {
+    /// Record attempts that reached the shard.
+    pub offered_records: u64,
+    /// Their bytes.
+    pub offered_bytes: u64,
+    /// Records accepted (IncomingRecords).
+    pub accepted_records: u64,
+    /// Their bytes (IncomingBytes).
+    pub accepted_bytes: u64,
+    /// Attempts refused (WriteProvisionedThroughputExceeded).
+    pub throttled_records: u64,
+    /// Refusals where the records/s limit was exhausted.
+    pub throttled_by_records: u64,
+    /// Refusals where the bytes/s limit was exhausted.
+    pub throttled_by_bytes: u64,
+}
+
+impl ShardCounts {
+    fn add(&mut self, o: &ShardCounts) {
+        self.offered_records += o.offered_records;
+        self.offered_bytes += o.offered_bytes;
+        self.accepted_records += o.accepted_records;
+        self.accepted_bytes += o.accepted_bytes;
+        self.throttled_records += o.throttled_records;
+        self.throttled_by_records += o.throttled_by_records;
+        self.throttled_by_bytes += o.throttled_by_bytes;
+    }
+}
+
+/// A shard's totals over the run.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct ShardTotals {
+    /// Summed counts.
+    pub counts: ShardCounts,
+    /// Sum over seconds of the accepted utilisation (for the mean).
+    pub utilisation_sum: f64,
+    /// Highest accepted utilisation in one second.
+    pub peak_utilisation: f64,
+    /// Highest offered utilisation (demand) in one second.
+    pub peak_offered_utilisation: f64,
+    /// First attempts of records with a fresh random key (each a distinct key).
+    pub random_keys: u64,
+}
+
+/// Producer-side counts (user records, outcomes).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct ProducerCounts {
+    /// User records produced.
+    pub produced: u64,
+    /// Records refused at once: larger than the maximum record size.
+    pub rejected_too_large: u64,
+    /// Records dropped because the producer's buffer was full.
+    pub dropped_buffer_full: u64,
+    /// Records that failed after the last allowed attempt.
+    pub failed_after_retries: u64,
+    /// Records that failed because their time to live ran out (KPL RecordTtl).
+    pub expired: u64,
+    /// Retries scheduled.
+    pub retries: u64,
+    /// PutRecord calls.
+    pub put_record_calls: u64,
+    /// PutRecords calls.
+    pub put_records_calls: u64,
+    /// Records sent in PutRecords calls (PutRecords.TotalRecords).
+    pub put_records_total: u64,
+    /// Of those, accepted (PutRecords.SuccessfulRecords).
+    pub put_records_successful: u64,
+    /// Of those, throttled (PutRecords.ThrottledRecords).
+    pub put_records_throttled: u64,
+}
+
+impl ProducerCounts {
+    fn add(&mut self, o: &ProducerCounts) {
+        self.produced += o.produced;
+        self.rejected_too_large += o.rejected_too_large;
+        self.dropped_buffer_full += o.dropped_buffer_full;
+        self.failed_after_retries += o.failed_after_retries;
+        self.expired += o.expired;
+        self.retries += o.retries;
+        self.put_record_calls += o.put_record_calls;
+        self.put_records_calls += o.put_records_calls;
+        self.put_records_total += o.put_records_total;
+        self.put_records_successful += o.put_records_successful;
+        self.put_records_throttled += o.put_records_throttled;
+    }
+}
+
+/// One stream-level row of the time series (a minute, or a second).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct IntervalRow {
+    /// Start of the interval, seconds since the start of the run.
+    pub start_secs: u64,
+    /// Shard-side counts summed over shards.
+    pub shards: ShardCounts,
+    /// Producer-side counts.
+    pub producers: ProducerCounts,
+    /// Highest per-second accepted utilisation of any shard in the interval.
+    pub max_shard_utilisation: f64,
+    /// Highest per-second offered utilisation of any shard in the interval.
+    pub max_offered_utilisation: f64,
+}
+
+/// All metrics of a run.
+#[derive(Debug, Clone)]
+pub struct Metrics {
+    records_limit: f64,
+    bytes_limit: f64,
+    second: u64,
+    shard_second: Vec<ShardCounts>,
+    touched: Vec<u32>,
+    /// Totals per shard, by shard index.
+    pub shard_totals: Vec<ShardTotals>,
+    /// Producer counts in the current second.
+    pub producer_second: ProducerCounts,
+    /// Producer counts over the run.
+    pub producer_total: ProducerCounts,
+    current_minute: IntervalRow,
+    /// Rows per minute.
+    pub minutes: Vec<IntervalRow>,
+    /// Rows per second, if asked for.
+    pub seconds: Option<Vec<IntervalRow>>,
+    /// Put latency (production to acknowledgement) of accepted records, in µs.
+    pub latency_us: Histogram<u64>,
+    /// Seconds flushed so far.
+    pub seconds_elapsed: u64,
+}
+
+impl Metrics {
+    /// Metrics for `shards` shards with the given per-second limits.
+    pub fn new(shards: usize, records_limit: u64, bytes_limit: u64, per_second: bool) -> Metrics {
+        Metrics {
+            records_limit: records_limit as f64,
+            bytes_limit: bytes_limit as f64,
+            second: 0,
+            shard_second: vec![ShardCounts::default(); shards],
+            touched: Vec::with_capacity(shards),
+            shard_totals: vec![ShardTotals::default(); shards],
+            producer_second: ProducerCounts::default(),
+            producer_total: ProducerCounts::default(),
+            current_minute: IntervalRow::default(),
+            minutes: Vec::new(),
+            seconds: per_second.then(Vec::new),
+            // 3 significant digits, auto-resizing: a few hundred KiB at most.
+            latency_us: Histogram::new(3).expect("3 significant digits is valid"),
+            seconds_elapsed: 0,
+        }
+    }
+
+    /// Makes room for a shard created by a reshard.
+    pub fn ensure_shards(&mut self, shards: usize) {
+        if self.shard_second.len() < shards {
+            self.shard_second.resize(shards, ShardCounts::default());
+            self.shard_totals.resize(shards, ShardTotals::default());
+        }
+    }
+
+    /// Closes every whole second before `now`. Called before each event; one
+    /// comparison when the second has not changed.
+    #[inline]
+    pub fn advance(&mut self, now: SimTime) {
+        let s = now / NANOS_PER_SEC;
+        while self.second < s {
+            self.flush_second();
+        }
+    }
+
+    /// Counts one record attempt of `bytes` at shard `i`, and its outcome.
+    #[inline]
+    pub fn attempt(&mut self, i: usize, bytes: u64, outcome: Result<(), Throttle>) {
+        let c = &mut self.shard_second[i];
+        if c.offered_records == 0 {
+            self.touched.push(i as u32);
+        }
+        c.offered_records += 1;
+        c.offered_bytes += bytes;
+        match outcome {
+            Ok(()) => {
+                c.accepted_records += 1;
+                c.accepted_bytes += bytes;
+            }
+            Err(t) => {
+                c.throttled_records += 1;
+                c.throttled_by_records += u64::from(t.by_records);
+                c.throttled_by_bytes += u64::from(t.by_bytes);
+            }
+        }
+    }
+
+    /// Records one accepted record's put latency.
+    #[inline]
+    pub fn latency(&mut self, nanos: SimTime) {
+        // Saturate rather than fail: the histogram resizes, this never errs in range.
+        let _ = self.latency_us.record(nanos / 1_000);
+    }
+
+    fn flush_second(&mut self) {
+        let mut row = IntervalRow {
+            start_secs: self.second,
+            producers: self.producer_second,
+            ..IntervalRow::default()
+        };
+        // Shards touched in this second, in index order (for byte-stable sums).
+        self.touched.sort_unstable();
+        for &i in &self.touched {
+            let c = std::mem::take(&mut self.shard_second[i as usize]);
+            let util = (c.accepted_records as f64 / self.records_limit)
+                .max(c.accepted_bytes as f64 / self.bytes_limit);
+            let offered = (c.offered_records as f64 / self.records_limit)
+                .max(c.offered_bytes as f64 / self.bytes_limit);
+            let t = &mut self.shard_totals[i as usize];
+            t.counts.add(&c);
+            t.utilisation_sum += util;
+            t.peak_utilisation = t.peak_utilisation.max(util);
+            t.peak_offered_utilisation = t.peak_offered_utilisation.max(offered);
+            row.shards.add(&c);
+            row.max_shard_utilisation = row.max_shard_utilisation.max(util);
+            row.max_offered_utilisation = row.max_offered_utilisation.max(offered);
+        }
+        self.touched.clear();
+        self.producer_total.add(&self.producer_second);
+        self.producer_second = ProducerCounts::default();
+
+        let m = &mut self.current_minute;
+        m.shards.add(&row.shards);
+        m.producers.add(&row.producers);
+        m.max_shard_utilisation = m.max_shard_utilisation.max(row.max_shard_utilisation);
+        m.max_offered_utilisation = m.max_offered_utilisation.max(row.max_offered_utilisation);
+        if let Some(seconds) = &mut self.seconds {
+            seconds.push(row);
+        }
+        self.second += 1;
+        self.seconds_elapsed += 1;
+        if self.second.is_multiple_of(60) {
+            self.close_minute();
+        }
+    }
+
+    fn close_minute(&mut self) {
+        let start = (self.second - 1) / 60 * 60;
+        let mut m = std::mem::take(&mut self.current_minute);
+        m.start_secs = start;
+        self.minutes.push(m);
+    }
+
+    /// Flushes up to the end of the run at `horizon`: the last partial second
+    /// and minute are closed too.
+    pub fn finish(&mut self, horizon: SimTime) {
+        let last = horizon.div_ceil(NANOS_PER_SEC);
+        while self.second < last {
+            self.flush_second();
+        }
+        if !self.second.is_multiple_of(60) {
+            self.close_minute();
+        }
+    }
+}

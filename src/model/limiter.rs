@@ -1,0 +1,206 @@
+//! Per-shard write limits: the two token buckets, or a fixed one-second window.
+//!
+//! Integer arithmetic throughout: a token is 10^-9 of a record (or of a
+//! byte), so a bucket refilled at `r` per second gains exactly `r` tokens per
+//! nanosecond and nothing is ever rounded.
+
+use crate::scenario::WriteLimit;
+use crate::sim::SimTime;
+use crate::units::NANOS_PER_SEC;
+
+/// Why a record was refused.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Throttle {
+    /// The records-per-second limit was exhausted.
+    pub by_records: bool,
+    /// The bytes-per-second limit was exhausted.
+    pub by_bytes: bool,
+}
+
+/// One shard's write limiter.
+#[derive(Debug, Clone)]
+pub enum Limiter {
+    /// Token buckets (KDS-REFERENCE.md §4a.4, the decision taken there).
+    Bucket {
+        /// Record tokens (10^-9 records).
+        records: u64,
+        /// Byte tokens (10^-9 bytes).
+        bytes: u64,
+        /// Time of the last refill.
+        last: SimTime,
+        /// Record bucket capacity.
+        records_cap: u64,
+        /// Byte bucket capacity.
+        bytes_cap: u64,
+        /// Records per second.
+        records_rate: u64,
+        /// Bytes per second.
+        bytes_rate: u64,
+    },
+    /// Per-second counters that reset on each whole second.
+    Window {
+        /// The second the counters belong to.
+        second: u64,
+        /// Records accepted in it.
+        records: u64,
+        /// Bytes accepted in it.
+        bytes: u64,
+        /// Records per second.
+        records_rate: u64,
+        /// Bytes per second.
+        bytes_rate: u64,
+    },
+}
+
+impl Limiter {
+    /// A full limiter for a shard with the given per-second limits.
+    ///
+    /// The byte bucket holds at least `max_record` bytes, so that a record of
+    /// the maximum size can pass an idle shard (large records "burst beyond"
+    /// the sustained rate, KDS-REFERENCE.md §4a.2).
+    pub fn new(model: WriteLimit, records_rate: u64, bytes_rate: u64, max_record: u64) -> Limiter {
+        match model {
+            WriteLimit::TokenBucket { burst } => {
+                let records_cap = mul_div(records_rate, burst).max(NANOS_PER_SEC);
+                let bytes_cap = mul_div(bytes_rate, burst).max(max_record * NANOS_PER_SEC);
+                Limiter::Bucket {
+                    records: records_cap,
+                    bytes: bytes_cap,
+                    last: 0,
+                    records_cap,
+                    bytes_cap,
+                    records_rate,
+                    bytes_rate,
+                }
+            }
+            WriteLimit::FixedWindow => Limiter::Window {
+                second: 0,
+                records: 0,
+                bytes: 0,
+                records_rate,
+                bytes_rate,
+            },
+        }
+    }
+
+    /// Admits one record of `size` bytes at `now`, or says which limit refused it.
+    #[inline]
+    pub fn admit(&mut self, now: SimTime, size: u64) -> Result<(), Throttle> {
+        match self {
+            Limiter::Bucket {
+                records,
+                bytes,
+                last,
+                records_cap,
+                bytes_cap,
+                records_rate,
+                bytes_rate,
+            } => {
+                let dt = now.saturating_sub(*last);
+                *last = now;
+                *records = refill(*records, dt, *records_rate, *records_cap);
+                *bytes = refill(*bytes, dt, *bytes_rate, *bytes_cap);
+                let need_bytes = size.saturating_mul(NANOS_PER_SEC);
+                let t = Throttle {
+                    by_records: *records < NANOS_PER_SEC,
+                    by_bytes: *bytes < need_bytes,
+                };
+                if t.by_records || t.by_bytes {
+                    return Err(t);
+                }
+                *records -= NANOS_PER_SEC;
+                *bytes -= need_bytes;
+                Ok(())
+            }
+            Limiter::Window {
+                second,
+                records,
+                bytes,
+                records_rate,
+                bytes_rate,
+            } => {
+                let s = now / NANOS_PER_SEC;
+                if s != *second {
+                    *second = s;
+                    *records = 0;
+                    *bytes = 0;
+                }
+                // A record larger than the byte limit passes only an empty window.
+                let t = Throttle {
+                    by_records: *records >= *records_rate,
+                    by_bytes: *bytes > 0 && *bytes + size > *bytes_rate,
+                };
+                if t.by_records || t.by_bytes {
+                    return Err(t);
+                }
+                *records += 1;
+                *bytes += size;
+                Ok(())
+            }
+        }
+    }
+}
+
+/// `rate` per second for `duration` ns, in 10^-9 units: rate * duration.
+fn mul_div(rate: u64, duration: SimTime) -> u64 {
+    u64::try_from(u128::from(rate) * u128::from(duration)).unwrap_or(u64::MAX)
+}
+
+#[inline]
+fn refill(tokens: u64, dt: SimTime, rate: u64, cap: u64) -> u64 {
+    let added = u128::from(dt) * u128::from(rate);
+    (u128::from(tokens) + added).min(u128::from(cap)) as u64
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const S: u64 = NANOS_PER_SEC;
+
+    #[test]
+    fn bucket_allows_its_burst_then_the_rate() {
+        let mut l = Limiter::new(WriteLimit::TokenBucket { burst: S }, 1000, 1 << 20, 1 << 20);
+        // A full bucket: 1000 records at t = 0, then the 1001st is refused.
+        for _ in 0..1000 {
+            assert!(l.admit(0, 10).is_ok());
+        }
+        assert_eq!(
+            l.admit(0, 10),
+            Err(Throttle {
+                by_records: true,
+                by_bytes: false
+            })
+        );
+        // One record's worth refills in exactly 1 ms.
+        assert!(l.admit(S / 1000 - 1, 10).is_err());
+        assert!(l.admit(S / 1000, 10).is_ok());
+    }
+
+    #[test]
+    fn bucket_bytes_limit_and_large_records() {
+        let mut l = Limiter::new(
+            WriteLimit::TokenBucket { burst: S },
+            1000,
+            1 << 20,
+            10 << 20,
+        );
+        // The byte bucket holds one 10 MiB record although the rate is 1 MiB/s.
+        assert!(l.admit(0, 10 << 20).is_ok());
+        let t = l.admit(0, 1).unwrap_err();
+        assert!(t.by_bytes && !t.by_records);
+        // 1 MiB refills in one second.
+        assert!(l.admit(S, 1 << 20).is_ok());
+    }
+
+    #[test]
+    fn window_resets_each_second() {
+        let mut l = Limiter::new(WriteLimit::FixedWindow, 1000, 1 << 20, 1 << 20);
+        for i in 0..1000 {
+            assert!(l.admit(i * 1000, 1).is_ok());
+        }
+        assert!(l.admit(S - 1, 1).unwrap_err().by_records);
+        assert!(l.admit(S, 1).is_ok());
+        assert!(l.admit(S + 1, 1 << 20).unwrap_err().by_bytes);
+    }
+}

@@ -1,0 +1,437 @@
+//! Reports of a run: pure renderers to bytes, and an atomic writer.
+//!
+//! Floats are written with fixed precision so that files are byte-stable;
+//! nothing here reads the clock.
+
+use std::io;
+use std::path::{Path, PathBuf};
+
+use serde::Serialize;
+
+use crate::kds::{HashKey, Quota, ShardId};
+use crate::metrics::IntervalRow;
+use crate::model::Outcome;
+use crate::scenario::Scenario;
+use crate::units::NANOS_PER_SEC;
+
+/// How many keys `keys.csv` lists.
+pub const TOP_KEYS: usize = 20;
+
+fn f4(x: f64) -> String {
+    format!("{x:.4}")
+}
+
+fn f6(x: f64) -> String {
+    format!("{x:.6}")
+}
+
+/// The one-row summary of a run.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct Summary {
+    /// Scenario name.
+    pub scenario: String,
+    /// Master seed.
+    pub seed: u64,
+    /// MD5 of the scenario file (empty if not from a file).
+    pub scenario_md5: String,
+    /// shardcast version.
+    pub version: &'static str,
+    /// Simulated seconds.
+    pub duration_s: String,
+    /// Shards at the start.
+    pub shards: u32,
+    /// User records produced.
+    pub records_produced: u64,
+    /// Record attempts (first tries and retries) that reached a shard.
+    pub attempts: u64,
+    /// Attempts throttled.
+    pub throttled_attempts: u64,
+    /// throttled_attempts / attempts.
+    pub throttle_rate: String,
+    /// Records accepted.
+    pub records_accepted: u64,
+    /// Records that failed after the last allowed attempt.
+    pub records_failed: u64,
+    /// Records whose time to live ran out.
+    pub records_expired: u64,
+    /// Records larger than the maximum record size.
+    pub records_too_large: u64,
+    /// Records dropped by a full producer buffer.
+    pub records_dropped: u64,
+    /// Records still held by producers at the end.
+    pub records_pending: u64,
+    /// Retries.
+    pub retries: u64,
+    /// Put latency of accepted records, p50, in ms.
+    pub latency_p50_ms: String,
+    /// p99.
+    pub latency_p99_ms: String,
+    /// Maximum.
+    pub latency_max_ms: String,
+    /// Mean over shards and seconds of accepted utilisation.
+    pub mean_shard_utilisation: String,
+    /// Highest per-second accepted utilisation of any shard.
+    pub peak_shard_utilisation: String,
+    /// Highest per-second offered utilisation (demand) of any shard.
+    pub peak_offered_utilisation: String,
+    /// The shard with the most throttled attempts (or the most offered records).
+    pub hottest_shard: String,
+    /// The key with the most records, as `group:key`.
+    pub hottest_key: String,
+    /// Its share of all records produced.
+    pub hottest_key_share: String,
+}
+
+#[derive(Debug, Serialize)]
+struct TimeRow {
+    start_s: u64,
+    #[serde(rename = "IncomingRecords")]
+    incoming_records: u64,
+    #[serde(rename = "IncomingBytes")]
+    incoming_bytes: u64,
+    #[serde(rename = "WriteProvisionedThroughputExceeded")]
+    write_throttled: u64,
+    #[serde(rename = "PutRecords.TotalRecords")]
+    put_records_total: u64,
+    #[serde(rename = "PutRecords.SuccessfulRecords")]
+    put_records_successful: u64,
+    #[serde(rename = "PutRecords.ThrottledRecords")]
+    put_records_throttled: u64,
+    put_record_calls: u64,
+    put_records_calls: u64,
+    records_produced: u64,
+    retries: u64,
+    records_failed: u64,
+    records_dropped: u64,
+    throttle_rate: String,
+    max_shard_utilisation: String,
+    max_offered_utilisation: String,
+}
+
+impl From<&IntervalRow> for TimeRow {
+    fn from(r: &IntervalRow) -> Self {
+        let attempts = r.shards.offered_records;
+        TimeRow {
+            start_s: r.start_secs,
+            incoming_records: r.shards.accepted_records,
+            incoming_bytes: r.shards.accepted_bytes,
+            write_throttled: r.shards.throttled_records,
+            put_records_total: r.producers.put_records_total,
+            put_records_successful: r.producers.put_records_successful,
+            put_records_throttled: r.producers.put_records_throttled,
+            put_record_calls: r.producers.put_record_calls,
+            put_records_calls: r.producers.put_records_calls,
+            records_produced: r.producers.produced,
+            retries: r.producers.retries,
+            records_failed: r.producers.failed_after_retries + r.producers.expired,
+            records_dropped: r.producers.dropped_buffer_full,
+            throttle_rate: f6(ratio(r.shards.throttled_records, attempts)),
+            max_shard_utilisation: f4(r.max_shard_utilisation),
+            max_offered_utilisation: f4(r.max_offered_utilisation),
+        }
+    }
+}
+
+#[derive(Debug, Serialize)]
+struct ShardRow {
+    shard_id: String,
+    starting_hash_key: String,
+    ending_hash_key: String,
+    hash_share: String,
+    keys_seen: u64,
+    offered_records: u64,
+    offered_bytes: u64,
+    accepted_records: u64,
+    accepted_bytes: u64,
+    throttled_records: u64,
+    throttled_by_records: u64,
+    throttled_by_bytes: u64,
+    mean_utilisation: String,
+    peak_utilisation: String,
+    peak_offered_utilisation: String,
+}
+
+#[derive(Debug, Serialize)]
+struct KeyRow {
+    group: String,
+    key: String,
+    hash_key: String,
+    shard_id: String,
+    records: u64,
+    share: String,
+    records_per_s: String,
+    bytes_per_s: String,
+    exceeds_shard_limit: bool,
+}
+
+fn ratio(a: u64, b: u64) -> f64 {
+    if b == 0 { 0.0 } else { a as f64 / b as f64 }
+}
+
+/// A run's report: the summary and every file's bytes.
+#[derive(Debug)]
+pub struct RunReport {
+    /// The one-row summary.
+    pub summary: Summary,
+    /// `(file name, contents)`, in writing order.
+    pub files: Vec<(String, Vec<u8>)>,
+}
+
+fn csv_bytes<T: Serialize>(rows: impl IntoIterator<Item = T>) -> Result<Vec<u8>, csv::Error> {
+    let mut w = csv::Writer::from_writer(Vec::new());
+    for r in rows {
+        w.serialize(r)?;
+    }
+    w.into_inner().map_err(|e| e.into_error().into())
+}
+
+struct KeyStat {
+    group: usize,
+    index: u32,
+    records: u64,
+    bytes: u64,
+}
+
+/// Builds the report of `outcome`. `scenario_md5` identifies the input file.
+pub fn build(
+    scenario: &Scenario,
+    outcome: &Outcome,
+    scenario_md5: &str,
+) -> Result<RunReport, csv::Error> {
+    let m = &outcome.metrics;
+    let p = &m.producer_total;
+    let secs = scenario.duration as f64 / NANOS_PER_SEC as f64;
+    let totals = &m.shard_totals;
+    let attempts: u64 = totals.iter().map(|t| t.counts.offered_records).sum();
+    let throttled: u64 = totals.iter().map(|t| t.counts.throttled_records).sum();
+    let accepted: u64 = totals.iter().map(|t| t.counts.accepted_records).sum();
+    let shard_seconds = (m.seconds_elapsed.max(1) * totals.len() as u64) as f64;
+    let mean_util = totals.iter().map(|t| t.utilisation_sum).sum::<f64>() / shard_seconds;
+    let peak_util = totals
+        .iter()
+        .map(|t| t.peak_utilisation)
+        .fold(0.0, f64::max);
+    let peak_offered = totals
+        .iter()
+        .map(|t| t.peak_offered_utilisation)
+        .fold(0.0, f64::max);
+    // Hottest: most throttled, then most offered, then the lowest id.
+    let hottest = totals
+        .iter()
+        .enumerate()
+        .max_by(|(i, a), (j, b)| {
+            (
+                a.counts.throttled_records,
+                a.counts.offered_records,
+                std::cmp::Reverse(*i),
+            )
+                .cmp(&(
+                    b.counts.throttled_records,
+                    b.counts.offered_records,
+                    std::cmp::Reverse(*j),
+                ))
+        })
+        .map(|(i, _)| ShardId(i as u32).to_string())
+        .unwrap_or_default();
+
+    // Keys, most records first; ties by group and index so order is stable.
+    let mut keys: Vec<KeyStat> = Vec::new();
+    let mut keys_seen = vec![0u64; totals.len()];
+    for (g, counts) in outcome.keys.iter().enumerate() {
+        for (i, (&records, &bytes)) in counts.records.iter().zip(&counts.bytes).enumerate() {
+            if records == 0 {
+                continue;
+            }
+            keys.push(KeyStat {
+                group: g,
+                index: i as u32,
+                records,
+                bytes,
+            });
+        }
+    }
+    let table_of = |g: usize| {
+        scenario.producers[g]
+            .keys
+            .table()
+            .expect("counted keys have a table")
+    };
+    for k in &keys {
+        let shard = outcome
+            .map
+            .shard_for_hash_key(HashKey(table_of(k.group).hash(k.index)));
+        keys_seen[shard.index() as usize] += 1;
+    }
+    keys.sort_by(|a, b| {
+        b.records
+            .cmp(&a.records)
+            .then(a.group.cmp(&b.group))
+            .then(a.index.cmp(&b.index))
+    });
+    keys.truncate(TOP_KEYS);
+    let records_limit = Quota::WriteRecordsPerShardPerSec.value() as f64;
+    let bytes_limit = Quota::WriteBytesPerShardPerSec.value() as f64;
+    let key_rows: Vec<KeyRow> = keys
+        .iter()
+        .map(|k| {
+            let table = table_of(k.group);
+            let hash = table.hash(k.index);
+            let rate = k.records as f64 / secs;
+            let byte_rate = k.bytes as f64 / secs;
+            KeyRow {
+                group: scenario.producers[k.group].name.clone(),
+                key: table.name(k.index),
+                hash_key: hash.to_string(),
+                shard_id: outcome.map.shard_for_hash_key(HashKey(hash)).to_string(),
+                records: k.records,
+                share: f6(ratio(k.records, p.produced)),
+                records_per_s: f4(rate),
+                bytes_per_s: f4(byte_rate),
+                exceeds_shard_limit: rate > records_limit || byte_rate > bytes_limit,
+            }
+        })
+        .collect();
+    let (hottest_key, hottest_key_share) = key_rows
+        .first()
+        .map(|k| (format!("{}:{}", k.group, k.key), k.share.clone()))
+        .unwrap_or_default();
+
+    let ms = |q: f64| f4(m.latency_us.value_at_quantile(q) as f64 / 1000.0);
+    let summary = Summary {
+        scenario: scenario.name.clone(),
+        seed: scenario.seed,
+        scenario_md5: scenario_md5.to_owned(),
+        version: env!("CARGO_PKG_VERSION"),
+        duration_s: f4(secs),
+        shards: scenario.stream.shards,
+        records_produced: p.produced,
+        attempts,
+        throttled_attempts: throttled,
+        throttle_rate: f6(ratio(throttled, attempts)),
+        records_accepted: accepted,
+        records_failed: p.failed_after_retries,
+        records_expired: p.expired,
+        records_too_large: p.rejected_too_large,
+        records_dropped: p.dropped_buffer_full,
+        records_pending: outcome.pending,
+        retries: p.retries,
+        latency_p50_ms: ms(0.5),
+        latency_p99_ms: ms(0.99),
+        latency_max_ms: f4(m.latency_us.max() as f64 / 1000.0),
+        mean_shard_utilisation: f4(mean_util),
+        peak_shard_utilisation: f4(peak_util),
+        peak_offered_utilisation: f4(peak_offered),
+        hottest_shard: hottest,
+        hottest_key,
+        hottest_key_share,
+    };
+
+    let shard_rows = outcome.map.shards().iter().map(|s| {
+        let i = s.id().index() as usize;
+        let t = &totals[i];
+        let r = s.range();
+        ShardRow {
+            shard_id: s.id().to_string(),
+            starting_hash_key: r.start.to_string(),
+            ending_hash_key: r.end.to_string(),
+            hash_share: f6(r.fraction()),
+            keys_seen: keys_seen[i] + t.random_keys,
+            offered_records: t.counts.offered_records,
+            offered_bytes: t.counts.offered_bytes,
+            accepted_records: t.counts.accepted_records,
+            accepted_bytes: t.counts.accepted_bytes,
+            throttled_records: t.counts.throttled_records,
+            throttled_by_records: t.counts.throttled_by_records,
+            throttled_by_bytes: t.counts.throttled_by_bytes,
+            mean_utilisation: f4(t.utilisation_sum / m.seconds_elapsed.max(1) as f64),
+            peak_utilisation: f4(t.peak_utilisation),
+            peak_offered_utilisation: f4(t.peak_offered_utilisation),
+        }
+    });
+
+    let mut files = vec![
+        ("summary.csv".to_owned(), csv_bytes([&summary])?),
+        (
+            "timeseries.csv".to_owned(),
+            csv_bytes(m.minutes.iter().map(TimeRow::from))?,
+        ),
+    ];
+    if let Some(seconds) = &m.seconds {
+        files.push((
+            "timeseries-seconds.csv".to_owned(),
+            csv_bytes(seconds.iter().map(TimeRow::from))?,
+        ));
+    }
+    files.push(("shards.csv".to_owned(), csv_bytes(shard_rows)?));
+    files.push(("keys.csv".to_owned(), csv_bytes(key_rows)?));
+    Ok(RunReport { summary, files })
+}
+
+/// A short human summary of a run.
+pub fn render_text(s: &Summary, out_dir: &Path) -> String {
+    let pct = |x: &str| {
+        x.parse::<f64>()
+            .map_or(x.to_owned(), |v| format!("{:.2} %", v * 100.0))
+    };
+    let mut t = String::new();
+    t.push_str(&format!(
+        "{}: {} s simulated on {} shards (seed {})\n",
+        s.scenario, s.duration_s, s.shards, s.seed
+    ));
+    t.push_str(&format!(
+        "  records    {} produced, {} accepted, {} failed after retries, {} expired, {} too large, {} dropped, {} pending\n",
+        s.records_produced, s.records_accepted, s.records_failed, s.records_expired, s.records_too_large, s.records_dropped, s.records_pending
+    ));
+    t.push_str(&format!(
+        "  throttled  {} of {} attempts ({}), {} retries\n",
+        s.throttled_attempts,
+        s.attempts,
+        pct(&s.throttle_rate),
+        s.retries
+    ));
+    t.push_str(&format!(
+        "  latency    p50 {} ms, p99 {} ms, max {} ms\n",
+        s.latency_p50_ms, s.latency_p99_ms, s.latency_max_ms
+    ));
+    t.push_str(&format!(
+        "  shards     mean utilisation {}, peak {} (demand peak {}), hottest {}\n",
+        pct(&s.mean_shard_utilisation),
+        pct(&s.peak_shard_utilisation),
+        pct(&s.peak_offered_utilisation),
+        s.hottest_shard
+    ));
+    if !s.hottest_key.is_empty() {
+        t.push_str(&format!(
+            "  hot key    {} with {} of records\n",
+            s.hottest_key,
+            pct(&s.hottest_key_share)
+        ));
+    }
+    t.push_str(&format!("  wrote      {}\n", out_dir.display()));
+    t
+}
+
+/// Writes every file into `dir` so that a reader sees all of the old report
+/// or all of the new one: each file goes to a temporary name first, and the
+/// renames happen only once all writes have succeeded.
+pub fn write_atomic(dir: &Path, files: &[(String, Vec<u8>)]) -> io::Result<()> {
+    std::fs::create_dir_all(dir)?;
+    let mut written: Vec<(PathBuf, PathBuf)> = Vec::with_capacity(files.len());
+    let result = (|| {
+        for (name, bytes) in files {
+            let tmp = dir.join(format!(".{name}.tmp"));
+            std::fs::write(&tmp, bytes)?;
+            written.push((tmp, dir.join(name)));
+        }
+        for (tmp, path) in &written {
+            std::fs::rename(tmp, path)?;
+        }
+        Ok(())
+    })();
+    if result.is_err() {
+        for (tmp, _) in &written {
+            let _ = std::fs::remove_file(tmp);
+        }
+    }
+    result
+}

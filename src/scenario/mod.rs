@@ -1,0 +1,202 @@
+//! Scenario files: parsed from TOML, validated in one place into the domain
+//! types the simulator runs. The simulator never sees raw input.
+//!
+//! Every error names the file, the line and the field, and the accepted
+//! range; see `docs/scenarios.md` for the format.
+
+mod raw;
+mod validate;
+
+use std::path::{Path, PathBuf};
+
+use thiserror::Error;
+
+use crate::kds::EpochNanos;
+use crate::sim::SimTime;
+use crate::workload::{Arrivals, KeySpace, RateProfile, SizeModel};
+
+pub use validate::RETRY_PRESETS;
+
+/// A validated scenario.
+#[derive(Debug, Clone)]
+pub struct Scenario {
+    /// Its name, for reports.
+    pub name: String,
+    /// Simulated duration.
+    pub duration: SimTime,
+    /// Master seed of every random stream.
+    pub seed: u64,
+    /// Wall-clock time of simulated time 0 (for sequence numbers).
+    pub start: EpochNanos,
+    /// The stream.
+    pub stream: StreamSpec,
+    /// Producer groups, in file order.
+    pub producers: Vec<ProducerGroup>,
+    /// Service-level objectives, for `check` and `plan`.
+    pub slo: Slo,
+}
+
+/// The stream's configuration.
+#[derive(Debug, Clone, PartialEq)]
+pub struct StreamSpec {
+    /// Shards at creation.
+    pub shards: u32,
+    /// Retention period.
+    pub retention: SimTime,
+    /// How per-shard write limits are enforced.
+    pub write_limit: WriteLimit,
+    /// Largest accepted record (data plus partition key).
+    pub max_record_bytes: u64,
+}
+
+/// The model of per-shard write throttling (KDS-REFERENCE.md §4a.4: the
+/// service documents per-second limits but not how it enforces them).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum WriteLimit {
+    /// Two token buckets per shard, records and bytes, refilled continuously
+    /// at the per-second limits and holding `burst` worth of refill (the byte
+    /// bucket holds at least one maximum-size record).
+    TokenBucket {
+        /// Depth of the buckets, as time of refill.
+        burst: SimTime,
+    },
+    /// Counters per shard that reset at each whole second of simulated time.
+    FixedWindow,
+}
+
+/// One group of identical producers.
+#[derive(Debug, Clone)]
+pub struct ProducerGroup {
+    /// Its name, for reports.
+    pub name: String,
+    /// Number of producers; the group's rate is split evenly among them.
+    pub count: u32,
+    /// The group's total offered rate of user records.
+    pub rate: RateProfile,
+    /// How arrival times follow the rate.
+    pub arrivals: Arrivals,
+    /// Data sizes.
+    pub size: SizeModel,
+    /// Partition keys.
+    pub keys: KeySpace,
+    /// How records are sent.
+    pub api: Api,
+    /// How throttled records are retried.
+    pub retry: RetryPolicy,
+    /// Records a producer holds (buffered or awaiting retry) before dropping new ones.
+    pub buffer_limit: u64,
+    /// Time from sending a request to its response.
+    pub request_latency: SimTime,
+}
+
+/// The API a producer calls.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Api {
+    /// One record per call.
+    PutRecord,
+    /// Batches: sent when full (records or bytes) or when the oldest record
+    /// has waited `linger`.
+    PutRecords {
+        /// At most this many records per call (service maximum 500).
+        max_records: u32,
+        /// At most this many bytes per call.
+        max_bytes: u64,
+        /// Longest wait before a partial batch is sent.
+        linger: SimTime,
+    },
+}
+
+/// Jitter applied to a backoff delay `d`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Jitter {
+    /// Uniform over `[0, d]`.
+    Full,
+    /// `d/2` plus uniform over `[0, d/2]`.
+    Equal,
+    /// Exactly `d`.
+    None,
+}
+
+/// How a producer retries throttled records: retry `n` (from 1) waits
+/// `jitter(min(cap, base * 2^(n-1)))`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RetryPolicy {
+    /// Attempts in all, the first included (1 = no retries).
+    pub max_attempts: u32,
+    /// Delay before the first retry.
+    pub base: SimTime,
+    /// Longest delay.
+    pub cap: SimTime,
+    /// Jitter.
+    pub jitter: Jitter,
+    /// Give up on a record this long after it was produced (KPL's RecordTtl).
+    pub ttl: Option<SimTime>,
+}
+
+/// Service-level objectives a run is judged against.
+#[derive(Debug, Clone, Copy, PartialEq, Default)]
+pub struct Slo {
+    /// Largest acceptable throttled attempts / attempts.
+    pub max_throttle_rate: Option<f64>,
+    /// Largest acceptable number of records that failed after retries.
+    pub max_failed_records: Option<u64>,
+    /// Largest acceptable p99 put latency.
+    pub max_p99_latency: Option<SimTime>,
+    /// Largest acceptable peak per-second shard utilisation.
+    pub max_peak_shard_utilisation: Option<f64>,
+}
+
+/// A scenario file that cannot be used.
+#[derive(Debug, Error)]
+#[non_exhaustive]
+pub enum ScenarioError {
+    /// The file could not be read.
+    #[error("cannot read scenario {}", path.display())]
+    Read {
+        /// The file.
+        path: PathBuf,
+        /// Why.
+        #[source]
+        source: std::io::Error,
+    },
+    /// The file is not valid TOML, has an unknown field or a malformed value.
+    #[error("{} line {line}: {message} (in `{text}`)", path.display())]
+    Parse {
+        /// The file.
+        path: PathBuf,
+        /// 1-based line of the problem.
+        line: usize,
+        /// The text of that line.
+        text: String,
+        /// The parser's message.
+        message: String,
+    },
+    /// A value outside its accepted range, or fields that contradict each other.
+    #[error("{} line {line}: {field}: {message}", path.display())]
+    Invalid {
+        /// The file.
+        path: PathBuf,
+        /// 1-based line of the table holding the field.
+        line: usize,
+        /// The field's path, e.g. `producers[0] ("web").keys.hot`.
+        field: String,
+        /// What is wrong and what is accepted.
+        message: String,
+    },
+}
+
+impl Scenario {
+    /// Reads and validates a scenario file.
+    pub fn load(path: &Path) -> Result<Scenario, ScenarioError> {
+        let text = std::fs::read_to_string(path).map_err(|source| ScenarioError::Read {
+            path: path.to_owned(),
+            source,
+        })?;
+        Scenario::parse(&text, path)
+    }
+
+    /// Validates a scenario given as text; `path` is used in messages.
+    pub fn parse(text: &str, path: &Path) -> Result<Scenario, ScenarioError> {
+        validate::parse(text, path)
+    }
+}

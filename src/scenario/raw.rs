@@ -1,0 +1,290 @@
+//! The scenario file as written: serde shapes with `deny_unknown_fields`.
+//!
+//! Unit strings are parsed here (so a bad one is reported with its line by
+//! the TOML parser); ranges and cross-field rules are checked in
+//! [`super::validate`].
+
+use std::fmt;
+
+use serde::Deserialize;
+use serde::de::{self, Deserializer, MapAccess, SeqAccess, Visitor};
+use toml::Spanned;
+
+use crate::units::{Bytes, Duration, Rate};
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawScenario {
+    pub(crate) name: String,
+    pub(crate) duration: Spanned<Duration>,
+    #[serde(default = "default_seed")]
+    pub(crate) seed: u64,
+    pub(crate) start: Option<Spanned<String>>,
+    pub(crate) stream: Spanned<RawStream>,
+    pub(crate) producers: Vec<Spanned<RawProducer>>,
+    pub(crate) slo: Option<Spanned<RawSlo>>,
+}
+
+fn default_seed() -> u64 {
+    1
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawStream {
+    pub(crate) shards: u32,
+    pub(crate) retention: Option<Duration>,
+    pub(crate) write_limit: Option<RawWriteLimit>,
+    pub(crate) burst: Option<Duration>,
+    pub(crate) max_record_size: Option<Bytes>,
+}
+
+#[derive(Debug, Clone, Copy, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub(crate) enum RawWriteLimit {
+    TokenBucket,
+    FixedWindow,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawProducer {
+    pub(crate) name: String,
+    pub(crate) count: Option<u32>,
+    pub(crate) rate: RawRate,
+    #[serde(default)]
+    pub(crate) spikes: Vec<RawSpike>,
+    pub(crate) arrivals: Option<RawArrivals>,
+    pub(crate) size: RawSize,
+    pub(crate) keys: Spanned<RawKeys>,
+    pub(crate) api: Option<RawApi>,
+    pub(crate) batch: Option<RawBatch>,
+    pub(crate) retry: Option<RawRetry>,
+    pub(crate) buffer_limit: Option<u64>,
+    pub(crate) request_latency: Option<Duration>,
+}
+
+#[derive(Debug, Clone, Copy, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub(crate) enum RawArrivals {
+    Poisson,
+    Even,
+}
+
+#[derive(Debug, Clone, Copy, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub(crate) enum RawApi {
+    PutRecord,
+    PutRecords,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawBatch {
+    pub(crate) max_records: Option<u32>,
+    pub(crate) max_bytes: Option<Bytes>,
+    pub(crate) linger: Option<Duration>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(tag = "kind", rename_all = "kebab-case", deny_unknown_fields)]
+pub(crate) enum RawComponent {
+    Constant {
+        rate: Rate,
+    },
+    Steps {
+        steps: Vec<(Duration, Rate)>,
+    },
+    Ramp {
+        from: Rate,
+        to: Rate,
+        start: Duration,
+        end: Duration,
+    },
+    Diurnal {
+        mean: Rate,
+        amplitude: f64,
+        period: Duration,
+        #[serde(default)]
+        phase: Duration,
+    },
+}
+
+/// `rate = "1000/s"`, a table with `kind`, or an array of tables (summed).
+#[derive(Debug)]
+pub(crate) struct RawRate(pub(crate) Vec<RawComponent>);
+
+impl<'de> Deserialize<'de> for RawRate {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> Visitor<'de> for V {
+            type Value = RawRate;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str(
+                    "a rate like \"1000/s\", a table with `kind`, or an array of such tables",
+                )
+            }
+            fn visit_str<E: de::Error>(self, v: &str) -> Result<RawRate, E> {
+                let rate: Rate = v.parse().map_err(E::custom)?;
+                Ok(RawRate(vec![RawComponent::Constant { rate }]))
+            }
+            fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<RawRate, A::Error> {
+                let c = RawComponent::deserialize(de::value::MapAccessDeserializer::new(map))?;
+                Ok(RawRate(vec![c]))
+            }
+            fn visit_seq<A: SeqAccess<'de>>(self, seq: A) -> Result<RawRate, A::Error> {
+                let v =
+                    Vec::<RawComponent>::deserialize(de::value::SeqAccessDeserializer::new(seq))?;
+                Ok(RawRate(v))
+            }
+        }
+        d.deserialize_any(V)
+    }
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawSpike {
+    pub(crate) at: Duration,
+    pub(crate) duration: Duration,
+    pub(crate) multiplier: f64,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(tag = "kind", rename_all = "kebab-case", deny_unknown_fields)]
+pub(crate) enum RawSizeTable {
+    Fixed {
+        size: Bytes,
+    },
+    Uniform {
+        min: Bytes,
+        max: Bytes,
+    },
+    Lognormal {
+        median: Bytes,
+        sigma: f64,
+    },
+    Empirical {
+        sizes: Vec<Bytes>,
+        weights: Vec<f64>,
+    },
+}
+
+/// `size = "1KiB"` or a table with `kind`.
+#[derive(Debug)]
+pub(crate) struct RawSize(pub(crate) RawSizeTable);
+
+impl<'de> Deserialize<'de> for RawSize {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> Visitor<'de> for V {
+            type Value = RawSize;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a size like \"1KiB\" or a table with `kind`")
+            }
+            fn visit_str<E: de::Error>(self, v: &str) -> Result<RawSize, E> {
+                let size: Bytes = v.parse().map_err(E::custom)?;
+                Ok(RawSize(RawSizeTable::Fixed { size }))
+            }
+            fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<RawSize, A::Error> {
+                RawSizeTable::deserialize(de::value::MapAccessDeserializer::new(map)).map(RawSize)
+            }
+        }
+        d.deserialize_any(V)
+    }
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawHotKey {
+    pub(crate) key: String,
+    pub(crate) share: f64,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(tag = "kind", rename_all = "kebab-case", deny_unknown_fields)]
+pub(crate) enum RawKeys {
+    Uniform {
+        count: u64,
+        #[serde(default = "default_prefix")]
+        prefix: String,
+        #[serde(default)]
+        hot: Vec<RawHotKey>,
+    },
+    Zipf {
+        count: u64,
+        exponent: f64,
+        #[serde(default = "default_prefix")]
+        prefix: String,
+        #[serde(default)]
+        hot: Vec<RawHotKey>,
+    },
+    Listed {
+        keys: Vec<String>,
+        weights: Option<Vec<f64>>,
+    },
+    Random {
+        key_bytes: Option<u16>,
+    },
+    Explicit {
+        hash_keys: Vec<String>,
+        key_bytes: Option<u16>,
+    },
+}
+
+fn default_prefix() -> String {
+    "key-".to_owned()
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawRetryTable {
+    pub(crate) max_attempts: u32,
+    pub(crate) base: Duration,
+    pub(crate) cap: Duration,
+    pub(crate) jitter: Option<RawJitter>,
+}
+
+#[derive(Debug, Clone, Copy, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub(crate) enum RawJitter {
+    Full,
+    Equal,
+    None,
+}
+
+/// `retry = "sdk-standard"` (a preset) or a table.
+#[derive(Debug)]
+pub(crate) enum RawRetry {
+    Preset(String),
+    Table(RawRetryTable),
+}
+
+impl<'de> Deserialize<'de> for RawRetry {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> Visitor<'de> for V {
+            type Value = RawRetry;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a preset name or a table with max_attempts, base, cap and jitter")
+            }
+            fn visit_str<E: de::Error>(self, v: &str) -> Result<RawRetry, E> {
+                Ok(RawRetry::Preset(v.to_owned()))
+            }
+            fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<RawRetry, A::Error> {
+                RawRetryTable::deserialize(de::value::MapAccessDeserializer::new(map))
+                    .map(RawRetry::Table)
+            }
+        }
+        d.deserialize_any(V)
+    }
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawSlo {
+    pub(crate) max_throttle_rate: Option<f64>,
+    pub(crate) max_failed_records: Option<u64>,
+    pub(crate) max_p99_latency: Option<Duration>,
+    pub(crate) max_peak_shard_utilisation: Option<f64>,
+}

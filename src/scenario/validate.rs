@@ -1,0 +1,737 @@
+//! Raw shapes to domain types: every range and cross-field rule, in one place.
+
+use std::ops::Range;
+use std::path::Path;
+
+use super::raw::*;
+use super::*;
+use crate::kds::{HashKey, KeyLengthRule, MAX_CREATE_SHARDS, Quota, validate_partition_key};
+use crate::units::{Duration, NANOS_PER_SEC};
+use crate::workload::{Component, KeyNames, KeySampler, KeyTable, Spike};
+
+const MIB: u64 = 1 << 20;
+const HOUR: u64 = 3600 * NANOS_PER_SEC;
+/// The longest scenario: a year (plus a day).
+const MAX_DURATION: u64 = 366 * 24 * HOUR;
+/// The largest finite key table (hash keys are kept in memory, 18 bytes each).
+const MAX_KEYS: u64 = 10_000_000;
+/// Default wall-clock start: fixed, so that output never depends on the clock.
+const DEFAULT_START: &str = "2025-01-01T00:00:00Z";
+
+/// Retry presets: name, description and policy.
+///
+/// Sources: KDS-REFERENCE.md §7a.2/7a.4 (standard mode: 3 attempts, full
+/// jitter, base 1 s for throttling, cap 20 s), §7a.5 (Java v2 legacy: 4
+/// attempts, throttled base 500 ms, cap 20 s), §7b.1/7b.5 (KPL: no backoff,
+/// retried within RecordMaxBufferedTime/2 = 50 ms until RecordTtl = 30 s).
+pub const RETRY_PRESETS: &[(&str, &str, RetryPolicy)] = &[
+    (
+        "none",
+        "no retries",
+        RetryPolicy {
+            max_attempts: 1,
+            base: 0,
+            cap: 0,
+            jitter: Jitter::None,
+            ttl: None,
+        },
+    ),
+    (
+        "sdk-standard",
+        "AWS SDK standard mode: 3 attempts, full jitter, base 1 s, cap 20 s",
+        RetryPolicy {
+            max_attempts: 3,
+            base: NANOS_PER_SEC,
+            cap: 20 * NANOS_PER_SEC,
+            jitter: Jitter::Full,
+            ttl: None,
+        },
+    ),
+    (
+        "sdk-legacy",
+        "AWS SDK for Java v2 legacy mode: 4 attempts, full jitter, base 500 ms, cap 20 s",
+        RetryPolicy {
+            max_attempts: 4,
+            base: NANOS_PER_SEC / 2,
+            cap: 20 * NANOS_PER_SEC,
+            jitter: Jitter::Full,
+            ttl: None,
+        },
+    ),
+    (
+        "kpl",
+        "KPL: no backoff, retried every 50 ms until RecordTtl (30 s)",
+        RetryPolicy {
+            max_attempts: u32::MAX,
+            base: 50_000_000,
+            cap: 50_000_000,
+            jitter: Jitter::None,
+            ttl: Some(30 * NANOS_PER_SEC),
+        },
+    ),
+];
+
+struct Ctx<'a> {
+    path: &'a Path,
+    text: &'a str,
+}
+
+impl Ctx<'_> {
+    fn line(&self, offset: usize) -> usize {
+        self.text[..offset.min(self.text.len())]
+            .matches('\n')
+            .count()
+            + 1
+    }
+
+    fn invalid(&self, span: Range<usize>, field: &str, message: String) -> ScenarioError {
+        ScenarioError::Invalid {
+            path: self.path.to_owned(),
+            line: self.line(span.start),
+            field: field.to_owned(),
+            message,
+        }
+    }
+}
+
+pub(super) fn parse(text: &str, path: &Path) -> Result<Scenario, ScenarioError> {
+    let ctx = Ctx { path, text };
+    let raw: RawScenario = toml::from_str(text).map_err(|e| {
+        let offset = e.span().map_or(0, |s| s.start);
+        let line = ctx.line(offset);
+        ScenarioError::Parse {
+            path: path.to_owned(),
+            line,
+            text: text.lines().nth(line - 1).unwrap_or("").trim().to_owned(),
+            message: e.message().trim().to_owned(),
+        }
+    })?;
+    scenario(&ctx, raw)
+}
+
+fn scenario(ctx: &Ctx<'_>, raw: RawScenario) -> Result<Scenario, ScenarioError> {
+    let whole = 0..0;
+    if raw.name.trim().is_empty() {
+        return Err(ctx.invalid(whole, "name", "must not be empty".into()));
+    }
+    let duration = raw.duration.get_ref().0;
+    if duration == 0 || duration > MAX_DURATION {
+        return Err(ctx.invalid(
+            raw.duration.span(),
+            "duration",
+            format!(
+                "{} is out of range; accepted durations are 1ns to 366 days",
+                raw.duration.get_ref()
+            ),
+        ));
+    }
+    let start = match &raw.start {
+        None => parse_start(DEFAULT_START).expect("the default start parses"),
+        Some(s) => parse_start(s.get_ref()).ok_or_else(|| {
+            ctx.invalid(
+                s.span(),
+                "start",
+                format!(
+                    "\"{}\" is not an RFC 3339 UTC time like \"{DEFAULT_START}\"",
+                    s.get_ref()
+                ),
+            )
+        })?,
+    };
+    let stream_span = raw.stream.span();
+    let stream = stream(ctx, stream_span.clone(), raw.stream.into_inner())?;
+    if raw.producers.is_empty() {
+        return Err(ctx.invalid(
+            stream_span,
+            "producers",
+            "a scenario needs at least one [[producers]] group".into(),
+        ));
+    }
+    let mut producers = Vec::with_capacity(raw.producers.len());
+    for (i, p) in raw.producers.into_iter().enumerate() {
+        let span = p.span();
+        let group = producer(ctx, i, span.clone(), p.into_inner(), &stream)?;
+        if producers
+            .iter()
+            .any(|g: &ProducerGroup| g.name == group.name)
+        {
+            return Err(ctx.invalid(
+                span,
+                &format!("producers[{i}].name"),
+                format!(
+                    "\"{}\" is used by two groups; names must be unique",
+                    group.name
+                ),
+            ));
+        }
+        producers.push(group);
+    }
+    let slo = match raw.slo {
+        None => Slo::default(),
+        Some(s) => slo(ctx, s.span(), s.into_inner())?,
+    };
+    Ok(Scenario {
+        name: raw.name,
+        duration,
+        seed: raw.seed,
+        start,
+        stream,
+        producers,
+        slo,
+    })
+}
+
+fn parse_start(s: &str) -> Option<EpochNanos> {
+    let t = humantime::parse_rfc3339(s).ok()?;
+    let d = t.duration_since(std::time::UNIX_EPOCH).ok()?;
+    u64::try_from(d.as_nanos()).ok().map(EpochNanos)
+}
+
+fn stream(ctx: &Ctx<'_>, span: Range<usize>, raw: RawStream) -> Result<StreamSpec, ScenarioError> {
+    let bad = |field: &str, message: String| ctx.invalid(span.clone(), field, message);
+    if !(1..=MAX_CREATE_SHARDS).contains(&raw.shards) {
+        return Err(bad(
+            "stream.shards",
+            format!(
+                "{} is out of range; accepted range is 1 to {MAX_CREATE_SHARDS}",
+                raw.shards
+            ),
+        ));
+    }
+    let min_h = Quota::RetentionMinHours.value();
+    let max_h = Quota::RetentionMaxHours.value();
+    let retention = raw.retention.map_or(min_h * HOUR, |d| d.0);
+    if !(min_h * HOUR..=max_h * HOUR).contains(&retention) {
+        return Err(bad(
+            "stream.retention",
+            format!(
+                "{} is out of range; accepted range is {min_h}h to {max_h}h (KDS-REFERENCE.md §4d.3)",
+                Duration(retention)
+            ),
+        ));
+    }
+    let default_max = Quota::MaxRecordBytesDefault.value();
+    let most = Quota::MaxRecordBytesConfigurable.value();
+    let max_record_bytes = raw.max_record_size.map_or(default_max, |b| b.0);
+    if !(default_max..=most).contains(&max_record_bytes) {
+        return Err(bad(
+            "stream.max_record_size",
+            format!(
+                "{max_record_bytes} bytes is out of range; accepted range is 1MiB to 10MiB (UpdateMaxRecordSize)"
+            ),
+        ));
+    }
+    let write_limit = match raw.write_limit.unwrap_or(RawWriteLimit::TokenBucket) {
+        RawWriteLimit::FixedWindow => {
+            if raw.burst.is_some() {
+                return Err(bad(
+                    "stream.burst",
+                    "applies only to write_limit = \"token-bucket\"".into(),
+                ));
+            }
+            WriteLimit::FixedWindow
+        }
+        RawWriteLimit::TokenBucket => {
+            let burst = raw.burst.map_or(NANOS_PER_SEC, |d| d.0);
+            if !(1_000_000..=HOUR).contains(&burst) {
+                return Err(bad(
+                    "stream.burst",
+                    format!(
+                        "{} is out of range; accepted range is 1ms to 1h",
+                        Duration(burst)
+                    ),
+                ));
+            }
+            WriteLimit::TokenBucket { burst }
+        }
+    };
+    Ok(StreamSpec {
+        shards: raw.shards,
+        retention,
+        write_limit,
+        max_record_bytes,
+    })
+}
+
+fn finite_in(x: f64, lo: f64, hi: f64) -> bool {
+    x.is_finite() && x >= lo && x <= hi
+}
+
+fn producer(
+    ctx: &Ctx<'_>,
+    i: usize,
+    span: Range<usize>,
+    raw: RawProducer,
+    stream: &StreamSpec,
+) -> Result<ProducerGroup, ScenarioError> {
+    let label = format!("producers[{i}] (\"{}\")", raw.name);
+    let bad = |field: &str, message: String| {
+        ctx.invalid(span.clone(), &format!("{label}.{field}"), message)
+    };
+    if raw.name.trim().is_empty() {
+        return Err(bad("name", "must not be empty".into()));
+    }
+    let count = raw.count.unwrap_or(1);
+    if !(1..=100_000).contains(&count) {
+        return Err(bad(
+            "count",
+            format!("{count} is out of range; accepted range is 1 to 100000"),
+        ));
+    }
+    let rate = rate_profile(&raw.rate, &raw.spikes).map_err(|m| bad("rate", m))?;
+    let size = size_model(raw.size.0, stream.max_record_bytes).map_err(|m| bad("size", m))?;
+    let keys_span = raw.keys.span();
+    let keys = key_space(raw.keys.into_inner())
+        .map_err(|m| ctx.invalid(keys_span, &format!("{label}.keys"), m))?;
+    let api = match (raw.api.unwrap_or(RawApi::PutRecord), raw.batch) {
+        (RawApi::PutRecord, None) => Api::PutRecord,
+        (RawApi::PutRecord, Some(_)) => {
+            return Err(bad("batch", "applies only to api = \"put-records\"".into()));
+        }
+        (RawApi::PutRecords, batch) => {
+            let batch = batch.unwrap_or(RawBatch {
+                max_records: None,
+                max_bytes: None,
+                linger: None,
+            });
+            let most = Quota::PutRecordsMaxRecords.value() as u32;
+            let max_records = batch.max_records.unwrap_or(most);
+            if !(1..=most).contains(&max_records) {
+                return Err(bad(
+                    "batch.max_records",
+                    format!("{max_records} is out of range; accepted range is 1 to {most}"),
+                ));
+            }
+            // 5 MiB: the limit before 2025-10-27 and KPL's CollectionMaxSize.
+            let max_bytes = batch.max_bytes.map_or(5 * MIB, |b| b.0);
+            let most_bytes = Quota::PutRecordsMaxRequestBytes.value();
+            if !(stream.max_record_bytes..=most_bytes).contains(&max_bytes) {
+                return Err(bad(
+                    "batch.max_bytes",
+                    format!(
+                        "{max_bytes} bytes is out of range; accepted range is the stream's max_record_size ({}) to 10MiB",
+                        stream.max_record_bytes
+                    ),
+                ));
+            }
+            let linger = batch.linger.map_or(100_000_000, |d| d.0);
+            if linger > 60 * NANOS_PER_SEC {
+                return Err(bad(
+                    "batch.linger",
+                    format!(
+                        "{} is out of range; accepted range is 0s to 1m",
+                        Duration(linger)
+                    ),
+                ));
+            }
+            Api::PutRecords {
+                max_records,
+                max_bytes,
+                linger,
+            }
+        }
+    };
+    let retry = retry_policy(raw.retry).map_err(|m| bad("retry", m))?;
+    let buffer_limit = raw.buffer_limit.unwrap_or(1_000_000);
+    if buffer_limit == 0 {
+        return Err(bad(
+            "buffer_limit",
+            "0 is out of range; accepted range is 1 and up".into(),
+        ));
+    }
+    let request_latency = raw.request_latency.map_or(0, |d| d.0);
+    if request_latency > 60 * NANOS_PER_SEC {
+        return Err(bad(
+            "request_latency",
+            format!(
+                "{} is out of range; accepted range is 0s to 1m",
+                Duration(request_latency)
+            ),
+        ));
+    }
+    Ok(ProducerGroup {
+        name: raw.name,
+        count,
+        rate,
+        arrivals: match raw.arrivals.unwrap_or(RawArrivals::Poisson) {
+            RawArrivals::Poisson => Arrivals::Poisson,
+            RawArrivals::Even => Arrivals::Even,
+        },
+        size,
+        keys,
+        api,
+        retry,
+        buffer_limit,
+        request_latency,
+    })
+}
+
+fn rate_profile(raw: &RawRate, spikes: &[RawSpike]) -> Result<RateProfile, String> {
+    let mut components = Vec::with_capacity(raw.0.len());
+    if raw.0.is_empty() {
+        return Err("needs at least one component".into());
+    }
+    for c in &raw.0 {
+        let non_negative = |r: f64, what: &str| {
+            if finite_in(r, 0.0, f64::MAX) {
+                Ok(r)
+            } else {
+                Err(format!("{what} must be a rate of 0/s or more"))
+            }
+        };
+        components.push(match c {
+            RawComponent::Constant { rate } => {
+                if !(rate.0 > 0.0 && rate.0.is_finite()) {
+                    return Err(format!(
+                        "{} is out of range; a constant rate must be above 0/s",
+                        rate
+                    ));
+                }
+                Component::Constant(rate.0)
+            }
+            RawComponent::Steps { steps } => {
+                if steps.is_empty() {
+                    return Err("steps needs at least one [time, rate] pair".into());
+                }
+                if steps.windows(2).any(|w| w[0].0 >= w[1].0) {
+                    return Err("step times must increase".into());
+                }
+                let mut v = Vec::with_capacity(steps.len());
+                for (t, r) in steps {
+                    v.push((t.0, non_negative(r.0, "every step")?));
+                }
+                Component::Steps(v)
+            }
+            RawComponent::Ramp {
+                from,
+                to,
+                start,
+                end,
+            } => {
+                if start >= end {
+                    return Err(format!(
+                        "ramp start ({start}) must be before its end ({end})"
+                    ));
+                }
+                Component::Ramp {
+                    from: non_negative(from.0, "from")?,
+                    to: non_negative(to.0, "to")?,
+                    start: start.0,
+                    end: end.0,
+                }
+            }
+            RawComponent::Diurnal {
+                mean,
+                amplitude,
+                period,
+                phase,
+            } => {
+                if !(mean.0 > 0.0 && mean.0.is_finite()) {
+                    return Err(format!("mean {mean} is out of range; it must be above 0/s"));
+                }
+                if !finite_in(*amplitude, 0.0, 1.0) {
+                    return Err(format!(
+                        "amplitude {amplitude} is out of range; accepted range is 0 to 1"
+                    ));
+                }
+                if period.0 == 0 {
+                    return Err("period must be above 0s".into());
+                }
+                Component::Diurnal {
+                    mean: mean.0,
+                    amplitude: *amplitude,
+                    period: period.0,
+                    phase: phase.0,
+                }
+            }
+        });
+    }
+    let mut out = Vec::with_capacity(spikes.len());
+    for s in spikes {
+        if !finite_in(s.multiplier, 0.0, 1e6) {
+            return Err(format!(
+                "spike multiplier {} is out of range; accepted range is 0 to 1000000",
+                s.multiplier
+            ));
+        }
+        if s.duration.0 == 0 {
+            return Err("spike duration must be above 0s".into());
+        }
+        out.push(Spike {
+            at: s.at.0,
+            duration: s.duration.0,
+            multiplier: s.multiplier,
+        });
+    }
+    let profile = RateProfile {
+        components,
+        spikes: out,
+    };
+    if profile.max() <= 0.0 {
+        return Err("the rate is 0/s throughout; give at least one positive rate".into());
+    }
+    if !profile.max().is_finite() || profile.max() > 1e9 {
+        return Err("the rate exceeds 1000000000/s".into());
+    }
+    Ok(profile)
+}
+
+fn size_model(raw: RawSizeTable, max_record: u64) -> Result<SizeModel, String> {
+    let over = |b: u64| {
+        format!(
+            "a record size of {b} bytes is over the stream's maximum record size of {max_record} bytes \
+             (stream.max_record_size, at most 10MiB)"
+        )
+    };
+    match raw {
+        RawSizeTable::Fixed { size } => {
+            if size.0 > max_record {
+                return Err(over(size.0));
+            }
+            Ok(SizeModel::Fixed(size.0))
+        }
+        RawSizeTable::Uniform { min, max } => {
+            if min > max {
+                return Err(format!("min ({min}) must not exceed max ({max})"));
+            }
+            if max.0 > max_record {
+                return Err(over(max.0));
+            }
+            Ok(SizeModel::Uniform {
+                min: min.0,
+                max: max.0,
+            })
+        }
+        RawSizeTable::Lognormal { median, sigma } => {
+            if median.0 == 0 || median.0 > max_record {
+                return Err(format!(
+                    "median {median} is out of range; accepted range is 1B to the stream's maximum record size ({max_record} bytes)"
+                ));
+            }
+            if !finite_in(sigma, 0.0, 5.0) {
+                return Err(format!(
+                    "sigma {sigma} is out of range; accepted range is 0 to 5"
+                ));
+            }
+            SizeModel::lognormal(median.0 as f64, sigma).ok_or_else(|| "invalid lognormal".into())
+        }
+        RawSizeTable::Empirical { sizes, weights } => {
+            if sizes.is_empty() || sizes.len() != weights.len() {
+                return Err(format!(
+                    "sizes and weights must be non-empty and of equal length (got {} and {})",
+                    sizes.len(),
+                    weights.len()
+                ));
+            }
+            if let Some(b) = sizes.iter().find(|b| b.0 > max_record) {
+                return Err(over(b.0));
+            }
+            if weights.iter().any(|w| !finite_in(*w, 0.0, f64::MAX)) {
+                return Err("weights must be 0 or more".into());
+            }
+            SizeModel::empirical(sizes.iter().map(|b| b.0).collect(), &weights)
+                .ok_or_else(|| "weights must not all be 0".into())
+        }
+    }
+}
+
+fn check_key(key: &str) -> Result<(), String> {
+    validate_partition_key(key, KeyLengthRule::UnicodeScalars)
+        .map_err(|e| format!("key \"{key}\": {e}"))
+}
+
+fn hot_sampler(hot: &[RawHotKey], background: KeySampler) -> Result<KeySampler, String> {
+    if hot.is_empty() {
+        return Ok(background);
+    }
+    let mut cumulative = Vec::with_capacity(hot.len());
+    let mut total = 0.0;
+    for h in hot {
+        check_key(&h.key)?;
+        if !finite_in(h.share, 0.0, 1.0) || h.share == 0.0 {
+            return Err(format!(
+                "hot key \"{}\" has share {}; accepted range is above 0 to 1 (a fraction of all records)",
+                h.key, h.share
+            ));
+        }
+        total += h.share;
+        cumulative.push(total);
+    }
+    if total > 1.0 + 1e-9 {
+        return Err(format!(
+            "hot key shares add up to {:.1} %; the accepted total is at most 100 %",
+            total * 100.0
+        ));
+    }
+    Ok(KeySampler::Hot {
+        cumulative,
+        background: Box::new(background),
+    })
+}
+
+fn key_count(count: u64) -> Result<u32, String> {
+    if (1..=MAX_KEYS).contains(&count) {
+        Ok(count as u32)
+    } else {
+        Err(format!(
+            "count {count} is out of range; accepted range is 1 to {MAX_KEYS}"
+        ))
+    }
+}
+
+fn key_bytes(b: Option<u16>) -> Result<u16, String> {
+    match b.unwrap_or(36) {
+        b @ 1..=256 => Ok(b),
+        b => Err(format!(
+            "key_bytes {b} is out of range; accepted range is 1 to 256"
+        )),
+    }
+}
+
+fn key_space(raw: RawKeys) -> Result<KeySpace, String> {
+    let names = |hot: &[RawHotKey]| hot.iter().map(|h| h.key.clone()).collect::<Vec<_>>();
+    Ok(match raw {
+        RawKeys::Uniform { count, prefix, hot } => {
+            let n = key_count(count)?;
+            check_key(&format!("{prefix}{n}"))?;
+            KeySpace::Table {
+                table: KeyTable::new(names(&hot), KeyNames::Pattern { prefix }, count, 0),
+                sampler: hot_sampler(&hot, KeySampler::Uniform(n))?,
+            }
+        }
+        RawKeys::Zipf {
+            count,
+            exponent,
+            prefix,
+            hot,
+        } => {
+            let n = key_count(count)?;
+            check_key(&format!("{prefix}{n}"))?;
+            if !finite_in(exponent, 0.0, 10.0) {
+                return Err(format!(
+                    "exponent {exponent} is out of range; accepted range is 0 to 10"
+                ));
+            }
+            let zipf = KeySampler::zipf(n, exponent).ok_or("invalid Zipf parameters")?;
+            KeySpace::Table {
+                table: KeyTable::new(names(&hot), KeyNames::Pattern { prefix }, count, 0),
+                sampler: hot_sampler(&hot, zipf)?,
+            }
+        }
+        RawKeys::Listed { keys, weights } => {
+            key_count(keys.len() as u64)?;
+            for k in &keys {
+                check_key(k)?;
+            }
+            let sampler = match weights {
+                None => KeySampler::Uniform(keys.len() as u32),
+                Some(w) => {
+                    if w.len() != keys.len() || w.iter().any(|x| !finite_in(*x, 0.0, f64::MAX)) {
+                        return Err("weights must be 0 or more, one per key".into());
+                    }
+                    KeySampler::Weighted(
+                        rand::distr::weighted::WeightedIndex::new(&w)
+                            .map_err(|_| "weights must not all be 0")?,
+                    )
+                }
+            };
+            let n = keys.len() as u64;
+            KeySpace::Table {
+                table: KeyTable::new(vec![], KeyNames::Listed(keys), n, 0),
+                sampler,
+            }
+        }
+        RawKeys::Random { key_bytes: b } => KeySpace::Random {
+            key_bytes: key_bytes(b)?,
+        },
+        RawKeys::Explicit {
+            hash_keys,
+            key_bytes: b,
+        } => {
+            key_count(hash_keys.len() as u64)?;
+            for h in &hash_keys {
+                HashKey::parse_explicit(h).map_err(|e| e.to_string())?;
+            }
+            let n = hash_keys.len() as u64;
+            KeySpace::Table {
+                table: KeyTable::new(vec![], KeyNames::Explicit(hash_keys), n, key_bytes(b)?),
+                sampler: KeySampler::Uniform(n as u32),
+            }
+        }
+    })
+}
+
+fn retry_policy(raw: Option<RawRetry>) -> Result<RetryPolicy, String> {
+    match raw {
+        None => Ok(RETRY_PRESETS[1].2),
+        Some(RawRetry::Preset(name)) => RETRY_PRESETS
+            .iter()
+            .find(|p| p.0 == name)
+            .map(|p| p.2)
+            .ok_or_else(|| {
+                let names: Vec<&str> = RETRY_PRESETS.iter().map(|p| p.0).collect();
+                format!(
+                    "unknown preset \"{name}\"; accepted presets are {}",
+                    names.join(", ")
+                )
+            }),
+        Some(RawRetry::Table(t)) => {
+            if !(1..=100).contains(&t.max_attempts) {
+                return Err(format!(
+                    "max_attempts {} is out of range; accepted range is 1 to 100",
+                    t.max_attempts
+                ));
+            }
+            if t.cap < t.base {
+                return Err(format!(
+                    "cap ({}) must be at least base ({})",
+                    t.cap, t.base
+                ));
+            }
+            if t.cap.0 > HOUR {
+                return Err(format!(
+                    "cap {} is out of range; accepted range is up to 1h",
+                    t.cap
+                ));
+            }
+            Ok(RetryPolicy {
+                max_attempts: t.max_attempts,
+                base: t.base.0,
+                cap: t.cap.0,
+                jitter: match t.jitter.unwrap_or(RawJitter::Full) {
+                    RawJitter::Full => Jitter::Full,
+                    RawJitter::Equal => Jitter::Equal,
+                    RawJitter::None => Jitter::None,
+                },
+                ttl: None,
+            })
+        }
+    }
+}
+
+fn slo(ctx: &Ctx<'_>, span: Range<usize>, raw: RawSlo) -> Result<Slo, ScenarioError> {
+    if let Some(r) = raw.max_throttle_rate
+        && !finite_in(r, 0.0, 1.0)
+    {
+        return Err(ctx.invalid(
+            span,
+            "slo.max_throttle_rate",
+            format!("{r} is out of range; accepted range is 0 to 1"),
+        ));
+    }
+    if let Some(u) = raw.max_peak_shard_utilisation
+        && !finite_in(u, 0.0, 1e6)
+    {
+        return Err(ctx.invalid(
+            span,
+            "slo.max_peak_shard_utilisation",
+            format!("{u} is out of range; accepted range is 0 and up"),
+        ));
+    }
+    Ok(Slo {
+        max_throttle_rate: raw.max_throttle_rate,
+        max_failed_records: raw.max_failed_records,
+        max_p99_latency: raw.max_p99_latency.map(|d| d.0),
+        max_peak_shard_utilisation: raw.max_peak_shard_utilisation,
+    })
+}

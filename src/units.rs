@@ -1,0 +1,197 @@
+//! Human units in scenario files, parsed into integers.
+//!
+//! Durations (`"2h"`, `"250ms"`, `"1m 30s"`) become nanoseconds, sizes
+//! (`"1KiB"`, `"512B"`, `"1.5MB"`) bytes, and rates (`"1000/s"`, `"5MiB/s"`,
+//! `"60/min"`) events or bytes per second as `f64` (a rate is a model
+//! parameter, not a count, so it may be fractional). Each type deserializes
+//! from a string, so a bad value is reported by the TOML parser with its line.
+
+use std::fmt;
+use std::str::FromStr;
+
+use serde::de::{self, Deserialize, Deserializer};
+
+/// Nanoseconds per second.
+pub const NANOS_PER_SEC: u64 = 1_000_000_000;
+
+/// A duration in whole nanoseconds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Default)]
+pub struct Duration(pub u64);
+
+impl Duration {
+    /// The duration in seconds, as a float (for reporting and rate maths).
+    pub fn as_secs_f64(self) -> f64 {
+        self.0 as f64 / NANOS_PER_SEC as f64
+    }
+
+    /// A duration of `secs` seconds.
+    pub const fn from_secs(secs: u64) -> Duration {
+        Duration(secs * NANOS_PER_SEC)
+    }
+
+    /// A duration of `ms` milliseconds.
+    pub const fn from_millis(ms: u64) -> Duration {
+        Duration(ms * 1_000_000)
+    }
+}
+
+impl FromStr for Duration {
+    type Err = String;
+
+    /// `humantime` syntax: a number and a unit (`ns`, `us`, `ms`, `s`, `m`,
+    /// `h`, `d`), several summed (`"1h 30m"`).
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        let d = humantime::parse_duration(s).map_err(|e| {
+            format!("invalid duration \"{s}\" ({e}): expected a number and a unit, e.g. \"250ms\", \"10s\", \"2h\"")
+        })?;
+        u64::try_from(d.as_nanos())
+            .map(Duration)
+            .map_err(|_| format!("duration \"{s}\" is too long; the longest is 584 years"))
+    }
+}
+
+impl fmt::Display for Duration {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let d = std::time::Duration::from_nanos(self.0);
+        write!(f, "{}", humantime::format_duration(d))
+    }
+}
+
+/// A size in bytes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Default)]
+pub struct Bytes(pub u64);
+
+/// Splits `"1.5 MiB"` into `(1.5, "MiB")`.
+fn number_and_unit(s: &str) -> Option<(f64, &str)> {
+    let s = s.trim();
+    let end = s
+        .find(|c: char| !(c.is_ascii_digit() || c == '.'))
+        .unwrap_or(s.len());
+    let value: f64 = s[..end].parse().ok()?;
+    value.is_finite().then_some((value, s[end..].trim()))
+}
+
+fn size_multiplier(unit: &str) -> Option<f64> {
+    Some(match unit {
+        "" | "B" => 1.0,
+        "KB" | "kB" => 1e3,
+        "MB" => 1e6,
+        "GB" => 1e9,
+        "KiB" => 1024.0,
+        "MiB" => 1024.0 * 1024.0,
+        "GiB" => 1024.0 * 1024.0 * 1024.0,
+        _ => return None,
+    })
+}
+
+impl FromStr for Bytes {
+    type Err = String;
+
+    /// A number and a unit: `B`, `KB`/`MB`/`GB` (powers of 1000) or
+    /// `KiB`/`MiB`/`GiB` (powers of 1024). Rounded to whole bytes.
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        let bad = || {
+            format!(
+                "invalid size \"{s}\": expected a number and a unit (B, KB, MB, GB, KiB, MiB, GiB), e.g. \"1KiB\""
+            )
+        };
+        let (value, unit) = number_and_unit(s).ok_or_else(bad)?;
+        let bytes = value * size_multiplier(unit).ok_or_else(bad)?;
+        if bytes > u64::MAX as f64 / 2.0 {
+            return Err(format!("size \"{s}\" is too large"));
+        }
+        Ok(Bytes(bytes.round() as u64))
+    }
+}
+
+impl fmt::Display for Bytes {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}B", self.0)
+    }
+}
+
+/// A rate per second: of events (`"1000/s"`) or of bytes (`"5MiB/s"`).
+#[derive(Debug, Clone, Copy, PartialEq, PartialOrd, Default)]
+pub struct Rate(pub f64);
+
+impl FromStr for Rate {
+    type Err = String;
+
+    /// `"<number>[size unit]/<time unit>"`, time unit `s`, `min` or `h`.
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        let bad = || {
+            format!(
+                "invalid rate \"{s}\": expected a number, an optional size unit and a time unit, e.g. \"1000/s\", \"60/min\", \"5MiB/s\""
+            )
+        };
+        let (amount, per) = s.split_once('/').ok_or_else(bad)?;
+        let (value, unit) = number_and_unit(amount).ok_or_else(bad)?;
+        let value = value * size_multiplier(unit).ok_or_else(bad)?;
+        let secs = match per.trim() {
+            "s" | "sec" => 1.0,
+            "min" | "m" => 60.0,
+            "h" => 3600.0,
+            _ => return Err(bad()),
+        };
+        Ok(Rate(value / secs))
+    }
+}
+
+impl fmt::Display for Rate {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}/s", self.0)
+    }
+}
+
+macro_rules! deserialize_from_str {
+    ($($t:ty),*) => {$(
+        impl<'de> Deserialize<'de> for $t {
+            fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+                let s = String::deserialize(d)?;
+                s.parse().map_err(de::Error::custom)
+            }
+        }
+    )*};
+}
+
+deserialize_from_str!(Duration, Bytes, Rate);
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn durations() {
+        assert_eq!("250ms".parse::<Duration>().unwrap(), Duration(250_000_000));
+        assert_eq!("2h".parse::<Duration>().unwrap(), Duration::from_secs(7200));
+        assert_eq!(
+            "1m 30s".parse::<Duration>().unwrap(),
+            Duration::from_secs(90)
+        );
+        assert!("2x".parse::<Duration>().is_err());
+        assert!("-1s".parse::<Duration>().is_err());
+        assert!("".parse::<Duration>().is_err());
+    }
+
+    #[test]
+    fn sizes() {
+        assert_eq!("1KiB".parse::<Bytes>().unwrap(), Bytes(1024));
+        assert_eq!("1 KB".parse::<Bytes>().unwrap(), Bytes(1000));
+        assert_eq!("1.5MiB".parse::<Bytes>().unwrap(), Bytes(1_572_864));
+        assert_eq!("512".parse::<Bytes>().unwrap(), Bytes(512));
+        for bad in ["", "KiB", "1 XB", "-1B", "1e3B", "NaN"] {
+            assert!(bad.parse::<Bytes>().is_err(), "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn rates() {
+        assert_eq!("1000/s".parse::<Rate>().unwrap(), Rate(1000.0));
+        assert_eq!("60/min".parse::<Rate>().unwrap(), Rate(1.0));
+        assert_eq!("5MiB/s".parse::<Rate>().unwrap(), Rate(5.0 * 1048576.0));
+        assert_eq!("0/s".parse::<Rate>().unwrap(), Rate(0.0));
+        for bad in ["1000", "1000/x", "/s", "-5/s", "abc/s"] {
+            assert!(bad.parse::<Rate>().is_err(), "{bad:?}");
+        }
+    }
+}

@@ -1,0 +1,351 @@
+//! Partition keys: finite key tables with a sampler, or a fresh key per record.
+//!
+//! Hash keys of a table are computed once at setup (MD5 costs about 130 ns,
+//! more than the rest of a record's simulation), so the hot path only draws
+//! an index.
+
+use rand::RngExt;
+use rand::distr::weighted::WeightedIndex;
+use rand_distr::{Distribution, Zipf};
+
+use crate::kds::HashKey;
+use crate::sim::rng::SimRng;
+
+/// How the keys of a table are named.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum KeyNames {
+    /// `prefix1`, `prefix2`, ... `prefixN`.
+    Pattern {
+        /// The text before the number.
+        prefix: String,
+    },
+    /// Named keys.
+    Listed(Vec<String>),
+    /// Explicit hash keys (decimal); the partition key is not modelled.
+    Explicit(Vec<String>),
+}
+
+/// A finite set of keys with their hash keys, computed once.
+#[derive(Debug, Clone)]
+pub struct KeyTable {
+    /// Named hot keys first (if any), then the background.
+    hot: Vec<String>,
+    background: KeyNames,
+    hashes: Vec<u128>,
+    /// Bytes each key adds to a record (UTF-8 length of the partition key).
+    key_bytes: Vec<u16>,
+}
+
+impl KeyTable {
+    /// A table of `hot` named keys followed by `count` background keys named
+    /// by `background`; `explicit_key_bytes` is the partition key length
+    /// charged for explicit hash keys.
+    pub fn new(
+        hot: Vec<String>,
+        background: KeyNames,
+        count: u64,
+        explicit_key_bytes: u16,
+    ) -> KeyTable {
+        let mut hashes = Vec::with_capacity(hot.len() + count as usize);
+        let mut key_bytes = Vec::with_capacity(hashes.capacity());
+        for k in &hot {
+            hashes.push(HashKey::from_partition_key(k).0);
+            key_bytes.push(k.len() as u16);
+        }
+        match &background {
+            KeyNames::Pattern { prefix } => {
+                let mut name = String::with_capacity(prefix.len() + 20);
+                for i in 1..=count {
+                    name.clear();
+                    name.push_str(prefix);
+                    name.push_str(&i.to_string());
+                    hashes.push(HashKey::from_partition_key(&name).0);
+                    key_bytes.push(name.len() as u16);
+                }
+            }
+            KeyNames::Listed(names) => {
+                for k in names {
+                    hashes.push(HashKey::from_partition_key(k).0);
+                    key_bytes.push(k.len() as u16);
+                }
+            }
+            KeyNames::Explicit(keys) => {
+                for k in keys {
+                    // Validated by the scenario layer.
+                    hashes.push(k.parse::<u128>().unwrap_or(0));
+                    key_bytes.push(explicit_key_bytes);
+                }
+            }
+        }
+        KeyTable {
+            hot,
+            background,
+            hashes,
+            key_bytes,
+        }
+    }
+
+    /// Number of keys.
+    pub fn len(&self) -> usize {
+        self.hashes.len()
+    }
+
+    /// Whether the table is empty.
+    pub fn is_empty(&self) -> bool {
+        self.hashes.is_empty()
+    }
+
+    /// The hash key of key `i`.
+    #[inline]
+    pub fn hash(&self, i: u32) -> u128 {
+        self.hashes[i as usize]
+    }
+
+    /// The partition key bytes of key `i`.
+    #[inline]
+    pub fn key_bytes(&self, i: u32) -> u16 {
+        self.key_bytes[i as usize]
+    }
+
+    /// The printable name of key `i` (the explicit hash key for explicit keys).
+    pub fn name(&self, i: u32) -> String {
+        let i = i as usize;
+        if let Some(k) = self.hot.get(i) {
+            return k.clone();
+        }
+        let j = i - self.hot.len();
+        match &self.background {
+            KeyNames::Pattern { prefix } => format!("{prefix}{}", j + 1),
+            KeyNames::Listed(names) => names[j].clone(),
+            KeyNames::Explicit(keys) => keys[j].clone(),
+        }
+    }
+
+    /// Whether the keys are explicit hash keys.
+    pub fn is_explicit(&self) -> bool {
+        matches!(self.background, KeyNames::Explicit(_))
+    }
+}
+
+/// How a key index is drawn from a table.
+#[derive(Debug, Clone)]
+pub enum KeySampler {
+    /// Uniform over `n` keys.
+    Uniform(u32),
+    /// Zipf over `n` keys with exponent `s`: key k has weight 1/k^s.
+    Zipf {
+        /// The distribution over `1..=n`.
+        dist: Zipf<f64>,
+        /// Number of keys.
+        n: u32,
+        /// The exponent.
+        s: f64,
+    },
+    /// Given weights.
+    Weighted(WeightedIndex<f64>),
+    /// Hot keys `0..hot.len()` with absolute shares, the rest of the draws
+    /// from `background` (offset past the hot keys).
+    Hot {
+        /// Cumulative shares of the hot keys.
+        cumulative: Vec<f64>,
+        /// Sampler of the background keys.
+        background: Box<KeySampler>,
+    },
+}
+
+impl KeySampler {
+    /// Zipf over `n` keys with exponent `s` (`s >= 0`); `None` if invalid.
+    pub fn zipf(n: u32, s: f64) -> Option<KeySampler> {
+        let dist = Zipf::new(f64::from(n), s).ok()?;
+        Some(KeySampler::Zipf { dist, n, s })
+    }
+
+    #[inline]
+    fn sample(&self, rng: &mut SimRng) -> u32 {
+        match self {
+            KeySampler::Uniform(n) => rng.random_range(0..*n),
+            KeySampler::Zipf { dist, .. } => {
+                let k: f64 = dist.sample(rng);
+                k as u32 - 1
+            }
+            KeySampler::Weighted(w) => w.sample(rng) as u32,
+            KeySampler::Hot {
+                cumulative,
+                background,
+            } => {
+                let u: f64 = rng.random();
+                match cumulative.iter().position(|&c| u < c) {
+                    Some(i) => i as u32,
+                    None => cumulative.len() as u32 + background.sample(rng),
+                }
+            }
+        }
+    }
+
+    /// The exact probability of each key index (for tests and reports).
+    pub fn probabilities(&self) -> Vec<f64> {
+        match self {
+            KeySampler::Uniform(k) => vec![1.0 / f64::from(*k); *k as usize],
+            KeySampler::Zipf { n, s, .. } => zipf_probabilities(*n as usize, *s),
+            KeySampler::Weighted(w) => {
+                let total = w.total_weight();
+                w.weights().map(|x| x / total).collect()
+            }
+            KeySampler::Hot {
+                cumulative,
+                background,
+            } => {
+                let mut p: Vec<f64> = cumulative
+                    .iter()
+                    .scan(0.0, |prev, &c| {
+                        let share = c - *prev;
+                        *prev = c;
+                        Some(share)
+                    })
+                    .collect();
+                let rest = 1.0 - cumulative.last().copied().unwrap_or(0.0);
+                p.extend(
+                    background
+                        .probabilities()
+                        .into_iter()
+                        .map(|x| x * rest),
+                );
+                p
+            }
+        }
+    }
+}
+
+/// Exact Zipf probabilities over `n` keys with exponent `s`.
+pub fn zipf_probabilities(n: usize, s: f64) -> Vec<f64> {
+    let w: Vec<f64> = (1..=n).map(|k| (k as f64).powf(-s)).collect();
+    let total: f64 = w.iter().sum();
+    w.into_iter().map(|x| x / total).collect()
+}
+
+/// The key a record gets.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct KeyPick {
+    /// Index into the table, or `u32::MAX` for a fresh random key.
+    pub index: u32,
+    /// The hash key.
+    pub hash: u128,
+    /// Partition key bytes charged to the record.
+    pub key_bytes: u16,
+}
+
+/// Where a producer's keys come from.
+#[derive(Debug, Clone)]
+pub enum KeySpace {
+    /// A finite table and a sampler over it.
+    Table {
+        /// The keys.
+        table: KeyTable,
+        /// How an index is drawn.
+        sampler: KeySampler,
+    },
+    /// A fresh random key per record (e.g. a UUID): its MD5 is uniform over
+    /// the hash key space, so the hash key is drawn directly.
+    Random {
+        /// Partition key bytes charged per record.
+        key_bytes: u16,
+    },
+}
+
+impl KeySpace {
+    /// Draws the key of one record.
+    #[inline]
+    pub fn pick(&self, rng: &mut SimRng) -> KeyPick {
+        match self {
+            KeySpace::Table { table, sampler } => {
+                let index = sampler.sample(rng);
+                KeyPick {
+                    index,
+                    hash: table.hash(index),
+                    key_bytes: table.key_bytes(index),
+                }
+            }
+            KeySpace::Random { key_bytes } => KeyPick {
+                index: u32::MAX,
+                hash: rng.random(),
+                key_bytes: *key_bytes,
+            },
+        }
+    }
+
+    /// The table, if the key space is finite.
+    pub fn table(&self) -> Option<&KeyTable> {
+        match self {
+            KeySpace::Table { table, .. } => Some(table),
+            KeySpace::Random { .. } => None,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::sim::rng::{Purpose, stream};
+
+    fn frequencies(space: &KeySpace, n: usize, draws: u32) -> Vec<f64> {
+        let mut rng = stream(3, Purpose::Keys, 0);
+        let mut c = vec![0u64; n];
+        for _ in 0..draws {
+            c[space.pick(&mut rng).index as usize] += 1;
+        }
+        c.into_iter().map(|x| x as f64 / f64::from(draws)).collect()
+    }
+
+    #[test]
+    fn zipf_shares_match_the_weights() {
+        let n = 50;
+        let table = KeyTable::new(
+            vec![],
+            KeyNames::Pattern {
+                prefix: "key-".into(),
+            },
+            n,
+            0,
+        );
+        let space = KeySpace::Table {
+            table,
+            sampler: KeySampler::zipf(n as u32, 1.1).unwrap(),
+        };
+        let exact = zipf_probabilities(n as usize, 1.1);
+        let draws = 400_000;
+        let seen = frequencies(&space, n as usize, draws);
+        for (k, (p, f)) in exact.iter().zip(&seen).enumerate() {
+            // 5 binomial standard deviations.
+            let sd = (p * (1.0 - p) / f64::from(draws)).sqrt();
+            assert!((p - f).abs() < 5.0 * sd, "key {k}: {f} vs {p}");
+        }
+    }
+
+    #[test]
+    fn hot_keys_take_their_share() {
+        let table = KeyTable::new(
+            vec!["celebrity".into()],
+            KeyNames::Pattern {
+                prefix: "user-".into(),
+            },
+            9,
+            0,
+        );
+        assert_eq!(table.name(0), "celebrity");
+        assert_eq!(table.name(1), "user-1");
+        assert_eq!(table.hash(1), HashKey::from_partition_key("user-1").0);
+        let sampler = KeySampler::Hot {
+            cumulative: vec![0.4],
+            background: Box::new(KeySampler::Uniform(9)),
+        };
+        let exact = sampler.probabilities();
+        assert!((exact.iter().sum::<f64>() - 1.0).abs() < 1e-12);
+        let space = KeySpace::Table { table, sampler };
+        let draws = 200_000;
+        let seen = frequencies(&space, 10, draws);
+        for (p, f) in exact.iter().zip(&seen) {
+            let sd = (p * (1.0 - p) / f64::from(draws)).sqrt();
+            assert!((p - f).abs() < 5.0 * sd, "{f} vs {p}");
+        }
+    }
+}

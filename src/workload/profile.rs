@@ -1,0 +1,300 @@
+//! Arrival rate over time, and the arrival processes that follow it.
+
+use rand::RngExt;
+use rand_distr::{Distribution, Exp1};
+
+use crate::sim::SimTime;
+use crate::sim::rng::SimRng;
+use crate::units::NANOS_PER_SEC;
+
+/// One additive part of a rate profile, in records per second.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Component {
+    /// The same rate throughout.
+    Constant(f64),
+    /// Piecewise constant: `(from, rate)` pairs sorted by time; zero before
+    /// the first.
+    Steps(Vec<(SimTime, f64)>),
+    /// Linear from `from` at `start` to `to` at `end`, flat outside.
+    Ramp {
+        /// Rate up to `start`.
+        from: f64,
+        /// Rate from `end` on.
+        to: f64,
+        /// Start of the ramp.
+        start: SimTime,
+        /// End of the ramp.
+        end: SimTime,
+    },
+    /// `mean * (1 + amplitude * sin(2 pi (t - phase) / period))`.
+    Diurnal {
+        /// Mean rate.
+        mean: f64,
+        /// Relative amplitude, 0 to 1.
+        amplitude: f64,
+        /// Period of the cycle.
+        period: SimTime,
+        /// Time at which the rate crosses the mean going up.
+        phase: SimTime,
+    },
+}
+
+impl Component {
+    fn at(&self, t: SimTime) -> f64 {
+        match self {
+            Component::Constant(r) => *r,
+            Component::Steps(steps) => {
+                let i = steps.partition_point(|&(from, _)| from <= t);
+                if i == 0 { 0.0 } else { steps[i - 1].1 }
+            }
+            Component::Ramp {
+                from,
+                to,
+                start,
+                end,
+            } => {
+                if t <= *start {
+                    *from
+                } else if t >= *end {
+                    *to
+                } else {
+                    let f = (t - start) as f64 / (end - start) as f64;
+                    from + (to - from) * f
+                }
+            }
+            Component::Diurnal {
+                mean,
+                amplitude,
+                period,
+                phase,
+            } => {
+                let x = (t as f64 - *phase as f64) / *period as f64;
+                mean * (1.0 + amplitude * (std::f64::consts::TAU * x).sin())
+            }
+        }
+    }
+
+    fn max(&self) -> f64 {
+        match self {
+            Component::Constant(r) => *r,
+            Component::Steps(steps) => steps.iter().map(|s| s.1).fold(0.0, f64::max),
+            Component::Ramp { from, to, .. } => from.max(*to),
+            Component::Diurnal {
+                mean, amplitude, ..
+            } => mean * (1.0 + amplitude),
+        }
+    }
+}
+
+/// A multiplier on the whole profile during `[at, at + duration)`.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Spike {
+    /// Start of the spike.
+    pub at: SimTime,
+    /// Its length.
+    pub duration: SimTime,
+    /// The factor applied to the rate (at least 0).
+    pub multiplier: f64,
+}
+
+/// A rate over time: the sum of its components, times the multipliers of the
+/// spikes active at that time.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RateProfile {
+    /// Summed components.
+    pub components: Vec<Component>,
+    /// Multiplicative spikes.
+    pub spikes: Vec<Spike>,
+}
+
+impl RateProfile {
+    /// A constant rate.
+    pub fn constant(rate: f64) -> RateProfile {
+        RateProfile {
+            components: vec![Component::Constant(rate)],
+            spikes: vec![],
+        }
+    }
+
+    /// The rate at `t`, records per second.
+    pub fn at(&self, t: SimTime) -> f64 {
+        let base: f64 = self.components.iter().map(|c| c.at(t)).sum();
+        self.spikes
+            .iter()
+            .filter(|s| t >= s.at && t - s.at < s.duration)
+            .fold(base, |r, s| r * s.multiplier)
+    }
+
+    /// An upper bound of the rate over all time (for thinning).
+    pub fn max(&self) -> f64 {
+        let base: f64 = self.components.iter().map(Component::max).sum();
+        // Overlapping spikes multiply; the product of all factors >= 1 bounds them.
+        self.spikes
+            .iter()
+            .map(|s| s.multiplier.max(1.0))
+            .fold(base, |r, m| r * m)
+    }
+
+    /// Whether the rate never changes (no thinning needed).
+    pub fn is_constant(&self) -> bool {
+        self.spikes.is_empty()
+            && self
+                .components
+                .iter()
+                .all(|c| matches!(c, Component::Constant(_)))
+    }
+
+    /// The mean rate over `[0, duration)`, by midpoint integration at 1 s
+    /// steps (for reports and closed-form checks).
+    pub fn mean_over(&self, duration: SimTime) -> f64 {
+        let secs = duration.div_ceil(NANOS_PER_SEC).max(1);
+        (0..secs)
+            .map(|s| self.at(s * NANOS_PER_SEC + NANOS_PER_SEC / 2))
+            .sum::<f64>()
+            / secs as f64
+    }
+}
+
+/// How arrival times follow the rate.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Arrivals {
+    /// A (non-homogeneous) Poisson process, by thinning.
+    #[default]
+    Poisson,
+    /// Evenly spaced at the current rate.
+    Even,
+}
+
+impl Arrivals {
+    /// The next arrival strictly after `now` for a source with `profile`
+    /// scaled by `share`, or `None` if there is none before `horizon`.
+    ///
+    /// Poisson: candidates at exponential gaps of the maximum rate, each
+    /// kept with probability rate(t)/max (Lewis-Shedler thinning; exact).
+    /// Even: one gap of 1/rate(now); at rate 0 it waits one gap of the
+    /// maximum rate and looks again.
+    pub fn next(
+        self,
+        profile: &RateProfile,
+        share: f64,
+        now: SimTime,
+        horizon: SimTime,
+        rng: &mut SimRng,
+    ) -> Option<SimTime> {
+        let max = profile.max() * share;
+        if max <= 0.0 {
+            return None;
+        }
+        let constant = profile.is_constant();
+        let mut t = now;
+        loop {
+            let gap = match self {
+                Arrivals::Poisson => {
+                    let e: f64 = Exp1.sample(rng);
+                    e / max
+                }
+                Arrivals::Even => {
+                    let r = profile.at(t) * share;
+                    if r > 0.0 { 1.0 / r } else { 1.0 / max }
+                }
+            };
+            // At least 1 ns, so time always advances.
+            let gap_ns = ((gap * NANOS_PER_SEC as f64) as u64).max(1);
+            t = t.checked_add(gap_ns)?;
+            if t >= horizon {
+                return None;
+            }
+            let keep = match self {
+                Arrivals::Poisson if !constant => {
+                    let u: f64 = rng.random();
+                    u * max < profile.at(t) * share
+                }
+                Arrivals::Even => profile.at(t) > 0.0,
+                Arrivals::Poisson => true,
+            };
+            if keep {
+                return Some(t);
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::sim::rng::{Purpose, stream};
+
+    const S: SimTime = NANOS_PER_SEC;
+
+    #[test]
+    fn components_at_and_max() {
+        let steps = Component::Steps(vec![(10 * S, 5.0), (20 * S, 1.0)]);
+        assert_eq!(steps.at(0), 0.0);
+        assert_eq!(steps.at(10 * S), 5.0);
+        assert_eq!(steps.at(25 * S), 1.0);
+        assert_eq!(steps.max(), 5.0);
+        let ramp = Component::Ramp {
+            from: 100.0,
+            to: 200.0,
+            start: 10 * S,
+            end: 20 * S,
+        };
+        assert_eq!(ramp.at(15 * S), 150.0);
+        let d = Component::Diurnal {
+            mean: 100.0,
+            amplitude: 0.5,
+            period: 100 * S,
+            phase: 0,
+        };
+        assert!((d.at(25 * S) - 150.0).abs() < 1e-9);
+        assert!((d.at(75 * S) - 50.0).abs() < 1e-9);
+        let p = RateProfile {
+            components: vec![Component::Constant(10.0)],
+            spikes: vec![Spike {
+                at: 5 * S,
+                duration: 2 * S,
+                multiplier: 3.0,
+            }],
+        };
+        assert_eq!(p.at(6 * S), 30.0);
+        assert_eq!(p.at(7 * S), 10.0);
+        assert_eq!(p.max(), 30.0);
+    }
+
+    fn count(arrivals: Arrivals, profile: &RateProfile, from: SimTime, to: SimTime) -> u64 {
+        let mut rng = stream(7, Purpose::Arrivals, 0);
+        let mut t = 0;
+        let mut n = 0;
+        while let Some(next) = arrivals.next(profile, 1.0, t, to, &mut rng) {
+            t = next;
+            if t >= from {
+                n += 1;
+            }
+        }
+        n
+    }
+
+    #[test]
+    fn poisson_counts_follow_the_profile() {
+        // 100 s at 1000/s, then 100 s at 3000/s: 100,000 and 300,000 expected;
+        // a Poisson count's sd is sqrt(n), so 4 sd is about 1.3 % and 0.7 %.
+        let p = RateProfile {
+            components: vec![Component::Steps(vec![(0, 1000.0), (100 * S, 3000.0)])],
+            spikes: vec![],
+        };
+        let first = count(Arrivals::Poisson, &p, 0, 100 * S);
+        assert!((first as f64 - 1e5).abs() < 4.0 * 1e5f64.sqrt(), "{first}");
+        let both = count(Arrivals::Poisson, &p, 0, 200 * S);
+        let second = both - first;
+        assert!(
+            (second as f64 - 3e5).abs() < 4.0 * 3e5f64.sqrt(),
+            "{second}"
+        );
+    }
+
+    #[test]
+    fn even_arrivals_are_exact() {
+        let p = RateProfile::constant(1000.0);
+        assert_eq!(count(Arrivals::Even, &p, 0, 10 * S), 9_999);
+    }
+}
