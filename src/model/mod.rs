@@ -38,11 +38,13 @@ struct Record {
     attempts: u32,
 }
 
+/// Events stay small (12 bytes) so that the heap moves little: a record
+/// awaiting a retry waits in [`Engine::parked`], and the event holds its slot.
 #[derive(Debug, Clone, Copy)]
 enum Event {
     Arrival { producer: u32 },
     Linger { producer: u32, generation: u32 },
-    Retry { producer: u32, record: Record },
+    Retry { producer: u32, slot: u32 },
 }
 
 #[derive(Debug)]
@@ -115,6 +117,11 @@ struct Engine<'s> {
     keys: Vec<KeyCounts>,
     metrics: Metrics,
     max_record: u64,
+    /// Records awaiting a retry, by slot; free slots are reused.
+    parked: Vec<Record>,
+    free_slots: Vec<u32>,
+    /// Per group: the rate's upper bound and whether it is constant.
+    rate_bounds: Vec<(f64, bool)>,
 }
 
 /// Simulates `scenario` with its seed.
@@ -173,6 +180,13 @@ pub fn simulate(scenario: &Scenario, options: RunOptions) -> Result<Outcome, Con
         keys,
         metrics,
         max_record: spec.max_record_bytes,
+        parked: Vec::new(),
+        free_slots: Vec::new(),
+        rate_bounds: scenario
+            .producers
+            .iter()
+            .map(|g| (g.rate.max(), g.rate.is_constant()))
+            .collect(),
     };
     let mut queue = EventQueue::new();
     for p in 0..engine.producers.len() {
@@ -243,7 +257,11 @@ impl Model for Engine<'_> {
                     self.flush(producer, now, queue);
                 }
             }
-            Event::Retry { producer, record } => self.submit(producer, record, now, queue),
+            Event::Retry { producer, slot } => {
+                let record = self.parked[slot as usize];
+                self.free_slots.push(slot);
+                self.submit(producer, record, now, queue);
+            }
         }
     }
 }
@@ -252,8 +270,10 @@ impl Engine<'_> {
     fn schedule_arrival(&mut self, producer: u32, now: SimTime, queue: &mut EventQueue<Event>) {
         let p = &mut self.producers[producer as usize];
         let group = &self.scenario.producers[p.group as usize];
+        let (max, constant) = self.rate_bounds[p.group as usize];
         if let Some(t) = group.arrivals.next(
             &group.rate,
+            (max, constant),
             p.share,
             now,
             self.scenario.duration,
@@ -407,7 +427,17 @@ impl Engine<'_> {
                     p.outstanding -= 1;
                 } else {
                     self.metrics.producer_second.retries += 1;
-                    queue.push(at, Event::Retry { producer, record });
+                    let slot = match self.free_slots.pop() {
+                        Some(slot) => {
+                            self.parked[slot as usize] = record;
+                            slot
+                        }
+                        None => {
+                            self.parked.push(record);
+                            self.parked.len() as u32 - 1
+                        }
+                    };
+                    queue.push(at, Event::Retry { producer, slot });
                 }
             }
         }

@@ -6,7 +6,8 @@
 
 use rand::RngExt;
 use rand::distr::weighted::WeightedIndex;
-use rand_distr::{Distribution, Zipf};
+use rand_distr::Distribution;
+use rand_distr::weighted::WeightedAliasIndex;
 
 use crate::kds::HashKey;
 use crate::sim::rng::SimRng;
@@ -133,9 +134,12 @@ pub enum KeySampler {
     /// Uniform over `n` keys.
     Uniform(u32),
     /// Zipf over `n` keys with exponent `s`: key k has weight 1/k^s.
+    ///
+    /// Drawn from an alias table built once (Walker's method: O(1) per draw,
+    /// no `powf` on the hot path).
     Zipf {
-        /// The distribution over `1..=n`.
-        dist: Zipf<f64>,
+        /// The alias table over the `n` key indices.
+        dist: WeightedAliasIndex<f64>,
         /// Number of keys.
         n: u32,
         /// The exponent.
@@ -156,7 +160,11 @@ pub enum KeySampler {
 impl KeySampler {
     /// Zipf over `n` keys with exponent `s` (`s >= 0`); `None` if invalid.
     pub fn zipf(n: u32, s: f64) -> Option<KeySampler> {
-        let dist = Zipf::new(f64::from(n), s).ok()?;
+        if n == 0 || !(s.is_finite() && s >= 0.0) {
+            return None;
+        }
+        let weights = (1..=n).map(|k| f64::from(k).powf(-s)).collect();
+        let dist = WeightedAliasIndex::new(weights).ok()?;
         Some(KeySampler::Zipf { dist, n, s })
     }
 
@@ -164,10 +172,7 @@ impl KeySampler {
     fn sample(&self, rng: &mut SimRng) -> u32 {
         match self {
             KeySampler::Uniform(n) => rng.random_range(0..*n),
-            KeySampler::Zipf { dist, .. } => {
-                let k: f64 = dist.sample(rng);
-                k as u32 - 1
-            }
+            KeySampler::Zipf { dist, .. } => dist.sample(rng) as u32,
             KeySampler::Weighted(w) => w.sample(rng) as u32,
             KeySampler::Hot {
                 cumulative,
@@ -204,12 +209,7 @@ impl KeySampler {
                     })
                     .collect();
                 let rest = 1.0 - cumulative.last().copied().unwrap_or(0.0);
-                p.extend(
-                    background
-                        .probabilities()
-                        .into_iter()
-                        .map(|x| x * rest),
-                );
+                p.extend(background.probabilities().into_iter().map(|x| x * rest));
                 p
             }
         }

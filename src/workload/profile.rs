@@ -168,6 +168,8 @@ pub enum Arrivals {
 impl Arrivals {
     /// The next arrival strictly after `now` for a source with `profile`
     /// scaled by `share`, or `None` if there is none before `horizon`.
+    /// `bounds` is `(profile.max(), profile.is_constant())`, computed once by
+    /// the caller.
     ///
     /// Poisson: candidates at exponential gaps of the maximum rate, each
     /// kept with probability rate(t)/max (Lewis-Shedler thinning; exact).
@@ -176,16 +178,16 @@ impl Arrivals {
     pub fn next(
         self,
         profile: &RateProfile,
+        bounds: (f64, bool),
         share: f64,
         now: SimTime,
         horizon: SimTime,
         rng: &mut SimRng,
     ) -> Option<SimTime> {
-        let max = profile.max() * share;
+        let (max, constant) = (bounds.0 * share, bounds.1);
         if max <= 0.0 {
             return None;
         }
-        let constant = profile.is_constant();
         let mut t = now;
         loop {
             let gap = match self {
@@ -265,7 +267,8 @@ mod tests {
         let mut rng = stream(7, Purpose::Arrivals, 0);
         let mut t = 0;
         let mut n = 0;
-        while let Some(next) = arrivals.next(profile, 1.0, t, to, &mut rng) {
+        let bounds = (profile.max(), profile.is_constant());
+        while let Some(next) = arrivals.next(profile, bounds, 1.0, t, to, &mut rng) {
             t = next;
             if t >= from {
                 n += 1;

@@ -1,0 +1,296 @@
+//! The engine against closed forms, with fixed seeds and stated tolerances.
+//! Every run also passes the engine's own conservation check (it returns an
+//! error otherwise).
+
+use std::path::Path;
+
+use shardcast::kds::{HashKey, ShardMap};
+use shardcast::model::{Outcome, RunOptions, backoff, simulate};
+use shardcast::scenario::{Jitter, RetryPolicy, Scenario};
+use shardcast::sim::rng::{Purpose, stream};
+use shardcast::workload::zipf_probabilities;
+
+fn run(toml: &str, per_second: bool) -> (Scenario, Outcome) {
+    let scenario = Scenario::parse(toml, Path::new("test.toml")).unwrap();
+    let outcome = simulate(&scenario, RunOptions { per_second }).unwrap();
+    (scenario, outcome)
+}
+
+/// E[(N - c)+] for N ~ Poisson(lambda): lambda - c + sum_{k<c} (c-k) P(N=k).
+fn expected_excess(lambda: f64, c: u64) -> f64 {
+    let mut log_p = -lambda; // ln P(N=0)
+    let mut below = 0.0;
+    for k in 0..c {
+        below += (c - k) as f64 * log_p.exp();
+        log_p += lambda.ln() - ((k + 1) as f64).ln();
+    }
+    lambda - c as f64 + below
+}
+
+#[test]
+fn excess_formula_sanity() {
+    // For c = 0 the excess is the mean; for lambda << c it vanishes.
+    assert!((expected_excess(10.0, 0) - 10.0).abs() < 1e-12);
+    assert!(expected_excess(10.0, 100).abs() < 1e-9);
+}
+
+/// One shard, fixed one-second windows, no retries, Poisson arrivals at
+/// lambda/s of tiny records: the throttled fraction is E[(N-c)+]/lambda with
+/// N ~ Poisson(lambda) and c = 1,000 records/s.
+#[test]
+fn poisson_into_a_fixed_window_throttles_the_poisson_excess() {
+    for lambda in [950.0, 1000.0, 1100.0] {
+        let toml = format!(
+            r#"
+name = "poisson-window"
+duration = "1000s"
+seed = 11
+[stream]
+shards = 1
+write_limit = "fixed-window"
+[[producers]]
+name = "p"
+count = 4
+rate = "{lambda}/s"
+size = "1B"
+keys = {{ kind = "explicit", hash_keys = ["0"], key_bytes = 1 }}
+retry = "none"
+"#
+        );
+        let (_, out) = run(&toml, true);
+        let seconds = out.metrics.seconds.as_ref().unwrap();
+        assert_eq!(seconds.len(), 1000);
+        // Per window: the throttled count is (N - c)+ exactly.
+        for row in seconds {
+            let n = row.shards.offered_records;
+            assert_eq!(row.shards.throttled_records, n.saturating_sub(1000));
+        }
+        let excess: Vec<f64> = seconds
+            .iter()
+            .map(|r| r.shards.throttled_records as f64)
+            .collect();
+        let n = excess.len() as f64;
+        let mean = excess.iter().sum::<f64>() / n;
+        let var = excess.iter().map(|x| (x - mean).powi(2)).sum::<f64>() / (n - 1.0);
+        let expected = expected_excess(lambda, 1000);
+        // 5 standard errors of the mean of 1,000 independent windows.
+        let tolerance = 5.0 * (var / n).sqrt();
+        assert!(
+            (mean - expected).abs() < tolerance,
+            "lambda {lambda}: mean excess {mean:.3}, expected {expected:.3} +- {tolerance:.3}"
+        );
+        let t = &out.metrics.shard_totals[0].counts;
+        let fraction = t.throttled_records as f64 / t.offered_records as f64;
+        let expected_fraction = expected / lambda;
+        assert!(
+            (fraction - expected_fraction).abs() < 1.2 * tolerance / lambda,
+            "lambda {lambda}: throttled fraction {fraction:.5} vs {expected_fraction:.5}"
+        );
+    }
+}
+
+/// Evenly spaced arrivals at twice a shard's record limit into a token
+/// bucket with a one-second burst: exactly the burst plus the refill passes.
+#[test]
+fn token_bucket_passes_burst_plus_rate() {
+    let (_, out) = run(
+        r#"
+name = "bucket"
+duration = "100s"
+[stream]
+shards = 1
+burst = "1s"
+[[producers]]
+name = "p"
+rate = "2000/s"
+arrivals = "even"
+size = "10B"
+keys = { kind = "explicit", hash_keys = ["7"], key_bytes = 1 }
+retry = "none"
+"#,
+        false,
+    );
+    let t = &out.metrics.shard_totals[0].counts;
+    // Arrivals at 0.5 ms, 1.0 ms, ... up to 99.9995 s: 199,999 of them.
+    assert_eq!(t.offered_records, 199_999);
+    // 1,000 in the initial burst, then one per ms of refill: 99,999 more by
+    // the last arrival (the refill of the final 0.5 ms is not used).
+    let accepted = t.accepted_records as i64;
+    assert!((accepted - 100_999).abs() <= 1, "accepted {accepted}");
+    assert_eq!(t.throttled_by_bytes, 0);
+    assert_eq!(t.throttled_records, t.throttled_by_records);
+}
+
+/// Zipf keys: each key's share, and each shard's share (the sum over the
+/// keys it owns), match the exact values from the weights.
+#[test]
+fn zipf_key_and_shard_shares_match_the_weights() {
+    let (scenario, out) = run(
+        r#"
+name = "zipf"
+duration = "100s"
+seed = 5
+[stream]
+shards = 5
+[[producers]]
+name = "p"
+count = 2
+rate = "3000/s"
+size = "10B"
+keys = { kind = "zipf", count = 200, exponent = 1.2, prefix = "key-" }
+retry = "none"
+"#,
+        false,
+    );
+    let counts = &out.keys[0].records;
+    let total: u64 = counts.iter().sum();
+    assert_eq!(total, out.metrics.producer_total.produced);
+    let exact = zipf_probabilities(200, 1.2);
+    let n = total as f64;
+    let within = |observed: u64, p: f64, what: &str| {
+        let sd = (n * p * (1.0 - p)).sqrt();
+        let diff = (observed as f64 - n * p).abs();
+        assert!(
+            diff < 5.0 * sd + 1.0,
+            "{what}: {observed} vs {:.1} (sd {sd:.1})",
+            n * p
+        );
+    };
+    for (k, (&c, &p)) in counts.iter().zip(&exact).enumerate() {
+        within(c, p, &format!("key-{}", k + 1));
+    }
+    // Shard shares from the key probabilities and the real partitioning.
+    let map = ShardMap::create(5, scenario.start).unwrap();
+    let mut shard_p = [0.0; 5];
+    for (k, p) in exact.iter().enumerate() {
+        let shard = map.shard_for_hash_key(HashKey::from_partition_key(&format!("key-{}", k + 1)));
+        shard_p[shard.index() as usize] += p;
+    }
+    for (i, t) in out.metrics.shard_totals.iter().enumerate() {
+        // First attempts only (no retries): offered = the shard's records.
+        within(t.counts.offered_records, shard_p[i], &format!("shard {i}"));
+    }
+}
+
+/// Mean record bytes at the shards: lognormal mean plus the key's bytes.
+#[test]
+fn lognormal_sizes_reach_the_shards_with_their_mean() {
+    let (_, out) = run(
+        r#"
+name = "sizes"
+duration = "100s"
+[stream]
+shards = 4
+[[producers]]
+name = "p"
+rate = "2000/s"
+size = { kind = "lognormal", median = "1000B", sigma = 0.5 }
+keys = { kind = "random", key_bytes = 36 }
+retry = "none"
+"#,
+        false,
+    );
+    let (records, bytes) = out
+        .metrics
+        .shard_totals
+        .iter()
+        .fold((0u64, 0u64), |(r, b), t| {
+            (r + t.counts.offered_records, b + t.counts.offered_bytes)
+        });
+    let mean = bytes as f64 / records as f64;
+    let exact = 1000.0 * (0.125f64).exp() + 36.0;
+    // sd of a draw = 1000 sqrt(e^0.25 (e^0.25 - 1)) = 608; 5 standard errors.
+    let tolerance = 5.0 * 608.0 / (records as f64).sqrt() + 0.5;
+    assert!(
+        (mean - exact).abs() < tolerance,
+        "{mean} vs {exact} +- {tolerance}"
+    );
+    // Random keys spread evenly: each shard within 5 sd of a quarter.
+    for t in &out.metrics.shard_totals {
+        let sd = (records as f64 * 0.25 * 0.75).sqrt();
+        assert!((t.counts.offered_records as f64 - records as f64 / 4.0).abs() < 5.0 * sd);
+    }
+}
+
+/// Retry n waits uniform on [0, min(cap, base 2^(n-1))] (full jitter), on
+/// [d/2, d] (equal jitter) or exactly d (no jitter).
+#[test]
+fn backoff_delays_follow_their_distribution() {
+    let ms = 1_000_000u64;
+    let mut policy = RetryPolicy {
+        max_attempts: 10,
+        base: 100 * ms,
+        cap: 2_000 * ms,
+        jitter: Jitter::Full,
+        ttl: None,
+    };
+    let mut rng = stream(3, Purpose::Retries, 0);
+    let draws = 100_000;
+    for (retry, d) in [
+        (1u32, 100 * ms),
+        (2, 200 * ms),
+        (4, 800 * ms),
+        (5, 1_600 * ms),
+        (6, 2_000 * ms),
+        (9, 2_000 * ms),
+    ] {
+        let xs: Vec<u64> = (0..draws)
+            .map(|_| backoff(&policy, retry, &mut rng))
+            .collect();
+        assert!(xs.iter().all(|&x| x <= d));
+        let mean = xs.iter().map(|&x| x as f64).sum::<f64>() / draws as f64;
+        // Uniform on [0, d]: mean d/2, sd d/sqrt(12); 5 standard errors.
+        let tol = 5.0 * d as f64 / 12f64.sqrt() / (draws as f64).sqrt();
+        assert!((mean - d as f64 / 2.0).abs() < tol, "retry {retry}: {mean}");
+        let below_quarter = xs.iter().filter(|&&x| x < d / 4).count() as f64 / draws as f64;
+        assert!(
+            (below_quarter - 0.25).abs() < 0.01,
+            "retry {retry}: {below_quarter}"
+        );
+    }
+    policy.jitter = Jitter::Equal;
+    for _ in 0..1000 {
+        let x = backoff(&policy, 3, &mut rng);
+        assert!((200 * ms..=400 * ms).contains(&x));
+    }
+    policy.jitter = Jitter::None;
+    assert_eq!(backoff(&policy, 3, &mut rng), 400 * ms);
+}
+
+/// With no jitter and a throttled shard, every retried record's latency is a
+/// sum of the known delays: 100 ms, then 100 + 200 ms, and so on.
+#[test]
+fn retry_latencies_are_sums_of_known_delays() {
+    let (_, out) = run(
+        r#"
+name = "retries"
+duration = "30s"
+[stream]
+shards = 1
+write_limit = "fixed-window"
+[[producers]]
+name = "p"
+rate = "1500/s"
+arrivals = "even"
+size = "10B"
+keys = { kind = "explicit", hash_keys = ["1"], key_bytes = 1 }
+retry = { max_attempts = 3, base = "100ms", cap = "1s", jitter = "none" }
+"#,
+        false,
+    );
+    let h = &out.metrics.latency_us;
+    // Latencies are 0 (first try), 100 ms (second) or 300 ms (third), in µs.
+    let mut seen = Vec::new();
+    for v in h.iter_recorded() {
+        let us = h.highest_equivalent(v.value_iterated_to());
+        seen.push((us, v.count_at_value()));
+    }
+    for (us, _) in &seen {
+        assert!(
+            [0, 100_000, 300_000].iter().any(|&x| h.equivalent(*us, x)),
+            "unexpected latency {us} us"
+        );
+    }
+    let p = &out.metrics.producer_total;
+    assert!(p.retries > 0 && p.failed_after_retries > 0);
+}
