@@ -59,6 +59,10 @@ pub struct ShardTotals {
 pub struct ProducerCounts {
     /// User records produced.
     pub produced: u64,
+    /// User records accepted (inside accepted Kinesis records).
+    pub accepted: u64,
+    /// Aggregated Kinesis records made (KPL aggregation).
+    pub aggregates: u64,
     /// Records refused at once: larger than the maximum record size.
     pub rejected_too_large: u64,
     /// Records dropped because the producer's buffer was full.
@@ -84,6 +88,8 @@ pub struct ProducerCounts {
 impl ProducerCounts {
     fn add(&mut self, o: &ProducerCounts) {
         self.produced += o.produced;
+        self.accepted += o.accepted;
+        self.aggregates += o.aggregates;
         self.rejected_too_large += o.rejected_too_large;
         self.dropped_buffer_full += o.dropped_buffer_full;
         self.failed_after_retries += o.failed_after_retries;

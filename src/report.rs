@@ -48,8 +48,13 @@ pub struct Summary {
     pub throttled_attempts: u64,
     /// throttled_attempts / attempts.
     pub throttle_rate: String,
-    /// Records accepted.
+    /// User records accepted.
     pub records_accepted: u64,
+    /// Kinesis records accepted (IncomingRecords; fewer than user records
+    /// when aggregating).
+    pub kinesis_records_accepted: u64,
+    /// Aggregated Kinesis records made.
+    pub aggregated_records: u64,
     /// Records that failed after the last allowed attempt.
     pub records_failed: u64,
     /// Records whose time to live ran out.
@@ -80,6 +85,9 @@ pub struct Summary {
     pub hottest_key: String,
     /// Its share of all records produced.
     pub hottest_key_share: String,
+    /// The scenario's `[slo]` verdict: empty without SLOs, `pass`, or
+    /// `fail: ` and each objective missed.
+    pub slo: String,
 }
 
 #[derive(Debug, Serialize)]
@@ -100,8 +108,10 @@ struct TimeRow {
     put_record_calls: u64,
     put_records_calls: u64,
     records_produced: u64,
+    records_accepted: u64,
     retries: u64,
     records_failed: u64,
+    records_expired: u64,
     records_dropped: u64,
     throttle_rate: String,
     max_shard_utilisation: String,
@@ -122,8 +132,10 @@ impl From<&IntervalRow> for TimeRow {
             put_record_calls: r.producers.put_record_calls,
             put_records_calls: r.producers.put_records_calls,
             records_produced: r.producers.produced,
+            records_accepted: r.producers.accepted,
             retries: r.producers.retries,
-            records_failed: r.producers.failed_after_retries + r.producers.expired,
+            records_failed: r.producers.failed_after_retries,
+            records_expired: r.producers.expired,
             records_dropped: r.producers.dropped_buffer_full,
             throttle_rate: f6(ratio(r.shards.throttled_records, attempts)),
             max_shard_utilisation: f4(r.max_shard_utilisation),
@@ -297,6 +309,15 @@ pub fn build(
         .unwrap_or_default();
 
     let ms = |q: f64| f4(m.latency_us.value_at_quantile(q) as f64 / 1000.0);
+    let throttle_rate = ratio(throttled, attempts);
+    let p99_ns = m.latency_us.value_at_quantile(0.99).saturating_mul(1000);
+    let slo = slo_verdict(
+        scenario,
+        throttle_rate,
+        p.failed_after_retries + p.expired,
+        p99_ns,
+        peak_util,
+    );
     let summary = Summary {
         scenario: scenario.name.clone(),
         seed: scenario.seed,
@@ -307,8 +328,10 @@ pub fn build(
         records_produced: p.produced,
         attempts,
         throttled_attempts: throttled,
-        throttle_rate: f6(ratio(throttled, attempts)),
-        records_accepted: accepted,
+        throttle_rate: f6(throttle_rate),
+        records_accepted: p.accepted,
+        kinesis_records_accepted: accepted,
+        aggregated_records: p.aggregates,
         records_failed: p.failed_after_retries,
         records_expired: p.expired,
         records_too_large: p.rejected_too_large,
@@ -324,6 +347,7 @@ pub fn build(
         hottest_shard: hottest,
         hottest_key,
         hottest_key_share,
+        slo,
     };
 
     let shard_rows = outcome.map.shards().iter().map(|s| {
@@ -367,6 +391,51 @@ pub fn build(
     Ok(RunReport { summary, files })
 }
 
+/// Judges a run against the scenario's `[slo]`.
+fn slo_verdict(
+    scenario: &Scenario,
+    throttle_rate: f64,
+    failed: u64,
+    p99_ns: u64,
+    peak: f64,
+) -> String {
+    let s = &scenario.slo;
+    let mut missed = Vec::new();
+    if let Some(max) = s.max_throttle_rate
+        && throttle_rate > max
+    {
+        missed.push(format!("throttle rate {throttle_rate:.6} > {max}"));
+    }
+    if let Some(max) = s.max_failed_records
+        && failed > max
+    {
+        missed.push(format!("failed records {failed} > {max}"));
+    }
+    if let Some(max) = s.max_p99_latency
+        && p99_ns > max
+    {
+        missed.push(format!(
+            "p99 latency {:.1} ms > {:.1} ms",
+            p99_ns as f64 / 1e6,
+            max as f64 / 1e6
+        ));
+    }
+    if let Some(max) = s.max_peak_shard_utilisation
+        && peak > max
+    {
+        missed.push(format!("peak shard utilisation {peak:.4} > {max}"));
+    }
+    let any = s.max_throttle_rate.is_some()
+        || s.max_failed_records.is_some()
+        || s.max_p99_latency.is_some()
+        || s.max_peak_shard_utilisation.is_some();
+    match (any, missed.is_empty()) {
+        (false, _) => String::new(),
+        (true, true) => "pass".to_owned(),
+        (true, false) => format!("fail: {}", missed.join("; ")),
+    }
+}
+
 /// A short human summary of a run.
 pub fn render_text(s: &Summary, out_dir: &Path) -> String {
     let pct = |x: &str| {
@@ -382,6 +451,12 @@ pub fn render_text(s: &Summary, out_dir: &Path) -> String {
         "  records    {} produced, {} accepted, {} failed after retries, {} expired, {} too large, {} dropped, {} pending\n",
         s.records_produced, s.records_accepted, s.records_failed, s.records_expired, s.records_too_large, s.records_dropped, s.records_pending
     ));
+    if s.aggregated_records > 0 {
+        t.push_str(&format!(
+            "  kinesis    {} Kinesis records accepted, {} of them aggregates\n",
+            s.kinesis_records_accepted, s.aggregated_records
+        ));
+    }
     t.push_str(&format!(
         "  throttled  {} of {} attempts ({}), {} retries\n",
         s.throttled_attempts,
@@ -407,31 +482,84 @@ pub fn render_text(s: &Summary, out_dir: &Path) -> String {
             pct(&s.hottest_key_share)
         ));
     }
+    if !s.slo.is_empty() {
+        t.push_str(&format!("  slo        {}\n", s.slo));
+    }
     t.push_str(&format!("  wrote      {}\n", out_dir.display()));
     t
 }
 
-/// Writes every file into `dir` so that a reader sees all of the old report
-/// or all of the new one: each file goes to a temporary name first, and the
-/// renames happen only once all writes have succeeded.
+/// Writes every file into `dir`, all or nothing: each file goes to a
+/// temporary name first; existing files are set aside before the new ones are
+/// renamed into place, and put back if any step fails. An error names the
+/// file it concerns.
 pub fn write_atomic(dir: &Path, files: &[(String, Vec<u8>)]) -> io::Result<()> {
-    std::fs::create_dir_all(dir)?;
-    let mut written: Vec<(PathBuf, PathBuf)> = Vec::with_capacity(files.len());
-    let result = (|| {
-        for (name, bytes) in files {
-            let tmp = dir.join(format!(".{name}.tmp"));
-            std::fs::write(&tmp, bytes)?;
-            written.push((tmp, dir.join(name)));
-        }
-        for (tmp, path) in &written {
-            std::fs::rename(tmp, path)?;
-        }
-        Ok(())
-    })();
-    if result.is_err() {
-        for (tmp, _) in &written {
-            let _ = std::fs::remove_file(tmp);
+    let named =
+        |path: &Path, e: io::Error| io::Error::new(e.kind(), format!("{}: {e}", path.display()));
+    std::fs::create_dir_all(dir).map_err(|e| named(dir, e))?;
+    // Refuse before writing anything if a target is not a plain file.
+    for (name, _) in files {
+        let path = dir.join(name);
+        if path.symlink_metadata().is_ok_and(|m| !m.is_file()) {
+            return Err(io::Error::new(
+                io::ErrorKind::AlreadyExists,
+                format!("{} exists and is not a file", path.display()),
+            ));
         }
     }
-    result
+    let staged: Vec<(PathBuf, PathBuf, PathBuf)> = files
+        .iter()
+        .map(|(name, _)| {
+            (
+                dir.join(format!(".{name}.tmp")),
+                dir.join(name),
+                dir.join(format!(".{name}.old")),
+            )
+        })
+        .collect();
+    let cleanup = |upto: usize| {
+        for (tmp, _, _) in &staged[..upto] {
+            let _ = std::fs::remove_file(tmp);
+        }
+    };
+    for (i, ((_, bytes), (tmp, _, _))) in files.iter().zip(&staged).enumerate() {
+        if let Err(e) = std::fs::write(tmp, bytes) {
+            cleanup(i + 1);
+            return Err(named(tmp, e));
+        }
+    }
+    // Swap in: old -> .old, tmp -> name; undo everything on a failure.
+    let mut done: Vec<(bool, usize)> = Vec::with_capacity(staged.len());
+    for (i, (tmp, path, old)) in staged.iter().enumerate() {
+        let had_old = path.exists();
+        let step = (|| {
+            if had_old {
+                std::fs::rename(path, old)?;
+            }
+            std::fs::rename(tmp, path).inspect_err(|_| {
+                if had_old {
+                    let _ = std::fs::rename(old, path);
+                }
+            })
+        })();
+        if let Err(e) = step {
+            for &(had, j) in done.iter().rev() {
+                let (_, path, old) = &staged[j];
+                if had {
+                    let _ = std::fs::rename(old, path);
+                } else {
+                    let _ = std::fs::remove_file(path);
+                }
+            }
+            cleanup(staged.len());
+            return Err(named(path, e));
+        }
+        done.push((had_old, i));
+    }
+    for (had, j) in done {
+        if had {
+            let _ = std::fs::remove_file(&staged[j].2);
+        }
+    }
+    Ok(())
 }

@@ -1,8 +1,8 @@
 //! Human units in scenario files, parsed into integers.
 //!
 //! Durations (`"2h"`, `"250ms"`, `"1m 30s"`) become nanoseconds, sizes
-//! (`"1KiB"`, `"512B"`, `"1.5MB"`) bytes, and rates (`"1000/s"`, `"5MiB/s"`,
-//! `"60/min"`) events or bytes per second as `f64` (a rate is a model
+//! (`"1KiB"`, `"512B"`, `"1.5MB"`) bytes, and rates (`"1000/s"`, `"60/min"`)
+//! records per second as `f64` (a rate is a model
 //! parameter, not a count, so it may be fractional). Each type deserializes
 //! from a string, so a bad value is reported by the TOML parser with its line.
 
@@ -110,23 +110,28 @@ impl fmt::Display for Bytes {
     }
 }
 
-/// A rate per second: of events (`"1000/s"`) or of bytes (`"5MiB/s"`).
+/// A rate of records per second (`"1000/s"`, `"60/min"`, `"5000/h"`).
 #[derive(Debug, Clone, Copy, PartialEq, PartialOrd, Default)]
 pub struct Rate(pub f64);
 
 impl FromStr for Rate {
     type Err = String;
 
-    /// `"<number>[size unit]/<time unit>"`, time unit `s`, `min` or `h`.
+    /// `"<number>/<time unit>"`, time unit `s`, `min` or `h`. A size unit
+    /// (`"5MiB/s"`) is refused: every rate in a scenario counts records.
     fn from_str(s: &str) -> Result<Self, Self::Err> {
         let bad = || {
             format!(
-                "invalid rate \"{s}\": expected a number, an optional size unit and a time unit, e.g. \"1000/s\", \"60/min\", \"5MiB/s\""
+                "invalid rate \"{s}\": expected records per time unit, e.g. \"1000/s\", \"60/min\", \"5000/h\""
             )
         };
         let (amount, per) = s.split_once('/').ok_or_else(bad)?;
         let (value, unit) = number_and_unit(amount).ok_or_else(bad)?;
-        let value = value * size_multiplier(unit).ok_or_else(bad)?;
+        if !unit.is_empty() {
+            return Err(format!(
+                "invalid rate \"{s}\": rates count records, so \"{unit}\" does not belong; write e.g. \"1000/s\""
+            ));
+        }
         let secs = match per.trim() {
             "s" | "sec" => 1.0,
             "min" | "m" => 60.0,
@@ -188,9 +193,8 @@ mod tests {
     fn rates() {
         assert_eq!("1000/s".parse::<Rate>().unwrap(), Rate(1000.0));
         assert_eq!("60/min".parse::<Rate>().unwrap(), Rate(1.0));
-        assert_eq!("5MiB/s".parse::<Rate>().unwrap(), Rate(5.0 * 1048576.0));
         assert_eq!("0/s".parse::<Rate>().unwrap(), Rate(0.0));
-        for bad in ["1000", "1000/x", "/s", "-5/s", "abc/s"] {
+        for bad in ["1000", "1000/x", "/s", "-5/s", "abc/s", "5MiB/s", "1KB/s"] {
             assert!(bad.parse::<Rate>().is_err(), "{bad:?}");
         }
     }

@@ -26,25 +26,66 @@ use crate::scenario::{Api, Jitter, RetryPolicy, Scenario};
 use crate::sim::rng::{Purpose, SimRng, stream};
 use crate::sim::{EventQueue, Model, SimTime, run_until};
 
-/// A user record on its way: 40 bytes, carried in events, never allocated.
+/// A Kinesis record on its way: one user record, or an aggregate of several
+/// (then `births` names the slot holding each user record's birth time).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 struct Record {
     hash: u128,
+    /// Birth of the (earliest) user record.
     born: SimTime,
     /// Data plus partition key.
     bytes: u32,
-    /// Index into the group's key table, `u32::MAX` for a random key.
-    key: u32,
     attempts: u32,
+    /// User records inside.
+    users: u32,
+    /// Slot in [`Engine::births`] for aggregates, `NO_SLOT` otherwise.
+    births: u32,
+}
+
+const NO_SLOT: u32 = u32::MAX;
+
+/// Bytes an aggregate costs besides its user records: the partition key "a"
+/// plus the 4-byte magic and 16-byte MD5 of the KPL format (KDS-REFERENCE.md
+/// §7b.2-3).
+const AGGREGATE_FIXED_BYTES: u64 = 1 + 20;
+/// Protobuf framing per user record, approximated: a record entry's tag,
+/// key index and length varints, and the key's entry in the key table.
+/// (The KPL stores each distinct key once; charging every record its key is
+/// an upper bound of a few bytes per record.)
+const AGGREGATE_PER_RECORD_BYTES: u64 = 6;
+
+/// An aggregate being filled, one per producer and predicted shard.
+#[derive(Debug, Clone, Copy)]
+struct OpenAggregate {
+    births: u32,
+    hash: u128,
+    bytes: u64,
+    /// The first user record's own bytes (sent alone if nothing joins it).
+    first_bytes: u32,
+    count: u32,
+    generation: u32,
 }
 
 /// Events stay small (12 bytes) so that the heap moves little: a record
 /// awaiting a retry waits in [`Engine::parked`], and the event holds its slot.
 #[derive(Debug, Clone, Copy)]
 enum Event {
-    Arrival { producer: u32 },
-    Linger { producer: u32, generation: u32 },
-    Retry { producer: u32, slot: u32 },
+    Arrival {
+        producer: u32,
+    },
+    Linger {
+        producer: u32,
+        generation: u32,
+    },
+    Retry {
+        producer: u32,
+        slot: u32,
+    },
+    AggregateDue {
+        producer: u32,
+        shard: u32,
+        generation: u32,
+    },
 }
 
 #[derive(Debug)]
@@ -58,8 +99,10 @@ struct Producer {
     batch: Vec<Record>,
     batch_bytes: u64,
     generation: u32,
-    /// Records held: in the batch or awaiting a retry.
+    /// User records held: aggregating, batched or awaiting a retry.
     outstanding: u64,
+    /// Aggregates being filled, by shard index (empty without aggregation).
+    aggregates: Vec<OpenAggregate>,
 }
 
 /// Per-key counts of a group with a finite key table.
@@ -122,6 +165,10 @@ struct Engine<'s> {
     free_slots: Vec<u32>,
     /// Per group: the rate's upper bound and whether it is constant.
     rate_bounds: Vec<(f64, bool)>,
+    /// Birth times of the user records in each aggregate, by slot; emptied
+    /// vectors are kept for reuse, so steady state allocates nothing.
+    births: Vec<Vec<SimTime>>,
+    free_births: Vec<u32>,
 }
 
 /// Simulates `scenario` with its seed.
@@ -158,6 +205,21 @@ pub fn simulate(scenario: &Scenario, options: RunOptions) -> Result<Outcome, Con
                 batch_bytes: 0,
                 generation: 0,
                 outstanding: 0,
+                aggregates: if group.aggregation.is_some() {
+                    vec![
+                        OpenAggregate {
+                            births: NO_SLOT,
+                            hash: 0,
+                            bytes: 0,
+                            first_bytes: 0,
+                            count: 0,
+                            generation: 0,
+                        };
+                        spec.shards as usize
+                    ]
+                } else {
+                    Vec::new()
+                },
             });
         }
         let n = group.keys.table().map_or(0, |t| t.len());
@@ -187,6 +249,8 @@ pub fn simulate(scenario: &Scenario, options: RunOptions) -> Result<Outcome, Con
             .iter()
             .map(|g| (g.rate.max(), g.rate.is_constant()))
             .collect(),
+        births: Vec::new(),
+        free_births: Vec::new(),
     };
     let mut queue = EventQueue::new();
     for p in 0..engine.producers.len() {
@@ -202,21 +266,28 @@ pub fn simulate(scenario: &Scenario, options: RunOptions) -> Result<Outcome, Con
 
     // Pending records, counted from the queue and the batches: independent of
     // the `outstanding` tallies, so that conservation is a real check.
-    let in_retry = queue
+    let in_retry: u64 = queue
         .drain_ordered()
         .iter()
-        .filter(|(_, e)| matches!(e, Event::Retry { .. }))
-        .count() as u64;
-    let in_batches: u64 = engine.producers.iter().map(|p| p.batch.len() as u64).sum();
-    let pending = in_retry + in_batches;
+        .filter_map(|(_, e)| match e {
+            Event::Retry { slot, .. } => Some(u64::from(engine.parked[*slot as usize].users)),
+            _ => None,
+        })
+        .sum();
+    let in_batches: u64 = engine
+        .producers
+        .iter()
+        .flat_map(|p| p.batch.iter().map(|r| u64::from(r.users)))
+        .sum();
+    let aggregating: u64 = engine
+        .producers
+        .iter()
+        .flat_map(|p| p.aggregates.iter().map(|a| u64::from(a.count)))
+        .sum();
+    let pending = in_retry + in_batches + aggregating;
     let outstanding: u64 = engine.producers.iter().map(|p| p.outstanding).sum();
     let p = &engine.metrics.producer_total;
-    let accepted: u64 = engine
-        .metrics
-        .shard_totals
-        .iter()
-        .map(|t| t.counts.accepted_records)
-        .sum();
+    let accepted = p.accepted;
     let failed = p.failed_after_retries + p.expired;
     if p.produced != accepted + failed + p.rejected_too_large + p.dropped_buffer_full + pending
         || outstanding != pending
@@ -262,6 +333,18 @@ impl Model for Engine<'_> {
                 self.free_slots.push(slot);
                 self.submit(producer, record, now, queue);
             }
+            Event::AggregateDue {
+                producer,
+                shard,
+                generation,
+            } => {
+                let a = &self.producers[producer as usize].aggregates[shard as usize];
+                if a.generation == generation && a.births != NO_SLOT {
+                    self.complete_aggregate(producer, shard as usize, now, queue);
+                    // The KPL sends a record by its deadline: the batch goes too.
+                    self.flush(producer, now, queue);
+                }
+            }
         }
     }
 }
@@ -300,7 +383,10 @@ impl Engine<'_> {
             return;
         }
         p.outstanding += 1;
-        if key.index != u32::MAX {
+        if key.index == u32::MAX {
+            let shard = self.map.shard_for_hash_key(HashKey(key.hash));
+            self.metrics.shard_totals[shard.index() as usize].random_keys += 1;
+        } else {
             let k = &mut self.keys[g];
             k.records[key.index as usize] += 1;
             k.bytes[key.index as usize] += bytes;
@@ -310,10 +396,111 @@ impl Engine<'_> {
             born: now,
             // At most 10 MiB: fits.
             bytes: bytes as u32,
-            key: key.index,
             attempts: 0,
+            users: 1,
+            births: NO_SLOT,
+        };
+        if group.aggregation.is_some() {
+            self.aggregate(producer, record, now, queue);
+        } else {
+            self.submit(producer, record, now, queue);
+        }
+    }
+
+    /// Adds a user record to its predicted shard's aggregate, completing the
+    /// aggregate first if the record would not fit.
+    fn aggregate(
+        &mut self,
+        producer: u32,
+        record: Record,
+        now: SimTime,
+        queue: &mut EventQueue<Event>,
+    ) {
+        let p = &self.producers[producer as usize];
+        let agg = self.scenario.producers[p.group as usize]
+            .aggregation
+            .expect("only aggregating groups aggregate");
+        let shard = self.map.shard_for_hash_key(HashKey(record.hash)).index() as usize;
+        let cost = u64::from(record.bytes) + AGGREGATE_PER_RECORD_BYTES;
+        let open = &p.aggregates[shard];
+        if open.births != NO_SLOT && open.bytes + cost > agg.max_size {
+            self.complete_aggregate(producer, shard, now, queue);
+        }
+        if self.producers[producer as usize].aggregates[shard].births == NO_SLOT {
+            let slot = match self.free_births.pop() {
+                Some(slot) => slot,
+                None => {
+                    self.births.push(Vec::new());
+                    self.births.len() as u32 - 1
+                }
+            };
+            let a = &mut self.producers[producer as usize].aggregates[shard];
+            a.births = slot;
+            a.hash = record.hash;
+            a.bytes = AGGREGATE_FIXED_BYTES;
+            a.first_bytes = record.bytes;
+            a.count = 0;
+            a.generation = a.generation.wrapping_add(1);
+            queue.push(
+                now + agg.max_buffered_time,
+                Event::AggregateDue {
+                    producer,
+                    shard: shard as u32,
+                    generation: a.generation,
+                },
+            );
+        }
+        let a = &mut self.producers[producer as usize].aggregates[shard];
+        self.births[a.births as usize].push(record.born);
+        a.bytes += cost;
+        a.count += 1;
+        if a.bytes >= agg.max_size {
+            self.complete_aggregate(producer, shard, now, queue);
+        }
+    }
+
+    /// Turns an open aggregate into a Kinesis record and hands it to the
+    /// client. A lone user record is sent as itself, as the KPL does.
+    fn complete_aggregate(
+        &mut self,
+        producer: u32,
+        shard: usize,
+        now: SimTime,
+        queue: &mut EventQueue<Event>,
+    ) {
+        let a = &mut self.producers[producer as usize].aggregates[shard];
+        let slot = std::mem::replace(&mut a.births, NO_SLOT);
+        let count = std::mem::take(&mut a.count);
+        let a = *a;
+        let born = self.births[slot as usize][0];
+        let record = if count == 1 {
+            self.release_births(slot);
+            Record {
+                hash: a.hash,
+                born,
+                bytes: a.first_bytes,
+                attempts: 0,
+                users: 1,
+                births: NO_SLOT,
+            }
+        } else {
+            self.metrics.producer_second.aggregates += 1;
+            Record {
+                hash: a.hash,
+                born,
+                // At most max_size, itself at most the 10 MiB record maximum.
+                bytes: a.bytes as u32,
+                attempts: 0,
+                users: count,
+                births: slot,
+            }
         };
         self.submit(producer, record, now, queue);
+    }
+
+    fn release_births(&mut self, slot: u32) {
+        self.births[slot as usize].clear();
+        self.free_births.push(slot);
     }
 
     /// Hands a record to the client: sent at once (PutRecord) or batched.
@@ -390,9 +577,7 @@ impl Engine<'_> {
         let i = shard.index() as usize;
         let outcome = self.limiters[i].admit(now, u64::from(record.bytes));
         self.metrics.attempt(i, u64::from(record.bytes), outcome);
-        if record.key == u32::MAX && record.attempts == 1 {
-            self.metrics.shard_totals[i].random_keys += 1;
-        }
+        let users = u64::from(record.users);
         let p = &mut self.producers[producer as usize];
         let group = &self.scenario.producers[p.group as usize];
         let answered = now + group.request_latency;
@@ -408,8 +593,16 @@ impl Engine<'_> {
                 if in_batch {
                     self.metrics.producer_second.put_records_successful += 1;
                 }
-                self.metrics.latency(answered - record.born);
-                p.outstanding -= 1;
+                p.outstanding -= users;
+                self.metrics.producer_second.accepted += users;
+                if record.births == NO_SLOT {
+                    self.metrics.latency(answered - record.born);
+                } else {
+                    for &born in &self.births[record.births as usize] {
+                        self.metrics.latency(answered - born);
+                    }
+                    self.release_births(record.births);
+                }
             }
             Err(_) => {
                 if in_batch {
@@ -417,14 +610,16 @@ impl Engine<'_> {
                 }
                 let retry = &group.retry;
                 if record.attempts >= retry.max_attempts {
-                    self.metrics.producer_second.failed_after_retries += 1;
-                    p.outstanding -= 1;
+                    self.metrics.producer_second.failed_after_retries += users;
+                    p.outstanding -= users;
+                    self.release_aggregate(record);
                     return;
                 }
                 let at = answered + backoff(retry, record.attempts, &mut p.retries);
                 if retry.ttl.is_some_and(|ttl| at - record.born >= ttl) {
-                    self.metrics.producer_second.expired += 1;
-                    p.outstanding -= 1;
+                    self.metrics.producer_second.expired += users;
+                    p.outstanding -= users;
+                    self.release_aggregate(record);
                 } else {
                     self.metrics.producer_second.retries += 1;
                     let slot = match self.free_slots.pop() {
@@ -440,6 +635,14 @@ impl Engine<'_> {
                     queue.push(at, Event::Retry { producer, slot });
                 }
             }
+        }
+    }
+}
+
+impl Engine<'_> {
+    fn release_aggregate(&mut self, record: Record) {
+        if record.births != NO_SLOT {
+            self.release_births(record.births);
         }
     }
 }

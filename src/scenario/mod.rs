@@ -87,6 +87,20 @@ pub struct ProducerGroup {
     pub buffer_limit: u64,
     /// Time from sending a request to its response.
     pub request_latency: SimTime,
+    /// KPL-style aggregation of user records, if enabled.
+    pub aggregation: Option<Aggregation>,
+}
+
+/// KPL-style aggregation (KDS-REFERENCE.md §7b): user records are packed,
+/// per predicted shard, into one Kinesis record of at most `max_size` bytes;
+/// an aggregate is completed when the next record would not fit or
+/// `max_buffered_time` after its first record.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Aggregation {
+    /// Largest aggregated record (KPL AggregationMaxSize, default 51,200).
+    pub max_size: u64,
+    /// Longest a user record waits in an aggregate (KPL RecordMaxBufferedTime, default 100 ms).
+    pub max_buffered_time: SimTime,
 }
 
 /// The API a producer calls.

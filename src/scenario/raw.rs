@@ -19,9 +19,9 @@ pub(crate) struct RawScenario {
     pub(crate) duration: Spanned<Duration>,
     #[serde(default = "default_seed")]
     pub(crate) seed: u64,
-    pub(crate) start: Option<Spanned<String>>,
+    pub(crate) start: Option<Spanned<toml::Value>>,
     pub(crate) stream: Spanned<RawStream>,
-    pub(crate) producers: Vec<Spanned<RawProducer>>,
+    pub(crate) producers: Spanned<Vec<Spanned<RawProducer>>>,
     pub(crate) slo: Option<Spanned<RawSlo>>,
 }
 
@@ -62,6 +62,14 @@ pub(crate) struct RawProducer {
     pub(crate) retry: Option<RawRetry>,
     pub(crate) buffer_limit: Option<u64>,
     pub(crate) request_latency: Option<Duration>,
+    pub(crate) aggregation: Option<RawAggregation>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawAggregation {
+    pub(crate) max_size: Option<Bytes>,
+    pub(crate) max_buffered_time: Option<Duration>,
 }
 
 #[derive(Debug, Clone, Copy, Deserialize)]

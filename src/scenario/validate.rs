@@ -127,28 +127,32 @@ fn scenario(ctx: &Ctx<'_>, raw: RawScenario) -> Result<Scenario, ScenarioError> 
     }
     let start = match &raw.start {
         None => parse_start(DEFAULT_START).expect("the default start parses"),
-        Some(s) => parse_start(s.get_ref()).ok_or_else(|| {
-            ctx.invalid(
-                s.span(),
-                "start",
-                format!(
-                    "\"{}\" is not an RFC 3339 UTC time like \"{DEFAULT_START}\"",
-                    s.get_ref()
-                ),
-            )
-        })?,
+        Some(s) => {
+            // A quoted string or a bare TOML date-time.
+            let text = match s.get_ref() {
+                toml::Value::String(t) => t.clone(),
+                other => other.to_string(),
+            };
+            parse_start(&text).ok_or_else(|| {
+                ctx.invalid(
+                    s.span(),
+                    "start",
+                    format!("{text} is not an RFC 3339 UTC time like \"{DEFAULT_START}\""),
+                )
+            })?
+        }
     };
     let stream_span = raw.stream.span();
-    let stream = stream(ctx, stream_span.clone(), raw.stream.into_inner())?;
-    if raw.producers.is_empty() {
+    let stream = stream(ctx, stream_span, raw.stream.into_inner())?;
+    if raw.producers.get_ref().is_empty() {
         return Err(ctx.invalid(
-            stream_span,
+            raw.producers.span(),
             "producers",
             "a scenario needs at least one [[producers]] group".into(),
         ));
     }
-    let mut producers = Vec::with_capacity(raw.producers.len());
-    for (i, p) in raw.producers.into_iter().enumerate() {
+    let mut producers = Vec::with_capacity(raw.producers.get_ref().len());
+    for (i, p) in raw.producers.into_inner().into_iter().enumerate() {
         let span = p.span();
         let group = producer(ctx, i, span.clone(), p.into_inner(), &stream)?;
         if producers
@@ -205,8 +209,8 @@ fn stream(ctx: &Ctx<'_>, span: Range<usize>, raw: RawStream) -> Result<StreamSpe
         return Err(bad(
             "stream.retention",
             format!(
-                "{} is out of range; accepted range is {min_h}h to {max_h}h (KDS-REFERENCE.md §4d.3)",
-                Duration(retention)
+                "{}h is out of range; accepted range is {min_h}h to {max_h}h",
+                retention as f64 / HOUR as f64
             ),
         ));
     }
@@ -279,10 +283,11 @@ fn producer(
         ));
     }
     let rate = rate_profile(&raw.rate, &raw.spikes).map_err(|m| bad("rate", m))?;
-    let size = size_model(raw.size.0, stream.max_record_bytes).map_err(|m| bad("size", m))?;
     let keys_span = raw.keys.span();
     let keys = key_space(raw.keys.into_inner())
         .map_err(|m| ctx.invalid(keys_span, &format!("{label}.keys"), m))?;
+    let size = size_model(raw.size.0, stream.max_record_bytes, keys.max_key_bytes())
+        .map_err(|m| bad("size", m))?;
     let api = match (raw.api.unwrap_or(RawApi::PutRecord), raw.batch) {
         (RawApi::PutRecord, None) => Api::PutRecord,
         (RawApi::PutRecord, Some(_)) => {
@@ -302,8 +307,11 @@ fn producer(
                     format!("{max_records} is out of range; accepted range is 1 to {most}"),
                 ));
             }
-            // 5 MiB: the limit before 2025-10-27 and KPL's CollectionMaxSize.
-            let max_bytes = batch.max_bytes.map_or(5 * MIB, |b| b.0);
+            // 5 MiB: the limit before 2025-10-27 and KPL's CollectionMaxSize
+            // (or one maximum record, if the stream takes larger ones).
+            let max_bytes = batch
+                .max_bytes
+                .map_or((5 * MIB).max(stream.max_record_bytes), |b| b.0);
             let most_bytes = Quota::PutRecordsMaxRequestBytes.value();
             if !(stream.max_record_bytes..=most_bytes).contains(&max_bytes) {
                 return Err(bad(
@@ -349,8 +357,44 @@ fn producer(
             ),
         ));
     }
+    let aggregation = match raw.aggregation {
+        None => None,
+        Some(a) => {
+            if !matches!(api, Api::PutRecords { .. }) {
+                return Err(bad(
+                    "aggregation",
+                    "needs api = \"put-records\" (the KPL sends aggregated records with PutRecords)".into(),
+                ));
+            }
+            let max_size = a.max_size.map_or(51_200, |b| b.0);
+            if !(1024..=stream.max_record_bytes).contains(&max_size) {
+                return Err(bad(
+                    "aggregation.max_size",
+                    format!(
+                        "{max_size} bytes is out of range; accepted range is 1KiB to the stream's max_record_size ({} bytes)",
+                        stream.max_record_bytes
+                    ),
+                ));
+            }
+            let max_buffered_time = a.max_buffered_time.map_or(100_000_000, |d| d.0);
+            if !(1_000_000..=60 * NANOS_PER_SEC).contains(&max_buffered_time) {
+                return Err(bad(
+                    "aggregation.max_buffered_time",
+                    format!(
+                        "{} is out of range; accepted range is 1ms to 1m",
+                        Duration(max_buffered_time)
+                    ),
+                ));
+            }
+            Some(Aggregation {
+                max_size,
+                max_buffered_time,
+            })
+        }
+    };
     Ok(ProducerGroup {
         name: raw.name,
+        aggregation,
         count,
         rate,
         arrivals: match raw.arrivals.unwrap_or(RawArrivals::Poisson) {
@@ -476,16 +520,19 @@ fn rate_profile(raw: &RawRate, spikes: &[RawSpike]) -> Result<RateProfile, Strin
     Ok(profile)
 }
 
-fn size_model(raw: RawSizeTable, max_record: u64) -> Result<SizeModel, String> {
+/// Sizes are data only; the record limit applies to data plus partition key
+/// (KDS-REFERENCE.md §1.4), so a size must leave room for the longest key.
+fn size_model(raw: RawSizeTable, max_record: u64, key_bytes: u64) -> Result<SizeModel, String> {
+    let max_data = max_record.saturating_sub(key_bytes);
     let over = |b: u64| {
         format!(
-            "a record size of {b} bytes is over the stream's maximum record size of {max_record} bytes \
-             (stream.max_record_size, at most 10MiB)"
+            "a record of {b} bytes plus its partition key (up to {key_bytes} bytes) is over the \
+             stream's maximum record size of {max_record} bytes (stream.max_record_size, at most 10MiB)"
         )
     };
     match raw {
         RawSizeTable::Fixed { size } => {
-            if size.0 > max_record {
+            if size.0 > max_data {
                 return Err(over(size.0));
             }
             Ok(SizeModel::Fixed(size.0))
@@ -494,7 +541,7 @@ fn size_model(raw: RawSizeTable, max_record: u64) -> Result<SizeModel, String> {
             if min > max {
                 return Err(format!("min ({min}) must not exceed max ({max})"));
             }
-            if max.0 > max_record {
+            if max.0 > max_data {
                 return Err(over(max.0));
             }
             Ok(SizeModel::Uniform {
@@ -503,9 +550,9 @@ fn size_model(raw: RawSizeTable, max_record: u64) -> Result<SizeModel, String> {
             })
         }
         RawSizeTable::Lognormal { median, sigma } => {
-            if median.0 == 0 || median.0 > max_record {
+            if median.0 == 0 || median.0 > max_data {
                 return Err(format!(
-                    "median {median} is out of range; accepted range is 1B to the stream's maximum record size ({max_record} bytes)"
+                    "median {median} is out of range; accepted range is 1B to the stream's maximum record size less the longest key ({max_data} bytes)"
                 ));
             }
             if !finite_in(sigma, 0.0, 5.0) {
@@ -523,7 +570,7 @@ fn size_model(raw: RawSizeTable, max_record: u64) -> Result<SizeModel, String> {
                     weights.len()
                 ));
             }
-            if let Some(b) = sizes.iter().find(|b| b.0 > max_record) {
+            if let Some(b) = sizes.iter().find(|b| b.0 > max_data) {
                 return Err(over(b.0));
             }
             if weights.iter().any(|w| !finite_in(*w, 0.0, f64::MAX)) {
@@ -538,6 +585,25 @@ fn size_model(raw: RawSizeTable, max_record: u64) -> Result<SizeModel, String> {
 fn check_key(key: &str) -> Result<(), String> {
     validate_partition_key(key, KeyLengthRule::UnicodeScalars)
         .map_err(|e| format!("key \"{key}\": {e}"))
+}
+
+/// Hot keys must not also be background keys `prefix1..prefixN`: the
+/// same key would be counted as two.
+fn check_hot_outside_pattern(hot: &[RawHotKey], prefix: &str, count: u64) -> Result<(), String> {
+    for h in hot {
+        let n = h.key.strip_prefix(prefix).and_then(|rest| {
+            let n: u64 = rest.parse().ok()?;
+            (n.to_string() == rest).then_some(n)
+        });
+        if n.is_some_and(|n| (1..=count).contains(&n)) {
+            return Err(format!(
+                "hot key \"{}\" is also one of the background keys {prefix}1..{prefix}{count}; \
+                 give the hot key a name outside that pattern",
+                h.key
+            ));
+        }
+    }
+    Ok(())
 }
 
 fn hot_sampler(hot: &[RawHotKey], background: KeySampler) -> Result<KeySampler, String> {
@@ -593,6 +659,7 @@ fn key_space(raw: RawKeys) -> Result<KeySpace, String> {
     Ok(match raw {
         RawKeys::Uniform { count, prefix, hot } => {
             let n = key_count(count)?;
+            check_hot_outside_pattern(&hot, &prefix, count)?;
             check_key(&format!("{prefix}{n}"))?;
             KeySpace::Table {
                 table: KeyTable::new(names(&hot), KeyNames::Pattern { prefix }, count, 0),
@@ -607,6 +674,7 @@ fn key_space(raw: RawKeys) -> Result<KeySpace, String> {
         } => {
             let n = key_count(count)?;
             check_key(&format!("{prefix}{n}"))?;
+            check_hot_outside_pattern(&hot, &prefix, count)?;
             if !finite_in(exponent, 0.0, 10.0) {
                 return Err(format!(
                     "exponent {exponent} is out of range; accepted range is 0 to 10"
@@ -619,6 +687,9 @@ fn key_space(raw: RawKeys) -> Result<KeySpace, String> {
             }
         }
         RawKeys::Listed { keys, weights } => {
+            if keys.is_empty() {
+                return Err("keys needs at least one key".into());
+            }
             key_count(keys.len() as u64)?;
             for k in &keys {
                 check_key(k)?;
@@ -648,6 +719,9 @@ fn key_space(raw: RawKeys) -> Result<KeySpace, String> {
             hash_keys,
             key_bytes: b,
         } => {
+            if hash_keys.is_empty() {
+                return Err("hash_keys needs at least one explicit hash key".into());
+            }
             key_count(hash_keys.len() as u64)?;
             for h in &hash_keys {
                 HashKey::parse_explicit(h).map_err(|e| e.to_string())?;
@@ -725,7 +799,7 @@ fn slo(ctx: &Ctx<'_>, span: Range<usize>, raw: RawSlo) -> Result<Slo, ScenarioEr
         return Err(ctx.invalid(
             span,
             "slo.max_peak_shard_utilisation",
-            format!("{u} is out of range; accepted range is 0 and up"),
+            format!("{u} is out of range; accepted range is 0 to 1000000"),
         ));
     }
     Ok(Slo {

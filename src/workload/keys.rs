@@ -273,6 +273,16 @@ impl KeySpace {
         }
     }
 
+    /// The most partition key bytes a record can carry.
+    pub fn max_key_bytes(&self) -> u64 {
+        match self {
+            KeySpace::Table { table, .. } => {
+                table.key_bytes.iter().copied().max().map_or(0, u64::from)
+            }
+            KeySpace::Random { key_bytes } => u64::from(*key_bytes),
+        }
+    }
+
     /// The table, if the key space is finite.
     pub fn table(&self) -> Option<&KeyTable> {
         match self {

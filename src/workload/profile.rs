@@ -128,11 +128,21 @@ impl RateProfile {
     /// An upper bound of the rate over all time (for thinning).
     pub fn max(&self) -> f64 {
         let base: f64 = self.components.iter().map(Component::max).sum();
-        // Overlapping spikes multiply; the product of all factors >= 1 bounds them.
-        self.spikes
+        // The largest product of the multipliers active at one time: the set
+        // of active spikes only changes at a spike's start, so those instants
+        // (and "no spike", factor 1) cover every case.
+        let factor = self
+            .spikes
             .iter()
-            .map(|s| s.multiplier.max(1.0))
-            .fold(base, |r, m| r * m)
+            .map(|s| {
+                self.spikes
+                    .iter()
+                    .filter(|o| s.at >= o.at && s.at - o.at < o.duration)
+                    .map(|o| o.multiplier)
+                    .product::<f64>()
+            })
+            .fold(1.0, f64::max);
+        base * factor
     }
 
     /// Whether the rate never changes (no thinning needed).
@@ -261,6 +271,35 @@ mod tests {
         assert_eq!(p.at(6 * S), 30.0);
         assert_eq!(p.at(7 * S), 10.0);
         assert_eq!(p.max(), 30.0);
+        // Spikes that never overlap do not multiply each other.
+        let apart = RateProfile {
+            components: vec![Component::Constant(100.0)],
+            spikes: (0..19)
+                .map(|i| Spike {
+                    at: i * 10 * S,
+                    duration: 5 * S,
+                    multiplier: 3.0,
+                })
+                .collect(),
+        };
+        assert_eq!(apart.max(), 300.0);
+        let overlapping = RateProfile {
+            components: vec![Component::Constant(100.0)],
+            spikes: vec![
+                Spike {
+                    at: 0,
+                    duration: 10 * S,
+                    multiplier: 2.0,
+                },
+                Spike {
+                    at: 5 * S,
+                    duration: 10 * S,
+                    multiplier: 3.0,
+                },
+            ],
+        };
+        assert_eq!(overlapping.max(), 600.0);
+        assert_eq!(overlapping.at(7 * S), 600.0);
     }
 
     fn count(arrivals: Arrivals, profile: &RateProfile, from: SimTime, to: SimTime) -> u64 {

@@ -4,4 +4,5 @@ mod cli;
 mod closed_form;
 mod properties;
 mod reshard;
+mod scenarios;
 mod vectors;
