@@ -294,3 +294,59 @@ retry = { max_attempts = 3, base = "100ms", cap = "1s", jitter = "none" }
     let p = &out.metrics.producer_total;
     assert!(p.retries > 0 && p.failed_after_retries > 0);
 }
+
+/// KPL-style aggregation: user records are conserved, travel in far fewer
+/// Kinesis records of at most `max_size` bytes, and wait at most
+/// `max_buffered_time` plus the batch's linger before being sent.
+#[test]
+fn aggregation_packs_user_records_within_its_limits() {
+    let (_, out) = run(
+        r#"
+name = "agg"
+duration = "60s"
+[stream]
+shards = 2
+[[producers]]
+name = "kpl"
+count = 2
+rate = "5000/s"
+size = "200B"
+keys = { kind = "uniform", count = 5000, prefix = "device-" }
+api = "put-records"
+batch = { linger = "100ms" }
+aggregation = { max_size = "51200B", max_buffered_time = "100ms" }
+request_latency = "20ms"
+"#,
+        false,
+    );
+    let p = &out.metrics.producer_total;
+    let kinesis: u64 = out
+        .metrics
+        .shard_totals
+        .iter()
+        .map(|t| t.counts.accepted_records)
+        .sum();
+    let bytes: u64 = out
+        .metrics
+        .shard_totals
+        .iter()
+        .map(|t| t.counts.accepted_bytes)
+        .sum();
+    // 10,000 user records/s against 2,000 records/s of capacity: only
+    // aggregation lets them through, unthrottled.
+    assert_eq!(p.failed_after_retries + p.expired, 0);
+    assert_eq!(p.produced, p.accepted + out.pending);
+    assert!(
+        kinesis * 50 < p.accepted,
+        "{kinesis} Kinesis records for {} user records",
+        p.accepted
+    );
+    assert!(p.aggregates > 0 && p.aggregates <= kinesis);
+    // Every aggregate within max_size: the largest can't be seen directly,
+    // but full aggregates average close to it and none can pass the limit.
+    assert!(bytes / kinesis <= 51_200);
+    // Latency: at most 100 ms in the aggregate, 100 ms in the batch, 20 ms answer.
+    let max_ms = out.metrics.latency_us.max() as f64 / 1000.0;
+    assert!(max_ms <= 220.5, "max latency {max_ms} ms");
+    assert_eq!(out.metrics.latency_us.len(), p.accepted);
+}

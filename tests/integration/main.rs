@@ -2,6 +2,7 @@
 
 mod cli;
 mod closed_form;
+mod golden;
 mod properties;
 mod reshard;
 mod scenarios;

@@ -656,3 +656,79 @@ fn failed_report_write_keeps_the_old_report() {
         .collect();
     assert!(stray.is_empty(), "left {stray:?}");
 }
+
+// --- fixes found while documenting the format ----------------------------------
+
+#[test]
+fn record_size_leaves_room_for_the_partition_key() {
+    // 1 MiB of data plus a key is over the 1 MiB record limit.
+    let text = edit(SMALL, "size = \"100B\"", "size = \"1MiB\"");
+    rejects(
+        &text,
+        line_of(&text, "[[producers]]"),
+        &["size", "plus its partition key", "1048576 bytes"],
+    );
+}
+
+#[test]
+fn rates_count_records_not_bytes() {
+    let text = edit(SMALL, "rate = \"2500/s\"", "rate = \"1KB/s\"");
+    rejects(
+        &text,
+        line_of(&text, "rate = "),
+        &["rates count records", "\"KB\""],
+    );
+}
+
+#[test]
+fn hot_key_inside_the_background_pattern_is_rejected() {
+    let text = edit(
+        SMALL,
+        "keys = { kind = \"zipf\", count = 1000, exponent = 1.0 }",
+        "keys = { kind = \"zipf\", count = 1000, exponent = 1.0, hot = [{ key = \"key-7\", share = 0.2 }] }",
+    );
+    rejects(
+        &text,
+        line_of(&text, "keys = "),
+        &["hot key \"key-7\"", "key-1..key-1000"],
+    );
+}
+
+#[test]
+fn start_may_be_a_bare_toml_date_time() {
+    let ws = Workspace::new();
+    let text = edit(
+        SMALL,
+        "duration = \"20s\"",
+        "duration = \"20s\"\nstart = 2024-06-01T12:00:00Z",
+    );
+    let file = ws.scenario("start.toml", &text);
+    shardcast().args(["validate", s(&file)]).assert().success();
+    let bad = edit(
+        SMALL,
+        "duration = \"20s\"",
+        "duration = \"20s\"\nstart = \"yesterday\"",
+    );
+    rejects(&bad, line_of(&bad, "start = "), &["start", "RFC 3339"]);
+}
+
+#[test]
+fn many_separate_spikes_are_accepted() {
+    // Spikes that never overlap do not multiply into an absurd peak rate.
+    let spikes: Vec<String> = (0..19)
+        .map(|i| {
+            format!(
+                "{{ at = \"{}s\", duration = \"5s\", multiplier = 3.0 }}",
+                i * 10
+            )
+        })
+        .collect();
+    let text = edit(
+        SMALL,
+        "rate = \"2500/s\"",
+        &format!("rate = \"100/s\"\nspikes = [{}]", spikes.join(", ")),
+    );
+    let ws = Workspace::new();
+    let file = ws.scenario("spikes.toml", &text);
+    shardcast().args(["validate", s(&file)]).assert().success();
+}
