@@ -32,7 +32,8 @@ pub struct Scenario {
     pub stream: StreamSpec,
     /// Producer groups, in file order.
     pub producers: Vec<ProducerGroup>,
-    /// Service-level objectives, for `check` and `plan`.
+    /// Service-level objectives: judged by `run` (the `slo` column of
+    /// summary.csv), and the targets of later planning commands.
     pub slo: Slo,
 }
 

@@ -376,6 +376,18 @@ fn producer(
                     ),
                 ));
             }
+            // One open aggregate per producer and shard is kept in a table.
+            let cells = u64::from(count) * u64::from(stream.shards);
+            if cells > 4_000_000 {
+                return Err(bad(
+                    "aggregation",
+                    format!(
+                        "{count} producers on {} shards would keep {cells} open aggregates; \
+                         the accepted total (count times shards) is at most 4000000",
+                        stream.shards
+                    ),
+                ));
+            }
             let max_buffered_time = a.max_buffered_time.map_or(100_000_000, |d| d.0);
             if !(1_000_000..=60 * NANOS_PER_SEC).contains(&max_buffered_time) {
                 return Err(bad(
