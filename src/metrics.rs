@@ -116,6 +116,10 @@ pub struct IntervalRow {
     pub max_shard_utilisation: f64,
     /// Highest per-second offered utilisation of any shard in the interval.
     pub max_offered_utilisation: f64,
+    /// Most open shards at any time in the interval.
+    pub open_shards: u32,
+    /// Seconds of the interval in which the stream was UPDATING (resharding).
+    pub updating_secs: u64,
 }
 
 /// All metrics of a run.
@@ -141,6 +145,10 @@ pub struct Metrics {
     pub latency_us: Histogram<u64>,
     /// Seconds flushed so far.
     pub seconds_elapsed: u64,
+    open_now: u32,
+    open_this_second: u32,
+    updating_now: bool,
+    updating_this_second: bool,
 }
 
 impl Metrics {
@@ -161,7 +169,23 @@ impl Metrics {
             // 3 significant digits, auto-resizing: a few hundred KiB at most.
             latency_us: Histogram::new(3).expect("3 significant digits is valid"),
             seconds_elapsed: 0,
+            open_now: 0,
+            open_this_second: 0,
+            updating_now: false,
+            updating_this_second: false,
         }
+    }
+
+    /// Notes the open shard count from now on.
+    pub fn set_open_shards(&mut self, open: u32) {
+        self.open_now = open;
+        self.open_this_second = self.open_this_second.max(open);
+    }
+
+    /// Notes whether the stream is UPDATING from now on.
+    pub fn set_updating(&mut self, updating: bool) {
+        self.updating_now = updating;
+        self.updating_this_second |= updating;
     }
 
     /// Makes room for a shard created by a reshard.
@@ -215,8 +239,12 @@ impl Metrics {
         let mut row = IntervalRow {
             start_secs: self.second,
             producers: self.producer_second,
+            open_shards: self.open_this_second,
+            updating_secs: u64::from(self.updating_this_second),
             ..IntervalRow::default()
         };
+        self.open_this_second = self.open_now;
+        self.updating_this_second = self.updating_now;
         // Shards touched in this second, in index order (for byte-stable sums).
         self.touched.sort_unstable();
         for &i in &self.touched {
@@ -243,6 +271,8 @@ impl Metrics {
         m.producers.add(&row.producers);
         m.max_shard_utilisation = m.max_shard_utilisation.max(row.max_shard_utilisation);
         m.max_offered_utilisation = m.max_offered_utilisation.max(row.max_offered_utilisation);
+        m.open_shards = m.open_shards.max(row.open_shards);
+        m.updating_secs += row.updating_secs;
         if let Some(seconds) = &mut self.seconds {
             seconds.push(row);
         }

@@ -10,8 +10,8 @@ use serde::Serialize;
 
 use crate::kds::{HashKey, Quota, ShardId};
 use crate::metrics::IntervalRow;
-use crate::model::Outcome;
-use crate::scenario::Scenario;
+use crate::model::{Outcome, ReshardLog};
+use crate::scenario::{ReshardAction, Scenario};
 use crate::units::NANOS_PER_SEC;
 
 /// How many keys `keys.csv` lists.
@@ -40,6 +40,8 @@ pub struct Summary {
     pub duration_s: String,
     /// Shards at the start.
     pub shards: u32,
+    /// Open shards at the end.
+    pub shards_at_end: u32,
     /// User records produced.
     pub records_produced: u64,
     /// Record attempts (first tries and retries) that reached a shard.
@@ -116,6 +118,8 @@ struct TimeRow {
     throttle_rate: String,
     max_shard_utilisation: String,
     max_offered_utilisation: String,
+    open_shards: u32,
+    updating_s: u64,
 }
 
 impl From<&IntervalRow> for TimeRow {
@@ -140,6 +144,8 @@ impl From<&IntervalRow> for TimeRow {
             throttle_rate: f6(ratio(r.shards.throttled_records, attempts)),
             max_shard_utilisation: f4(r.max_shard_utilisation),
             max_offered_utilisation: f4(r.max_offered_utilisation),
+            open_shards: r.open_shards,
+            updating_s: r.updating_secs,
         }
     }
 }
@@ -147,6 +153,10 @@ impl From<&IntervalRow> for TimeRow {
 #[derive(Debug, Serialize)]
 struct ShardRow {
     shard_id: String,
+    parent_shard_id: String,
+    adjacent_parent_shard_id: String,
+    created_s: String,
+    closed_s: String,
     starting_hash_key: String,
     ending_hash_key: String,
     hash_share: String,
@@ -217,8 +227,10 @@ pub fn build(
     let attempts: u64 = totals.iter().map(|t| t.counts.offered_records).sum();
     let throttled: u64 = totals.iter().map(|t| t.counts.throttled_records).sum();
     let accepted: u64 = totals.iter().map(|t| t.counts.accepted_records).sum();
-    let shard_seconds = (m.seconds_elapsed.max(1) * totals.len() as u64) as f64;
-    let mean_util = totals.iter().map(|t| t.utilisation_sum).sum::<f64>() / shard_seconds;
+    let lifetimes = shard_lifetimes(scenario, outcome);
+    let shard_seconds: u64 = lifetimes.iter().sum();
+    let mean_util =
+        totals.iter().map(|t| t.utilisation_sum).sum::<f64>() / shard_seconds.max(1) as f64;
     let peak_util = totals
         .iter()
         .map(|t| t.peak_utilisation)
@@ -325,6 +337,7 @@ pub fn build(
         version: env!("CARGO_PKG_VERSION"),
         duration_s: f4(secs),
         shards: scenario.stream.shards,
+        shards_at_end: outcome.map.open_count(),
         records_produced: p.produced,
         attempts,
         throttled_attempts: throttled,
@@ -354,8 +367,17 @@ pub fn build(
         let i = s.id().index() as usize;
         let t = &totals[i];
         let r = s.range();
+        let secs =
+            |t: crate::kds::EpochNanos| f4(t.0.saturating_sub(scenario.start.0) as f64 / 1e9);
         ShardRow {
             shard_id: s.id().to_string(),
+            parent_shard_id: s.parent().map(|p| p.to_string()).unwrap_or_default(),
+            adjacent_parent_shard_id: s
+                .adjacent_parent()
+                .map(|p| p.to_string())
+                .unwrap_or_default(),
+            created_s: secs(s.created_at()),
+            closed_s: s.closed_at().map(secs).unwrap_or_default(),
             starting_hash_key: r.start.to_string(),
             ending_hash_key: r.end.to_string(),
             hash_share: f6(r.fraction()),
@@ -367,7 +389,7 @@ pub fn build(
             throttled_records: t.counts.throttled_records,
             throttled_by_records: t.counts.throttled_by_records,
             throttled_by_bytes: t.counts.throttled_by_bytes,
-            mean_utilisation: f4(t.utilisation_sum / m.seconds_elapsed.max(1) as f64),
+            mean_utilisation: f4(t.utilisation_sum / lifetimes[i].max(1) as f64),
             peak_utilisation: f4(t.peak_utilisation),
             peak_offered_utilisation: f4(t.peak_offered_utilisation),
         }
@@ -388,7 +410,84 @@ pub fn build(
     }
     files.push(("shards.csv".to_owned(), csv_bytes(shard_rows)?));
     files.push(("keys.csv".to_owned(), csv_bytes(key_rows)?));
+    if !outcome.reshards.is_empty() {
+        files.push((
+            "reshards.csv".to_owned(),
+            csv_bytes(outcome.reshards.iter().map(ReshardRow::from))?,
+        ));
+    }
     Ok(RunReport { summary, files })
+}
+
+/// Seconds each shard could take writes: from the run's start (or its
+/// parents' close) to its own close (or the run's end), rounded up.
+fn shard_lifetimes(scenario: &Scenario, outcome: &Outcome) -> Vec<u64> {
+    let map = &outcome.map;
+    let sim = |t: crate::kds::EpochNanos| t.0.saturating_sub(scenario.start.0);
+    map.shards()
+        .iter()
+        .map(|s| {
+            let from = s
+                .parent()
+                .and_then(|p| map.shard(p).ok())
+                .and_then(|p| p.closed_at())
+                .map_or(0, sim);
+            let to = s.closed_at().map_or(scenario.duration, sim);
+            to.saturating_sub(from).div_ceil(NANOS_PER_SEC)
+        })
+        .collect()
+}
+
+#[derive(Debug, Serialize)]
+struct ReshardRow {
+    requested_s: String,
+    action: String,
+    status: &'static str,
+    reason: String,
+    finished_s: String,
+    operations: usize,
+    shards_created: String,
+    transient_shards: String,
+}
+
+impl From<&ReshardLog> for ReshardRow {
+    fn from(r: &ReshardLog) -> Self {
+        let s = |t: u64| f4(t as f64 / 1e9);
+        let ids = |v: &[ShardId]| {
+            v.iter()
+                .map(ShardId::to_string)
+                .collect::<Vec<_>>()
+                .join(" ")
+        };
+        ReshardRow {
+            requested_s: s(r.requested),
+            action: match &r.action {
+                ReshardAction::UpdateShardCount { target } => {
+                    format!("UpdateShardCount target={target}")
+                }
+                ReshardAction::Split {
+                    shard,
+                    new_starting_hash_key,
+                } => match new_starting_hash_key {
+                    Some(k) => format!("SplitShard {shard} at {k}"),
+                    None => format!("SplitShard {shard} at midpoint"),
+                },
+                ReshardAction::Merge { shard, adjacent } => {
+                    format!("MergeShards {shard} + {adjacent}")
+                }
+            },
+            status: match (&r.rejected, r.finished) {
+                (Some(_), _) => "rejected",
+                (None, Some(_)) => "completed",
+                (None, None) => "in progress at end",
+            },
+            reason: r.rejected.clone().unwrap_or_default(),
+            finished_s: r.finished.map(s).unwrap_or_default(),
+            operations: r.operations.len(),
+            shards_created: ids(&r.created),
+            transient_shards: ids(&r.transient),
+        }
+    }
 }
 
 /// Judges a run against the scenario's `[slo]`.

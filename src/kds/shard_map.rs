@@ -446,6 +446,44 @@ impl ShardMap {
         Ok(plan)
     }
 
+    /// Accepts an UpdateShardCount at `now` whose splits and merges the
+    /// caller applies later, one at a time (as the service does over
+    /// minutes): checks the limits, records the call, and returns the plan.
+    /// Applying `plan.operations` in order with [`ShardMap::split_shard`] and
+    /// [`ShardMap::merge_shards`] creates exactly the ids the plan names,
+    /// provided nothing else reshapes the stream meanwhile.
+    pub fn begin_update_shard_count(
+        &mut self,
+        target: u32,
+        now: EpochNanos,
+    ) -> Result<UpdatePlan, KdsError> {
+        let plan = self.plan_update_shard_count(target, now)?;
+        if plan.from != plan.to {
+            self.update_calls.push(now);
+        }
+        Ok(plan)
+    }
+
+    /// Applies one step of a plan at `now`.
+    pub fn apply_op(&mut self, op: &ReshardOp, now: EpochNanos) -> Result<(), KdsError> {
+        match *op {
+            ReshardOp::Split {
+                parent,
+                new_starting_hash_key,
+                ..
+            } => self
+                .split_shard(parent, new_starting_hash_key, now)
+                .map(drop),
+            ReshardOp::Merge {
+                shard_to_merge,
+                adjacent_shard_to_merge,
+                ..
+            } => self
+                .merge_shards(shard_to_merge, adjacent_shard_to_merge, now)
+                .map(drop),
+        }
+    }
+
     /// The plan an UpdateShardCount to `target` would follow, without
     /// changing the stream.
     ///

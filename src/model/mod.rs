@@ -15,8 +15,10 @@
 //! connections are assumed).
 
 mod limiter;
+mod reshard;
 
 pub use limiter::{Limiter, Throttle};
+pub use reshard::ReshardLog;
 
 use rand::RngExt;
 
@@ -66,6 +68,17 @@ struct OpenAggregate {
     generation: u32,
 }
 
+impl OpenAggregate {
+    const EMPTY: OpenAggregate = OpenAggregate {
+        births: NO_SLOT,
+        hash: 0,
+        bytes: 0,
+        first_bytes: 0,
+        count: 0,
+        generation: 0,
+    };
+}
+
 /// Events stay small (12 bytes) so that the heap moves little: a record
 /// awaiting a retry waits in [`Engine::parked`], and the event holds its slot.
 #[derive(Debug, Clone, Copy)]
@@ -86,6 +99,10 @@ enum Event {
         shard: u32,
         generation: u32,
     },
+    ReshardRequest {
+        index: u32,
+    },
+    ReshardStep,
 }
 
 #[derive(Debug)]
@@ -125,6 +142,8 @@ pub struct Outcome {
     pub keys: Vec<KeyCounts>,
     /// Records still held by producers at the end.
     pub pending: u64,
+    /// Every resharding request and what became of it.
+    pub reshards: Vec<ReshardLog>,
     /// Events handled.
     pub events: u64,
 }
@@ -169,6 +188,9 @@ struct Engine<'s> {
     /// vectors are kept for reuse, so steady state allocates nothing.
     births: Vec<Vec<SimTime>>,
     free_births: Vec<u32>,
+    reshard_rng: SimRng,
+    reshard_log: Vec<ReshardLog>,
+    active: Option<reshard::Active>,
 }
 
 /// Simulates `scenario` with its seed.
@@ -206,17 +228,7 @@ pub fn simulate(scenario: &Scenario, options: RunOptions) -> Result<Outcome, Con
                 generation: 0,
                 outstanding: 0,
                 aggregates: if group.aggregation.is_some() {
-                    vec![
-                        OpenAggregate {
-                            births: NO_SLOT,
-                            hash: 0,
-                            bytes: 0,
-                            first_bytes: 0,
-                            count: 0,
-                            generation: 0,
-                        };
-                        spec.shards as usize
-                    ]
+                    vec![OpenAggregate::EMPTY; spec.shards as usize]
                 } else {
                     Vec::new()
                 },
@@ -251,8 +263,15 @@ pub fn simulate(scenario: &Scenario, options: RunOptions) -> Result<Outcome, Con
             .collect(),
         births: Vec::new(),
         free_births: Vec::new(),
+        reshard_rng: stream(scenario.seed, Purpose::Reshard, 0),
+        reshard_log: Vec::new(),
+        active: None,
     };
+    engine.metrics.set_open_shards(spec.shards);
     let mut queue = EventQueue::new();
+    for (i, r) in scenario.reshards.iter().enumerate() {
+        queue.push(r.at, Event::ReshardRequest { index: i as u32 });
+    }
     for p in 0..engine.producers.len() {
         engine.schedule_arrival(p as u32, 0, &mut queue);
     }
@@ -306,6 +325,7 @@ pub fn simulate(scenario: &Scenario, options: RunOptions) -> Result<Outcome, Con
         metrics: engine.metrics,
         keys: engine.keys,
         pending,
+        reshards: engine.reshard_log,
         events,
     })
 }
@@ -345,6 +365,8 @@ impl Model for Engine<'_> {
                     self.flush(producer, now, queue);
                 }
             }
+            Event::ReshardRequest { index } => self.reshard_request(index as usize, now, queue),
+            Event::ReshardStep => self.reshard_step(now, queue),
         }
     }
 }

@@ -32,6 +32,8 @@ pub struct Scenario {
     pub stream: StreamSpec,
     /// Producer groups, in file order.
     pub producers: Vec<ProducerGroup>,
+    /// Resharding requests, in time order.
+    pub reshards: Vec<ReshardRequest>,
     /// Service-level objectives: judged by `run` (the `slo` column of
     /// summary.csv), and the targets of later planning commands.
     pub slo: Slo,
@@ -48,6 +50,46 @@ pub struct StreamSpec {
     pub write_limit: WriteLimit,
     /// Largest accepted record (data plus partition key).
     pub max_record_bytes: u64,
+    /// How long one split or merge takes: uniform over `[min, max]`.
+    pub reshard_op_time: (SimTime, SimTime),
+    /// The account's provisioned shard quota, if it should be enforced:
+    /// open shards, including the short-lived ones an UpdateShardCount
+    /// creates, may not exceed it.
+    pub account_shard_quota: Option<u32>,
+}
+
+/// A resharding request at a given time.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ReshardRequest {
+    /// When it is made.
+    pub at: SimTime,
+    /// What it asks for.
+    pub action: ReshardAction,
+}
+
+/// What a resharding request asks for. Shard ids are checked when the
+/// request is made, as the service checks them.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ReshardAction {
+    /// UpdateShardCount with uniform scaling.
+    UpdateShardCount {
+        /// Target open shard count.
+        target: u32,
+    },
+    /// SplitShard.
+    Split {
+        /// The shard to split.
+        shard: crate::kds::ShardId,
+        /// NewStartingHashKey, or `None` for the midpoint `floor((start+end)/2)`.
+        new_starting_hash_key: Option<u128>,
+    },
+    /// MergeShards.
+    Merge {
+        /// ShardToMerge (the lower shard).
+        shard: crate::kds::ShardId,
+        /// AdjacentShardToMerge.
+        adjacent: crate::kds::ShardId,
+    },
 }
 
 /// The model of per-shard write throttling (KDS-REFERENCE.md §4a.4: the

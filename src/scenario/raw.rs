@@ -23,6 +23,34 @@ pub(crate) struct RawScenario {
     pub(crate) stream: Spanned<RawStream>,
     pub(crate) producers: Spanned<Vec<Spanned<RawProducer>>>,
     pub(crate) slo: Option<Spanned<RawSlo>>,
+    #[serde(default)]
+    pub(crate) reshards: Vec<Spanned<RawReshard>>,
+}
+
+#[derive(Debug, Clone, Copy, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub(crate) enum RawReshardAction {
+    UpdateShardCount,
+    Split,
+    Merge,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawReshard {
+    pub(crate) at: Duration,
+    pub(crate) action: RawReshardAction,
+    pub(crate) target: Option<u32>,
+    pub(crate) shard: Option<String>,
+    pub(crate) new_starting_hash_key: Option<String>,
+    pub(crate) adjacent: Option<String>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawOpTime {
+    pub(crate) min: Duration,
+    pub(crate) max: Duration,
 }
 
 fn default_seed() -> u64 {
@@ -37,6 +65,8 @@ pub(crate) struct RawStream {
     pub(crate) write_limit: Option<RawWriteLimit>,
     pub(crate) burst: Option<Duration>,
     pub(crate) max_record_size: Option<Bytes>,
+    pub(crate) reshard_op_time: Option<RawOpTime>,
+    pub(crate) account_shard_quota: Option<u32>,
 }
 
 #[derive(Debug, Clone, Copy, Deserialize)]

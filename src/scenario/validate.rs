@@ -170,6 +170,23 @@ fn scenario(ctx: &Ctx<'_>, raw: RawScenario) -> Result<Scenario, ScenarioError> 
         }
         producers.push(group);
     }
+    let mut reshards = Vec::with_capacity(raw.reshards.len());
+    for (i, r) in raw.reshards.into_iter().enumerate() {
+        let span = r.span();
+        let r = r.into_inner();
+        let field = format!("reshards[{i}]");
+        if r.at.0 >= duration {
+            return Err(ctx.invalid(
+                span,
+                &format!("{field}.at"),
+                format!("{} is not within the scenario's duration", r.at),
+            ));
+        }
+        let action = reshard_action(&r).map_err(|m| ctx.invalid(span, &field, m))?;
+        reshards.push(ReshardRequest { at: r.at.0, action });
+    }
+    // Requests at the same time keep their file order (a stable sort).
+    reshards.sort_by_key(|r| r.at);
     let slo = match raw.slo {
         None => Slo::default(),
         Some(s) => slo(ctx, s.span(), s.into_inner())?,
@@ -181,8 +198,61 @@ fn scenario(ctx: &Ctx<'_>, raw: RawScenario) -> Result<Scenario, ScenarioError> 
         start,
         stream,
         producers,
+        reshards,
         slo,
     })
+}
+
+fn reshard_action(r: &RawReshard) -> Result<ReshardAction, String> {
+    let shard_id = |name: &str, v: &Option<String>| -> Result<crate::kds::ShardId, String> {
+        let text = v
+            .as_deref()
+            .ok_or_else(|| format!("{name} is required for this action"))?;
+        text.parse()
+            .map_err(|e: crate::kds::KdsError| format!("{name}: {e}"))
+    };
+    let unused = |name: &str, present: bool| {
+        if present {
+            Err(format!("{name} does not apply to this action"))
+        } else {
+            Ok(())
+        }
+    };
+    match r.action {
+        RawReshardAction::UpdateShardCount => {
+            unused("shard", r.shard.is_some())?;
+            unused("adjacent", r.adjacent.is_some())?;
+            unused("new_starting_hash_key", r.new_starting_hash_key.is_some())?;
+            let target = r
+                .target
+                .ok_or("target is required for update-shard-count")?;
+            if target == 0 {
+                return Err("target 0 is out of range; accepted range is 1 to 10000".into());
+            }
+            Ok(ReshardAction::UpdateShardCount { target })
+        }
+        RawReshardAction::Split => {
+            unused("target", r.target.is_some())?;
+            unused("adjacent", r.adjacent.is_some())?;
+            let shard = shard_id("shard", &r.shard)?;
+            let new_starting_hash_key = match r.new_starting_hash_key.as_deref() {
+                None | Some("midpoint") => None,
+                Some(text) => Some(HashKey::parse_explicit(text).map_err(|e| e.to_string())?.0),
+            };
+            Ok(ReshardAction::Split {
+                shard,
+                new_starting_hash_key,
+            })
+        }
+        RawReshardAction::Merge => {
+            unused("target", r.target.is_some())?;
+            unused("new_starting_hash_key", r.new_starting_hash_key.is_some())?;
+            Ok(ReshardAction::Merge {
+                shard: shard_id("shard", &r.shard)?,
+                adjacent: shard_id("adjacent", &r.adjacent)?,
+            })
+        }
+    }
 }
 
 fn parse_start(s: &str) -> Option<EpochNanos> {
@@ -249,11 +319,37 @@ fn stream(ctx: &Ctx<'_>, span: Range<usize>, raw: RawStream) -> Result<StreamSpe
             WriteLimit::TokenBucket { burst }
         }
     };
+    // One observed split was visible "a few seconds later" and a scaling-utils
+    // user saw resharding take over 45 s (KDS-REFERENCE.md §2.6): 2 to 10 s per
+    // split or merge is an assumption, which scenarios can change.
+    let reshard_op_time = match raw.reshard_op_time {
+        None => (2 * NANOS_PER_SEC, 10 * NANOS_PER_SEC),
+        Some(t) => {
+            if t.min > t.max || t.max.0 > HOUR {
+                return Err(bad(
+                    "stream.reshard_op_time",
+                    format!(
+                        "min ({}) must not exceed max ({}), and max is at most 1h",
+                        t.min, t.max
+                    ),
+                ));
+            }
+            (t.min.0, t.max.0)
+        }
+    };
+    if raw.account_shard_quota == Some(0) {
+        return Err(bad(
+            "stream.account_shard_quota",
+            "0 is out of range; accepted range is 1 and up".into(),
+        ));
+    }
     Ok(StreamSpec {
         shards: raw.shards,
         retention,
         write_limit,
         max_record_bytes,
+        reshard_op_time,
+        account_shard_quota: raw.account_shard_quota,
     })
 }
 

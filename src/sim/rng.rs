@@ -28,6 +28,8 @@ pub enum Purpose {
     Retries = 4,
     /// A replication of a whole scenario (for planners and sweeps).
     Replication = 5,
+    /// The durations of resharding operations.
+    Reshard = 6,
 }
 
 /// SplitMix64's finaliser: a bijection on `u64` with good avalanche.

@@ -5,5 +5,6 @@ mod closed_form;
 mod golden;
 mod properties;
 mod reshard;
+mod resharding;
 mod scenarios;
 mod vectors;

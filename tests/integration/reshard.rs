@@ -255,3 +255,29 @@ fn children_are_created_one_second_after_parents_close() {
     let end_a = map.shard(a).unwrap().ending_sequence_number().unwrap();
     assert!(map.shard(c).unwrap().starting_sequence_number() > end_a);
 }
+
+#[test]
+fn a_plan_applied_step_by_step_ends_where_the_update_does() {
+    for (from, to) in [(4u32, 3u32), (3, 6), (7, 13), (10, 5), (1, 2)] {
+        let mut at_once = ShardMap::create(from, t(0)).unwrap();
+        at_once.update_shard_count(to, t(60)).unwrap();
+        let mut stepwise = ShardMap::create(from, t(0)).unwrap();
+        let plan = stepwise.begin_update_shard_count(to, t(60)).unwrap();
+        assert_eq!(stepwise.update_calls(), [t(60)]);
+        for (i, op) in plan.operations.iter().enumerate() {
+            // Each step some seconds after the previous one.
+            stepwise.apply_op(op, t(60 + 5 * i as u64)).unwrap();
+            assert_tiles(&stepwise);
+        }
+        let ids = |m: &ShardMap| {
+            m.open_shards()
+                .map(|s| (s.id(), s.range()))
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(ids(&stepwise), ids(&at_once), "{from} -> {to}");
+        assert_eq!(
+            stepwise.open_shards().map(|s| s.id()).collect::<Vec<_>>(),
+            plan.final_open
+        );
+    }
+}

@@ -732,3 +732,41 @@ fn many_separate_spikes_are_accepted() {
     let file = ws.scenario("spikes.toml", &text);
     shardcast().args(["validate", s(&file)]).assert().success();
 }
+
+// --- resharding requests -----------------------------------------------------
+
+#[test]
+fn bad_reshard_requests_are_rejected() {
+    let with = |extra: &str| format!("{SMALL}\n[[reshards]]\n{extra}");
+    let text = with("at = \"5s\"\naction = \"update-shard-count\"\n");
+    rejects(
+        &text,
+        line_of(&text, "[[reshards]]"),
+        &["reshards[0]", "target is required"],
+    );
+    let text = with("at = \"5s\"\naction = \"reshuffle\"\n");
+    rejects(
+        &text,
+        line_of(&text, "reshuffle"),
+        &["unknown variant `reshuffle`"],
+    );
+    let text = with("at = \"5s\"\naction = \"split\"\nshard = \"shard-1\"\n");
+    rejects(
+        &text,
+        line_of(&text, "[[reshards]]"),
+        &["invalid shard id \"shard-1\""],
+    );
+    let text = with("at = \"1h\"\naction = \"update-shard-count\"\ntarget = 3\n");
+    rejects(
+        &text,
+        line_of(&text, "[[reshards]]"),
+        &["reshards[0].at", "within the scenario's duration"],
+    );
+    let text =
+        with("at = \"5s\"\naction = \"merge\"\nshard = \"shardId-000000000000\"\ntarget = 3\n");
+    rejects(
+        &text,
+        line_of(&text, "[[reshards]]"),
+        &["target does not apply"],
+    );
+}

@@ -1,0 +1,239 @@
+//! Resharding in time: requests checked as the service checks them, then
+//! their splits and merges applied one at a time, each taking a drawn
+//! duration, while the stream is UPDATING and writes go on.
+
+use rand::RngExt;
+
+use super::{Engine, Event, Limiter};
+use crate::kds::{EpochNanos, KdsError, Quota, ReshardOp, ShardId, ShardMap, UpdatePlan};
+use crate::scenario::ReshardAction;
+use crate::sim::{EventQueue, SimTime};
+
+/// What happened to one resharding request.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ReshardLog {
+    /// When it was made.
+    pub requested: SimTime,
+    /// What it asked for.
+    pub action: ReshardAction,
+    /// `None` while running or once completed; the service's reason if rejected.
+    pub rejected: Option<String>,
+    /// When its last operation finished (`None` if rejected or still running).
+    pub finished: Option<SimTime>,
+    /// Its splits and merges, in order.
+    pub operations: Vec<ReshardOp>,
+    /// Shards it created.
+    pub created: Vec<ShardId>,
+    /// Of those, the ones closed again within the request (short-lived).
+    pub transient: Vec<ShardId>,
+}
+
+/// The reshard in progress.
+#[derive(Debug)]
+pub(super) struct Active {
+    log: usize,
+    next: usize,
+}
+
+/// Open shards at their peak while `ops` are applied from `open` shards.
+fn peak_open(open: u32, ops: &[ReshardOp]) -> u32 {
+    let mut n = open;
+    let mut peak = open;
+    for op in ops {
+        match op {
+            ReshardOp::Split { .. } => n += 1,
+            ReshardOp::Merge { .. } => n -= 1,
+        }
+        peak = peak.max(n);
+    }
+    peak
+}
+
+impl Engine<'_> {
+    fn epoch(&self, now: SimTime) -> EpochNanos {
+        EpochNanos(self.scenario.start.0 + now)
+    }
+
+    /// Checks a request as the service would and, if accepted, starts it.
+    pub(super) fn reshard_request(
+        &mut self,
+        index: usize,
+        now: SimTime,
+        queue: &mut EventQueue<Event>,
+    ) {
+        let action = self.scenario.reshards[index].action.clone();
+        let mut log = ReshardLog {
+            requested: now,
+            action: action.clone(),
+            rejected: None,
+            finished: None,
+            operations: Vec::new(),
+            created: Vec::new(),
+            transient: Vec::new(),
+        };
+        match self.plan(&action, now) {
+            Err(reason) => log.rejected = Some(reason),
+            Ok(plan) => {
+                log.operations = plan.operations;
+                log.transient = plan.transient;
+            }
+        }
+        let accepted = log.rejected.is_none();
+        let empty = log.operations.is_empty();
+        self.reshard_log.push(log);
+        if accepted && empty {
+            // Nothing to do (UpdateShardCount to the current count).
+            self.reshard_log.last_mut().expect("just pushed").finished = Some(now);
+        } else if accepted {
+            if let ReshardAction::UpdateShardCount { target } = action {
+                // Record the call against the daily limit.
+                let epoch = self.epoch(now);
+                self.map
+                    .begin_update_shard_count(target, epoch)
+                    .expect("checked by plan");
+            }
+            self.active = Some(Active {
+                log: self.reshard_log.len() - 1,
+                next: 0,
+            });
+            self.metrics.set_updating(true);
+            self.schedule_step(now, queue);
+        }
+    }
+
+    /// The operations a request needs, or the service's reason to refuse it.
+    fn plan(&self, action: &ReshardAction, now: SimTime) -> Result<UpdatePlan, String> {
+        if self.active.is_some() {
+            return Err("ResourceInUseException: the stream is UPDATING; one resharding operation at a time".into());
+        }
+        let epoch = self.epoch(now);
+        let kds = |e: KdsError| {
+            let kind = match e {
+                KdsError::UnknownShard { .. } => "ResourceNotFoundException",
+                KdsError::TooManyUpdates { .. } => "LimitExceededException",
+                _ => "InvalidArgumentException",
+            };
+            format!("{kind}: {e}")
+        };
+        let plan = match *action {
+            ReshardAction::UpdateShardCount { target } => self
+                .map
+                .plan_update_shard_count(target, epoch)
+                .map_err(kds)?,
+            ReshardAction::Split {
+                shard,
+                new_starting_hash_key,
+            } => {
+                let key = match new_starting_hash_key {
+                    Some(k) => k,
+                    None => {
+                        let r = self.map.shard(shard).map_err(kds)?.range();
+                        // The midpoint the AWS documentation suggests.
+                        r.start + (r.end - r.start) / 2
+                    }
+                };
+                let mut probe: ShardMap = self.map.clone();
+                let (lower, upper) = probe.split_shard(shard, key, epoch).map_err(kds)?;
+                UpdatePlan {
+                    from: self.map.open_count(),
+                    to: probe.open_count(),
+                    operations: vec![ReshardOp::Split {
+                        parent: shard,
+                        new_starting_hash_key: key,
+                        lower,
+                        upper,
+                    }],
+                    final_open: vec![lower, upper],
+                    transient: vec![],
+                }
+            }
+            ReshardAction::Merge { shard, adjacent } => {
+                let mut probe: ShardMap = self.map.clone();
+                let child = probe.merge_shards(shard, adjacent, epoch).map_err(kds)?;
+                UpdatePlan {
+                    from: self.map.open_count(),
+                    to: probe.open_count(),
+                    operations: vec![ReshardOp::Merge {
+                        shard_to_merge: shard,
+                        adjacent_shard_to_merge: adjacent,
+                        child,
+                    }],
+                    final_open: vec![child],
+                    transient: vec![],
+                }
+            }
+        };
+        if let Some(quota) = self.scenario.stream.account_shard_quota {
+            let peak = peak_open(self.map.open_count(), &plan.operations);
+            if peak > quota {
+                return Err(format!(
+                    "LimitExceededException: the change needs {peak} open shards at its peak \
+                     (short-lived shards included), over the account shard quota of {quota}"
+                ));
+            }
+        }
+        Ok(plan)
+    }
+
+    fn schedule_step(&mut self, now: SimTime, queue: &mut EventQueue<Event>) {
+        let (lo, hi) = self.scenario.stream.reshard_op_time;
+        let d = if lo == hi {
+            lo
+        } else {
+            self.reshard_rng.random_range(lo..=hi)
+        };
+        queue.push(now + d, Event::ReshardStep);
+    }
+
+    /// Applies the next operation of the active reshard, which finished at `now`.
+    pub(super) fn reshard_step(&mut self, now: SimTime, queue: &mut EventQueue<Event>) {
+        let Some(active) = self.active.as_mut() else {
+            return;
+        };
+        let log = &mut self.reshard_log[active.log];
+        let op = log.operations[active.next];
+        active.next += 1;
+        let epoch = EpochNanos(self.scenario.start.0 + now);
+        // Checked when the request was accepted, and nothing else reshapes the
+        // stream while it is UPDATING.
+        self.map
+            .apply_op(&op, epoch)
+            .expect("a planned operation applies");
+        match op {
+            ReshardOp::Split { lower, upper, .. } => log.created.extend([lower, upper]),
+            ReshardOp::Merge { child, .. } => log.created.push(child),
+        }
+        let done = active.next == log.operations.len();
+        if done {
+            log.finished = Some(now);
+            self.active = None;
+            self.metrics.set_updating(false);
+        }
+        self.grow_to_map();
+        self.metrics.set_open_shards(self.map.open_count());
+        if !done {
+            self.schedule_step(now, queue);
+        }
+    }
+
+    /// Gives new shards a limiter (full: a fresh shard has no history) and
+    /// counters.
+    fn grow_to_map(&mut self) {
+        let n = self.map.shards().len();
+        let spec = &self.scenario.stream;
+        while self.limiters.len() < n {
+            self.limiters.push(Limiter::new(
+                spec.write_limit,
+                Quota::WriteRecordsPerShardPerSec.value(),
+                Quota::WriteBytesPerShardPerSec.value(),
+                spec.max_record_bytes,
+            ));
+        }
+        self.metrics.ensure_shards(n);
+        for p in &mut self.producers {
+            if !p.aggregates.is_empty() && p.aggregates.len() < n {
+                p.aggregates.resize(n, super::OpenAggregate::EMPTY);
+            }
+        }
+    }
+}
