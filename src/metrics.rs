@@ -39,6 +39,32 @@ impl ShardCounts {
     }
 }
 
+/// Consumer-side counts of an interval, summed over applications.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct ReadCounts {
+    /// Records delivered to consumers (OutgoingRecords).
+    pub records: u64,
+    /// Their bytes (OutgoingBytes).
+    pub bytes: u64,
+    /// Polling calls refused (ReadProvisionedThroughputExceeded).
+    pub throttled: u64,
+    /// Largest iterator age of a polling call, in ms
+    /// (GetRecords.IteratorAgeMilliseconds, Maximum).
+    pub iterator_age_ms: u64,
+    /// Records that expired before an application read them (one per application).
+    pub lost: u64,
+}
+
+impl ReadCounts {
+    fn add(&mut self, o: &ReadCounts) {
+        self.records += o.records;
+        self.bytes += o.bytes;
+        self.throttled += o.throttled;
+        self.iterator_age_ms = self.iterator_age_ms.max(o.iterator_age_ms);
+        self.lost += o.lost;
+    }
+}
+
 /// A shard's totals over the run.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct ShardTotals {
@@ -116,6 +142,8 @@ pub struct IntervalRow {
     pub max_shard_utilisation: f64,
     /// Highest per-second offered utilisation of any shard in the interval.
     pub max_offered_utilisation: f64,
+    /// Consumer-side counts.
+    pub reads: ReadCounts,
     /// Most open shards at any time in the interval.
     pub open_shards: u32,
     /// Seconds of the interval in which the stream was UPDATING (resharding).
@@ -136,6 +164,8 @@ pub struct Metrics {
     pub producer_second: ProducerCounts,
     /// Producer counts over the run.
     pub producer_total: ProducerCounts,
+    /// Consumer counts in the current second.
+    pub reads: ReadCounts,
     current_minute: IntervalRow,
     /// Rows per minute.
     pub minutes: Vec<IntervalRow>,
@@ -163,6 +193,7 @@ impl Metrics {
             shard_totals: vec![ShardTotals::default(); shards],
             producer_second: ProducerCounts::default(),
             producer_total: ProducerCounts::default(),
+            reads: ReadCounts::default(),
             current_minute: IntervalRow::default(),
             minutes: Vec::new(),
             seconds: per_second.then(Vec::new),
@@ -240,6 +271,7 @@ impl Metrics {
             start_secs: self.second,
             producers: self.producer_second,
             open_shards: self.open_this_second,
+            reads: std::mem::take(&mut self.reads),
             updating_secs: u64::from(self.updating_this_second),
             ..IntervalRow::default()
         };
@@ -272,6 +304,7 @@ impl Metrics {
         m.max_shard_utilisation = m.max_shard_utilisation.max(row.max_shard_utilisation);
         m.max_offered_utilisation = m.max_offered_utilisation.max(row.max_offered_utilisation);
         m.open_shards = m.open_shards.max(row.open_shards);
+        m.reads.add(&row.reads);
         m.updating_secs += row.updating_secs;
         if let Some(seconds) = &mut self.seconds {
             seconds.push(row);

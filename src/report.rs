@@ -120,6 +120,15 @@ struct TimeRow {
     max_offered_utilisation: String,
     open_shards: u32,
     updating_s: u64,
+    #[serde(rename = "OutgoingRecords")]
+    outgoing_records: u64,
+    #[serde(rename = "OutgoingBytes")]
+    outgoing_bytes: u64,
+    #[serde(rename = "ReadProvisionedThroughputExceeded")]
+    read_throttled: u64,
+    #[serde(rename = "GetRecords.IteratorAgeMilliseconds")]
+    iterator_age_ms: u64,
+    records_lost: u64,
 }
 
 impl From<&IntervalRow> for TimeRow {
@@ -146,6 +155,11 @@ impl From<&IntervalRow> for TimeRow {
             max_offered_utilisation: f4(r.max_offered_utilisation),
             open_shards: r.open_shards,
             updating_s: r.updating_secs,
+            outgoing_records: r.reads.records,
+            outgoing_bytes: r.reads.bytes,
+            read_throttled: r.reads.throttled,
+            iterator_age_ms: r.reads.iterator_age_ms,
+            records_lost: r.reads.lost,
         }
     }
 }
@@ -410,6 +424,30 @@ pub fn build(
     }
     files.push(("shards.csv".to_owned(), csv_bytes(shard_rows)?));
     files.push(("keys.csv".to_owned(), csv_bytes(key_rows)?));
+    if !scenario.consumers.is_empty() {
+        files.push((
+            "consumers.csv".to_owned(),
+            csv_bytes(consumer_rows(scenario, outcome))?,
+        ));
+        let minutes = outcome
+            .consumers
+            .iter()
+            .map(|c| c.behind_ms_per_minute.len())
+            .max()
+            .unwrap_or(0);
+        let rows = (0..minutes).flat_map(|m| {
+            scenario
+                .consumers
+                .iter()
+                .zip(&outcome.consumers)
+                .map(move |(app, c)| ConsumerMinuteRow {
+                    start_s: m as u64 * 60,
+                    application: app.name.clone(),
+                    millis_behind_latest_max: c.behind_ms_per_minute.get(m).copied().unwrap_or(0),
+                })
+        });
+        files.push(("consumers-timeseries.csv".to_owned(), csv_bytes(rows)?));
+    }
     if !outcome.reshards.is_empty() {
         files.push((
             "reshards.csv".to_owned(),
@@ -417,6 +455,85 @@ pub fn build(
         ));
     }
     Ok(RunReport { summary, files })
+}
+
+#[derive(Debug, Serialize)]
+struct ConsumerMinuteRow {
+    start_s: u64,
+    application: String,
+    #[serde(rename = "MillisBehindLatest")]
+    millis_behind_latest_max: u64,
+}
+
+#[derive(Debug, Serialize)]
+struct ConsumerRow {
+    application: String,
+    kind: &'static str,
+    worker: String,
+    leases: u32,
+    records_processed: u64,
+    bytes_processed: u64,
+    records_lost: u64,
+    records_unread_at_end: String,
+    calls: u64,
+    throttled_calls: u64,
+    latency_p50_ms: String,
+    latency_p99_ms: String,
+    latency_max_ms: String,
+    max_millis_behind_latest: String,
+}
+
+fn consumer_rows(scenario: &Scenario, outcome: &Outcome) -> Vec<ConsumerRow> {
+    let mut rows = Vec::new();
+    for (app, c) in scenario.consumers.iter().zip(&outcome.consumers) {
+        let kind = match app.kind {
+            crate::scenario::ConsumerKind::Polling => "polling",
+            crate::scenario::ConsumerKind::EnhancedFanOut => "enhanced-fan-out",
+        };
+        let ms = |us: u64| f4(us as f64 / 1000.0);
+        let t = &c.total;
+        rows.push(ConsumerRow {
+            application: app.name.clone(),
+            kind,
+            worker: "all".to_owned(),
+            leases: c.worker_leases.iter().sum(),
+            records_processed: t.processed,
+            bytes_processed: t.bytes,
+            records_lost: t.lost,
+            records_unread_at_end: c.unread(&outcome.backlogs).to_string(),
+            calls: t.calls,
+            throttled_calls: t.throttled,
+            latency_p50_ms: ms(c.latency_us.value_at_quantile(0.5)),
+            latency_p99_ms: ms(c.latency_us.value_at_quantile(0.99)),
+            latency_max_ms: ms(c.latency_us.max()),
+            max_millis_behind_latest: c
+                .behind_ms_per_minute
+                .iter()
+                .max()
+                .copied()
+                .unwrap_or(0)
+                .to_string(),
+        });
+        for (w, (counts, leases)) in c.workers.iter().zip(&c.worker_leases).enumerate() {
+            rows.push(ConsumerRow {
+                application: app.name.clone(),
+                kind,
+                worker: w.to_string(),
+                leases: *leases,
+                records_processed: counts.processed,
+                bytes_processed: counts.bytes,
+                records_lost: counts.lost,
+                records_unread_at_end: String::new(),
+                calls: counts.calls,
+                throttled_calls: counts.throttled,
+                latency_p50_ms: String::new(),
+                latency_p99_ms: String::new(),
+                latency_max_ms: String::new(),
+                max_millis_behind_latest: String::new(),
+            });
+        }
+    }
+    rows
 }
 
 /// Seconds each shard could take writes: from the run's start (or its

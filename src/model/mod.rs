@@ -14,9 +14,12 @@
 //! `request_latency` later; producers never wait for each other (enough
 //! connections are assumed).
 
+pub mod backlog;
+mod consumers;
 mod limiter;
 mod reshard;
 
+pub use consumers::{ConsumerCounts, ConsumerState};
 pub use limiter::{Limiter, Throttle};
 pub use reshard::ReshardLog;
 
@@ -103,6 +106,14 @@ enum Event {
         index: u32,
     },
     ReshardStep,
+    AppStart {
+        app: u32,
+    },
+    Poll {
+        app: u32,
+        shard: u32,
+    },
+    Expire,
 }
 
 #[derive(Debug)]
@@ -144,6 +155,10 @@ pub struct Outcome {
     pub pending: u64,
     /// Every resharding request and what became of it.
     pub reshards: Vec<ReshardLog>,
+    /// Per consumer application: its state and counts.
+    pub consumers: Vec<ConsumerState>,
+    /// The shards' backlogs at the end (empty without consumers).
+    pub backlogs: Vec<backlog::Backlog>,
     /// Events handled.
     pub events: u64,
 }
@@ -158,17 +173,10 @@ pub struct RunOptions {
 /// A run that broke an invariant: a bug, reported rather than hidden.
 #[derive(Debug, thiserror::Error)]
 #[error(
-    "internal error: records are not conserved: produced {produced} != accepted {accepted} + \
-     failed {failed} + rejected {rejected} + dropped {dropped} + pending {pending} \
-     (please report this with the scenario and seed)"
+    "internal error: records are not conserved: {what} (please report this with the scenario and seed)"
 )]
 pub struct ConservationError {
-    produced: u64,
-    accepted: u64,
-    failed: u64,
-    rejected: u64,
-    dropped: u64,
-    pending: u64,
+    what: String,
 }
 
 struct Engine<'s> {
@@ -191,6 +199,11 @@ struct Engine<'s> {
     reshard_rng: SimRng,
     reshard_log: Vec<ReshardLog>,
     active: Option<reshard::Active>,
+    backlogs: Vec<backlog::Backlog>,
+    read_limits: Vec<consumers::ReadLimiter>,
+    consumers: Vec<ConsumerState>,
+    /// Reused by reads: `(records, arrival)` pieces for latency statistics.
+    read_buffer: Vec<(u64, SimTime)>,
 }
 
 /// Simulates `scenario` with its seed.
@@ -266,11 +279,18 @@ pub fn simulate(scenario: &Scenario, options: RunOptions) -> Result<Outcome, Con
         reshard_rng: stream(scenario.seed, Purpose::Reshard, 0),
         reshard_log: Vec::new(),
         active: None,
+        backlogs: Vec::new(),
+        read_limits: Vec::new(),
+        consumers: Vec::new(),
+        read_buffer: Vec::new(),
     };
     engine.metrics.set_open_shards(spec.shards);
     let mut queue = EventQueue::new();
     for (i, r) in scenario.reshards.iter().enumerate() {
         queue.push(r.at, Event::ReshardRequest { index: i as u32 });
+    }
+    if !scenario.consumers.is_empty() {
+        engine.start_consumers(&mut queue);
     }
     for p in 0..engine.producers.len() {
         engine.schedule_arrival(p as u32, 0, &mut queue);
@@ -312,13 +332,24 @@ pub fn simulate(scenario: &Scenario, options: RunOptions) -> Result<Outcome, Con
         || outstanding != pending
     {
         return Err(ConservationError {
-            produced: p.produced,
-            accepted,
-            failed,
-            rejected: p.rejected_too_large,
-            dropped: p.dropped_buffer_full,
-            pending,
+            what: format!(
+                "produced {} != accepted {accepted} + failed {failed} + rejected {} + dropped {} + pending {pending}",
+                p.produced, p.rejected_too_large, p.dropped_buffer_full
+            ),
         });
+    }
+    // Per application: what it could read is processed, lost or still unread.
+    for (app, c) in engine.scenario.consumers.iter().zip(&engine.consumers) {
+        let available = c.available(&engine.backlogs);
+        let unread = c.unread(&engine.backlogs);
+        if available != c.total.processed + c.total.lost + unread {
+            return Err(ConservationError {
+                what: format!(
+                    "consumer \"{}\": available {available} != processed {} + lost {} + unread {unread}",
+                    app.name, c.total.processed, c.total.lost
+                ),
+            });
+        }
     }
     Ok(Outcome {
         map: engine.map,
@@ -326,6 +357,8 @@ pub fn simulate(scenario: &Scenario, options: RunOptions) -> Result<Outcome, Con
         keys: engine.keys,
         pending,
         reshards: engine.reshard_log,
+        consumers: engine.consumers,
+        backlogs: engine.backlogs,
         events,
     })
 }
@@ -367,6 +400,9 @@ impl Model for Engine<'_> {
             }
             Event::ReshardRequest { index } => self.reshard_request(index as usize, now, queue),
             Event::ReshardStep => self.reshard_step(now, queue),
+            Event::AppStart { app } => self.app_start(app as usize, now, queue),
+            Event::Poll { app, shard } => self.poll(app as usize, shard as usize, now, queue),
+            Event::Expire => self.expire(now, queue),
         }
     }
 }
@@ -612,6 +648,9 @@ impl Engine<'_> {
                 let _ = self
                     .map
                     .next_sequence_number(shard, EpochNanos(self.scenario.start.0 + now));
+                if let Some(b) = self.backlogs.get_mut(shard.index() as usize) {
+                    b.append(now, u64::from(record.bytes));
+                }
                 if in_batch {
                     self.metrics.producer_second.put_records_successful += 1;
                 }

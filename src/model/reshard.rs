@@ -210,6 +210,7 @@ impl Engine<'_> {
             self.metrics.set_updating(false);
         }
         self.grow_to_map();
+        self.consumers_grow(now, queue);
         self.metrics.set_open_shards(self.map.open_count());
         if !done {
             self.schedule_step(now, queue);

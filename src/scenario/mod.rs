@@ -34,6 +34,8 @@ pub struct Scenario {
     pub producers: Vec<ProducerGroup>,
     /// Resharding requests, in time order.
     pub reshards: Vec<ReshardRequest>,
+    /// Consumer applications, in file order.
+    pub consumers: Vec<ConsumerApp>,
     /// Service-level objectives: judged by `run` (the `slo` column of
     /// summary.csv), and the targets of later planning commands.
     pub slo: Slo,
@@ -52,10 +54,63 @@ pub struct StreamSpec {
     pub max_record_bytes: u64,
     /// How long one split or merge takes: uniform over `[min, max]`.
     pub reshard_op_time: (SimTime, SimTime),
+    /// Time resolution of the stored backlog that consumers read: records
+    /// accepted by a shard within one such slice are kept as one aggregate
+    /// (count, bytes, first and last arrival), so memory depends on time,
+    /// not on records, and arrival times inside a slice are interpolated.
+    pub backlog_resolution: SimTime,
+    /// On-demand Advantage mode (allows 50 enhanced fan-out consumers, not 20).
+    pub advantage_mode: bool,
     /// The account's provisioned shard quota, if it should be enforced:
     /// open shards, including the short-lived ones an UpdateShardCount
     /// creates, may not exceed it.
     pub account_shard_quota: Option<u32>,
+}
+
+/// A consumer application (KCL-like): one lease per shard, spread evenly
+/// over its workers.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ConsumerApp {
+    /// Its name (the KCL application name).
+    pub name: String,
+    /// Polling (shared throughput) or enhanced fan-out.
+    pub kind: ConsumerKind,
+    /// Workers the leases are spread over.
+    pub workers: u32,
+    /// Polling: time between the starts of two GetRecords calls of a lease.
+    /// Enhanced fan-out: time between two pushes.
+    pub poll_interval: SimTime,
+    /// Most records per GetRecords call (at most 10,000).
+    pub max_records: u32,
+    /// Processing time per record.
+    pub per_record: SimTime,
+    /// Processing time per batch (per call or push that returned records).
+    pub per_batch: SimTime,
+    /// Where the application starts reading when it starts.
+    pub start_position: StartPosition,
+    /// When the application starts.
+    pub starts_at: SimTime,
+    /// Periods in which the application is stopped, as `(from, until)`.
+    pub pauses: Vec<(SimTime, SimTime)>,
+}
+
+/// How a consumer receives records.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ConsumerKind {
+    /// GetRecords, sharing 5 calls/s and 2 MiB/s per shard with every other
+    /// polling application.
+    Polling,
+    /// SubscribeToShard: 2 MiB/s per shard of its own, pushed.
+    EnhancedFanOut,
+}
+
+/// Where a consumer starts reading a shard it has never read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StartPosition {
+    /// Just after the newest record when the lease starts.
+    Latest,
+    /// The oldest record still in the stream.
+    TrimHorizon,
 }
 
 /// A resharding request at a given time.

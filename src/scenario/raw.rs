@@ -25,6 +25,45 @@ pub(crate) struct RawScenario {
     pub(crate) slo: Option<Spanned<RawSlo>>,
     #[serde(default)]
     pub(crate) reshards: Vec<Spanned<RawReshard>>,
+    #[serde(default)]
+    pub(crate) consumers: Vec<Spanned<RawConsumer>>,
+}
+
+#[derive(Debug, Clone, Copy, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub(crate) enum RawConsumerKind {
+    Polling,
+    EnhancedFanOut,
+}
+
+#[derive(Debug, Clone, Copy, Deserialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub(crate) enum RawStartPosition {
+    Latest,
+    TrimHorizon,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawPause {
+    pub(crate) at: Duration,
+    pub(crate) duration: Duration,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawConsumer {
+    pub(crate) name: String,
+    pub(crate) kind: Option<RawConsumerKind>,
+    pub(crate) workers: Option<u32>,
+    pub(crate) poll_interval: Option<Duration>,
+    pub(crate) max_records: Option<u32>,
+    pub(crate) per_record: Option<Duration>,
+    pub(crate) per_batch: Option<Duration>,
+    pub(crate) start_position: Option<RawStartPosition>,
+    pub(crate) starts_at: Option<Duration>,
+    #[serde(default)]
+    pub(crate) pauses: Vec<RawPause>,
 }
 
 #[derive(Debug, Clone, Copy, Deserialize)]
@@ -66,6 +105,8 @@ pub(crate) struct RawStream {
     pub(crate) burst: Option<Duration>,
     pub(crate) max_record_size: Option<Bytes>,
     pub(crate) reshard_op_time: Option<RawOpTime>,
+    pub(crate) backlog_resolution: Option<Duration>,
+    pub(crate) advantage_mode: Option<bool>,
     pub(crate) account_shard_quota: Option<u32>,
 }
 

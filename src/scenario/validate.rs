@@ -187,6 +187,43 @@ fn scenario(ctx: &Ctx<'_>, raw: RawScenario) -> Result<Scenario, ScenarioError> 
     }
     // Requests at the same time keep their file order (a stable sort).
     reshards.sort_by_key(|r| r.at);
+    let mut consumers: Vec<ConsumerApp> = Vec::with_capacity(raw.consumers.len());
+    for (i, c) in raw.consumers.into_iter().enumerate() {
+        let span = c.span();
+        let app = consumer(c.into_inner(), duration).map_err(|(field, m)| {
+            ctx.invalid(span.clone(), &format!("consumers[{i}].{field}"), m)
+        })?;
+        if consumers.iter().any(|o| o.name == app.name) {
+            return Err(ctx.invalid(
+                span,
+                &format!("consumers[{i}].name"),
+                format!(
+                    "\"{}\" is used by two consumers; names must be unique",
+                    app.name
+                ),
+            ));
+        }
+        consumers.push(app);
+    }
+    let efo = consumers
+        .iter()
+        .filter(|c| c.kind == ConsumerKind::EnhancedFanOut)
+        .count() as u64;
+    let efo_max = if stream.advantage_mode {
+        Quota::EfoMaxConsumersPerStreamAdvantage.value()
+    } else {
+        Quota::EfoMaxConsumersPerStream.value()
+    };
+    if efo > efo_max {
+        return Err(ctx.invalid(
+            0..0,
+            "consumers",
+            format!(
+                "{efo} enhanced fan-out consumers; a stream accepts at most {efo_max} \
+                 (50 with stream.advantage_mode = true)"
+            ),
+        ));
+    }
     let slo = match raw.slo {
         None => Slo::default(),
         Some(s) => slo(ctx, s.span(), s.into_inner())?,
@@ -199,7 +236,96 @@ fn scenario(ctx: &Ctx<'_>, raw: RawScenario) -> Result<Scenario, ScenarioError> 
         stream,
         producers,
         reshards,
+        consumers,
         slo,
+    })
+}
+
+fn consumer(raw: RawConsumer, duration: SimTime) -> Result<ConsumerApp, (&'static str, String)> {
+    if raw.name.trim().is_empty() {
+        return Err(("name", "must not be empty".into()));
+    }
+    let kind = match raw.kind.unwrap_or(RawConsumerKind::Polling) {
+        RawConsumerKind::Polling => ConsumerKind::Polling,
+        RawConsumerKind::EnhancedFanOut => ConsumerKind::EnhancedFanOut,
+    };
+    let workers = raw.workers.unwrap_or(1);
+    if !(1..=10_000).contains(&workers) {
+        return Err((
+            "workers",
+            format!("{workers} is out of range; accepted range is 1 to 10000"),
+        ));
+    }
+    // KCL 2.5.4 and later: idleTimeBetweenReadsInMillis 1500 (KDS-REFERENCE.md §8.2);
+    // enhanced fan-out pushes are modelled every 200 ms.
+    let default_interval = match kind {
+        ConsumerKind::Polling => 1_500_000_000,
+        ConsumerKind::EnhancedFanOut => 200_000_000,
+    };
+    let poll_interval = raw.poll_interval.map_or(default_interval, |d| d.0);
+    if !(1_000_000..=600 * NANOS_PER_SEC).contains(&poll_interval) {
+        return Err((
+            "poll_interval",
+            format!(
+                "{} is out of range; accepted range is 1ms to 10m",
+                Duration(poll_interval)
+            ),
+        ));
+    }
+    let most = Quota::GetRecordsMaxRecords.value() as u32;
+    let max_records = raw.max_records.unwrap_or(most);
+    if !(1..=most).contains(&max_records) {
+        return Err((
+            "max_records",
+            format!("{max_records} is out of range; accepted range is 1 to {most}"),
+        ));
+    }
+    let per_record = raw.per_record.map_or(0, |d| d.0);
+    let per_batch = raw.per_batch.map_or(0, |d| d.0);
+    if per_record > 60 * NANOS_PER_SEC || per_batch > 600 * NANOS_PER_SEC {
+        return Err((
+            "per_record",
+            "processing times are at most 1m per record and 10m per batch".into(),
+        ));
+    }
+    let mut pauses: Vec<(SimTime, SimTime)> = raw
+        .pauses
+        .iter()
+        .map(|p| (p.at.0, p.at.0.saturating_add(p.duration.0)))
+        .collect();
+    pauses.sort_unstable();
+    if pauses.windows(2).any(|w| w[1].0 < w[0].1)
+        || pauses.iter().any(|p| p.0 >= duration || p.1 == p.0)
+    {
+        return Err((
+            "pauses",
+            "pauses must have a positive duration, start within the scenario and not overlap"
+                .into(),
+        ));
+    }
+    Ok(ConsumerApp {
+        name: raw.name,
+        kind,
+        workers,
+        poll_interval,
+        max_records,
+        per_record,
+        per_batch,
+        start_position: match raw.start_position.unwrap_or(RawStartPosition::Latest) {
+            RawStartPosition::Latest => StartPosition::Latest,
+            RawStartPosition::TrimHorizon => StartPosition::TrimHorizon,
+        },
+        starts_at: {
+            let t = raw.starts_at.map_or(0, |d| d.0);
+            if t >= duration {
+                return Err((
+                    "starts_at",
+                    format!("{} is not within the scenario's duration", Duration(t)),
+                ));
+            }
+            t
+        },
+        pauses,
     })
 }
 
@@ -337,6 +463,16 @@ fn stream(ctx: &Ctx<'_>, span: Range<usize>, raw: RawStream) -> Result<StreamSpe
             (t.min.0, t.max.0)
         }
     };
+    let backlog_resolution = raw.backlog_resolution.map_or(NANOS_PER_SEC, |d| d.0);
+    if !(1_000_000..=60 * NANOS_PER_SEC).contains(&backlog_resolution) {
+        return Err(bad(
+            "stream.backlog_resolution",
+            format!(
+                "{} is out of range; accepted range is 1ms to 1m",
+                Duration(backlog_resolution)
+            ),
+        ));
+    }
     if raw.account_shard_quota == Some(0) {
         return Err(bad(
             "stream.account_shard_quota",
@@ -349,6 +485,8 @@ fn stream(ctx: &Ctx<'_>, span: Range<usize>, raw: RawStream) -> Result<StreamSpe
         write_limit,
         max_record_bytes,
         reshard_op_time,
+        backlog_resolution,
+        advantage_mode: raw.advantage_mode.unwrap_or(false),
         account_shard_quota: raw.account_shard_quota,
     })
 }

@@ -30,6 +30,8 @@ pub enum Purpose {
     Replication = 5,
     /// The durations of resharding operations.
     Reshard = 6,
+    /// A consumer application's poll phases.
+    Consumers = 7,
 }
 
 /// SplitMix64's finaliser: a bijection on `u64` with good avalanche.

@@ -2,6 +2,7 @@
 
 mod cli;
 mod closed_form;
+mod consumers;
 mod golden;
 mod properties;
 mod reshard;

@@ -1,0 +1,476 @@
+//! Consumer applications: KCL-like leases over the shards' backlogs, polling
+//! with shared per-shard read limits or enhanced fan-out, processing time,
+//! parent-before-child, shard discovery, and retention expiry.
+
+use hdrhistogram::Histogram;
+use rand::RngExt;
+
+use super::backlog::{Backlog, Cursor};
+use super::{Engine, Event};
+use crate::kds::Quota;
+use crate::scenario::{ConsumerApp, ConsumerKind, StartPosition};
+use crate::sim::rng::{Purpose, SimRng, stream};
+use crate::sim::{EventQueue, SimTime};
+use crate::units::NANOS_PER_SEC;
+
+/// KCL's periodic shard sync: new shards are found at most this late
+/// (`shardSyncIntervalMillis` 60,000, KDS-REFERENCE.md §2.14).
+const SHARD_SYNC: SimTime = 60 * NANOS_PER_SEC;
+/// KCL re-checks whether a child's parents are done this often
+/// (`parentShardPollIntervalMillis` 10,000, §2.14).
+const PARENT_POLL: SimTime = 10 * NANOS_PER_SEC;
+/// Enhanced fan-out's typical propagation delay, 70 ms (§4b.7).
+const EFO_DELAY: SimTime = 70_000_000;
+/// How often retention expiry is applied.
+const EXPIRY_TICK: SimTime = NANOS_PER_SEC;
+
+/// Shared read limits of one shard for polling consumers: 5 calls/s and
+/// 2 MiB/s (KDS-REFERENCE.md §4b.1-2). Calls draw on a token bucket of 5;
+/// bytes on a bucket of one second that a call may overdraw (a call returns
+/// what it finds, up to 10 MiB); while it is overdrawn, calls are throttled.
+/// A call that returns 10 MiB also locks the shard out for 5 s.
+#[derive(Debug, Clone)]
+pub(super) struct ReadLimiter {
+    calls: u64,
+    bytes: i128,
+    last: SimTime,
+    locked_until: SimTime,
+}
+
+impl ReadLimiter {
+    const CALL: u64 = NANOS_PER_SEC;
+
+    fn new() -> ReadLimiter {
+        ReadLimiter {
+            calls: Quota::ReadCallsPerShardPerSec.value() * Self::CALL,
+            bytes: i128::from(Quota::ReadBytesPerShardPerSec.value()) * i128::from(NANOS_PER_SEC),
+            last: 0,
+            locked_until: 0,
+        }
+    }
+
+    fn refill(&mut self, now: SimTime) {
+        let dt = now.saturating_sub(self.last);
+        self.last = now;
+        let calls_rate = Quota::ReadCallsPerShardPerSec.value();
+        let cap = calls_rate * Self::CALL;
+        self.calls = (u128::from(self.calls) + u128::from(dt) * u128::from(calls_rate))
+            .min(u128::from(cap)) as u64;
+        let byte_rate = i128::from(Quota::ReadBytesPerShardPerSec.value());
+        let byte_cap = byte_rate * i128::from(NANOS_PER_SEC);
+        self.bytes = (self.bytes + i128::from(dt) * byte_rate).min(byte_cap);
+    }
+
+    /// Takes a call at `now`, or refuses it.
+    fn call(&mut self, now: SimTime) -> bool {
+        self.refill(now);
+        if now < self.locked_until || self.bytes < 0 || self.calls < Self::CALL {
+            return false;
+        }
+        self.calls -= Self::CALL;
+        true
+    }
+
+    /// Charges the bytes a call returned; a call cut short by the 10 MiB
+    /// cap ("a call that returns this amount of data") locks the shard out.
+    fn charge(&mut self, now: SimTime, bytes: u64, capped: bool) {
+        self.bytes -= i128::from(bytes) * i128::from(NANOS_PER_SEC);
+        if capped {
+            self.locked_until = now + Quota::GetRecordsLockoutSecs.value() * NANOS_PER_SEC;
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum LeaseState {
+    /// Known to the service, not yet found by the application's shard sync,
+    /// or waiting for its parents to be read to their end.
+    Waiting,
+    Reading,
+    /// Read to the end of a closed shard (SHARD_END).
+    Finished,
+}
+
+#[derive(Debug, Clone)]
+struct Lease {
+    state: LeaseState,
+    cursor: Cursor,
+    /// Records of the shard before the lease's start position: not for
+    /// this application.
+    base: u64,
+    worker: u32,
+    /// Enhanced fan-out: the consumer's own 2 MiB/s byte bucket.
+    efo_bytes: u64,
+    efo_last: SimTime,
+    /// When the lease first returned records, and when it reached SHARD_END.
+    first_read: Option<SimTime>,
+    finished: Option<SimTime>,
+}
+
+/// Counts of one application (or one of its workers).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct ConsumerCounts {
+    /// Records processed.
+    pub processed: u64,
+    /// Their bytes.
+    pub bytes: u64,
+    /// Records that expired before the application read them.
+    pub lost: u64,
+    /// GetRecords calls (or pushes) that returned or could return records.
+    pub calls: u64,
+    /// Calls refused for the shard's shared read limits.
+    pub throttled: u64,
+}
+
+/// One application's state and results.
+#[derive(Debug)]
+pub struct ConsumerState {
+    leases: Vec<Option<Lease>>,
+    /// Leases held per worker.
+    pub worker_leases: Vec<u32>,
+    /// Counts per worker.
+    pub workers: Vec<ConsumerCounts>,
+    /// Counts of the application.
+    pub total: ConsumerCounts,
+    /// End-to-end latency (record accepted to processed), in µs.
+    pub latency_us: Histogram<u64>,
+    /// Per minute: the largest MillisBehindLatest seen, in ms.
+    pub behind_ms_per_minute: Vec<u64>,
+    started: bool,
+    /// Draws each lease's poll phase: applications and leases do not poll in
+    /// lockstep, as real workers started at different moments do not.
+    phases: SimRng,
+}
+
+impl ConsumerState {
+    /// Records not yet read by the application at the end.
+    pub fn unread(&self, backlogs: &[Backlog]) -> u64 {
+        self.leases
+            .iter()
+            .zip(backlogs)
+            .filter_map(|(l, b)| l.as_ref().map(|l| b.unread(l.cursor)))
+            .sum()
+    }
+
+    /// The wait before a lease's next call: the poll interval, give or take
+    /// 5 % (real calls drift with network and scheduling noise; without it,
+    /// applications polling in lockstep would always meet in the same order).
+    fn next_gap(&mut self, interval: SimTime) -> SimTime {
+        let spread = interval / 20;
+        interval - spread + self.phases.random_range(0..=2 * spread)
+    }
+
+    /// For the lease on `shard`: when it first returned records and when it
+    /// read to the end of its closed shard.
+    pub fn lease_times(&self, shard: usize) -> Option<(Option<SimTime>, Option<SimTime>)> {
+        self.leases
+            .get(shard)
+            .and_then(Option::as_ref)
+            .map(|l| (l.first_read, l.finished))
+    }
+
+    /// Records the application could read: accepted after its start
+    /// position on each shard it holds a lease on.
+    pub fn available(&self, backlogs: &[Backlog]) -> u64 {
+        self.leases
+            .iter()
+            .zip(backlogs)
+            .filter_map(|(l, b)| l.as_ref().map(|l| b.appended() - l.base))
+            .sum()
+    }
+}
+
+impl Engine<'_> {
+    pub(super) fn start_consumers(&mut self, queue: &mut EventQueue<Event>) {
+        let shards = self.map.shards().len();
+        self.backlogs = (0..shards)
+            .map(|_| Backlog::new(self.scenario.stream.backlog_resolution))
+            .collect();
+        self.read_limits = vec![ReadLimiter::new(); shards];
+        for (a, app) in self.scenario.consumers.iter().enumerate() {
+            self.consumers.push(ConsumerState {
+                leases: Vec::new(),
+                worker_leases: vec![0; app.workers as usize],
+                workers: vec![ConsumerCounts::default(); app.workers as usize],
+                total: ConsumerCounts::default(),
+                latency_us: Histogram::new(3).expect("3 significant digits is valid"),
+                behind_ms_per_minute: Vec::new(),
+                started: false,
+                phases: stream(self.scenario.seed, Purpose::Consumers, a as u64),
+            });
+            queue.push(app.starts_at, Event::AppStart { app: a as u32 });
+        }
+        if !self.scenario.consumers.is_empty() {
+            queue.push(EXPIRY_TICK, Event::Expire);
+        }
+    }
+
+    /// Application `a` starts: a lease on every shard with records it may
+    /// read (LATEST: the open shards, from their tip; TRIM_HORIZON: every
+    /// shard still holding records, from the oldest).
+    pub(super) fn app_start(&mut self, a: usize, now: SimTime, queue: &mut EventQueue<Event>) {
+        self.consumers[a].started = true;
+        let latest = self.scenario.consumers[a].start_position == StartPosition::Latest;
+        for s in 0..self.backlogs.len() {
+            if latest && !self.map.shards()[s].is_open() {
+                continue;
+            }
+            self.add_lease(a, s, now, true, queue);
+        }
+    }
+
+    /// Gives application `a` a lease on shard `s` at `now`: at its start
+    /// (`initial`), found at once; otherwise (a new shard) at the
+    /// application's next shard sync, read from the shard's first record.
+    fn add_lease(
+        &mut self,
+        a: usize,
+        s: usize,
+        now: SimTime,
+        initial: bool,
+        queue: &mut EventQueue<Event>,
+    ) {
+        let app = &self.scenario.consumers[a];
+        let c = &mut self.consumers[a];
+        if c.leases.len() <= s {
+            c.leases.resize(s + 1, None);
+        }
+        // KCL's default spread: the worker with the fewest leases, lowest first.
+        let worker = (0..app.workers as usize)
+            .min_by_key(|&w| (c.worker_leases[w], w))
+            .unwrap_or(0);
+        c.worker_leases[worker] += 1;
+        let backlog = &self.backlogs[s];
+        let cursor = if initial && app.start_position == StartPosition::Latest {
+            backlog.tip()
+        } else {
+            backlog.trim_horizon()
+        };
+        let base = backlog.appended() - backlog.unread(cursor);
+        let discovered = if initial {
+            now
+        } else {
+            let since = now - app.starts_at;
+            app.starts_at + since.div_ceil(SHARD_SYNC) * SHARD_SYNC
+        };
+        c.leases[s] = Some(Lease {
+            state: LeaseState::Waiting,
+            cursor,
+            base,
+            worker: worker as u32,
+            efo_bytes: efo_cap(),
+            efo_last: now,
+            first_read: None,
+            finished: None,
+        });
+        let phase = c.phases.random_range(0..app.poll_interval);
+        queue.push(
+            discovered + phase,
+            Event::Poll {
+                app: a as u32,
+                shard: s as u32,
+            },
+        );
+    }
+
+    /// New shards from a reshard: backlogs, read limits and leases.
+    pub(super) fn consumers_grow(&mut self, now: SimTime, queue: &mut EventQueue<Event>) {
+        if self.scenario.consumers.is_empty() {
+            return;
+        }
+        let n = self.map.shards().len();
+        while self.backlogs.len() < n {
+            let s = self.backlogs.len();
+            self.backlogs
+                .push(Backlog::new(self.scenario.stream.backlog_resolution));
+            self.read_limits.push(ReadLimiter::new());
+            for a in 0..self.scenario.consumers.len() {
+                if self.consumers[a].started {
+                    self.add_lease(a, s, now, false, queue);
+                }
+            }
+        }
+    }
+
+    fn paused_until(app: &ConsumerApp, now: SimTime) -> Option<SimTime> {
+        app.pauses
+            .iter()
+            .find(|&&(from, until)| now >= from && now < until)
+            .map(|&(_, until)| until)
+    }
+
+    /// One GetRecords call (or push) of application `a` on shard `s`.
+    pub(super) fn poll(&mut self, a: usize, s: usize, now: SimTime, queue: &mut EventQueue<Event>) {
+        let app = &self.scenario.consumers[a];
+        let next = Event::Poll {
+            app: a as u32,
+            shard: s as u32,
+        };
+        if let Some(until) = Self::paused_until(app, now) {
+            queue.push(until, next);
+            return;
+        }
+        let Some(lease) = self.consumers[a].leases[s].as_ref() else {
+            return;
+        };
+        match lease.state {
+            LeaseState::Finished => return,
+            LeaseState::Waiting => {
+                // A child is read only once its parents are read to their end.
+                let shard = &self.map.shards()[s];
+                let parents_done = shard
+                    .parent()
+                    .into_iter()
+                    .chain(shard.adjacent_parent())
+                    .all(|p| {
+                        self.consumers[a].leases[p.index() as usize]
+                            .as_ref()
+                            .is_none_or(|l| l.finished.is_some_and(|f| f <= now))
+                    });
+                if !parents_done {
+                    queue.push(now + PARENT_POLL, next);
+                    return;
+                }
+                self.consumers[a].leases[s].as_mut().expect("checked").state = LeaseState::Reading;
+            }
+            LeaseState::Reading => {}
+        }
+        let max_bytes = match app.kind {
+            ConsumerKind::Polling => {
+                if !self.read_limits[s].call(now) {
+                    self.consumers[a].total.throttled += 1;
+                    let w = self.consumers[a].leases[s]
+                        .as_ref()
+                        .expect("checked")
+                        .worker as usize;
+                    self.consumers[a].workers[w].throttled += 1;
+                    self.metrics.reads.throttled += 1;
+                    let gap = self.consumers[a].next_gap(app.poll_interval);
+                    queue.push(now + gap, next);
+                    return;
+                }
+                Quota::GetRecordsMaxBytes.value()
+            }
+            ConsumerKind::EnhancedFanOut => {
+                let lease = self.consumers[a].leases[s].as_mut().expect("checked");
+                let rate = Quota::EfoBytesPerConsumerPerShardPerSec.value();
+                let dt = now.saturating_sub(lease.efo_last);
+                lease.efo_last = now;
+                let added = (u128::from(dt) * u128::from(rate) / u128::from(NANOS_PER_SEC)) as u64;
+                lease.efo_bytes = lease.efo_bytes.saturating_add(added).min(efo_cap());
+                lease.efo_bytes
+            }
+        };
+        let lease = self.consumers[a].leases[s].as_mut().expect("checked");
+        let backlog = &self.backlogs[s];
+        let mut cursor = lease.cursor;
+        // How far behind the application is when it calls: the age of its
+        // oldest unread record (0 at the tip; at most the retention period).
+        let behind = backlog
+            .oldest_unread(cursor)
+            .map_or(0, |t| now.saturating_sub(t));
+        let mut pieces = std::mem::take(&mut self.read_buffer);
+        pieces.clear();
+        let read = if max_bytes == 0 {
+            Default::default()
+        } else {
+            backlog.read(
+                &mut cursor,
+                u64::from(app.max_records),
+                max_bytes,
+                |n, t| pieces.push((n, t)),
+            )
+        };
+        lease.cursor = cursor;
+        let worker = lease.worker as usize;
+        if app.kind == ConsumerKind::Polling {
+            self.read_limits[s].charge(now, read.bytes, read.byte_capped);
+        } else {
+            lease.efo_bytes -= read.bytes.min(lease.efo_bytes);
+        }
+        let delivered = if app.kind == ConsumerKind::EnhancedFanOut {
+            now + EFO_DELAY
+        } else {
+            now
+        };
+        let done = if read.records > 0 {
+            delivered + app.per_batch + app.per_record.saturating_mul(read.records)
+        } else {
+            now
+        };
+        let closed = !self.map.shards()[s].is_open();
+        let at_end = closed && backlog.unread(cursor) == 0;
+        let c = &mut self.consumers[a];
+        for &(n, t) in &pieces {
+            let _ = c.latency_us.record_n(done.saturating_sub(t) / 1_000, n);
+        }
+        self.read_buffer = pieces;
+        for counts in [&mut c.total, &mut c.workers[worker]] {
+            counts.calls += 1;
+            counts.processed += read.records;
+            counts.bytes += read.bytes;
+        }
+        let minute = (now / (60 * NANOS_PER_SEC)) as usize;
+        if c.behind_ms_per_minute.len() <= minute {
+            c.behind_ms_per_minute.resize(minute + 1, 0);
+        }
+        let behind_ms = behind / 1_000_000;
+        c.behind_ms_per_minute[minute] = c.behind_ms_per_minute[minute].max(behind_ms);
+        self.metrics.reads.records += read.records;
+        self.metrics.reads.bytes += read.bytes;
+        if app.kind == ConsumerKind::Polling && read.records > 0 {
+            // "the difference between the current time and when the last
+            // record of the GetRecords call was written" (KDS-REFERENCE.md §8.6).
+            let age_ms = now.saturating_sub(read.last_arrival) / 1_000_000;
+            self.metrics.reads.iterator_age_ms = self.metrics.reads.iterator_age_ms.max(age_ms);
+        }
+        let lease = c.leases[s].as_mut().expect("checked");
+        if read.records > 0 && lease.first_read.is_none() {
+            lease.first_read = Some(now);
+        }
+        if at_end {
+            // SHARD_END is checkpointed once the last batch is processed.
+            lease.state = LeaseState::Finished;
+            lease.finished = Some(done);
+            return;
+        }
+        let gap = c.next_gap(app.poll_interval);
+        queue.push((now + gap).max(done), next);
+    }
+
+    /// Applies retention: drops expired buckets and counts, per application,
+    /// the records that expired unread.
+    pub(super) fn expire(&mut self, now: SimTime, queue: &mut EventQueue<Event>) {
+        let cutoff = now.saturating_sub(self.scenario.stream.retention);
+        for s in 0..self.backlogs.len() {
+            let min_cursor = self
+                .consumers
+                .iter()
+                .map(|c| c.leases.get(s).and_then(Option::as_ref).map(|l| l.cursor))
+                .try_fold(None::<Cursor>, |m, c| {
+                    c.map(|c| Some(m.map_or(c, |m| m.min(c))))
+                })
+                .flatten();
+            let consumers = &mut self.consumers;
+            let mut lost_total = 0;
+            self.backlogs[s].trim(cutoff, min_cursor, |index, records| {
+                for c in consumers.iter_mut() {
+                    if let Some(l) = c.leases.get(s).and_then(Option::as_ref) {
+                        let lost = Backlog::unread_in(l.cursor, index, records);
+                        c.total.lost += lost;
+                        c.workers[l.worker as usize].lost += lost;
+                        lost_total += lost;
+                    }
+                }
+            });
+            self.metrics.reads.lost += lost_total;
+        }
+        if now + EXPIRY_TICK < self.scenario.duration {
+            queue.push(now + EXPIRY_TICK, Event::Expire);
+        }
+    }
+}
+
+fn efo_cap() -> u64 {
+    Quota::EfoBytesPerConsumerPerShardPerSec.value()
+}

@@ -1,0 +1,279 @@
+//! Consumers: shared read limits, enhanced fan-out, retention expiry,
+//! parent-before-child. Every run also checks, per application, that what it
+//! could read is processed, lost or still unread.
+
+use std::path::Path;
+
+use shardcast::model::{Outcome, RunOptions, simulate};
+use shardcast::scenario::Scenario;
+
+const S: u64 = 1_000_000_000;
+
+fn run(toml: &str) -> Outcome {
+    let scenario = Scenario::parse(toml, Path::new("test.toml")).unwrap();
+    simulate(&scenario, RunOptions { per_second: true }).unwrap()
+}
+
+fn polling_apps(n: usize, interval: &str) -> String {
+    (0..n)
+        .map(|i| format!("[[consumers]]\nname = \"app{i}\"\npoll_interval = \"{interval}\"\n"))
+        .collect()
+}
+
+const ONE_SHARD: &str = r#"
+name = "reads"
+duration = "60s"
+[stream]
+shards = 1
+[[producers]]
+name = "p"
+rate = "200/s"
+arrivals = "even"
+size = "1KB"
+keys = { kind = "random" }
+retry = "none"
+"#;
+
+#[test]
+fn five_polling_applications_share_a_shard_and_six_throttle() {
+    for n in [1, 5, 6] {
+        let out = run(&format!("{ONE_SHARD}{}", polling_apps(n, "1s")));
+        let throttled: u64 = out.consumers.iter().map(|c| c.total.throttled).sum();
+        if n <= 5 {
+            assert_eq!(throttled, 0, "{n} applications");
+        } else {
+            // Every second one of the six calls finds no call left.
+            assert!(
+                throttled >= 55,
+                "{n} applications: {throttled} throttled calls"
+            );
+        }
+        for c in &out.consumers {
+            assert_eq!(c.total.lost, 0);
+        }
+    }
+}
+
+#[test]
+fn a_ten_mib_read_locks_the_shard_out_for_five_seconds() {
+    // 20 MiB pile up while the reader is stopped, then it reads with 1 s polls.
+    let out = run(r#"
+name = "lockout"
+duration = "60s"
+[stream]
+shards = 1
+max_record_size = "10MiB"
+[[producers]]
+name = "p"
+rate = "1/s"
+arrivals = "even"
+size = "900KiB"
+keys = { kind = "random" }
+retry = "none"
+[[consumers]]
+name = "reader"
+poll_interval = "1s"
+max_records = 10000
+pauses = [{ at = "0s", duration = "25s" }]
+"#);
+    let c = &out.consumers[0];
+    // The first call after the pause stops at the 10 MiB cap (11 records of
+    // 900 KiB; a 12th would pass it), so calls are refused for 5 s; then the
+    // next capped call locks the shard again, and so on while the backlog lasts.
+    let seconds = out.metrics.seconds.as_ref().unwrap();
+    let reads: Vec<(usize, u64)> = seconds
+        .iter()
+        .enumerate()
+        .filter(|(_, s)| s.reads.records > 0)
+        .map(|(i, s)| (i, s.reads.records))
+        .collect();
+    assert_eq!(reads[0].1, 11, "the first call returns what fits in 10 MiB");
+    for w in reads.windows(2).take(2) {
+        assert_eq!(w[1].1, 11);
+        assert!(
+            w[1].0 - w[0].0 >= 5,
+            "reads at {} s and {} s",
+            w[0].0,
+            w[1].0
+        );
+        let refused: u64 = seconds[w[0].0 + 1..w[1].0]
+            .iter()
+            .map(|s| s.reads.throttled)
+            .sum();
+        assert!(
+            refused >= 3,
+            "{refused} refused calls between {} s and {} s",
+            w[0].0,
+            w[1].0
+        );
+    }
+    assert!(c.total.throttled >= 4);
+}
+
+#[test]
+fn two_readers_catching_up_share_two_mib_per_second() {
+    // 600 s of 0.5 MiB/s pile up (300 MiB); two readers start at 10 min from
+    // the oldest record and read as fast as they may.
+    let out = run(r#"
+name = "share"
+duration = "15m"
+[stream]
+shards = 1
+[[producers]]
+name = "p"
+rate = "512/s"
+arrivals = "even"
+size = "1000B"
+keys = { kind = "explicit", hash_keys = ["1"], key_bytes = 24 }
+retry = "none"
+[[consumers]]
+name = "a"
+poll_interval = "200ms"
+start_position = "TRIM_HORIZON"
+starts_at = "10m"
+[[consumers]]
+name = "b"
+poll_interval = "200ms"
+start_position = "TRIM_HORIZON"
+starts_at = "10m"
+"#);
+    let seconds = out.metrics.seconds.as_ref().unwrap();
+    // While both catch up (the first 60 s after the start), the shard gives
+    // them 2 MiB/s together (plus the one-second burst), not 2 x 1.5.
+    // Over a window of T seconds: at most 2 MiB/s, plus the one-second bucket
+    // the readers start with, plus the last call's overdraft (under 10 MiB).
+    let window = &seconds[600..720];
+    let bytes: u64 = window.iter().map(|s| s.reads.bytes).sum();
+    let limit = 2.0 * 1_048_576.0;
+    let rate = bytes as f64 / 120.0;
+    assert!(rate <= limit + 12.0 * 1_048_576.0 / 120.0, "{rate} B/s");
+    assert!(rate >= 0.9 * limit, "{rate} B/s");
+    let (a, b) = (out.consumers[0].total.bytes, out.consumers[1].total.bytes);
+    assert!((a as f64 / b as f64 - 1.0).abs() < 0.1, "{a} vs {b}");
+}
+
+#[test]
+fn enhanced_fan_out_readers_do_not_share() {
+    let efo: String = (0..6)
+        .map(|i| format!("[[consumers]]\nname = \"efo{i}\"\nkind = \"enhanced-fan-out\"\n"))
+        .collect();
+    let out = run(&format!("{ONE_SHARD}{efo}"));
+    for c in &out.consumers {
+        assert_eq!(c.total.throttled, 0);
+        // Everything but the last moments' records is processed.
+        assert!(c.total.processed >= 11_900, "{}", c.total.processed);
+    }
+    // Pushed within the 70 ms propagation delay plus one push interval.
+    let p99 = out.consumers[0].latency_us.value_at_quantile(0.99);
+    assert!(p99 <= 270_000 + 2_000, "p99 {p99} us");
+}
+
+#[test]
+fn a_consumer_stopped_past_retention_loses_the_oldest_records() {
+    // 24 h retention; the consumer stops at 1 h and comes back at 29 h.
+    let out = run(r#"
+name = "cliff"
+duration = "30h"
+[stream]
+shards = 1
+retention = "24h"
+[[producers]]
+name = "p"
+rate = "1/s"
+arrivals = "even"
+size = "100B"
+keys = { kind = "random" }
+retry = "none"
+[[consumers]]
+name = "batch"
+poll_interval = "10s"
+pauses = [{ at = "1h", duration = "28h" }]
+"#);
+    let c = &out.consumers[0];
+    let h = 3600;
+    // Lost: what arrived after the last read before the pause (about 1 h)
+    // and expired before the consumer came back (older than 24 h at 29 h:
+    // before 5 h): about 4 h of records, within a poll interval and a bucket.
+    let lost = c.total.lost as i64;
+    assert!((lost - 4 * h).abs() <= 12, "lost {lost}");
+    // When it comes back, its oldest unread record is as old as the
+    // retention period allows: MillisBehindLatest saturates at 24 h.
+    let behind = c.behind_ms_per_minute.iter().max().copied().unwrap();
+    // Expiry works on 1 s buckets, so the oldest kept record may be up to
+    // one bucket older than the retention period.
+    let day_ms = 24 * h as u64 * 1000;
+    assert!(
+        behind <= day_ms + 1_000 && behind >= day_ms - 2_000,
+        "behind {behind} ms"
+    );
+    // Each expired record is lost once, and nothing else is.
+    assert_eq!(
+        out.metrics
+            .minutes
+            .iter()
+            .map(|m| m.reads.lost)
+            .sum::<u64>(),
+        c.total.lost
+    );
+}
+
+#[test]
+fn children_are_read_only_after_their_parents_are_drained() {
+    // A slow consumer is behind when the shard splits: it must finish the
+    // parent before it reads either child.
+    let out = run(r#"
+name = "lineage"
+duration = "6m"
+[stream]
+shards = 1
+[[producers]]
+name = "p"
+rate = "500/s"
+size = "500B"
+keys = { kind = "random" }
+retry = "none"
+[[reshards]]
+at = "60s"
+action = "update-shard-count"
+target = 2
+[[consumers]]
+name = "slow"
+poll_interval = "1s"
+max_records = 300
+"#);
+    let c = &out.consumers[0];
+    let (_, parent_done) = c.lease_times(0).unwrap();
+    let parent_done = parent_done.expect("the parent was drained");
+    for child in [1, 2] {
+        let (first, _) = c.lease_times(child).unwrap();
+        let first = first.expect("the child was read");
+        assert!(
+            first >= parent_done,
+            "child {child} read at {first}, parent done at {parent_done}"
+        );
+        // Found at the next shard sync (60 s) and checked every 10 s.
+        assert!(first >= 120 * S);
+    }
+    assert_eq!(c.total.lost, 0);
+}
+
+#[test]
+fn leases_spread_evenly_over_workers() {
+    let out = run(r#"
+name = "workers"
+duration = "10s"
+[stream]
+shards = 7
+[[producers]]
+name = "p"
+rate = "100/s"
+size = "100B"
+keys = { kind = "random" }
+[[consumers]]
+name = "kcl"
+workers = 3
+"#);
+    let mut leases = out.consumers[0].worker_leases.clone();
+    leases.sort_unstable();
+    assert_eq!(leases, [2, 2, 3]);
+}
