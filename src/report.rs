@@ -447,6 +447,28 @@ pub fn build(
                 })
         });
         files.push(("consumers-timeseries.csv".to_owned(), csv_bytes(rows)?));
+        let lease_rows = scenario
+            .consumers
+            .iter()
+            .zip(&outcome.consumers)
+            .flat_map(|(app, c)| {
+                c.leases().into_iter().map(move |l| LeaseRow {
+                    application: app.name.clone(),
+                    shard_id: ShardId(l.shard as u32).to_string(),
+                    worker: l
+                        .worker
+                        .map(|w| w.to_string())
+                        .unwrap_or_else(|| "none".to_owned()),
+                    records_processed: l.counts.processed,
+                    duplicates: l.counts.duplicates,
+                    records_lost: l.counts.lost,
+                    calls: l.counts.calls,
+                    throttled_calls: l.counts.throttled,
+                    max_millis_behind_latest: l.max_behind_ms,
+                    shard_end_s: l.finished.map(|t| f4(t as f64 / 1e9)).unwrap_or_default(),
+                })
+            });
+        files.push(("consumer-shards.csv".to_owned(), csv_bytes(lease_rows)?));
     }
     if !outcome.reshards.is_empty() {
         files.push((
@@ -455,6 +477,20 @@ pub fn build(
         ));
     }
     Ok(RunReport { summary, files })
+}
+
+#[derive(Debug, Serialize)]
+struct LeaseRow {
+    application: String,
+    shard_id: String,
+    worker: String,
+    records_processed: u64,
+    duplicates: u64,
+    records_lost: u64,
+    calls: u64,
+    throttled_calls: u64,
+    max_millis_behind_latest: u64,
+    shard_end_s: String,
 }
 
 #[derive(Debug, Serialize)]
@@ -470,9 +506,10 @@ struct ConsumerRow {
     application: String,
     kind: &'static str,
     worker: String,
-    leases: u32,
+    leases_held_at_end: u32,
     records_processed: u64,
     bytes_processed: u64,
+    duplicates: u64,
     records_lost: u64,
     records_unread_at_end: String,
     calls: u64,
@@ -496,9 +533,10 @@ fn consumer_rows(scenario: &Scenario, outcome: &Outcome) -> Vec<ConsumerRow> {
             application: app.name.clone(),
             kind,
             worker: "all".to_owned(),
-            leases: c.worker_leases.iter().sum(),
+            leases_held_at_end: c.worker_leases.iter().sum(),
             records_processed: t.processed,
             bytes_processed: t.bytes,
+            duplicates: t.duplicates,
             records_lost: t.lost,
             records_unread_at_end: c.unread(&outcome.backlogs).to_string(),
             calls: t.calls,
@@ -519,9 +557,10 @@ fn consumer_rows(scenario: &Scenario, outcome: &Outcome) -> Vec<ConsumerRow> {
                 application: app.name.clone(),
                 kind,
                 worker: w.to_string(),
-                leases: *leases,
+                leases_held_at_end: *leases,
                 records_processed: counts.processed,
                 bytes_processed: counts.bytes,
+                duplicates: counts.duplicates,
                 records_lost: counts.lost,
                 records_unread_at_end: String::new(),
                 calls: counts.calls,

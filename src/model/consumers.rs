@@ -98,7 +98,20 @@ struct Lease {
     /// Records of the shard before the lease's start position: not for
     /// this application.
     base: u64,
+    /// The worker holding the lease, `NO_WORKER` while none has room.
     worker: u32,
+    /// The last checkpointed position, and when it was taken.
+    checkpoint: Cursor,
+    checkpointed: SimTime,
+    /// The application was paused: resume from the checkpoint.
+    restart: bool,
+    /// After a restart, where the lease had read to: records before it are
+    /// read again (duplicates), not for the first time.
+    replay_until: Cursor,
+    /// Counts of this lease.
+    counts: ConsumerCounts,
+    /// Largest MillisBehindLatest seen on this lease, in ms.
+    max_behind_ms: u64,
     /// Enhanced fan-out: the consumer's own 2 MiB/s byte bucket.
     efo_bytes: u64,
     efo_last: SimTime,
@@ -120,6 +133,34 @@ pub struct ConsumerCounts {
     pub calls: u64,
     /// Calls refused for the shard's shared read limits.
     pub throttled: u64,
+    /// Records processed again after a restart from a checkpoint (included
+    /// in `processed`).
+    pub duplicates: u64,
+}
+
+impl ConsumerCounts {
+    fn add_read(&mut self, records: u64, bytes: u64) {
+        self.calls += 1;
+        self.processed += records;
+        self.bytes += bytes;
+    }
+}
+
+const NO_WORKER: u32 = u32::MAX;
+
+/// One lease's results, for the per-shard report.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct LeaseReport {
+    /// The shard.
+    pub shard: usize,
+    /// The worker holding it (`None` if no worker ever had room).
+    pub worker: Option<u32>,
+    /// Its counts.
+    pub counts: ConsumerCounts,
+    /// Largest MillisBehindLatest, in ms.
+    pub max_behind_ms: u64,
+    /// When it reached SHARD_END.
+    pub finished: Option<SimTime>,
 }
 
 /// One application's state and results.
@@ -137,6 +178,16 @@ pub struct ConsumerState {
     /// Per minute: the largest MillisBehindLatest seen, in ms.
     pub behind_ms_per_minute: Vec<u64>,
     started: bool,
+    /// Leases waiting for a worker with room, oldest first.
+    unassigned: Vec<usize>,
+    /// Little's law on the backlog: the sum over expiry ticks of the records
+    /// not yet read, the ticks, and the sum over records read of their wait
+    /// from arrival to being read.
+    pub unread_sum: u128,
+    /// Ticks summed in `unread_sum`.
+    pub ticks: u64,
+    /// Sum of (read time - arrival) over records read, in ns.
+    pub wait_sum_ns: u128,
     /// Draws each lease's poll phase: applications and leases do not poll in
     /// lockstep, as real workers started at different moments do not.
     phases: SimRng,
@@ -158,6 +209,38 @@ impl ConsumerState {
     fn next_gap(&mut self, interval: SimTime) -> SimTime {
         let spread = interval / 20;
         interval - spread + self.phases.random_range(0..=2 * spread)
+    }
+
+    /// Every lease's results, by shard.
+    pub fn leases(&self) -> Vec<LeaseReport> {
+        self.leases
+            .iter()
+            .enumerate()
+            .filter_map(|(shard, l)| {
+                l.as_ref().map(|l| LeaseReport {
+                    shard,
+                    worker: (l.worker != NO_WORKER).then_some(l.worker),
+                    counts: l.counts,
+                    max_behind_ms: l.max_behind_ms,
+                    finished: l.finished,
+                })
+            })
+            .collect()
+    }
+
+    /// Records not yet read, from the counts (equal to [`Self::unread`]
+    /// when records are conserved; cheap enough to sample every second).
+    pub(super) fn unread_counted(&self, backlogs: &[Backlog]) -> u64 {
+        self.leases
+            .iter()
+            .zip(backlogs)
+            .filter_map(|(l, b)| {
+                l.as_ref().map(|l| {
+                    let unique = l.counts.processed - l.counts.duplicates;
+                    (b.appended() - l.base).saturating_sub(unique + l.counts.lost)
+                })
+            })
+            .sum()
     }
 
     /// For the lease on `shard`: when it first returned records and when it
@@ -196,6 +279,10 @@ impl Engine<'_> {
                 latency_us: Histogram::new(3).expect("3 significant digits is valid"),
                 behind_ms_per_minute: Vec::new(),
                 started: false,
+                unassigned: Vec::new(),
+                unread_sum: 0,
+                ticks: 0,
+                wait_sum_ns: 0,
                 phases: stream(self.scenario.seed, Purpose::Consumers, a as u64),
             });
             queue.push(app.starts_at, Event::AppStart { app: a as u32 });
@@ -235,11 +322,19 @@ impl Engine<'_> {
         if c.leases.len() <= s {
             c.leases.resize(s + 1, None);
         }
-        // KCL's default spread: the worker with the fewest leases, lowest first.
+        // KCL's default spread: the worker with the fewest leases, lowest
+        // first, if it has room.
         let worker = (0..app.workers as usize)
             .min_by_key(|&w| (c.worker_leases[w], w))
-            .unwrap_or(0);
-        c.worker_leases[worker] += 1;
+            .filter(|&w| {
+                app.max_leases_per_worker
+                    .is_none_or(|m| c.worker_leases[w] < m)
+            });
+        if let Some(w) = worker {
+            c.worker_leases[w] += 1;
+        } else {
+            c.unassigned.push(s);
+        }
         let backlog = &self.backlogs[s];
         let cursor = if initial && app.start_position == StartPosition::Latest {
             backlog.tip()
@@ -257,12 +352,21 @@ impl Engine<'_> {
             state: LeaseState::Waiting,
             cursor,
             base,
-            worker: worker as u32,
+            worker: worker.map_or(NO_WORKER, |w| w as u32),
+            checkpoint: cursor,
+            checkpointed: now,
+            restart: false,
+            replay_until: cursor,
+            counts: ConsumerCounts::default(),
+            max_behind_ms: 0,
             efo_bytes: efo_cap(),
             efo_last: now,
             first_read: None,
             finished: None,
         });
+        if worker.is_none() {
+            return;
+        }
         let phase = c.phases.random_range(0..app.poll_interval);
         queue.push(
             discovered + phase,
@@ -307,8 +411,29 @@ impl Engine<'_> {
             shard: s as u32,
         };
         if let Some(until) = Self::paused_until(app, now) {
+            if let Some(l) = self.consumers[a].leases[s].as_mut() {
+                l.restart = true;
+            }
             queue.push(until, next);
             return;
+        }
+        let Some(lease) = self.consumers[a].leases[s].as_mut() else {
+            return;
+        };
+        if std::mem::take(&mut lease.restart) {
+            // Back from a stop: the worker resumes from the checkpoint, and
+            // reads again what it had read since.
+            let backlog = &self.backlogs[s];
+            let again = backlog
+                .unread(lease.checkpoint)
+                .saturating_sub(backlog.unread(lease.cursor));
+            lease.replay_until = lease.replay_until.max(lease.cursor);
+            lease.cursor = lease.checkpoint;
+            lease.counts.duplicates += again;
+            let w = lease.worker as usize;
+            let c = &mut self.consumers[a];
+            c.total.duplicates += again;
+            c.workers[w].duplicates += again;
         }
         let Some(lease) = self.consumers[a].leases[s].as_ref() else {
             return;
@@ -338,12 +463,11 @@ impl Engine<'_> {
         let max_bytes = match app.kind {
             ConsumerKind::Polling => {
                 if !self.read_limits[s].call(now) {
-                    self.consumers[a].total.throttled += 1;
-                    let w = self.consumers[a].leases[s]
-                        .as_ref()
-                        .expect("checked")
-                        .worker as usize;
-                    self.consumers[a].workers[w].throttled += 1;
+                    let c = &mut self.consumers[a];
+                    let lease = c.leases[s].as_mut().expect("checked");
+                    lease.counts.throttled += 1;
+                    c.total.throttled += 1;
+                    c.workers[lease.worker as usize].throttled += 1;
                     self.metrics.reads.throttled += 1;
                     let gap = self.consumers[a].next_gap(app.poll_interval);
                     queue.push(now + gap, next);
@@ -403,13 +527,11 @@ impl Engine<'_> {
         let c = &mut self.consumers[a];
         for &(n, t) in &pieces {
             let _ = c.latency_us.record_n(done.saturating_sub(t) / 1_000, n);
+            c.wait_sum_ns += u128::from(n) * u128::from(now.saturating_sub(t));
         }
         self.read_buffer = pieces;
-        for counts in [&mut c.total, &mut c.workers[worker]] {
-            counts.calls += 1;
-            counts.processed += read.records;
-            counts.bytes += read.bytes;
-        }
+        c.total.add_read(read.records, read.bytes);
+        c.workers[worker].add_read(read.records, read.bytes);
         let minute = (now / (60 * NANOS_PER_SEC)) as usize;
         if c.behind_ms_per_minute.len() <= minute {
             c.behind_ms_per_minute.resize(minute + 1, 0);
@@ -425,13 +547,39 @@ impl Engine<'_> {
             self.metrics.reads.iterator_age_ms = self.metrics.reads.iterator_age_ms.max(age_ms);
         }
         let lease = c.leases[s].as_mut().expect("checked");
+        lease.counts.add_read(read.records, read.bytes);
+        lease.max_behind_ms = lease.max_behind_ms.max(behind_ms);
         if read.records > 0 && lease.first_read.is_none() {
             lease.first_read = Some(now);
         }
+        // Checkpoint after processing: every batch, or once the interval has passed.
+        if read.records > 0
+            && app
+                .checkpoint_interval
+                .is_none_or(|i| done - lease.checkpointed >= i)
+        {
+            lease.checkpoint = cursor;
+            lease.checkpointed = done;
+        }
         if at_end {
-            // SHARD_END is checkpointed once the last batch is processed.
+            // SHARD_END is checkpointed once the last batch is processed; the
+            // worker then has room for a waiting lease.
             lease.state = LeaseState::Finished;
             lease.finished = Some(done);
+            lease.checkpoint = cursor;
+            c.worker_leases[worker] -= 1;
+            if !c.unassigned.is_empty() {
+                let waiting = c.unassigned.remove(0);
+                c.worker_leases[worker] += 1;
+                c.leases[waiting].as_mut().expect("a lease waits").worker = worker as u32;
+                queue.push(
+                    done,
+                    Event::Poll {
+                        app: a as u32,
+                        shard: waiting as u32,
+                    },
+                );
+            }
             return;
         }
         let gap = c.next_gap(app.poll_interval);
@@ -441,12 +589,25 @@ impl Engine<'_> {
     /// Applies retention: drops expired buckets and counts, per application,
     /// the records that expired unread.
     pub(super) fn expire(&mut self, now: SimTime, queue: &mut EventQueue<Event>) {
-        let cutoff = now.saturating_sub(self.scenario.stream.retention);
+        let stream = &self.scenario.stream;
+        let retention = stream
+            .retention_changes
+            .iter()
+            .rev()
+            .find(|c| c.0 <= now)
+            .map_or(stream.retention, |c| c.1);
+        let cutoff = now.saturating_sub(retention);
         for s in 0..self.backlogs.len() {
             let min_cursor = self
                 .consumers
                 .iter()
-                .map(|c| c.leases.get(s).and_then(Option::as_ref).map(|l| l.cursor))
+                .map(|c| {
+                    // A lease may still go back to its checkpoint: keep from there.
+                    c.leases
+                        .get(s)
+                        .and_then(Option::as_ref)
+                        .map(|l| l.cursor.min(l.checkpoint))
+                })
                 .try_fold(None::<Cursor>, |m, c| {
                     c.map(|c| Some(m.map_or(c, |m| m.min(c))))
                 })
@@ -455,15 +616,32 @@ impl Engine<'_> {
             let mut lost_total = 0;
             self.backlogs[s].trim(cutoff, min_cursor, |index, records| {
                 for c in consumers.iter_mut() {
-                    if let Some(l) = c.leases.get(s).and_then(Option::as_ref) {
-                        let lost = Backlog::unread_in(l.cursor, index, records);
+                    if let Some(l) = c.leases.get_mut(s).and_then(Option::as_mut) {
+                        // Records before the replay point were processed once
+                        // already: expiring now, they are duplicates that will
+                        // not happen, not losses.
+                        let unread = Backlog::unread_in(l.cursor, index, records);
+                        let lost = Backlog::unread_in(l.cursor.max(l.replay_until), index, records);
+                        let not_replayed = unread - lost;
+                        l.counts.lost += lost;
+                        l.counts.duplicates -= not_replayed;
                         c.total.lost += lost;
-                        c.workers[l.worker as usize].lost += lost;
+                        c.total.duplicates -= not_replayed;
+                        if let Some(w) = c.workers.get_mut(l.worker as usize) {
+                            w.lost += lost;
+                            w.duplicates -= not_replayed;
+                        }
                         lost_total += lost;
                     }
                 }
             });
             self.metrics.reads.lost += lost_total;
+        }
+        for c in &mut self.consumers {
+            if c.started {
+                c.unread_sum += u128::from(c.unread_counted(&self.backlogs));
+                c.ticks += 1;
+            }
         }
         if now + EXPIRY_TICK < self.scenario.duration {
             queue.push(now + EXPIRY_TICK, Event::Expire);

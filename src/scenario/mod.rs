@@ -46,8 +46,11 @@ pub struct Scenario {
 pub struct StreamSpec {
     /// Shards at creation.
     pub shards: u32,
-    /// Retention period.
+    /// Retention period at the start.
     pub retention: SimTime,
+    /// Later retention periods, as `(from, retention)` in time order
+    /// (Increase/DecreaseStreamRetentionPeriod; applied at once).
+    pub retention_changes: Vec<(SimTime, SimTime)>,
     /// How per-shard write limits are enforced.
     pub write_limit: WriteLimit,
     /// Largest accepted record (data plus partition key).
@@ -90,6 +93,13 @@ pub struct ConsumerApp {
     pub start_position: StartPosition,
     /// When the application starts.
     pub starts_at: SimTime,
+    /// How often a lease checkpoints its position (`None`: after every
+    /// batch). After a pause the application resumes from its checkpoints,
+    /// so records read after the last one are processed again.
+    pub checkpoint_interval: Option<SimTime>,
+    /// Most leases one worker takes (KCL maxLeasesForWorker); leases beyond
+    /// wait, unread, until a worker has room.
+    pub max_leases_per_worker: Option<u32>,
     /// Periods in which the application is stopped, as `(from, until)`.
     pub pauses: Vec<(SimTime, SimTime)>,
 }

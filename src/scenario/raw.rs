@@ -45,6 +45,13 @@ pub(crate) enum RawStartPosition {
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
+pub(crate) struct RawRetentionChange {
+    pub(crate) at: Duration,
+    pub(crate) retention: Duration,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub(crate) struct RawPause {
     pub(crate) at: Duration,
     pub(crate) duration: Duration,
@@ -62,6 +69,8 @@ pub(crate) struct RawConsumer {
     pub(crate) per_batch: Option<Duration>,
     pub(crate) start_position: Option<RawStartPosition>,
     pub(crate) starts_at: Option<Duration>,
+    pub(crate) checkpoint_interval: Option<Duration>,
+    pub(crate) max_leases_per_worker: Option<u32>,
     #[serde(default)]
     pub(crate) pauses: Vec<RawPause>,
 }
@@ -106,6 +115,8 @@ pub(crate) struct RawStream {
     pub(crate) max_record_size: Option<Bytes>,
     pub(crate) reshard_op_time: Option<RawOpTime>,
     pub(crate) backlog_resolution: Option<Duration>,
+    #[serde(default)]
+    pub(crate) retention_changes: Vec<RawRetentionChange>,
     pub(crate) advantage_mode: Option<bool>,
     pub(crate) account_shard_quota: Option<u32>,
 }

@@ -315,6 +315,25 @@ fn consumer(raw: RawConsumer, duration: SimTime) -> Result<ConsumerApp, (&'stati
             RawStartPosition::Latest => StartPosition::Latest,
             RawStartPosition::TrimHorizon => StartPosition::TrimHorizon,
         },
+        checkpoint_interval: match raw.checkpoint_interval {
+            None => None,
+            Some(d) if d.0 > 0 && d.0 <= 24 * HOUR => Some(d.0),
+            Some(d) => {
+                return Err((
+                    "checkpoint_interval",
+                    format!("{d} is out of range; accepted range is 1ns to 24h"),
+                ));
+            }
+        },
+        max_leases_per_worker: match raw.max_leases_per_worker {
+            Some(0) => {
+                return Err((
+                    "max_leases_per_worker",
+                    "0 is out of range; accepted range is 1 and up".into(),
+                ));
+            }
+            m => m,
+        },
         starts_at: {
             let t = raw.starts_at.map_or(0, |d| d.0);
             if t >= duration {
@@ -479,9 +498,24 @@ fn stream(ctx: &Ctx<'_>, span: Range<usize>, raw: RawStream) -> Result<StreamSpe
             "0 is out of range; accepted range is 1 and up".into(),
         ));
     }
+    let mut retention_changes = Vec::with_capacity(raw.retention_changes.len());
+    for c in &raw.retention_changes {
+        if !(min_h * HOUR..=max_h * HOUR).contains(&c.retention.0) {
+            return Err(bad(
+                "stream.retention_changes",
+                format!(
+                    "{}h is out of range; accepted range is {min_h}h to {max_h}h",
+                    c.retention.0 as f64 / HOUR as f64
+                ),
+            ));
+        }
+        retention_changes.push((c.at.0, c.retention.0));
+    }
+    retention_changes.sort_by_key(|c| c.0);
     Ok(StreamSpec {
         shards: raw.shards,
         retention,
+        retention_changes,
         write_limit,
         max_record_bytes,
         reshard_op_time,

@@ -277,3 +277,143 @@ workers = 3
     leases.sort_unstable();
     assert_eq!(leases, [2, 2, 3]);
 }
+
+#[test]
+fn little_s_law_holds_for_a_steady_consumer() {
+    // L = lambda W: the time-average of records waiting to be read equals the
+    // arrival rate times the mean wait from arrival to being read.
+    let out = run(r#"
+name = "little"
+duration = "20m"
+seed = 8
+[stream]
+shards = 2
+[[producers]]
+name = "p"
+count = 3
+rate = "400/s"
+size = "200B"
+keys = { kind = "random" }
+[[consumers]]
+name = "steady"
+poll_interval = "2s"
+per_record = "500us"
+"#);
+    let c = &out.consumers[0];
+    let mean_unread = c.unread_sum as f64 / c.ticks as f64;
+    let lambda = 400.0;
+    let mean_wait_s = c.wait_sum_ns as f64 / c.total.processed as f64 / 1e9;
+    let lw = lambda * mean_wait_s;
+    // Sampling once a second against 2 s polls: a few percent.
+    assert!(
+        (mean_unread - lw).abs() / lw < 0.05,
+        "L = {mean_unread:.1} records, lambda W = {lw:.1}"
+    );
+    assert!(
+        mean_wait_s > 0.5,
+        "a 2 s poll makes records wait about 1 s: {mean_wait_s}"
+    );
+}
+
+#[test]
+fn a_restart_resumes_from_the_checkpoint_and_reads_again() {
+    // Checkpoints every 60 s; a stop at 10m 30s resumes from the checkpoint
+    // taken at about 10 min, so about 30 s of records are processed twice.
+    let text = |interval: &str| {
+        format!(
+            r#"
+name = "checkpoint"
+duration = "15m"
+[stream]
+shards = 1
+[[producers]]
+name = "p"
+rate = "100/s"
+arrivals = "even"
+size = "100B"
+keys = {{ kind = "random" }}
+[[consumers]]
+name = "app"
+poll_interval = "1s"
+{interval}
+pauses = [{{ at = "630s", duration = "60s" }}]
+"#
+        )
+    };
+    let with = run(&text("checkpoint_interval = \"60s\""));
+    let c = &with.consumers[0];
+    assert!(
+        (2_000..=4_200).contains(&c.total.duplicates),
+        "{} duplicates",
+        c.total.duplicates
+    );
+    assert_eq!(c.total.lost, 0);
+    // Checkpointing after every batch: nothing is read twice.
+    let every = run(&text(""));
+    assert_eq!(every.consumers[0].total.duplicates, 0);
+}
+
+#[test]
+fn leases_beyond_the_workers_room_wait_unread() {
+    let out = run(r#"
+name = "room"
+duration = "60s"
+[stream]
+shards = 4
+[[producers]]
+name = "p"
+rate = "400/s"
+size = "100B"
+keys = { kind = "random" }
+[[consumers]]
+name = "small"
+workers = 1
+max_leases_per_worker = 3
+"#);
+    let c = &out.consumers[0];
+    let leases = c.leases();
+    let unowned: Vec<usize> = leases
+        .iter()
+        .filter(|l| l.worker.is_none())
+        .map(|l| l.shard)
+        .collect();
+    assert_eq!(unowned, [3]);
+    // The fourth shard's records are all still unread.
+    let fourth = out.metrics.shard_totals[3].counts.accepted_records;
+    assert!(fourth > 0);
+    assert_eq!(leases[3].counts.processed, 0);
+    assert!(c.unread(&out.backlogs) >= fourth);
+}
+
+#[test]
+fn a_retention_decrease_expires_records_at_once() {
+    // A consumer stopped from 1 min to 26 h 1 min; retention drops from 48 h
+    // to 24 h at 26 h.
+    let out = run(r#"
+name = "retention-change"
+duration = "27h"
+[stream]
+shards = 1
+retention = "48h"
+retention_changes = [{ at = "26h", retention = "24h" }]
+[[producers]]
+name = "p"
+rate = "1/s"
+arrivals = "even"
+size = "10B"
+keys = { kind = "random" }
+[[consumers]]
+name = "stopped"
+poll_interval = "10s"
+pauses = [{ at = "1m", duration = "26h" }]
+"#);
+    // Under 48 h nothing expires. From 26 h everything older than 24 h goes,
+    // until the consumer is back at 26 h 1 min: the records from its last
+    // read before the stop (in the minute's last 10 s) to 2 h 1 min, about
+    // 7,200 of them, give or take a poll interval.
+    let lost = out.consumers[0].total.lost as i64;
+    assert!((lost - 7_205).abs() <= 10, "lost {lost}");
+    let minutes = &out.metrics.minutes;
+    let first_loss = minutes.iter().position(|m| m.reads.lost > 0).unwrap();
+    assert_eq!(first_loss, 26 * 60);
+}

@@ -22,8 +22,27 @@ fn small_scenario_report_matches_the_committed_one() {
             .assert()
             .success();
         let bless = std::env::var_os("SHARDCAST_BLESS").is_some();
-        for name in ["summary.csv", "timeseries.csv", "shards.csv", "keys.csv"] {
+        let mut names: Vec<String> = std::fs::read_dir(out.path())
+            .unwrap()
+            .map(|e| e.unwrap().file_name().into_string().unwrap())
+            .collect();
+        names.sort();
+        assert_eq!(
+            names,
+            [
+                "consumer-shards.csv",
+                "consumers-timeseries.csv",
+                "consumers.csv",
+                "keys.csv",
+                "reshards.csv",
+                "shards.csv",
+                "summary.csv",
+                "timeseries.csv"
+            ]
+        );
+        for name in &names {
             let got = std::fs::read(out.path().join(name)).unwrap();
+            let name = name.as_str();
             let path = expected_dir.join(name);
             if bless {
                 std::fs::create_dir_all(&expected_dir).unwrap();

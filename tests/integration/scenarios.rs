@@ -770,3 +770,75 @@ fn bad_reshard_requests_are_rejected() {
         &["target does not apply"],
     );
 }
+
+// --- consumers ---------------------------------------------------------------
+
+#[test]
+fn bad_consumers_are_rejected() {
+    let with = |extra: &str| format!("{SMALL}\n[[consumers]]\n{extra}");
+    let text = with("name = \"c\"\nmax_records = 20000\n");
+    rejects(
+        &text,
+        line_of(&text, "[[consumers]]"),
+        &["consumers[0].max_records", "1 to 10000"],
+    );
+    let text = with("name = \"c\"\nkind = \"firehose\"\n");
+    rejects(
+        &text,
+        line_of(&text, "firehose"),
+        &["unknown variant `firehose`"],
+    );
+    let text = with("name = \"c\"\nstart_position = \"EARLIEST\"\n");
+    rejects(
+        &text,
+        line_of(&text, "EARLIEST"),
+        &["unknown variant `EARLIEST`"],
+    );
+    let text = with(
+        "name = \"c\"\npauses = [{ at = \"5s\", duration = \"10s\" }, { at = \"10s\", duration = \"5s\" }]\n",
+    );
+    rejects(
+        &text,
+        line_of(&text, "[[consumers]]"),
+        &["consumers[0].pauses", "not overlap"],
+    );
+    let text = with("name = \"c\"\nworkers = 0\n");
+    rejects(
+        &text,
+        line_of(&text, "[[consumers]]"),
+        &["consumers[0].workers", "1 to 10000"],
+    );
+    let text = with("name = \"c\"\nmax_leases_per_worker = 0\n");
+    rejects(
+        &text,
+        line_of(&text, "[[consumers]]"),
+        &["max_leases_per_worker"],
+    );
+    // Twenty-one enhanced fan-out consumers: one over the limit.
+    let efo: String = (0..21)
+        .map(|i| format!("[[consumers]]\nname = \"e{i}\"\nkind = \"enhanced-fan-out\"\n"))
+        .collect();
+    let text = format!("{SMALL}\n{efo}");
+    let ws = Workspace::new();
+    let file = ws.scenario("efo.toml", &text);
+    fails_with(
+        &["validate", s(&file)],
+        &["21 enhanced fan-out consumers", "at most 20"],
+    );
+    // The same with On-demand Advantage mode is accepted.
+    let ok = ws.scenario(
+        "efo-ok.toml",
+        &text.replace("shards = 2", "shards = 2\nadvantage_mode = true"),
+    );
+    shardcast().args(["validate", s(&ok)]).assert().success();
+    let text = edit(
+        SMALL,
+        "shards = 2",
+        "shards = 2\nretention_changes = [{ at = \"5s\", retention = \"1h\" }]",
+    );
+    rejects(
+        &text,
+        line_of(&text, "[stream]"),
+        &["stream.retention_changes", "24h to 8760h"],
+    );
+}
