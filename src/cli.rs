@@ -257,6 +257,17 @@ fn run_scenario(args: &RunArgs, out: &mut dyn Write) -> Result<()> {
     };
     report::write_atomic(&dir, &report.files)
         .with_context(|| format!("cannot write the report into {}", dir.display()))?;
+    // Files of an earlier run that this one does not write (e.g. the
+    // per-second series) would otherwise be mistaken for part of it.
+    for name in report::OPTIONAL_FILES {
+        if !report.files.iter().any(|(n, _)| n == name) {
+            let stale = dir.join(name);
+            if stale.is_file() {
+                std::fs::remove_file(&stale)
+                    .with_context(|| format!("cannot remove the stale {}", stale.display()))?;
+            }
+        }
+    }
     write!(out, "{}", report::render_text(&report.summary, &dir))?;
     Ok(())
 }

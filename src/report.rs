@@ -14,6 +14,15 @@ use crate::model::{Outcome, ReshardLog};
 use crate::scenario::{ReshardAction, Scenario};
 use crate::units::NANOS_PER_SEC;
 
+/// Report files a run writes only for some scenarios or flags.
+pub const OPTIONAL_FILES: &[&str] = &[
+    "timeseries-seconds.csv",
+    "consumers.csv",
+    "consumers-timeseries.csv",
+    "consumer-shards.csv",
+    "reshards.csv",
+];
+
 /// How many keys `keys.csv` lists.
 pub const TOP_KEYS: usize = 20;
 
@@ -211,6 +220,10 @@ pub struct RunReport {
     pub summary: Summary,
     /// `(file name, contents)`, in writing order.
     pub files: Vec<(String, Vec<u8>)>,
+    /// What the objectives are judged on.
+    pub measured: Measured,
+    /// The scenario's objectives, measured.
+    pub slo: Vec<SloCheck>,
 }
 
 fn csv_bytes<T: Serialize>(rows: impl IntoIterator<Item = T>) -> Result<Vec<u8>, csv::Error> {
@@ -337,13 +350,28 @@ pub fn build(
     let ms = |q: f64| f4(m.latency_us.value_at_quantile(q) as f64 / 1000.0);
     let throttle_rate = ratio(throttled, attempts);
     let p99_ns = m.latency_us.value_at_quantile(0.99).saturating_mul(1000);
-    let slo = slo_verdict(
-        scenario,
+    let accepted_reshards: Vec<u64> = outcome
+        .reshards
+        .iter()
+        .filter(|r| r.rejected.is_none() && !r.operations.is_empty())
+        .map(|r| r.requested)
+        .collect();
+    let measured = Measured {
         throttle_rate,
-        p.failed_after_retries + p.expired,
-        p99_ns,
-        peak_util,
-    );
+        failed: p.failed_after_retries + p.expired,
+        p99_ms: p99_ns as f64 / 1e6,
+        peak_utilisation: peak_util,
+        lost: outcome.consumers.iter().map(|c| c.total.lost).sum(),
+        iterator_age_ms: outcome
+            .consumers
+            .iter()
+            .flat_map(|c| c.behind_ms_per_minute.iter().copied())
+            .max()
+            .unwrap_or(0) as f64,
+        reshards_per_24h: max_in_window(&accepted_reshards, 24 * 3600 * NANOS_PER_SEC),
+    };
+    let slo_checks = slo_checks(scenario, &measured);
+    let slo = slo_verdict(&slo_checks);
     let summary = Summary {
         scenario: scenario.name.clone(),
         seed: scenario.seed,
@@ -476,7 +504,12 @@ pub fn build(
             csv_bytes(outcome.reshards.iter().map(ReshardRow::from))?,
         ));
     }
-    Ok(RunReport { summary, files })
+    Ok(RunReport {
+        summary,
+        files,
+        measured,
+        slo: slo_checks,
+    })
 }
 
 #[derive(Debug, Serialize)]
@@ -646,49 +679,140 @@ impl From<&ReshardLog> for ReshardRow {
     }
 }
 
-/// Judges a run against the scenario's `[slo]`.
-fn slo_verdict(
-    scenario: &Scenario,
-    throttle_rate: f64,
-    failed: u64,
-    p99_ns: u64,
-    peak: f64,
-) -> String {
+/// One service-level objective, measured.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SloCheck {
+    /// The `[slo]` field.
+    pub name: &'static str,
+    /// The measured value, in `unit`.
+    pub value: f64,
+    /// The limit, in `unit`.
+    pub limit: f64,
+    /// The unit of both.
+    pub unit: &'static str,
+}
+
+impl SloCheck {
+    /// Whether the objective holds (value at most the limit).
+    pub fn pass(&self) -> bool {
+        self.value <= self.limit
+    }
+}
+
+/// What the objectives are judged on.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct Measured {
+    /// Throttled attempts / attempts.
+    pub throttle_rate: f64,
+    /// Records that failed after retries or expired in the producer.
+    pub failed: u64,
+    /// p99 put latency, ms.
+    pub p99_ms: f64,
+    /// Peak per-second shard utilisation.
+    pub peak_utilisation: f64,
+    /// Records lost to retention, summed over consumer applications.
+    pub lost: u64,
+    /// Largest MillisBehindLatest of any application, ms.
+    pub iterator_age_ms: f64,
+    /// Most accepted resharding requests in any rolling 24 hours.
+    pub reshards_per_24h: u64,
+}
+
+/// The scenario's `[slo]` objectives, each measured.
+pub fn slo_checks(scenario: &Scenario, m: &Measured) -> Vec<SloCheck> {
     let s = &scenario.slo;
-    let mut missed = Vec::new();
-    if let Some(max) = s.max_throttle_rate
-        && throttle_rate > max
-    {
-        missed.push(format!("throttle rate {throttle_rate:.6} > {max}"));
+    let mut checks = Vec::new();
+    let mut add = |name, value: f64, limit: Option<f64>, unit| {
+        if let Some(limit) = limit {
+            checks.push(SloCheck {
+                name,
+                value,
+                limit,
+                unit,
+            });
+        }
+    };
+    add(
+        "max_throttle_rate",
+        m.throttle_rate,
+        s.max_throttle_rate,
+        "",
+    );
+    add(
+        "max_failed_records",
+        m.failed as f64,
+        s.max_failed_records.map(|x| x as f64),
+        "records",
+    );
+    add(
+        "max_p99_latency",
+        m.p99_ms,
+        s.max_p99_latency.map(|x| x as f64 / 1e6),
+        "ms",
+    );
+    add(
+        "max_peak_shard_utilisation",
+        m.peak_utilisation,
+        s.max_peak_shard_utilisation,
+        "",
+    );
+    add(
+        "max_lost_records",
+        m.lost as f64,
+        s.max_lost_records.map(|x| x as f64),
+        "records",
+    );
+    add(
+        "max_iterator_age",
+        m.iterator_age_ms,
+        s.max_iterator_age.map(|x| x as f64 / 1e6),
+        "ms",
+    );
+    add(
+        "max_reshard_operations_per_24h",
+        m.reshards_per_24h as f64,
+        s.max_reshard_operations_per_24h.map(|x| x as f64),
+        "requests",
+    );
+    checks
+}
+
+/// The summary's `slo` column: empty without objectives, `pass`, or `fail:`
+/// and each objective missed.
+fn slo_verdict(checks: &[SloCheck]) -> String {
+    if checks.is_empty() {
+        return String::new();
     }
-    if let Some(max) = s.max_failed_records
-        && failed > max
-    {
-        missed.push(format!("failed records {failed} > {max}"));
+    let missed: Vec<String> = checks
+        .iter()
+        .filter(|c| !c.pass())
+        .map(|c| format!("{} {} > {}", c.name, fmt_value(c.value), fmt_value(c.limit)))
+        .collect();
+    if missed.is_empty() {
+        "pass".to_owned()
+    } else {
+        format!("fail: {}", missed.join("; "))
     }
-    if let Some(max) = s.max_p99_latency
-        && p99_ns > max
-    {
-        missed.push(format!(
-            "p99 latency {:.1} ms > {:.1} ms",
-            p99_ns as f64 / 1e6,
-            max as f64 / 1e6
-        ));
+}
+
+/// Six significant decimals, trailing zeros trimmed.
+pub fn fmt_value(x: f64) -> String {
+    let s = format!("{x:.6}");
+    let s = s.trim_end_matches('0').trim_end_matches('.');
+    s.to_owned()
+}
+
+/// Most items of `times` (sorted) within any window of `window` ns.
+fn max_in_window(times: &[u64], window: u64) -> u64 {
+    let mut best = 0;
+    let mut start = 0;
+    for (end, &t) in times.iter().enumerate() {
+        while t - times[start] >= window {
+            start += 1;
+        }
+        best = best.max(end - start + 1);
     }
-    if let Some(max) = s.max_peak_shard_utilisation
-        && peak > max
-    {
-        missed.push(format!("peak shard utilisation {peak:.4} > {max}"));
-    }
-    let any = s.max_throttle_rate.is_some()
-        || s.max_failed_records.is_some()
-        || s.max_p99_latency.is_some()
-        || s.max_peak_shard_utilisation.is_some();
-    match (any, missed.is_empty()) {
-        (false, _) => String::new(),
-        (true, true) => "pass".to_owned(),
-        (true, false) => format!("fail: {}", missed.join("; ")),
-    }
+    best as u64
 }
 
 /// A short human summary of a run.
@@ -708,7 +832,7 @@ pub fn render_text(s: &Summary, out_dir: &Path) -> String {
     ));
     if s.aggregated_records > 0 {
         t.push_str(&format!(
-            "  kinesis    {} Kinesis records accepted, {} of them aggregates\n",
+            "  kinesis    {} Kinesis records accepted; {} aggregates made\n",
             s.kinesis_records_accepted, s.aggregated_records
         ));
     }

@@ -260,12 +260,21 @@ pub struct RetryPolicy {
 pub struct Slo {
     /// Largest acceptable throttled attempts / attempts.
     pub max_throttle_rate: Option<f64>,
-    /// Largest acceptable number of records that failed after retries.
+    /// Largest acceptable number of records that failed after retries or
+    /// expired in the producer (KPL RecordTtl).
     pub max_failed_records: Option<u64>,
     /// Largest acceptable p99 put latency.
     pub max_p99_latency: Option<SimTime>,
     /// Largest acceptable peak per-second shard utilisation.
     pub max_peak_shard_utilisation: Option<f64>,
+    /// Largest acceptable number of records lost to retention (summed over
+    /// consumer applications).
+    pub max_lost_records: Option<u64>,
+    /// Largest acceptable MillisBehindLatest of any consumer application.
+    pub max_iterator_age: Option<SimTime>,
+    /// Largest acceptable number of accepted resharding requests in any
+    /// rolling 24 hours.
+    pub max_reshard_operations_per_24h: Option<u64>,
 }
 
 /// A scenario file that cannot be used.

@@ -377,4 +377,7 @@ pub(crate) struct RawSlo {
     pub(crate) max_failed_records: Option<u64>,
     pub(crate) max_p99_latency: Option<Duration>,
     pub(crate) max_peak_shard_utilisation: Option<f64>,
+    pub(crate) max_lost_records: Option<u64>,
+    pub(crate) max_iterator_age: Option<Duration>,
+    pub(crate) max_reshard_operations_per_24h: Option<u64>,
 }

@@ -862,6 +862,12 @@ fn size_model(raw: RawSizeTable, max_record: u64, key_bytes: u64) -> Result<Size
     }
 }
 
+/// The first name that appears twice, if any.
+fn repeated<'a>(names: impl IntoIterator<Item = &'a str>) -> Option<&'a str> {
+    let mut seen = std::collections::BTreeSet::new();
+    names.into_iter().find(|n| !seen.insert(*n))
+}
+
 fn check_key(key: &str) -> Result<(), String> {
     validate_partition_key(key, KeyLengthRule::UnicodeScalars)
         .map_err(|e| format!("key \"{key}\": {e}"))
@@ -889,6 +895,11 @@ fn check_hot_outside_pattern(hot: &[RawHotKey], prefix: &str, count: u64) -> Res
 fn hot_sampler(hot: &[RawHotKey], background: KeySampler) -> Result<KeySampler, String> {
     if hot.is_empty() {
         return Ok(background);
+    }
+    if let Some(k) = repeated(hot.iter().map(|h| h.key.as_str())) {
+        return Err(format!(
+            "hot key \"{k}\" is listed twice; give each key once"
+        ));
     }
     let mut cumulative = Vec::with_capacity(hot.len());
     let mut total = 0.0;
@@ -970,6 +981,11 @@ fn key_space(raw: RawKeys) -> Result<KeySpace, String> {
             if keys.is_empty() {
                 return Err("keys needs at least one key".into());
             }
+            if let Some(k) = repeated(keys.iter().map(String::as_str)) {
+                return Err(format!(
+                    "key \"{k}\" is listed twice; give each key once (use weights for shares)"
+                ));
+            }
             key_count(keys.len() as u64)?;
             for k in &keys {
                 check_key(k)?;
@@ -1001,6 +1017,9 @@ fn key_space(raw: RawKeys) -> Result<KeySpace, String> {
         } => {
             if hash_keys.is_empty() {
                 return Err("hash_keys needs at least one explicit hash key".into());
+            }
+            if let Some(k) = repeated(hash_keys.iter().map(String::as_str)) {
+                return Err(format!("hash key {k} is listed twice; give each key once"));
             }
             key_count(hash_keys.len() as u64)?;
             for h in &hash_keys {
@@ -1087,5 +1106,8 @@ fn slo(ctx: &Ctx<'_>, span: Range<usize>, raw: RawSlo) -> Result<Slo, ScenarioEr
         max_failed_records: raw.max_failed_records,
         max_p99_latency: raw.max_p99_latency.map(|d| d.0),
         max_peak_shard_utilisation: raw.max_peak_shard_utilisation,
+        max_lost_records: raw.max_lost_records,
+        max_iterator_age: raw.max_iterator_age.map(|d| d.0),
+        max_reshard_operations_per_24h: raw.max_reshard_operations_per_24h,
     })
 }

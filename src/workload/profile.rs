@@ -129,15 +129,16 @@ impl RateProfile {
     pub fn max(&self) -> f64 {
         let base: f64 = self.components.iter().map(Component::max).sum();
         // The largest product of the multipliers active at one time: the set
-        // of active spikes only changes at a spike's start, so those instants
-        // (and "no spike", factor 1) cover every case.
+        // of active spikes only changes where a spike starts or ends, so those
+        // instants (and "no spike", factor 1) cover every case.
         let factor = self
             .spikes
             .iter()
-            .map(|s| {
+            .flat_map(|s| [s.at, s.at.saturating_add(s.duration)])
+            .map(|t| {
                 self.spikes
                     .iter()
-                    .filter(|o| s.at >= o.at && s.at - o.at < o.duration)
+                    .filter(|o| t >= o.at && t - o.at < o.duration)
                     .map(|o| o.multiplier)
                     .product::<f64>()
             })
@@ -299,6 +300,24 @@ mod tests {
             ],
         };
         assert_eq!(overlapping.max(), 600.0);
+        // A damping spike that ends while a boost goes on: the boost alone counts.
+        let ending = RateProfile {
+            components: vec![Component::Constant(100.0)],
+            spikes: vec![
+                Spike {
+                    at: 0,
+                    duration: 10 * S,
+                    multiplier: 0.0,
+                },
+                Spike {
+                    at: 5 * S,
+                    duration: 15 * S,
+                    multiplier: 3.0,
+                },
+            ],
+        };
+        assert_eq!(ending.max(), 300.0);
+        assert_eq!(ending.at(12 * S), 300.0);
         assert_eq!(overlapping.at(7 * S), 600.0);
     }
 
