@@ -25,6 +25,8 @@ use crate::scenario::{Scenario, ScenarioError};
 
 /// Exit code for success.
 pub const EXIT_OK: u8 = 0;
+/// Exit code of `check` when an objective or a baseline comparison fails.
+pub const EXIT_FAIL: u8 = 1;
 /// Exit code for bad input or any other error.
 pub const EXIT_ERROR: u8 = 2;
 
@@ -50,6 +52,10 @@ pub enum Command {
     Run(RunArgs),
     /// Check a scenario file without running it.
     Validate(ValidateArgs),
+    /// The CI gate: run scenarios and judge each against its [slo] and,
+    /// with --baseline, against committed values. Exit code 0 when every
+    /// check holds, 1 when one fails, 2 on an error.
+    Check(CheckArgs),
     /// Print the hash key and shard of partition keys (or explicit hash keys)
     /// in a stream created with N shards.
     ///
@@ -130,6 +136,26 @@ pub struct RunArgs {
     pub per_second: bool,
 }
 
+/// Arguments of `check`.
+#[derive(Debug, Args)]
+pub struct CheckArgs {
+    /// Scenario files.
+    #[arg(value_name = "FILE", required = true)]
+    pub files: Vec<PathBuf>,
+    /// A baseline file (TOML) of committed metric values and tolerances.
+    #[arg(long, value_name = "FILE")]
+    pub baseline: Option<PathBuf>,
+    /// Write the baseline file from these runs instead of comparing against it.
+    #[arg(long, requires = "baseline")]
+    pub update_baseline: bool,
+    /// Also write the results as JUnit XML.
+    #[arg(long, value_name = "FILE")]
+    pub junit: Option<PathBuf>,
+    /// Also write the results as a Markdown table (for a CI job summary).
+    #[arg(long, value_name = "FILE")]
+    pub summary: Option<PathBuf>,
+}
+
 /// Arguments of `validate`.
 #[derive(Debug, Args)]
 pub struct ValidateArgs {
@@ -192,9 +218,13 @@ pub fn main<I: IntoIterator<Item = OsString>>(args: I) -> ExitCode {
     };
     let stdout = io::stdout();
     let mut out = BufWriter::new(stdout.lock());
-    let result = run(cli, &mut io::stdin().lock(), &mut out).and_then(|()| Ok(out.flush()?));
+    let result = run(cli, &mut io::stdin().lock(), &mut out).and_then(|ok| {
+        out.flush()?;
+        Ok(ok)
+    });
     match result {
-        Ok(()) => ExitCode::from(EXIT_OK),
+        Ok(true) => ExitCode::from(EXIT_OK),
+        Ok(false) => ExitCode::from(EXIT_FAIL),
         Err(err) if is_broken_pipe(&err) => ExitCode::from(EXIT_OK),
         Err(err) => {
             eprintln!("error: {err:#}");
@@ -211,16 +241,99 @@ fn is_broken_pipe(err: &anyhow::Error) -> bool {
 }
 
 /// Runs a parsed command, reading `--stdin` input from `input` and writing
-/// results to `out`.
-pub fn run(cli: Cli, input: &mut dyn BufRead, out: &mut dyn Write) -> Result<()> {
+/// results to `out`. `Ok(false)`: the command ran, and a check failed.
+pub fn run(cli: Cli, input: &mut dyn BufRead, out: &mut dyn Write) -> Result<bool> {
     match cli.command {
         Command::Run(args) => run_scenario(&args, out),
         Command::Validate(args) => validate(&args, out),
+        Command::Check(args) => return check(&args, out),
         Command::ShardOf(args) => shard_of(&args, input, out),
         Command::Reshard(args) => reshard(&args, out),
         Command::DecodeSeq(args) => decode_seq(&args, out),
         Command::Quotas(args) => quotas(&args, out),
     }
+    .map(|()| true)
+}
+
+fn check(args: &CheckArgs, out: &mut dyn Write) -> Result<bool> {
+    let baseline = match (&args.baseline, args.update_baseline) {
+        (Some(path), false) => Some(crate::check::load_baseline(path)?),
+        _ => None,
+    };
+    // Everything is read and validated before anything runs.
+    let mut loaded = Vec::with_capacity(args.files.len());
+    for file in &args.files {
+        let (scenario, md5) = load(file)?;
+        if loaded
+            .iter()
+            .any(|(s, _, _): &(Scenario, String, &PathBuf)| s.name == scenario.name)
+        {
+            bail!(
+                "{}: scenario name \"{}\" is used by another file; check needs unique names",
+                file.display(),
+                scenario.name
+            );
+        }
+        loaded.push((scenario, md5, file));
+    }
+    let mut reports = Vec::with_capacity(loaded.len());
+    for (scenario, md5, file) in &loaded {
+        let outcome = simulate(scenario, RunOptions::default())
+            .with_context(|| format!("running {}", file.display()))?;
+        let report = report::build(scenario, &outcome, md5).context("rendering the report")?;
+        reports.push((scenario.name.clone(), report));
+    }
+    if args.update_baseline {
+        let path = args.baseline.as_ref().expect("clap requires --baseline");
+        let runs: Vec<(String, &report::RunReport)> =
+            reports.iter().map(|(n, r)| (n.clone(), r)).collect();
+        let text = crate::check::render_baseline(&runs).context("rendering the baseline")?;
+        write_file(path, text.as_bytes())?;
+        writeln!(
+            out,
+            "wrote the baseline {} for {} scenario(s)",
+            path.display(),
+            runs.len()
+        )?;
+    }
+    let rows: Vec<crate::check::CheckRow> = reports
+        .iter()
+        .flat_map(|(name, r)| crate::check::judge(name, r, baseline.as_ref()))
+        .collect();
+    if rows.is_empty() {
+        writeln!(
+            out,
+            "no checks: the scenarios have no [slo] and no baseline was given"
+        )?;
+    } else {
+        write!(out, "{}", crate::check::render_table(&rows))?;
+    }
+    if let Some(path) = &args.junit {
+        write_file(path, crate::check::render_junit(&rows).as_bytes())?;
+    }
+    if let Some(path) = &args.summary {
+        write_file(path, crate::check::render_markdown(&rows).as_bytes())?;
+    }
+    let failed = rows.iter().filter(|r| !r.pass).count();
+    if failed > 0 {
+        writeln!(out, "{failed} of {} checks failed", rows.len())?;
+    }
+    Ok(failed == 0)
+}
+
+/// Writes one file atomically (a temporary file, then a rename).
+fn write_file(path: &Path, bytes: &[u8]) -> Result<()> {
+    let dir = match path.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d.to_owned(),
+        _ => PathBuf::from("."),
+    };
+    let name = path
+        .file_name()
+        .with_context(|| format!("{} is not a file path", path.display()))?
+        .to_string_lossy()
+        .into_owned();
+    report::write_atomic(&dir, &[(name, bytes.to_vec())])
+        .with_context(|| format!("cannot write {}", path.display()))
 }
 
 fn load(path: &Path) -> Result<(Scenario, String)> {

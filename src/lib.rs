@@ -38,6 +38,7 @@
 
 #![warn(missing_docs, missing_debug_implementations, unreachable_pub)]
 
+pub mod check;
 pub mod cli;
 pub mod kds;
 pub mod metrics;
