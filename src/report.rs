@@ -457,12 +457,8 @@ pub fn build(
             "consumers.csv".to_owned(),
             csv_bytes(consumer_rows(scenario, outcome))?,
         ));
-        let minutes = outcome
-            .consumers
-            .iter()
-            .map(|c| c.behind_ms_per_minute.len())
-            .max()
-            .unwrap_or(0);
+        // One row per minute of the run and application, as timeseries.csv.
+        let minutes = m.minutes.len();
         let rows = (0..minutes).flat_map(|m| {
             scenario
                 .consumers
@@ -629,6 +625,7 @@ fn shard_lifetimes(scenario: &Scenario, outcome: &Outcome) -> Vec<u64> {
 
 #[derive(Debug, Serialize)]
 struct ReshardRow {
+    source: &'static str,
     requested_s: String,
     action: String,
     status: &'static str,
@@ -649,6 +646,7 @@ impl From<&ReshardLog> for ReshardRow {
                 .join(" ")
         };
         ReshardRow {
+            source: r.source,
             requested_s: s(r.requested),
             action: match &r.action {
                 ReshardAction::UpdateShardCount { target } => {

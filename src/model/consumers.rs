@@ -108,6 +108,8 @@ struct Lease {
     /// After a restart, where the lease had read to: records before it are
     /// read again (duplicates), not for the first time.
     replay_until: Cursor,
+    /// When the application's shard sync finds the shard.
+    discovered: SimTime,
     /// Counts of this lease.
     counts: ConsumerCounts,
     /// Largest MillisBehindLatest seen on this lease, in ms.
@@ -357,6 +359,7 @@ impl Engine<'_> {
             checkpointed: now,
             restart: false,
             replay_until: cursor,
+            discovered,
             counts: ConsumerCounts::default(),
             max_behind_ms: 0,
             efo_bytes: efo_cap(),
@@ -571,9 +574,11 @@ impl Engine<'_> {
             if !c.unassigned.is_empty() {
                 let waiting = c.unassigned.remove(0);
                 c.worker_leases[worker] += 1;
-                c.leases[waiting].as_mut().expect("a lease waits").worker = worker as u32;
+                let lease = c.leases[waiting].as_mut().expect("a lease waits");
+                lease.worker = worker as u32;
+                // Not before the application has found the shard.
                 queue.push(
-                    done,
+                    done.max(lease.discovered),
                     Event::Poll {
                         app: a as u32,
                         shard: waiting as u32,

@@ -17,6 +17,7 @@
 pub mod backlog;
 mod consumers;
 mod limiter;
+pub mod policy;
 mod reshard;
 
 pub use consumers::{ConsumerCounts, ConsumerState};
@@ -114,6 +115,7 @@ enum Event {
         shard: u32,
     },
     Expire,
+    PolicyTick,
 }
 
 #[derive(Debug)]
@@ -204,6 +206,7 @@ struct Engine<'s> {
     consumers: Vec<ConsumerState>,
     /// Reused by reads: `(records, arrival)` pieces for latency statistics.
     read_buffer: Vec<(u64, SimTime)>,
+    policy_state: policy::PolicyState,
 }
 
 /// Simulates `scenario` with its seed.
@@ -283,6 +286,7 @@ pub fn simulate(scenario: &Scenario, options: RunOptions) -> Result<Outcome, Con
         read_limits: Vec::new(),
         consumers: Vec::new(),
         read_buffer: Vec::new(),
+        policy_state: policy::PolicyState::default(),
     };
     engine.metrics.set_open_shards(spec.shards);
     let mut queue = EventQueue::new();
@@ -291,6 +295,9 @@ pub fn simulate(scenario: &Scenario, options: RunOptions) -> Result<Outcome, Con
     }
     if !scenario.consumers.is_empty() {
         engine.start_consumers(&mut queue);
+    }
+    if let Some(a) = &scenario.autoscaling {
+        queue.push(a.evaluation_interval, Event::PolicyTick);
     }
     for p in 0..engine.producers.len() {
         engine.schedule_arrival(p as u32, 0, &mut queue);
@@ -406,6 +413,7 @@ impl Model for Engine<'_> {
             Event::AppStart { app } => self.app_start(app as usize, now, queue),
             Event::Poll { app, shard } => self.poll(app as usize, shard as usize, now, queue),
             Event::Expire => self.expire(now, queue),
+            Event::PolicyTick => self.policy_tick(now, queue),
         }
     }
 }
@@ -704,6 +712,34 @@ impl Engine<'_> {
 }
 
 impl Engine<'_> {
+    /// Evaluates the autoscaling policy on the metrics published by `now`.
+    fn policy_tick(&mut self, now: SimTime, queue: &mut EventQueue<Event>) {
+        let Some(a) = &self.scenario.autoscaling else {
+            return;
+        };
+        let minute = 60 * crate::units::NANOS_PER_SEC;
+        let published = self.metrics.minutes.partition_point(|m| {
+            m.start_secs * crate::units::NANOS_PER_SEC + minute + a.publication_delay <= now
+        });
+        let obs = policy::Observation {
+            now,
+            open_shards: self.map.open_count(),
+            updating: self.active.is_some(),
+            minutes: &self.metrics.minutes[..published],
+        };
+        if let Some(target) = policy::decide(a, &mut self.policy_state, &obs) {
+            self.request(
+                crate::scenario::ReshardAction::UpdateShardCount { target },
+                "policy",
+                now,
+                queue,
+            );
+        }
+        if now + a.evaluation_interval < self.scenario.duration {
+            queue.push(now + a.evaluation_interval, Event::PolicyTick);
+        }
+    }
+
     fn release_aggregate(&mut self, record: Record) {
         if record.births != NO_SLOT {
             self.release_births(record.births);

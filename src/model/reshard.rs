@@ -12,6 +12,8 @@ use crate::sim::{EventQueue, SimTime};
 /// What happened to one resharding request.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ReshardLog {
+    /// Who asked: `"scenario"` (a `[[reshards]]` entry) or `"policy"`.
+    pub source: &'static str,
     /// When it was made.
     pub requested: SimTime,
     /// What it asked for.
@@ -62,7 +64,19 @@ impl Engine<'_> {
         queue: &mut EventQueue<Event>,
     ) {
         let action = self.scenario.reshards[index].action.clone();
+        self.request(action, "scenario", now, queue);
+    }
+
+    /// Makes a resharding request at `now`.
+    pub(super) fn request(
+        &mut self,
+        action: ReshardAction,
+        source: &'static str,
+        now: SimTime,
+        queue: &mut EventQueue<Event>,
+    ) {
         let mut log = ReshardLog {
+            source,
             requested: now,
             action: action.clone(),
             rejected: None,

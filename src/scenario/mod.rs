@@ -36,6 +36,8 @@ pub struct Scenario {
     pub reshards: Vec<ReshardRequest>,
     /// Consumer applications, in file order.
     pub consumers: Vec<ConsumerApp>,
+    /// The autoscaling policy, if any.
+    pub autoscaling: Option<Autoscaling>,
     /// Service-level objectives: judged by `run` (the `slo` column of
     /// summary.csv), and the targets of later planning commands.
     pub slo: Slo,
@@ -121,6 +123,107 @@ pub enum StartPosition {
     Latest,
     /// The oldest record still in the stream.
     TrimHorizon,
+}
+
+/// An autoscaler: what it sees and how it decides.
+///
+/// It sees only what a real one can: the stream-level per-minute metrics,
+/// each published `publication_delay` after its minute ends, the open shard
+/// count and whether the stream is UPDATING. It acts through
+/// UpdateShardCount, with the service's limits.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Autoscaling {
+    /// Time between evaluations.
+    pub evaluation_interval: SimTime,
+    /// How late a minute's metrics become visible (CloudWatch: about a minute).
+    pub publication_delay: SimTime,
+    /// The fewest shards it asks for.
+    pub min_shards: u32,
+    /// The most shards it asks for.
+    pub max_shards: u32,
+    /// The decision rule.
+    pub policy: Policy,
+}
+
+/// A built-in decision rule. Utilisation is the larger of records and bytes
+/// against the open shards' write capacity over a minute.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Policy {
+    /// Never acts.
+    None,
+    /// Asks for given shard counts at given times.
+    Scheduled(Vec<(SimTime, u32)>),
+    /// Keeps the last minute's utilisation near `target`: scales to
+    /// `ceil(shards * utilisation / target)`, out after `scale_out_cooldown`
+    /// since the last action, in (only below 90 % of the target) after
+    /// `scale_in_cooldown`.
+    TargetTracking {
+        /// Utilisation target, 0 to 1.
+        target: f64,
+        /// Wait after an action before scaling out.
+        scale_out_cooldown: SimTime,
+        /// Wait after an action before scaling in.
+        scale_in_cooldown: SimTime,
+    },
+    /// CloudWatch alarms and step scaling (the AWS sample autoscaler): out
+    /// when `out_datapoints` of the last `out_periods` minutes are above
+    /// `out_threshold`, in when `in_datapoints` of `in_periods` are below
+    /// `in_threshold`; then `adjustment`; then a cooldown.
+    Step {
+        /// Scale-out threshold (utilisation).
+        out_threshold: f64,
+        /// Datapoints above it needed...
+        out_datapoints: u32,
+        /// ...within this many minutes.
+        out_periods: u32,
+        /// Scale-in threshold (utilisation).
+        in_threshold: f64,
+        /// Datapoints below it needed...
+        in_datapoints: u32,
+        /// ...within this many minutes.
+        in_periods: u32,
+        /// What a step does.
+        adjustment: Adjustment,
+        /// Wait after an action.
+        cooldown: SimTime,
+        /// No scale-in while consumers' iterator age is above this.
+        block_in_above_iterator_age: Option<SimTime>,
+    },
+    /// amazon-kinesis-scaling-utils rules (KDS-REFERENCE.md §10b).
+    ScalingUtils {
+        /// The scale-up rule.
+        up: SuRule,
+        /// The scale-down rule.
+        down: SuRule,
+        /// Votes: PUT (writes), GET (reads), or both.
+        put: bool,
+        /// Whether reads vote.
+        get: bool,
+    },
+}
+
+/// How a step changes the shard count.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Adjustment {
+    /// Double out, halve in.
+    DoubleHalve,
+    /// Add or remove this many shards.
+    Step(u32),
+}
+
+/// One scaling-utils rule (`scaleUp` or `scaleDown`).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct SuRule {
+    /// `scaleThresholdPct`.
+    pub threshold_pct: f64,
+    /// `scaleAfterMins`.
+    pub after_mins: u32,
+    /// `scalePct` (used when `scale_count` is unset).
+    pub scale_pct: Option<f64>,
+    /// `scaleCount`.
+    pub scale_count: Option<u32>,
+    /// `coolOffMins`.
+    pub cool_off_mins: u32,
 }
 
 /// A resharding request at a given time.

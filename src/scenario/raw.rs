@@ -27,6 +27,65 @@ pub(crate) struct RawScenario {
     pub(crate) reshards: Vec<Spanned<RawReshard>>,
     #[serde(default)]
     pub(crate) consumers: Vec<Spanned<RawConsumer>>,
+    pub(crate) autoscaling: Option<Spanned<RawAutoscaling>>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawSuRule {
+    pub(crate) threshold_pct: f64,
+    pub(crate) after_mins: u32,
+    pub(crate) scale_pct: Option<f64>,
+    pub(crate) scale_count: Option<u32>,
+    pub(crate) cool_off_mins: Option<u32>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawScheduled {
+    pub(crate) at: Duration,
+    pub(crate) target: u32,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(tag = "kind", rename_all = "kebab-case", deny_unknown_fields)]
+pub(crate) enum RawPolicy {
+    None,
+    Scheduled {
+        schedule: Vec<RawScheduled>,
+    },
+    TargetTracking {
+        target: f64,
+        scale_out_cooldown: Option<Duration>,
+        scale_in_cooldown: Option<Duration>,
+    },
+    Step {
+        scale_out_threshold: f64,
+        scale_out_datapoints: Option<u32>,
+        scale_out_periods: Option<u32>,
+        scale_in_threshold: f64,
+        scale_in_datapoints: Option<u32>,
+        scale_in_periods: Option<u32>,
+        adjustment: Option<String>,
+        cooldown: Option<Duration>,
+        block_scale_in_above_iterator_age: Option<Duration>,
+    },
+    ScalingUtils {
+        scale_up: RawSuRule,
+        scale_down: RawSuRule,
+        #[serde(default)]
+        operations: Vec<String>,
+    },
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawAutoscaling {
+    pub(crate) evaluation_interval: Option<Duration>,
+    pub(crate) publication_delay: Option<Duration>,
+    pub(crate) min_shards: Option<u32>,
+    pub(crate) max_shards: Option<u32>,
+    pub(crate) policy: RawPolicy,
 }
 
 #[derive(Debug, Clone, Copy, Deserialize)]

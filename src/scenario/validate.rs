@@ -224,6 +224,16 @@ fn scenario(ctx: &Ctx<'_>, raw: RawScenario) -> Result<Scenario, ScenarioError> 
             ),
         ));
     }
+    let autoscaling = match raw.autoscaling {
+        None => None,
+        Some(a) => {
+            let span = a.span();
+            Some(
+                autoscaling(a.into_inner(), &stream)
+                    .map_err(|(f, m)| ctx.invalid(span, &format!("autoscaling.{f}"), m))?,
+            )
+        }
+    };
     let slo = match raw.slo {
         None => Slo::default(),
         Some(s) => slo(ctx, s.span(), s.into_inner())?,
@@ -237,7 +247,192 @@ fn scenario(ctx: &Ctx<'_>, raw: RawScenario) -> Result<Scenario, ScenarioError> 
         producers,
         reshards,
         consumers,
+        autoscaling,
         slo,
+    })
+}
+
+fn autoscaling(
+    raw: RawAutoscaling,
+    stream: &StreamSpec,
+) -> Result<Autoscaling, (&'static str, String)> {
+    let evaluation_interval = raw.evaluation_interval.map_or(60 * NANOS_PER_SEC, |d| d.0);
+    if !(NANOS_PER_SEC..=HOUR).contains(&evaluation_interval) {
+        return Err((
+            "evaluation_interval",
+            format!(
+                "{} is out of range; accepted range is 1s to 1h",
+                Duration(evaluation_interval)
+            ),
+        ));
+    }
+    let publication_delay = raw.publication_delay.map_or(60 * NANOS_PER_SEC, |d| d.0);
+    if publication_delay > HOUR {
+        return Err((
+            "publication_delay",
+            format!(
+                "{} is out of range; accepted range is 0s to 1h",
+                Duration(publication_delay)
+            ),
+        ));
+    }
+    let limit = Quota::UpdateShardCountMaxShards.value() as u32;
+    let min_shards = raw.min_shards.unwrap_or(1);
+    let max_shards = raw.max_shards.unwrap_or(limit);
+    if min_shards == 0 || min_shards > max_shards || max_shards > limit {
+        return Err((
+            "min_shards",
+            format!(
+                "min_shards {min_shards} and max_shards {max_shards}: accepted is 1 <= min <= max <= {limit}"
+            ),
+        ));
+    }
+    let _ = stream;
+    let fraction = |name: &'static str, x: f64, hi: f64| {
+        if finite_in(x, 0.0, hi) && x > 0.0 {
+            Ok(x)
+        } else {
+            Err((
+                name,
+                format!("{x} is out of range; accepted range is above 0 to {hi}"),
+            ))
+        }
+    };
+    let policy = match raw.policy {
+        RawPolicy::None => Policy::None,
+        RawPolicy::Scheduled { schedule } => {
+            let mut s: Vec<(SimTime, u32)> = schedule.iter().map(|e| (e.at.0, e.target)).collect();
+            if s.iter().any(|e| e.1 == 0) {
+                return Err(("policy.schedule", "targets must be at least 1".into()));
+            }
+            s.sort_by_key(|e| e.0);
+            Policy::Scheduled(s)
+        }
+        RawPolicy::TargetTracking {
+            target,
+            scale_out_cooldown,
+            scale_in_cooldown,
+        } => Policy::TargetTracking {
+            target: fraction("policy.target", target, 1.0)?,
+            scale_out_cooldown: scale_out_cooldown.map_or(5 * 60 * NANOS_PER_SEC, |d| d.0),
+            scale_in_cooldown: scale_in_cooldown.map_or(15 * 60 * NANOS_PER_SEC, |d| d.0),
+        },
+        RawPolicy::Step {
+            scale_out_threshold,
+            scale_out_datapoints,
+            scale_out_periods,
+            scale_in_threshold,
+            scale_in_datapoints,
+            scale_in_periods,
+            adjustment,
+            cooldown,
+            block_scale_in_above_iterator_age,
+        } => {
+            // The AWS sample: out on 1 of 1 minute, in on 3 of 3 five-minute periods
+            // (15 minutes here), cooldown 600 s (KDS-REFERENCE.md §10a).
+            let out_periods = scale_out_periods.unwrap_or(1);
+            let out_datapoints = scale_out_datapoints.unwrap_or(out_periods);
+            let in_periods = scale_in_periods.unwrap_or(15);
+            let in_datapoints = scale_in_datapoints.unwrap_or(in_periods);
+            if out_datapoints == 0
+                || out_datapoints > out_periods
+                || in_datapoints == 0
+                || in_datapoints > in_periods
+                || out_periods > 1440
+                || in_periods > 1440
+            {
+                return Err((
+                    "policy",
+                    "datapoints must be 1 to periods, and periods at most 1440".into(),
+                ));
+            }
+            let adjustment = match adjustment.as_deref() {
+                None | Some("double") => Adjustment::DoubleHalve,
+                Some(s) => match s.strip_prefix('+').and_then(|n| n.parse::<u32>().ok()) {
+                    Some(n) if n > 0 => Adjustment::Step(n),
+                    _ => {
+                        return Err((
+                            "policy.adjustment",
+                            format!("\"{s}\": expected \"double\" or \"+N\" (N shards out, N in)"),
+                        ));
+                    }
+                },
+            };
+            Policy::Step {
+                out_threshold: fraction("policy.scale_out_threshold", scale_out_threshold, 10.0)?,
+                out_datapoints,
+                out_periods,
+                in_threshold: fraction("policy.scale_in_threshold", scale_in_threshold, 10.0)?,
+                in_datapoints,
+                in_periods,
+                adjustment,
+                cooldown: cooldown.map_or(600 * NANOS_PER_SEC, |d| d.0),
+                block_in_above_iterator_age: block_scale_in_above_iterator_age.map(|d| d.0),
+            }
+        }
+        RawPolicy::ScalingUtils {
+            scale_up,
+            scale_down,
+            operations,
+        } => {
+            let rule =
+                |r: RawSuRule, name: &'static str| -> Result<SuRule, (&'static str, String)> {
+                    if !finite_in(r.threshold_pct, 0.0, 1000.0)
+                        || r.after_mins == 0
+                        || r.after_mins > 1440
+                    {
+                        return Err((
+                            name,
+                            "threshold_pct must be 0 to 1000 and after_mins 1 to 1440".into(),
+                        ));
+                    }
+                    if r.scale_pct.is_none() && r.scale_count.is_none() {
+                        return Err((name, "needs scale_pct or scale_count".into()));
+                    }
+                    if r.scale_pct
+                        .is_some_and(|p| !finite_in(p, 0.0, 10_000.0) || p == 0.0)
+                        || r.scale_count == Some(0)
+                    {
+                        return Err((
+                            name,
+                            "scale_pct must be above 0 and scale_count at least 1".into(),
+                        ));
+                    }
+                    Ok(SuRule {
+                        threshold_pct: r.threshold_pct,
+                        after_mins: r.after_mins,
+                        scale_pct: r.scale_pct,
+                        scale_count: r.scale_count,
+                        cool_off_mins: r.cool_off_mins.unwrap_or(0),
+                    })
+                };
+            let (mut put, mut get) = (operations.is_empty(), operations.is_empty());
+            for op in &operations {
+                match op.as_str() {
+                    "PUT" => put = true,
+                    "GET" => get = true,
+                    other => {
+                        return Err((
+                            "policy.operations",
+                            format!("\"{other}\": expected \"PUT\" or \"GET\""),
+                        ));
+                    }
+                }
+            }
+            Policy::ScalingUtils {
+                up: rule(scale_up, "policy.scale_up")?,
+                down: rule(scale_down, "policy.scale_down")?,
+                put,
+                get,
+            }
+        }
+    };
+    Ok(Autoscaling {
+        evaluation_interval,
+        publication_delay,
+        min_shards,
+        max_shards,
+        policy,
     })
 }
 
@@ -282,10 +477,22 @@ fn consumer(raw: RawConsumer, duration: SimTime) -> Result<ConsumerApp, (&'stati
     }
     let per_record = raw.per_record.map_or(0, |d| d.0);
     let per_batch = raw.per_batch.map_or(0, |d| d.0);
-    if per_record > 60 * NANOS_PER_SEC || per_batch > 600 * NANOS_PER_SEC {
+    if per_record > 60 * NANOS_PER_SEC {
         return Err((
             "per_record",
-            "processing times are at most 1m per record and 10m per batch".into(),
+            format!(
+                "{} is out of range; accepted range is 0s to 1m",
+                Duration(per_record)
+            ),
+        ));
+    }
+    if per_batch > 600 * NANOS_PER_SEC {
+        return Err((
+            "per_batch",
+            format!(
+                "{} is out of range; accepted range is 0s to 10m",
+                Duration(per_batch)
+            ),
         ));
     }
     let mut pauses: Vec<(SimTime, SimTime)> = raw
@@ -372,7 +579,7 @@ fn reshard_action(r: &RawReshard) -> Result<ReshardAction, String> {
                 .target
                 .ok_or("target is required for update-shard-count")?;
             if target == 0 {
-                return Err("target 0 is out of range; accepted range is 1 to 10000".into());
+                return Err("target 0 is out of range; a target is at least 1".into());
             }
             Ok(ReshardAction::UpdateShardCount { target })
         }
@@ -492,10 +699,15 @@ fn stream(ctx: &Ctx<'_>, span: Range<usize>, raw: RawStream) -> Result<StreamSpe
             ),
         ));
     }
-    if raw.account_shard_quota == Some(0) {
+    if let Some(q) = raw.account_shard_quota
+        && q < raw.shards
+    {
         return Err(bad(
             "stream.account_shard_quota",
-            "0 is out of range; accepted range is 1 and up".into(),
+            format!(
+                "{q} is below the stream's {} shards; accepted range is stream.shards and up",
+                raw.shards
+            ),
         ));
     }
     let mut retention_changes = Vec::with_capacity(raw.retention_changes.len());

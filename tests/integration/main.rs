@@ -1,5 +1,6 @@
 //! One integration test binary (faster to link than one per file).
 
+mod autoscaling;
 mod check;
 mod cli;
 mod closed_form;

@@ -1,0 +1,141 @@
+//! Autoscaling policies on the engine: they see published minutes only, act
+//! through UpdateShardCount, and the service's limits hold.
+
+use std::path::Path;
+
+use shardcast::model::{Outcome, RunOptions, simulate};
+use shardcast::scenario::Scenario;
+
+fn run(toml: &str) -> Outcome {
+    let scenario = Scenario::parse(toml, Path::new("test.toml")).unwrap();
+    simulate(&scenario, RunOptions::default()).unwrap()
+}
+
+// Bytes bind: 1,000 records/s of 4 KB need 4 MB/s, four shards' worth.
+const RAMP: &str = r#"
+name = "ramp"
+duration = "40m"
+seed = 4
+[stream]
+shards = 1
+[[producers]]
+name = "p"
+count = 4
+rate = { kind = "ramp", from = "100/s", to = "1000/s", start = "5m", end = "35m" }
+size = "4000B"
+keys = { kind = "random" }
+api = "put-records"
+batch = { linger = "50ms" }
+retry = "none"
+"#;
+
+#[test]
+fn target_tracking_follows_a_ramp() {
+    let out = run(&format!(
+        "{RAMP}
+[autoscaling]
+min_shards = 1
+max_shards = 16
+policy = {{ kind = \"target-tracking\", target = 0.6, scale_out_cooldown = \"3m\" }}
+"
+    ));
+    let by_policy: Vec<_> = out
+        .reshards
+        .iter()
+        .filter(|r| r.source == "policy")
+        .collect();
+    assert!(!by_policy.is_empty());
+    assert!(
+        by_policy.iter().all(|r| r.rejected.is_none()),
+        "{by_policy:?}"
+    );
+    // 1,000 records/s of 4 KB at a 60 % target: about 7 shards at the end.
+    let open = out.map.open_count();
+    assert!((6..=9).contains(&open), "{open} shards");
+    // It acted only on published minutes: never in the first two minutes.
+    assert!(by_policy[0].requested >= 120_000_000_000);
+    // Each request followed the previous one's completion (it waits while UPDATING).
+    for w in by_policy.windows(2) {
+        assert!(w[1].requested >= w[0].finished.unwrap());
+    }
+}
+
+#[test]
+fn without_a_policy_the_ramp_throttles() {
+    let with = run(&format!(
+        "{RAMP}\n[autoscaling]\npolicy = {{ kind = \"target-tracking\", target = 0.6 }}\n"
+    ));
+    let without = run(RAMP);
+    let rate = |o: &Outcome| {
+        let t = &o.metrics.shard_totals;
+        t.iter().map(|s| s.counts.throttled_records).sum::<u64>() as f64
+            / t.iter().map(|s| s.counts.offered_records).sum::<u64>() as f64
+    };
+    assert!(rate(&without) > 0.3, "{}", rate(&without));
+    assert!(
+        rate(&with) < rate(&without) / 5.0,
+        "{} vs {}",
+        rate(&with),
+        rate(&without)
+    );
+}
+
+#[test]
+fn no_policy_gets_more_than_ten_updates_a_day() {
+    // A schedule that asks twelve times in one day; the last two are refused.
+    let schedule: Vec<String> = (0..12)
+        .map(|i| {
+            let target = if i % 2 == 0 || i >= 10 { 2 } else { 1 };
+            format!("{{ at = \"{}m\", target = {target} }}", 10 + i * 30)
+        })
+        .collect();
+    let out = run(&format!(
+        "{}\n[autoscaling]\npolicy = {{ kind = \"scheduled\", schedule = [{}] }}\n",
+        RAMP.replace("duration = \"40m\"", "duration = \"7h\"")
+            .replace("1000/s", "20/s")
+            .replace("100/s", "20/s"),
+        schedule.join(", ")
+    ));
+    let policy: Vec<_> = out
+        .reshards
+        .iter()
+        .filter(|r| r.source == "policy")
+        .collect();
+    assert_eq!(policy.len(), 12);
+    let rejected: Vec<usize> = policy
+        .iter()
+        .enumerate()
+        .filter(|(_, r)| r.rejected.is_some())
+        .map(|(i, _)| i)
+        .collect();
+    assert_eq!(rejected, [10, 11]);
+    assert!(
+        policy[10]
+            .rejected
+            .as_deref()
+            .unwrap()
+            .starts_with("LimitExceededException")
+    );
+}
+
+#[test]
+fn step_scaling_waits_for_its_alarm_and_cooldown() {
+    let out = run(&format!(
+        "{RAMP}
+[autoscaling]
+policy = {{ kind = \"step\", scale_out_threshold = 0.8, scale_out_datapoints = 2, scale_out_periods = 3, scale_in_threshold = 0.2, adjustment = \"+1\", cooldown = \"10m\" }}
+"
+    ));
+    let times: Vec<u64> = out
+        .reshards
+        .iter()
+        .filter(|r| r.source == "policy" && r.rejected.is_none())
+        .map(|r| r.requested)
+        .collect();
+    assert!(!times.is_empty());
+    for w in times.windows(2) {
+        assert!(w[1] - w[0] >= 600_000_000_000, "cooldown broken: {times:?}");
+    }
+    // +1 per step: the open count grows by one per accepted request.
+    assert_eq!(out.map.open_count() as usize, 1 + times.len());
+}
