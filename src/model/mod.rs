@@ -16,6 +16,7 @@
 
 pub mod backlog;
 mod consumers;
+mod exec;
 mod limiter;
 pub mod policy;
 mod reshard;
@@ -172,13 +173,24 @@ pub struct RunOptions {
     pub per_second: bool,
 }
 
-/// A run that broke an invariant: a bug, reported rather than hidden.
+/// A run that could not complete.
 #[derive(Debug, thiserror::Error)]
-#[error(
-    "internal error: records are not conserved: {what} (please report this with the scenario and seed)"
-)]
-pub struct ConservationError {
-    what: String,
+#[non_exhaustive]
+pub enum SimError {
+    /// An invariant broke: a bug, reported rather than hidden.
+    #[error(
+        "internal error: records are not conserved: {0} (please report this with the scenario and seed)"
+    )]
+    Conservation(String),
+    /// The external autoscaling policy failed: it could not start, crashed,
+    /// timed out or answered something that is not a decision.
+    #[error("autoscaling policy {command:?}: {message}")]
+    Policy {
+        /// The command, as in the scenario.
+        command: Vec<String>,
+        /// What went wrong.
+        message: String,
+    },
 }
 
 struct Engine<'s> {
@@ -207,10 +219,12 @@ struct Engine<'s> {
     /// Reused by reads: `(records, arrival)` pieces for latency statistics.
     read_buffer: Vec<(u64, SimTime)>,
     policy_state: policy::PolicyState,
+    exec: Option<exec::ExecPolicy>,
+    policy_error: Option<String>,
 }
 
 /// Simulates `scenario` with its seed.
-pub fn simulate(scenario: &Scenario, options: RunOptions) -> Result<Outcome, ConservationError> {
+pub fn simulate(scenario: &Scenario, options: RunOptions) -> Result<Outcome, SimError> {
     let records_rate = Quota::WriteRecordsPerShardPerSec.value();
     let bytes_rate = Quota::WriteBytesPerShardPerSec.value();
     let spec = &scenario.stream;
@@ -287,7 +301,25 @@ pub fn simulate(scenario: &Scenario, options: RunOptions) -> Result<Outcome, Con
         consumers: Vec::new(),
         read_buffer: Vec::new(),
         policy_state: policy::PolicyState::default(),
+        exec: None,
+        policy_error: None,
     };
+    if let Some(crate::scenario::Autoscaling {
+        policy:
+            crate::scenario::Policy::Exec {
+                command,
+                timeout,
+                window,
+            },
+        ..
+    }) = &scenario.autoscaling
+    {
+        let spawned = exec::ExecPolicy::spawn(command, *timeout, *window);
+        engine.exec = Some(spawned.map_err(|message| SimError::Policy {
+            command: command.clone(),
+            message,
+        })?);
+    }
     engine.metrics.set_open_shards(spec.shards);
     let mut queue = EventQueue::new();
     for (i, r) in scenario.reshards.iter().enumerate() {
@@ -309,6 +341,17 @@ pub fn simulate(scenario: &Scenario, options: RunOptions) -> Result<Outcome, Con
         0
     };
     engine.metrics.finish(scenario.duration);
+    if let Some(message) = engine.policy_error.take() {
+        let command = match &scenario.autoscaling {
+            Some(crate::scenario::Autoscaling {
+                policy: crate::scenario::Policy::Exec { command, .. },
+                ..
+            }) => command.clone(),
+            _ => Vec::new(),
+        };
+        return Err(SimError::Policy { command, message });
+    }
+    engine.exec = None;
 
     // Pending records, counted from the queue and the batches: independent of
     // the `outstanding` tallies, so that conservation is a real check.
@@ -338,12 +381,10 @@ pub fn simulate(scenario: &Scenario, options: RunOptions) -> Result<Outcome, Con
     if p.produced != accepted + failed + p.rejected_too_large + p.dropped_buffer_full + pending
         || outstanding != pending
     {
-        return Err(ConservationError {
-            what: format!(
-                "produced {} != accepted {accepted} + failed {failed} + rejected {} + dropped {} + pending {pending}",
-                p.produced, p.rejected_too_large, p.dropped_buffer_full
-            ),
-        });
+        return Err(SimError::Conservation(format!(
+            "produced {} != accepted {accepted} + failed {failed} + rejected {} + dropped {} + pending {pending}",
+            p.produced, p.rejected_too_large, p.dropped_buffer_full
+        )));
     }
     // Per application: what it could read is processed, lost or still unread.
     for (app, c) in engine.scenario.consumers.iter().zip(&engine.consumers) {
@@ -353,12 +394,10 @@ pub fn simulate(scenario: &Scenario, options: RunOptions) -> Result<Outcome, Con
         if available != unique + c.total.lost + unread
             || c.unread_counted(&engine.backlogs) != unread
         {
-            return Err(ConservationError {
-                what: format!(
-                    "consumer \"{}\": available {available} != processed once {unique} + lost {} + unread {unread}",
-                    app.name, c.total.lost
-                ),
-            });
+            return Err(SimError::Conservation(format!(
+                "consumer \"{}\": available {available} != processed once {unique} + lost {} + unread {unread}",
+                app.name, c.total.lost
+            )));
         }
     }
     Ok(Outcome {
@@ -727,7 +766,16 @@ impl Engine<'_> {
             updating: self.active.is_some(),
             minutes: &self.metrics.minutes[..published],
         };
-        if let Some(target) = policy::decide(a, &mut self.policy_state, &obs) {
+        let external = match self.exec.as_mut().map(|e| e.ask(&obs)) {
+            Some(Err(message)) => {
+                // Stop asking; the run ends with this error.
+                self.policy_error = Some(message);
+                return;
+            }
+            Some(Ok(answer)) => answer,
+            None => None,
+        };
+        if let Some(target) = policy::decide(a, &mut self.policy_state, &obs, external) {
             self.request(
                 crate::scenario::ReshardAction::UpdateShardCount { target },
                 "policy",

@@ -91,15 +91,22 @@ fn within_service_bounds(current: u32, target: u32) -> u32 {
     target.clamp(current.div_ceil(2).max(1), current.saturating_mul(2))
 }
 
-/// The shard count the policy asks for now, if any.
-pub fn decide(a: &Autoscaling, state: &mut PolicyState, obs: &Observation<'_>) -> Option<u32> {
-    if obs.updating {
+/// The shard count the policy asks for now, if any. For an external
+/// policy, `external` is its answer (it decides for itself, UPDATING or not).
+pub fn decide(
+    a: &Autoscaling,
+    state: &mut PolicyState,
+    obs: &Observation<'_>,
+    external: Option<u32>,
+) -> Option<u32> {
+    if obs.updating && !matches!(a.policy, Policy::Exec { .. }) {
         return None;
     }
     let n = obs.open_shards;
     let since = |t: Option<SimTime>| t.map_or(SimTime::MAX, |t| obs.now.saturating_sub(t));
     let target = match &a.policy {
         Policy::None => None,
+        Policy::Exec { .. } => external,
         Policy::Scheduled(schedule) => {
             let mut target = None;
             while let Some(&(at, count)) = schedule.get(state.next_scheduled) {
@@ -268,6 +275,10 @@ mod tests {
 
     const MIN: SimTime = 60_000_000_000;
 
+    fn decide_(a: &Autoscaling, st: &mut PolicyState, obs: &Observation<'_>) -> Option<u32> {
+        decide(a, st, obs, None)
+    }
+
     fn rule(pct: f64) -> SuRule {
         SuRule {
             threshold_pct: 75.0,
@@ -332,10 +343,10 @@ mod tests {
             minutes: rows,
         };
         let rows: &'static [IntervalRow] = Box::leak(Box::new(rows));
-        assert_eq!(decide(&a, &mut st, &obs(2 * MIN, rows)), Some(6));
+        assert_eq!(decide_(&a, &mut st, &obs(2 * MIN, rows)), Some(6));
         // Within the cooldown: nothing.
-        assert_eq!(decide(&a, &mut st, &obs(4 * MIN, rows)), None);
-        assert_eq!(decide(&a, &mut st, &obs(7 * MIN, rows)), Some(6));
+        assert_eq!(decide_(&a, &mut st, &obs(4 * MIN, rows)), None);
+        assert_eq!(decide_(&a, &mut st, &obs(7 * MIN, rows)), Some(6));
         // Far above: at most double in one call.
         let hot: &'static [IntervalRow] = Box::leak(Box::new([minute(0, 3900, 1)]));
         let mut st = PolicyState::default();
@@ -345,13 +356,13 @@ mod tests {
             updating: false,
             minutes: hot,
         };
-        assert_eq!(decide(&a, &mut st, &o), Some(2));
+        assert_eq!(decide_(&a, &mut st, &o), Some(2));
         // While UPDATING: waits.
         let o = Observation {
             updating: true,
             ..o
         };
-        assert_eq!(decide(&a, &mut PolicyState::default(), &o), None);
+        assert_eq!(decide_(&a, &mut PolicyState::default(), &o), None);
     }
 
     #[test]
@@ -382,21 +393,21 @@ mod tests {
             minute(60, 1000, 2),
             minute(120, 1800, 2),
         ]);
-        assert_eq!(decide(&a, &mut PolicyState::default(), &one), None);
+        assert_eq!(decide_(&a, &mut PolicyState::default(), &one), None);
         // ...two of three are.
         let two = obs(vec![
             minute(0, 1000, 2),
             minute(60, 1700, 2),
             minute(120, 1800, 2),
         ]);
-        assert_eq!(decide(&a, &mut PolicyState::default(), &two), Some(4));
+        assert_eq!(decide_(&a, &mut PolicyState::default(), &two), Some(4));
         // Three quiet minutes: halve.
         let quiet = obs(vec![
             minute(0, 100, 2),
             minute(60, 100, 2),
             minute(120, 100, 2),
         ]);
-        assert_eq!(decide(&a, &mut PolicyState::default(), &quiet), Some(1));
+        assert_eq!(decide_(&a, &mut PolicyState::default(), &quiet), Some(1));
     }
 
     #[test]
@@ -409,9 +420,9 @@ mod tests {
             updating: false,
             minutes: &[],
         };
-        assert_eq!(decide(&a, &mut st, &obs(9 * MIN, 4)), None);
-        assert_eq!(decide(&a, &mut st, &obs(10 * MIN, 4)), Some(8));
-        assert_eq!(decide(&a, &mut st, &obs(11 * MIN, 8)), None);
-        assert_eq!(decide(&a, &mut st, &obs(20 * MIN, 8)), Some(4));
+        assert_eq!(decide_(&a, &mut st, &obs(9 * MIN, 4)), None);
+        assert_eq!(decide_(&a, &mut st, &obs(10 * MIN, 4)), Some(8));
+        assert_eq!(decide_(&a, &mut st, &obs(11 * MIN, 8)), None);
+        assert_eq!(decide_(&a, &mut st, &obs(20 * MIN, 8)), Some(4));
     }
 }

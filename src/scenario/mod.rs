@@ -189,6 +189,16 @@ pub enum Policy {
         /// No scale-in while consumers' iterator age is above this.
         block_in_above_iterator_age: Option<SimTime>,
     },
+    /// The team's own autoscaler as a process, speaking JSON lines: one
+    /// observation per evaluation on its stdin, one decision on its stdout.
+    Exec {
+        /// Program and arguments.
+        command: Vec<String>,
+        /// Longest wait for an answer, in wall-clock time.
+        timeout: std::time::Duration,
+        /// Published minutes sent per evaluation (the most recent).
+        window: u32,
+    },
     /// amazon-kinesis-scaling-utils rules (KDS-REFERENCE.md §10b).
     ScalingUtils {
         /// The scale-up rule.

@@ -70,6 +70,11 @@ pub(crate) enum RawPolicy {
         cooldown: Option<Duration>,
         block_scale_in_above_iterator_age: Option<Duration>,
     },
+    Exec {
+        command: Vec<String>,
+        timeout: Option<Duration>,
+        window: Option<u32>,
+    },
     ScalingUtils {
         scale_up: RawSuRule,
         scale_down: RawSuRule,

@@ -370,6 +370,40 @@ fn autoscaling(
                 block_in_above_iterator_age: block_scale_in_above_iterator_age.map(|d| d.0),
             }
         }
+        RawPolicy::Exec {
+            command,
+            timeout,
+            window,
+        } => {
+            if command.is_empty() || command[0].trim().is_empty() {
+                return Err((
+                    "policy.command",
+                    "needs a program, e.g. [\"python3\", \"autoscaler.py\"]".into(),
+                ));
+            }
+            let timeout = timeout.map_or(5 * NANOS_PER_SEC, |d| d.0);
+            if !(1_000_000..=600 * NANOS_PER_SEC).contains(&timeout) {
+                return Err((
+                    "policy.timeout",
+                    format!(
+                        "{} is out of range; accepted range is 1ms to 10m",
+                        Duration(timeout)
+                    ),
+                ));
+            }
+            let window = window.unwrap_or(15);
+            if !(1..=1440).contains(&window) {
+                return Err((
+                    "policy.window",
+                    format!("{window} is out of range; accepted range is 1 to 1440 minutes"),
+                ));
+            }
+            Policy::Exec {
+                command,
+                timeout: std::time::Duration::from_nanos(timeout),
+                window,
+            }
+        }
         RawPolicy::ScalingUtils {
             scale_up,
             scale_down,

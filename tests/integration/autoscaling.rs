@@ -139,3 +139,115 @@ policy = {{ kind = \"step\", scale_out_threshold = 0.8, scale_out_datapoints = 2
     // +1 per step: the open count grows by one per accepted request.
     assert_eq!(out.map.open_count() as usize, 1 + times.len());
 }
+
+fn exec_scenario(command: &str, timeout: &str) -> String {
+    format!(
+        "{RAMP}\n[autoscaling]\npolicy = {{ kind = \"exec\", command = {command}, timeout = \"{timeout}\" }}\n"
+    )
+}
+
+fn example_autoscaler() -> String {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/autoscaler.py");
+    format!("[\"python3\", {:?}]", path.to_str().unwrap())
+}
+
+#[test]
+fn the_example_external_policy_scales_the_stream() {
+    let text = exec_scenario(&example_autoscaler(), "10s");
+    let out = run(&text);
+    let by_policy: Vec<_> = out
+        .reshards
+        .iter()
+        .filter(|r| r.source == "policy")
+        .collect();
+    assert!(!by_policy.is_empty());
+    assert!(
+        by_policy.iter().all(|r| r.rejected.is_none()),
+        "{by_policy:?}"
+    );
+    let open = out.map.open_count();
+    assert!((5..=9).contains(&open), "{open} shards");
+    // The process is deterministic, so the run is too.
+    let again = run(&text);
+    let requests = |o: &Outcome| {
+        o.reshards
+            .iter()
+            .map(|r| (r.requested, r.action.clone()))
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(requests(&out), requests(&again));
+}
+
+fn policy_error(command: &str, timeout: &str) -> String {
+    let scenario =
+        Scenario::parse(&exec_scenario(command, timeout), Path::new("test.toml")).unwrap();
+    match simulate(&scenario, RunOptions::default()) {
+        Err(e) => e.to_string(),
+        Ok(_) => panic!("{command} should fail"),
+    }
+}
+
+#[test]
+fn a_broken_external_policy_is_a_clear_error() {
+    let crash = policy_error(
+        r#"["python3", "-c", "import sys; sys.stdin.readline()"]"#,
+        "10s",
+    );
+    assert!(
+        crash.contains("exited") && crash.contains("evaluation 1"),
+        "{crash}"
+    );
+    let slow = policy_error(
+        r#"["python3", "-c", "import sys, time; sys.stdin.readline(); time.sleep(30)"]"#,
+        "300ms",
+    );
+    assert!(
+        slow.contains("timeout") && slow.contains("evaluation 1"),
+        "{slow}"
+    );
+    let chatty = policy_error(
+        r#"["python3", "-c", "import sys\nfor l in sys.stdin: print('hello', flush=True)"]"#,
+        "10s",
+    );
+    assert!(
+        chatty.contains("line 1 of its output is not a decision"),
+        "{chatty}"
+    );
+    assert!(chatty.contains("\"hello\""), "{chatty}");
+    let missing = policy_error(r#"["shardcast-no-such-program"]"#, "1s");
+    assert!(missing.contains("cannot start it"), "{missing}");
+    assert!(missing.contains("shardcast-no-such-program"), "{missing}");
+}
+
+#[test]
+fn run_reports_a_failing_policy_in_one_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("crash.toml");
+    std::fs::write(
+        &file,
+        exec_scenario(r#"["python3", "-c", "import sys; sys.exit(3)"]"#, "5s"),
+    )
+    .unwrap();
+    let out = assert_cmd::Command::cargo_bin("shardcast")
+        .unwrap()
+        .env("RUST_BACKTRACE", "0")
+        .arg("run")
+        .arg(&file)
+        .arg("--out")
+        .arg(dir.path().join("out"))
+        .assert()
+        .code(2)
+        .get_output()
+        .clone();
+    let err = String::from_utf8(out.stderr).unwrap();
+    assert_eq!(err.lines().count(), 1, "{err}");
+    assert!(
+        err.starts_with("error: autoscaling policy [\"python3\""),
+        "{err}"
+    );
+    assert!(err.contains("evaluation 1"), "{err}");
+    assert!(
+        !dir.path().join("out").exists(),
+        "a failed run wrote a report"
+    );
+}
