@@ -86,7 +86,16 @@ impl Limiter {
     /// Admits one record of `size` bytes at `now`, or says which limit refused it.
     #[inline]
     pub fn admit(&mut self, now: SimTime, size: u64) -> Result<(), Throttle> {
-        match self {
+        self.check(now, size)?;
+        self.take(size);
+        Ok(())
+    }
+
+    /// Whether a record of `size` bytes would pass at `now` (refilling, not
+    /// taking); pair with [`Limiter::take`] to pass two limiters together.
+    #[inline]
+    pub fn check(&mut self, now: SimTime, size: u64) -> Result<(), Throttle> {
+        let t = match self {
             Limiter::Bucket {
                 records,
                 bytes,
@@ -100,17 +109,10 @@ impl Limiter {
                 *last = now;
                 *records = refill(*records, dt, *records_rate, *records_cap);
                 *bytes = refill(*bytes, dt, *bytes_rate, *bytes_cap);
-                let need_bytes = size.saturating_mul(NANOS_PER_SEC);
-                let t = Throttle {
+                Throttle {
                     by_records: *records < NANOS_PER_SEC,
-                    by_bytes: *bytes < need_bytes,
-                };
-                if t.by_records || t.by_bytes {
-                    return Err(t);
+                    by_bytes: *bytes < size.saturating_mul(NANOS_PER_SEC),
                 }
-                *records -= NANOS_PER_SEC;
-                *bytes -= need_bytes;
-                Ok(())
             }
             Limiter::Window {
                 second,
@@ -126,17 +128,52 @@ impl Limiter {
                     *bytes = 0;
                 }
                 // A record larger than the byte limit passes only an empty window.
-                let t = Throttle {
+                Throttle {
                     by_records: *records >= *records_rate,
                     by_bytes: *bytes > 0 && *bytes + size > *bytes_rate,
-                };
-                if t.by_records || t.by_bytes {
-                    return Err(t);
                 }
+            }
+        };
+        if t.by_records || t.by_bytes {
+            Err(t)
+        } else {
+            Ok(())
+        }
+    }
+
+    /// Takes a record of `size` bytes that [`Limiter::check`] passed.
+    #[inline]
+    pub fn take(&mut self, size: u64) {
+        match self {
+            Limiter::Bucket { records, bytes, .. } => {
+                *records -= NANOS_PER_SEC;
+                *bytes -= size.saturating_mul(NANOS_PER_SEC);
+            }
+            Limiter::Window { records, bytes, .. } => {
                 *records += 1;
                 *bytes += size;
-                Ok(())
             }
+        }
+    }
+
+    /// Changes a bucket's rates (its depth stays one second of refill).
+    pub fn set_rates(&mut self, new_records_rate: u64, new_bytes_rate: u64) {
+        if let Limiter::Bucket {
+            records,
+            bytes,
+            records_cap,
+            bytes_cap,
+            records_rate,
+            bytes_rate,
+            ..
+        } = self
+        {
+            *records_rate = new_records_rate;
+            *bytes_rate = new_bytes_rate;
+            *records_cap = mul_div(new_records_rate, NANOS_PER_SEC);
+            *bytes_cap = mul_div(new_bytes_rate, NANOS_PER_SEC);
+            *records = (*records).min(*records_cap);
+            *bytes = (*bytes).min(*bytes_cap);
         }
     }
 }

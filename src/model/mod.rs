@@ -18,6 +18,7 @@ pub mod backlog;
 mod consumers;
 mod exec;
 mod limiter;
+mod ondemand;
 pub mod policy;
 mod reshard;
 
@@ -117,6 +118,10 @@ enum Event {
     },
     Expire,
     PolicyTick,
+    OnDemandTick,
+    OnDemandSplit {
+        shard: u32,
+    },
 }
 
 #[derive(Debug)]
@@ -221,6 +226,7 @@ struct Engine<'s> {
     policy_state: policy::PolicyState,
     exec: Option<exec::ExecPolicy>,
     policy_error: Option<String>,
+    on_demand: Option<ondemand::OnDemand>,
 }
 
 /// Simulates `scenario` with its seed.
@@ -303,6 +309,9 @@ pub fn simulate(scenario: &Scenario, options: RunOptions) -> Result<Outcome, Sim
         policy_state: policy::PolicyState::default(),
         exec: None,
         policy_error: None,
+        on_demand: spec
+            .on_demand
+            .map(|delay| ondemand::OnDemand::new(delay, spec.shards as usize)),
     };
     if let Some(crate::scenario::Autoscaling {
         policy:
@@ -330,6 +339,9 @@ pub fn simulate(scenario: &Scenario, options: RunOptions) -> Result<Outcome, Sim
     }
     if let Some(a) = &scenario.autoscaling {
         queue.push(a.evaluation_interval, Event::PolicyTick);
+    }
+    if engine.on_demand.is_some() {
+        queue.push(60 * crate::units::NANOS_PER_SEC, Event::OnDemandTick);
     }
     for p in 0..engine.producers.len() {
         engine.schedule_arrival(p as u32, 0, &mut queue);
@@ -453,6 +465,8 @@ impl Model for Engine<'_> {
             Event::Poll { app, shard } => self.poll(app as usize, shard as usize, now, queue),
             Event::Expire => self.expire(now, queue),
             Event::PolicyTick => self.policy_tick(now, queue),
+            Event::OnDemandTick => self.on_demand_tick(now, queue),
+            Event::OnDemandSplit { shard } => self.on_demand_split(shard, now, queue),
         }
     }
 }
@@ -683,7 +697,32 @@ impl Engine<'_> {
         record.attempts += 1;
         let shard = self.map.shard_for_hash_key(HashKey(record.hash));
         let i = shard.index() as usize;
-        let outcome = self.limiters[i].admit(now, u64::from(record.bytes));
+        let size = u64::from(record.bytes);
+        let outcome = match self.on_demand.as_mut() {
+            None => self.limiters[i].admit(now, size),
+            Some(od) => {
+                // Both the stream-level capacity and the shard must pass.
+                od.minute_bytes[i] += size;
+                let stream = od.stream.check(now, size);
+                let shard = self.limiters[i].check(now, size);
+                match (stream, shard) {
+                    (Ok(()), Ok(())) => {
+                        od.stream.take(size);
+                        self.limiters[i].take(size);
+                        Ok(())
+                    }
+                    (a, b) => {
+                        let (a, b) = (a.err(), b.err());
+                        Err(Throttle {
+                            by_records: a.is_some_and(|t| t.by_records)
+                                || b.is_some_and(|t| t.by_records),
+                            by_bytes: a.is_some_and(|t| t.by_bytes)
+                                || b.is_some_and(|t| t.by_bytes),
+                        })
+                    }
+                }
+            }
+        };
         self.metrics.attempt(i, u64::from(record.bytes), outcome);
         let users = u64::from(record.users);
         let p = &mut self.producers[producer as usize];

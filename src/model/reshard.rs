@@ -117,6 +117,9 @@ impl Engine<'_> {
 
     /// The operations a request needs, or the service's reason to refuse it.
     fn plan(&self, action: &ReshardAction, now: SimTime) -> Result<UpdatePlan, String> {
+        if self.scenario.stream.on_demand.is_some() {
+            return Err("ValidationException: SplitShard, MergeShards and UpdateShardCount apply to provisioned streams only; this stream is on-demand".into());
+        }
         if self.active.is_some() {
             return Err("ResourceInUseException: the stream is UPDATING; one resharding operation at a time".into());
         }
@@ -233,7 +236,7 @@ impl Engine<'_> {
 
     /// Gives new shards a limiter (full: a fresh shard has no history) and
     /// counters.
-    fn grow_to_map(&mut self) {
+    pub(super) fn grow_to_map(&mut self) {
         let n = self.map.shards().len();
         let spec = &self.scenario.stream;
         while self.limiters.len() < n {

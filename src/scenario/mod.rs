@@ -66,6 +66,17 @@ pub struct StreamSpec {
     pub backlog_resolution: SimTime,
     /// On-demand Advantage mode (allows 50 enhanced fan-out consumers, not 20).
     pub advantage_mode: bool,
+    /// On-demand capacity mode: `Some(split delay)`; `None` is provisioned.
+    ///
+    /// On-demand (KDS-REFERENCE.md §5.3): the stream accommodates up to
+    /// double the peak write throughput of the previous 30 days (at least
+    /// 4 MB/s and 4,000 records/s: a stream-level limit, a one-second token
+    /// bucket whose rates follow that peak), and splits each shard whose
+    /// incoming traffic exceeds 500 KB/s "within 15 minutes" (the delay,
+    /// 15 min by default) at its midpoint; per-shard limits still apply, so a
+    /// hot key is still capped at one shard. Scale-in is not modelled, and
+    /// resharding requests are refused (they are for provisioned streams).
+    pub on_demand: Option<SimTime>,
     /// The account's provisioned shard quota, if it should be enforced:
     /// open shards, including the short-lived ones an UpdateShardCount
     /// creates, may not exceed it.

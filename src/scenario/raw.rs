@@ -182,7 +182,16 @@ pub(crate) struct RawStream {
     #[serde(default)]
     pub(crate) retention_changes: Vec<RawRetentionChange>,
     pub(crate) advantage_mode: Option<bool>,
+    pub(crate) mode: Option<RawMode>,
+    pub(crate) on_demand_split_delay: Option<Duration>,
     pub(crate) account_shard_quota: Option<u32>,
+}
+
+#[derive(Debug, Clone, Copy, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub(crate) enum RawMode {
+    Provisioned,
+    OnDemand,
 }
 
 #[derive(Debug, Clone, Copy, Deserialize)]

@@ -767,6 +767,32 @@ fn stream(ctx: &Ctx<'_>, span: Range<usize>, raw: RawStream) -> Result<StreamSpe
         reshard_op_time,
         backlog_resolution,
         advantage_mode: raw.advantage_mode.unwrap_or(false),
+        on_demand: match raw.mode.unwrap_or(RawMode::Provisioned) {
+            RawMode::Provisioned => {
+                if raw.on_demand_split_delay.is_some() {
+                    return Err(bad(
+                        "stream.on_demand_split_delay",
+                        "applies only to mode = \"on-demand\"".into(),
+                    ));
+                }
+                None
+            }
+            RawMode::OnDemand => {
+                let d = raw
+                    .on_demand_split_delay
+                    .map_or(15 * 60 * NANOS_PER_SEC, |d| d.0);
+                if d > HOUR {
+                    return Err(bad(
+                        "stream.on_demand_split_delay",
+                        format!(
+                            "{} is out of range; accepted range is 0s to 1h",
+                            Duration(d)
+                        ),
+                    ));
+                }
+                Some(d)
+            }
+        },
         account_shard_quota: raw.account_shard_quota,
     })
 }

@@ -6,6 +6,7 @@ mod cli;
 mod closed_form;
 mod consumers;
 mod golden;
+mod ondemand;
 mod properties;
 mod reshard;
 mod resharding;
