@@ -251,3 +251,55 @@ fn run_reports_a_failing_policy_in_one_line() {
         "a failed run wrote a report"
     );
 }
+
+#[test]
+fn policy_runs_are_byte_identical_on_rerun() {
+    let dir = tempfile::tempdir().unwrap();
+    for (name, text) in [
+        (
+            "tt.toml",
+            format!(
+                "{RAMP}\n[autoscaling]\npolicy = {{ kind = \"target-tracking\", target = 0.6 }}\n"
+            ),
+        ),
+        (
+            "od.toml",
+            RAMP.replace(
+                "shards = 1\n",
+                "shards = 4\nmode = \"on-demand\"\non_demand_split_delay = \"2m\"\n",
+            ),
+        ),
+    ] {
+        let file = dir.path().join(name);
+        std::fs::write(&file, text).unwrap();
+        let mut outputs = Vec::new();
+        for i in 0..2 {
+            let out = dir.path().join(format!("{name}-{i}"));
+            assert_cmd::Command::cargo_bin("shardcast")
+                .unwrap()
+                .arg("run")
+                .arg(&file)
+                .arg("--out")
+                .arg(&out)
+                .assert()
+                .success();
+            let mut files: Vec<(String, Vec<u8>)> = std::fs::read_dir(&out)
+                .unwrap()
+                .map(|e| {
+                    let e = e.unwrap();
+                    (
+                        e.file_name().into_string().unwrap(),
+                        std::fs::read(e.path()).unwrap(),
+                    )
+                })
+                .collect();
+            files.sort();
+            outputs.push(files);
+        }
+        assert!(
+            outputs[0].iter().any(|(n, _)| n == "reshards.csv"),
+            "{name}: no reshards"
+        );
+        assert_eq!(outputs[0], outputs[1], "{name}: reruns differ");
+    }
+}
