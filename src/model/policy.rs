@@ -125,7 +125,10 @@ pub fn decide(
         } => {
             let last = obs.minutes.last()?;
             let u = put_utilisation(last, n);
-            let wanted = (f64::from(n) * u / target).ceil().max(1.0) as u32;
+            // The load is the minute's utilisation of the shards it had: the
+            // shards needed for it at the target (not the current count, which
+            // may already have changed since).
+            let wanted = (shards_of(last, n) * u / target).ceil().max(1.0) as u32;
             let out = u > *target && since(state.last_action) >= *scale_out_cooldown && wanted > n;
             let scale_in =
                 u < 0.9 * target && since(state.last_action) >= *scale_in_cooldown && wanted < n;
@@ -180,8 +183,11 @@ pub fn decide(
             let vote = |capacity_bytes: f64, capacity_records: f64, read: bool| -> i8 {
                 let window = up.after_mins.max(down.after_mins) as usize;
                 let minutes = &obs.minutes[obs.minutes.len().saturating_sub(window)..];
+                // Every datapoint is judged against the current shard count,
+                // as the tool does (it reads the stream's shards, then the
+                // metrics): after a scale-up old minutes stop voting up.
                 let pct = |m: &IntervalRow, bytes: bool| {
-                    let shards = shards_of(m, n) * 60.0;
+                    let shards = f64::from(n) * 60.0;
                     let (b, r) = if read {
                         (m.reads.bytes, m.reads.records)
                     } else {
@@ -357,6 +363,16 @@ mod tests {
             minutes: hot,
         };
         assert_eq!(decide_(&a, &mut st, &o), Some(2));
+        // A minute measured on 2 shards at 75 % needs 3 shards at 50 %: with
+        // 4 open already, nothing to do (no double counting of the change).
+        let before: &'static [IntervalRow] = Box::leak(Box::new([minute(0, 1500, 2)]));
+        let o4 = Observation {
+            now: 30 * MIN,
+            open_shards: 4,
+            updating: false,
+            minutes: before,
+        };
+        assert_eq!(decide_(&a, &mut PolicyState::default(), &o4), None);
         // While UPDATING: waits.
         let o = Observation {
             updating: true,

@@ -358,6 +358,14 @@ fn autoscaling(
                     }
                 },
             };
+            if scale_in_threshold >= scale_out_threshold {
+                return Err((
+                    "policy.scale_in_threshold",
+                    format!(
+                        "{scale_in_threshold} must be below scale_out_threshold ({scale_out_threshold})"
+                    ),
+                ));
+            }
             Policy::Step {
                 out_threshold: fraction("policy.scale_out_threshold", scale_out_threshold, 10.0)?,
                 out_datapoints,
