@@ -19,6 +19,7 @@ pub const BASELINE_METRICS: &[&str] = &[
     "peak_shard_utilisation",
     "mean_shard_utilisation",
     "iterator_age_ms",
+    "monthly_cost_usd",
 ];
 
 /// A committed value and how far a run may stray from it.
@@ -131,6 +132,7 @@ pub fn metrics(report: &RunReport) -> Vec<(&'static str, f64)> {
         ("peak_shard_utilisation", m.peak_utilisation),
         ("mean_shard_utilisation", num(&s.mean_shard_utilisation)),
         ("iterator_age_ms", m.iterator_age_ms),
+        ("monthly_cost_usd", m.monthly_cost),
     ]
 }
 
@@ -143,6 +145,7 @@ pub fn default_tolerance(metric: &str, value: f64) -> f64 {
         "throttle_rate" => 0.001,
         "records_failed" | "records_lost" => 10.0,
         "latency_p99_ms" | "iterator_age_ms" => 5.0,
+        "monthly_cost_usd" => 1.0,
         _ => 0.01,
     };
     (value.abs() * 0.1).max(floor)

@@ -175,6 +175,10 @@ pub struct Metrics {
     pub latency_us: Histogram<u64>,
     /// Seconds flushed so far.
     pub seconds_elapsed: u64,
+    /// PUT payload units of the accepted Kinesis records (provisioned billing).
+    pub payload_units: u64,
+    /// Their bytes rounded up to 1 KiB each (on-demand billing).
+    pub billed_in_bytes: u64,
     open_now: u32,
     open_this_second: u32,
     updating_now: bool,
@@ -200,6 +204,8 @@ impl Metrics {
             // 3 significant digits, auto-resizing: a few hundred KiB at most.
             latency_us: Histogram::new(3).expect("3 significant digits is valid"),
             seconds_elapsed: 0,
+            payload_units: 0,
+            billed_in_bytes: 0,
             open_now: 0,
             open_this_second: 0,
             updating_now: false,

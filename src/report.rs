@@ -96,6 +96,10 @@ pub struct Summary {
     pub hottest_key: String,
     /// Its share of all records produced.
     pub hottest_key_share: String,
+    /// The cost of the run, USD, at the region's prices.
+    pub cost_usd: String,
+    /// The same extrapolated to a 730-hour month.
+    pub monthly_cost_usd: String,
     /// The scenario's `[slo]` verdict: empty without SLOs, `pass`, or
     /// `fail: ` and each objective missed.
     pub slo: String,
@@ -356,7 +360,10 @@ pub fn build(
         .filter(|r| r.rejected.is_none() && !r.operations.is_empty())
         .map(|r| r.requested)
         .collect();
+    let (cost_lines, run_cost) = run_cost(scenario, outcome, &lifetimes);
+    let month_factor = crate::kds::prices::MONTH_HOURS / (secs / 3600.0);
     let measured = Measured {
+        monthly_cost: run_cost * month_factor,
         throttle_rate,
         failed: p.failed_after_retries + p.expired,
         p99_ms: p99_ns as f64 / 1e6,
@@ -402,6 +409,8 @@ pub fn build(
         hottest_shard: hottest,
         hottest_key,
         hottest_key_share,
+        cost_usd: format!("{run_cost:.4}"),
+        monthly_cost_usd: format!("{:.2}", run_cost * month_factor),
         slo,
     };
 
@@ -452,6 +461,19 @@ pub fn build(
     }
     files.push(("shards.csv".to_owned(), csv_bytes(shard_rows)?));
     files.push(("keys.csv".to_owned(), csv_bytes(key_rows)?));
+    let region = scenario.stream.region.region;
+    files.push((
+        "cost.csv".to_owned(),
+        csv_bytes(cost_lines.iter().map(|l| CostRow {
+            region,
+            dimension: l.dimension,
+            quantity: f4(l.quantity),
+            unit: l.unit,
+            unit_price_usd: format!("{:.9}", l.unit_price),
+            run_cost_usd: format!("{:.4}", l.cost),
+            monthly_cost_usd: format!("{:.2}", l.cost * month_factor),
+        }))?,
+    ));
     if !scenario.consumers.is_empty() {
         files.push((
             "consumers.csv".to_owned(),
@@ -506,6 +528,60 @@ pub fn build(
         measured,
         slo: slo_checks,
     })
+}
+
+#[derive(Debug, Serialize)]
+struct CostRow {
+    region: &'static str,
+    dimension: &'static str,
+    quantity: String,
+    unit: &'static str,
+    unit_price_usd: String,
+    run_cost_usd: String,
+    monthly_cost_usd: String,
+}
+
+/// What the run used, priced at the scenario's region (KDS-REFERENCE.md §6).
+/// Shard-hours count every shard while it could take writes (short-lived
+/// ones included); enhanced fan-out consumer-shard-hours count each EFO
+/// application on every such shard. Not priced: long-term retention (over
+/// 7 days) and on-demand extended retention (both per GB-month of stored
+/// data), and KMS.
+fn run_cost(
+    scenario: &Scenario,
+    outcome: &Outcome,
+    lifetimes: &[u64],
+) -> (Vec<crate::kds::prices::CostLine>, f64) {
+    use crate::scenario::ConsumerKind;
+    let shard_hours = lifetimes.iter().sum::<u64>() as f64 / 3600.0;
+    let efo_apps = scenario
+        .consumers
+        .iter()
+        .filter(|c| c.kind == ConsumerKind::EnhancedFanOut)
+        .count() as f64;
+    let bytes_by = |kind: ConsumerKind| -> u64 {
+        scenario
+            .consumers
+            .iter()
+            .zip(&outcome.consumers)
+            .filter(|(a, _)| a.kind == kind)
+            .map(|(_, c)| c.total.bytes)
+            .sum()
+    };
+    let usage = crate::kds::prices::Usage {
+        hours: scenario.duration as f64 / 3600e9,
+        shard_hours,
+        payload_units: outcome.metrics.payload_units,
+        extended_retention: scenario.stream.retention > 24 * 3600 * NANOS_PER_SEC,
+        efo_consumer_shard_hours: efo_apps * shard_hours,
+        efo_bytes: bytes_by(ConsumerKind::EnhancedFanOut),
+        billed_in_bytes: outcome.metrics.billed_in_bytes,
+        out_bytes: bytes_by(ConsumerKind::Polling),
+        on_demand: scenario.stream.on_demand.is_some(),
+    };
+    let lines = crate::kds::prices::cost(&usage, scenario.stream.region);
+    let total = lines.iter().map(|l| l.cost).sum();
+    (lines, total)
 }
 
 #[derive(Debug, Serialize)]
@@ -714,6 +790,8 @@ pub struct Measured {
     pub iterator_age_ms: f64,
     /// Most accepted resharding requests in any rolling 24 hours.
     pub reshards_per_24h: u64,
+    /// Cost extrapolated to a 730-hour month, USD.
+    pub monthly_cost: f64,
 }
 
 /// The scenario's `[slo]` objectives, each measured.
@@ -765,6 +843,12 @@ pub fn slo_checks(scenario: &Scenario, m: &Measured) -> Vec<SloCheck> {
         m.iterator_age_ms,
         s.max_iterator_age.map(|x| x as f64 / 1e6),
         "ms",
+    );
+    add(
+        "max_monthly_cost",
+        m.monthly_cost,
+        s.max_monthly_cost,
+        "USD",
     );
     add(
         "max_reshard_operations_per_24h",
@@ -859,6 +943,10 @@ pub fn render_text(s: &Summary, out_dir: &Path) -> String {
             pct(&s.hottest_key_share)
         ));
     }
+    t.push_str(&format!(
+        "  cost       ${} for the run, ${} per 730-hour month\n",
+        s.cost_usd, s.monthly_cost_usd
+    ));
     if !s.slo.is_empty() {
         t.push_str(&format!("  slo        {}\n", s.slo));
     }

@@ -7,6 +7,7 @@
 
 mod error;
 mod hash_key;
+pub mod prices;
 pub mod quotas;
 mod sequence;
 mod shard_map;

@@ -740,6 +740,10 @@ impl Engine<'_> {
                 if let Some(b) = self.backlogs.get_mut(shard.index() as usize) {
                     b.append(now, u64::from(record.bytes));
                 }
+                let bytes = u64::from(record.bytes);
+                let unit = self.scenario.stream.region.payload_unit_bytes;
+                self.metrics.payload_units += crate::kds::prices::payload_units(bytes, unit);
+                self.metrics.billed_in_bytes += crate::kds::prices::billed_in_bytes(bytes);
                 if in_batch {
                     self.metrics.producer_second.put_records_successful += 1;
                 }

@@ -66,6 +66,8 @@ pub struct StreamSpec {
     pub backlog_resolution: SimTime,
     /// On-demand Advantage mode (allows 50 enhanced fan-out consumers, not 20).
     pub advantage_mode: bool,
+    /// The region whose prices apply (`kds::prices::REGIONS`).
+    pub region: &'static crate::kds::prices::Prices,
     /// On-demand capacity mode: `Some(split delay)`; `None` is provisioned.
     ///
     /// On-demand (KDS-REFERENCE.md §5.3): the stream accommodates up to
@@ -399,6 +401,8 @@ pub struct Slo {
     /// Largest acceptable number of accepted resharding requests in any
     /// rolling 24 hours.
     pub max_reshard_operations_per_24h: Option<u64>,
+    /// Largest acceptable cost extrapolated to a 730-hour month, USD.
+    pub max_monthly_cost: Option<f64>,
 }
 
 /// A scenario file that cannot be used.

@@ -183,6 +183,7 @@ pub(crate) struct RawStream {
     pub(crate) retention_changes: Vec<RawRetentionChange>,
     pub(crate) advantage_mode: Option<bool>,
     pub(crate) mode: Option<RawMode>,
+    pub(crate) region: Option<String>,
     pub(crate) on_demand_split_delay: Option<Duration>,
     pub(crate) account_shard_quota: Option<u32>,
 }
@@ -453,4 +454,5 @@ pub(crate) struct RawSlo {
     pub(crate) max_lost_records: Option<u64>,
     pub(crate) max_iterator_age: Option<Duration>,
     pub(crate) max_reshard_operations_per_24h: Option<u64>,
+    pub(crate) max_monthly_cost: Option<f64>,
 }

@@ -775,6 +775,22 @@ fn stream(ctx: &Ctx<'_>, span: Range<usize>, raw: RawStream) -> Result<StreamSpe
         reshard_op_time,
         backlog_resolution,
         advantage_mode: raw.advantage_mode.unwrap_or(false),
+        region: {
+            let name = raw.region.as_deref().unwrap_or("us-east-1");
+            crate::kds::prices::prices(name).ok_or_else(|| {
+                let known: Vec<&str> = crate::kds::prices::REGIONS
+                    .iter()
+                    .map(|p| p.region)
+                    .collect();
+                bad(
+                    "stream.region",
+                    format!(
+                        "no price table for \"{name}\"; regions with prices are {}",
+                        known.join(", ")
+                    ),
+                )
+            })?
+        },
         on_demand: match raw.mode.unwrap_or(RawMode::Provisioned) {
             RawMode::Provisioned => {
                 if raw.on_demand_split_delay.is_some() {
@@ -1389,5 +1405,6 @@ fn slo(ctx: &Ctx<'_>, span: Range<usize>, raw: RawSlo) -> Result<Slo, ScenarioEr
         max_lost_records: raw.max_lost_records,
         max_iterator_age: raw.max_iterator_age.map(|d| d.0),
         max_reshard_operations_per_24h: raw.max_reshard_operations_per_24h,
+        max_monthly_cost: raw.max_monthly_cost,
     })
 }

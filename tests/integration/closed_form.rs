@@ -350,3 +350,49 @@ request_latency = "20ms"
     assert!(max_ms <= 220.5, "max latency {max_ms} ms");
     assert_eq!(out.metrics.latency_us.len(), p.accepted);
 }
+
+/// The cost of a run, extrapolated to a month, against the published
+/// figure: 1,000 records/s of 3 KB on 3 provisioned shards, $69.64 a month.
+#[test]
+fn a_month_of_three_shards_costs_the_published_figure() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("cost.toml");
+    std::fs::write(
+        &file,
+        r#"
+name = "cost"
+duration = "10m"
+[stream]
+shards = 3
+[[producers]]
+name = "p"
+rate = "1000/s"
+arrivals = "even"
+size = "2964B"
+keys = { kind = "random", key_bytes = 36 }
+"#,
+    )
+    .unwrap();
+    let out = dir.path().join("out");
+    assert_cmd::Command::cargo_bin("shardcast")
+        .unwrap()
+        .arg("run")
+        .arg(&file)
+        .arg("--out")
+        .arg(&out)
+        .assert()
+        .success();
+    let mut summary = csv::Reader::from_path(out.join("summary.csv")).unwrap();
+    let headers = summary.headers().unwrap().clone();
+    let row = summary.records().next().unwrap().unwrap();
+    let monthly: f64 = row[headers
+        .iter()
+        .position(|h| h == "monthly_cost_usd")
+        .unwrap()]
+    .parse()
+    .unwrap();
+    // 599,999 of the 600,000 records of 10 minutes: a hair under $69.64.
+    assert!((monthly - 69.64).abs() <= 0.01, "{monthly}");
+    let cost = std::fs::read_to_string(out.join("cost.csv")).unwrap();
+    assert!(cost.contains("shard hours,0.5000,shard-hour"), "{cost}");
+}

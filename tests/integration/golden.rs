@@ -33,6 +33,7 @@ fn small_scenario_report_matches_the_committed_one() {
                 "consumer-shards.csv",
                 "consumers-timeseries.csv",
                 "consumers.csv",
+                "cost.csv",
                 "keys.csv",
                 "reshards.csv",
                 "shards.csv",

@@ -597,7 +597,13 @@ fn run_writes_the_report_and_conserves_records() {
     let files = report_files(&out);
     assert_eq!(
         files.keys().map(String::as_str).collect::<Vec<_>>(),
-        ["keys.csv", "shards.csv", "summary.csv", "timeseries.csv"]
+        [
+            "cost.csv",
+            "keys.csv",
+            "shards.csv",
+            "summary.csv",
+            "timeseries.csv"
+        ]
     );
     let header = String::from_utf8(files["summary.csv"].clone()).unwrap();
     let header = header.lines().next().unwrap();
