@@ -206,15 +206,15 @@ fn a_broken_baseline_is_an_error() {
 
 #[test]
 fn the_example_ci_scenarios_meet_their_baseline() {
-    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("scenarios/ci");
+    // As the CI examples run it, from the repository's root.
     shardcast()
-        .current_dir(&root)
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
         .args([
             "check",
-            "checkout.toml",
-            "peak.toml",
+            "scenarios/ci/checkout.toml",
+            "scenarios/ci/peak.toml",
             "--baseline",
-            "baseline.toml",
+            "scenarios/baselines/ci.toml",
         ])
         .assert()
         .code(0);
