@@ -16,9 +16,7 @@ first. The program answers with one JSON line on stdout:
 
 This one keeps write utilisation (the larger of bytes and records against
 capacity) of the latest minute near TARGET, like target tracking: it scales
-out at most every 5 minutes and in at most every 15 (without cooldowns, the
-minute after a change still shows the old load per shard and the policy
-flaps), waits while the stream is UPDATING, and stays within the service's
+out at most every 5 minutes and in at most every 15, waits while the stream is UPDATING, and stays within the service's
 limits (at most double, at least half). Keep it deterministic: no clocks,
 no randomness; the time to use is the observation's `time_s`.
 """
@@ -47,7 +45,9 @@ def decide(obs):
         last["IncomingBytes"] / (capacity * MIB),
         last["IncomingRecords"] / (capacity * 1000),
     )
-    wanted = max(1, math.ceil(shards * utilisation / TARGET))
+    # The minute's load needs this many shards at the target; count from the
+    # shards the minute had, not the current count (which may have changed).
+    wanted = max(1, math.ceil(max(last["open_shards"], 1) * utilisation / TARGET))
     out = utilisation > TARGET and since >= OUT_COOLDOWN_S
     scale_in = utilisation < 0.9 * TARGET and since >= IN_COOLDOWN_S
     if out or scale_in:

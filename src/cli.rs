@@ -52,6 +52,10 @@ pub enum Command {
     Run(RunArgs),
     /// Check a scenario file without running it.
     Validate(ValidateArgs),
+    /// Find the smallest shard count that meets the scenario's [slo], with
+    /// replications, confidence intervals and costs; writes plan.csv and
+    /// plan.md.
+    Plan(PlanArgs),
     /// The CI gate: run scenarios and judge each against its [slo] and,
     /// with --baseline, against committed values. Exit code 0 when every
     /// check holds, 1 when one fails, 2 on an error.
@@ -134,6 +138,30 @@ pub struct RunArgs {
     /// Also write a per-second stream-level series (timeseries-seconds.csv).
     #[arg(long)]
     pub per_second: bool,
+}
+
+/// Arguments of `plan`.
+#[derive(Debug, Args)]
+pub struct PlanArgs {
+    /// The scenario file.
+    #[arg(value_name = "FILE")]
+    pub file: PathBuf,
+    /// Replications per candidate (independent seeds, the same for every
+    /// candidate).
+    #[arg(long, short = 'r', default_value_t = 5, value_parser = clap::value_parser!(u32).range(2..=100))]
+    pub replications: u32,
+    /// Smallest shard count to try.
+    #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..=10000))]
+    pub min_shards: u32,
+    /// Largest shard count to try.
+    #[arg(long, default_value_t = 256, value_parser = clap::value_parser!(u32).range(1..=10000))]
+    pub max_shards: u32,
+    /// Worker threads [default: all cores]. The plan is the same for any count.
+    #[arg(long, value_name = "N")]
+    pub threads: Option<usize>,
+    /// Directory for plan.csv and plan.md [default: reports/<file name>-plan].
+    #[arg(long, short = 'o', value_name = "DIR")]
+    pub out: Option<PathBuf>,
 }
 
 /// Arguments of `check`.
@@ -247,6 +275,7 @@ pub fn run(cli: Cli, input: &mut dyn BufRead, out: &mut dyn Write) -> Result<boo
         Command::Run(args) => run_scenario(&args, out),
         Command::Validate(args) => validate(&args, out),
         Command::Check(args) => return check(&args, out),
+        Command::Plan(args) => plan(&args, out),
         Command::ShardOf(args) => shard_of(&args, input, out),
         Command::Reshard(args) => reshard(&args, out),
         Command::DecodeSeq(args) => decode_seq(&args, out),
@@ -319,6 +348,51 @@ fn check(args: &CheckArgs, out: &mut dyn Write) -> Result<bool> {
         writeln!(out, "{failed} of {} checks failed", rows.len())?;
     }
     Ok(failed == 0)
+}
+
+fn plan(args: &PlanArgs, out: &mut dyn Write) -> Result<()> {
+    if args.min_shards > args.max_shards {
+        bail!(
+            "--min-shards {} is above --max-shards {}",
+            args.min_shards,
+            args.max_shards
+        );
+    }
+    let (scenario, _) = load(&args.file)?;
+    let mut pool = rayon::ThreadPoolBuilder::new();
+    if let Some(n) = args.threads {
+        if n == 0 {
+            bail!("--threads 0 is out of range; accepted range is 1 and up");
+        }
+        pool = pool.num_threads(n);
+    }
+    let pool = pool.build().context("starting the worker threads")?;
+    let options = crate::plan::PlanOptions {
+        replications: args.replications,
+        min_shards: args.min_shards,
+        max_shards: args.max_shards,
+    };
+    let plan = pool.install(|| crate::plan::plan(&scenario, options))?;
+    let md = crate::plan::render_markdown(&plan, &scenario.name);
+    let csv = crate::plan::render_csv(&plan).context("rendering plan.csv")?;
+    let dir = match &args.out {
+        Some(d) => d.clone(),
+        None => {
+            let stem = args.file.file_stem().unwrap_or_default().to_string_lossy();
+            Path::new("reports").join(format!("{stem}-plan"))
+        }
+    };
+    report::write_atomic(
+        &dir,
+        &[
+            ("plan.csv".to_owned(), csv),
+            ("plan.md".to_owned(), md.clone().into_bytes()),
+        ],
+    )
+    .with_context(|| format!("cannot write the plan into {}", dir.display()))?;
+    write!(out, "{md}")?;
+    writeln!(out, "wrote {}", dir.display())?;
+    Ok(())
 }
 
 /// Writes one file atomically (a temporary file, then a rename).

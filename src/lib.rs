@@ -43,6 +43,7 @@ pub mod cli;
 pub mod kds;
 pub mod metrics;
 pub mod model;
+pub mod plan;
 pub mod report;
 pub mod scenario;
 pub mod sim;

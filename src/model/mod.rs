@@ -811,8 +811,9 @@ impl Engine<'_> {
         };
         let external = match self.exec.as_mut().map(|e| e.ask(&obs)) {
             Some(Err(message)) => {
-                // Stop asking; the run ends with this error.
+                // The run ends here, with this error.
                 self.policy_error = Some(message);
+                queue.clear();
                 return;
             }
             Some(Ok(answer)) => answer,

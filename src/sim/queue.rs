@@ -95,6 +95,11 @@ impl<E> EventQueue<E> {
         self.heap.is_empty()
     }
 
+    /// Drops every pending event (a run that must stop).
+    pub fn clear(&mut self) {
+        self.heap.clear();
+    }
+
     /// Removes every pending event and returns them in delivery order.
     pub fn drain_ordered(&mut self) -> Vec<(SimTime, E)> {
         let mut out = Vec::with_capacity(self.heap.len());

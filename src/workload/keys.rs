@@ -273,6 +273,61 @@ impl KeySpace {
         }
     }
 
+    /// The what-if of salting hot key `name` into `n` sub-keys `name#0` ..
+    /// `name#{n-1}` sharing its share equally; `None` if `name` is not one of
+    /// this key space's named hot keys.
+    pub fn salted(&self, name: &str, n: u32) -> Option<KeySpace> {
+        let KeySpace::Table { table, sampler } = self else {
+            return None;
+        };
+        let KeySampler::Hot {
+            cumulative,
+            background,
+        } = sampler
+        else {
+            return None;
+        };
+        let at = table.hot.iter().position(|k| k == name)?;
+        let shares: Vec<f64> = cumulative
+            .iter()
+            .scan(0.0, |prev, &c| {
+                let s = c - *prev;
+                *prev = c;
+                Some(s)
+            })
+            .collect();
+        let mut hot = Vec::new();
+        let mut hot_shares = Vec::new();
+        for (i, (k, s)) in table.hot.iter().zip(&shares).enumerate() {
+            if i == at {
+                for j in 0..n.max(1) {
+                    hot.push(format!("{k}#{j}"));
+                    hot_shares.push(s / f64::from(n.max(1)));
+                }
+            } else {
+                hot.push(k.clone());
+                hot_shares.push(*s);
+            }
+        }
+        let count = (table.len() - table.hot.len()) as u64;
+        let explicit_bytes = table.key_bytes.last().copied().unwrap_or(0);
+        let new_table = KeyTable::new(hot, table.background.clone(), count, explicit_bytes);
+        let cumulative = hot_shares
+            .iter()
+            .scan(0.0, |acc, s| {
+                *acc += s;
+                Some(*acc)
+            })
+            .collect();
+        Some(KeySpace::Table {
+            table: new_table,
+            sampler: KeySampler::Hot {
+                cumulative,
+                background: background.clone(),
+            },
+        })
+    }
+
     /// The most partition key bytes a record can carry.
     pub fn max_key_bytes(&self) -> u64 {
         match self {

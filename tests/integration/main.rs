@@ -7,6 +7,7 @@ mod closed_form;
 mod consumers;
 mod golden;
 mod ondemand;
+mod plan;
 mod properties;
 mod reshard;
 mod resharding;

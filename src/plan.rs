@@ -1,0 +1,561 @@
+//! The capacity planner: the smallest shard count that meets a scenario's
+//! SLOs, with replications, confidence intervals and costs.
+//!
+//! Every candidate runs the same `R` replications (seeds derived from the
+//! scenario's seed and the replication index only), so candidates are
+//! compared on common random numbers. Runs go in parallel with rayon; results
+//! are gathered in input order and reduced sequentially, so the plan is the
+//! same at any thread count.
+
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
+
+use rayon::prelude::*;
+use statrs::distribution::{ContinuousCDF, StudentsT};
+
+use crate::kds::Quota;
+use crate::model::{RunOptions, SimError, simulate};
+use crate::report::{self, Measured};
+use crate::scenario::{Scenario, Slo};
+use crate::sim::rng::{Purpose, derive_seed};
+
+/// How to search.
+#[derive(Debug, Clone, Copy)]
+pub struct PlanOptions {
+    /// Replications per candidate (at least 2, for an interval).
+    pub replications: u32,
+    /// Smallest shard count to consider.
+    pub min_shards: u32,
+    /// Largest shard count to consider.
+    pub max_shards: u32,
+}
+
+/// A mean and the half-width of its 95 % confidence interval (Student t).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Estimate {
+    /// The sample mean.
+    pub mean: f64,
+    /// Half-width of the 95 % interval (0 with one sample or no spread).
+    pub ci95: f64,
+}
+
+/// The estimate of `xs`' mean.
+pub fn estimate(xs: &[f64]) -> Estimate {
+    let n = xs.len() as f64;
+    let mean = xs.iter().sum::<f64>() / n.max(1.0);
+    if xs.len() < 2 {
+        return Estimate { mean, ci95: 0.0 };
+    }
+    let var = xs.iter().map(|x| (x - mean).powi(2)).sum::<f64>() / (n - 1.0);
+    let t = StudentsT::new(0.0, 1.0, n - 1.0)
+        .map(|d| d.inverse_cdf(0.975))
+        .unwrap_or(f64::NAN);
+    Estimate {
+        mean,
+        ci95: t * (var / n).sqrt(),
+    }
+}
+
+/// What one run of one candidate measured.
+#[derive(Debug, Clone, Copy, PartialEq)]
+struct Run {
+    m: Measured,
+    by_records: u64,
+    by_bytes: u64,
+    read_throttled: u64,
+}
+
+/// One candidate shard count, over its replications.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Candidate {
+    /// Shards.
+    pub shards: u32,
+    /// Throttled attempts / attempts.
+    pub throttle_rate: Estimate,
+    /// Records failed after retries.
+    pub failed: Estimate,
+    /// p99 put latency, ms.
+    pub p99_ms: Estimate,
+    /// Peak per-second shard utilisation.
+    pub peak_utilisation: Estimate,
+    /// Records lost to retention.
+    pub lost: Estimate,
+    /// Consumer lag, ms.
+    pub iterator_age_ms: Estimate,
+    /// Monthly cost, USD.
+    pub monthly_cost: Estimate,
+    /// Share of write throttles where the records/s limit was exhausted.
+    pub records_bound_share: f64,
+    /// Polling calls refused for shared read limits, per run.
+    pub read_throttled: f64,
+    /// Whether the means meet every objective.
+    pub meets: bool,
+}
+
+/// A key whose own traffic exceeds one shard's limit.
+#[derive(Debug, Clone, PartialEq)]
+pub struct HotKey {
+    /// `group:key`.
+    pub key: String,
+    /// Its records per second.
+    pub records_per_s: f64,
+    /// Its bytes per second.
+    pub bytes_per_s: f64,
+    /// Sub-keys a salted key needs to fit under 80 % of a shard's limits.
+    pub salt_into: u32,
+}
+
+/// The planner's answer.
+#[derive(Debug, Clone)]
+pub struct Plan {
+    /// Every candidate run, by shard count.
+    pub candidates: Vec<Candidate>,
+    /// The smallest shard count meeting every objective, if any.
+    pub recommended: Option<u32>,
+    /// What limits the smaller candidates.
+    pub binding: String,
+    /// The objectives used (the scenario's, or the default).
+    pub slo: Slo,
+    /// Whether the default objectives were used.
+    pub default_slo: bool,
+    /// The bytes-only sizing formula's answer.
+    pub formula_shards: u32,
+    /// Keys no shard count helps.
+    pub hot_keys: Vec<HotKey>,
+    /// Replications per candidate.
+    pub replications: u32,
+    /// The salted what-if: the same search with every named hot key split
+    /// into its sub-keys; its recommendation and that candidate's results.
+    pub salted: Option<(Option<u32>, Option<Candidate>)>,
+}
+
+fn objectives(scenario: &Scenario) -> (Slo, bool) {
+    let s = scenario.slo;
+    let any = s.max_throttle_rate.is_some()
+        || s.max_failed_records.is_some()
+        || s.max_p99_latency.is_some()
+        || s.max_peak_shard_utilisation.is_some()
+        || s.max_lost_records.is_some()
+        || s.max_iterator_age.is_some()
+        || s.max_monthly_cost.is_some();
+    if any {
+        (s, false)
+    } else {
+        // Without objectives: no failed records and at most 0.1 % throttled.
+        (
+            Slo {
+                max_throttle_rate: Some(0.001),
+                max_failed_records: Some(0),
+                ..Slo::default()
+            },
+            true,
+        )
+    }
+}
+
+/// The AWS guide's sizing formula, which counts bytes only:
+/// `max(write KB/s / 1000, read KB/s / 2000)`, read as the polling
+/// applications' share of the writes.
+pub fn formula_shards(scenario: &Scenario) -> u32 {
+    let write: f64 = scenario
+        .producers
+        .iter()
+        .map(|g| {
+            g.rate.mean_over(scenario.duration) * (g.size.mean() + g.keys.max_key_bytes() as f64)
+        })
+        .sum();
+    let polling = scenario
+        .consumers
+        .iter()
+        .filter(|c| c.kind == crate::scenario::ConsumerKind::Polling)
+        .count() as f64;
+    let kb = write / 1000.0;
+    (kb / 1000.0).max(kb * polling / 2000.0).ceil().max(1.0) as u32
+}
+
+/// Runs the candidates' replications in parallel, in a stable order.
+fn evaluate(
+    scenario: &Scenario,
+    shards: &[u32],
+    replications: u32,
+) -> Result<Vec<Vec<Run>>, SimError> {
+    let jobs: Vec<(u32, u32)> = shards
+        .iter()
+        .flat_map(|&s| (0..replications).map(move |r| (s, r)))
+        .collect();
+    let runs: Vec<Result<Run, SimError>> = jobs
+        .par_iter()
+        .map(|&(s, r)| {
+            let mut sc = scenario.clone();
+            sc.stream.shards = s;
+            sc.seed = derive_seed(scenario.seed, Purpose::Replication, u64::from(r));
+            let out = simulate(&sc, RunOptions::default())?;
+            let rep =
+                report::build(&sc, &out, "").map_err(|e| SimError::Conservation(e.to_string()))?;
+            let t = &out.metrics.shard_totals;
+            Ok(Run {
+                m: rep.measured,
+                by_records: t.iter().map(|x| x.counts.throttled_by_records).sum(),
+                by_bytes: t.iter().map(|x| x.counts.throttled_by_bytes).sum(),
+                read_throttled: out.consumers.iter().map(|c| c.total.throttled).sum(),
+            })
+        })
+        .collect();
+    let mut runs = runs.into_iter();
+    let mut out = Vec::with_capacity(shards.len());
+    for _ in shards {
+        out.push(
+            runs.by_ref()
+                .take(replications as usize)
+                .collect::<Result<Vec<_>, _>>()?,
+        );
+    }
+    Ok(out)
+}
+
+fn candidate(shards: u32, runs: &[Run], slo: &Slo) -> Candidate {
+    let est = |f: &dyn Fn(&Run) -> f64| estimate(&runs.iter().map(f).collect::<Vec<_>>());
+    let by_records: u64 = runs.iter().map(|r| r.by_records).sum();
+    let by_bytes: u64 = runs.iter().map(|r| r.by_bytes).sum();
+    let c = Candidate {
+        shards,
+        throttle_rate: est(&|r| r.m.throttle_rate),
+        failed: est(&|r| r.m.failed as f64),
+        p99_ms: est(&|r| r.m.p99_ms),
+        peak_utilisation: est(&|r| r.m.peak_utilisation),
+        lost: est(&|r| r.m.lost as f64),
+        iterator_age_ms: est(&|r| r.m.iterator_age_ms),
+        monthly_cost: est(&|r| r.m.monthly_cost),
+        records_bound_share: if by_records + by_bytes == 0 {
+            0.0
+        } else {
+            by_records as f64 / (by_records + by_bytes) as f64
+        },
+        read_throttled: runs.iter().map(|r| r.read_throttled as f64).sum::<f64>()
+            / runs.len().max(1) as f64,
+        meets: false,
+    };
+    let holds = |limit: Option<f64>, value: f64| limit.is_none_or(|l| value <= l);
+    let meets = holds(slo.max_throttle_rate, c.throttle_rate.mean)
+        && holds(slo.max_failed_records.map(|x| x as f64), c.failed.mean)
+        && holds(slo.max_p99_latency.map(|x| x as f64 / 1e6), c.p99_ms.mean)
+        && holds(slo.max_peak_shard_utilisation, c.peak_utilisation.mean)
+        && holds(slo.max_lost_records.map(|x| x as f64), c.lost.mean)
+        && holds(
+            slo.max_iterator_age.map(|x| x as f64 / 1e6),
+            c.iterator_age_ms.mean,
+        )
+        && holds(slo.max_monthly_cost, c.monthly_cost.mean);
+    Candidate { meets, ..c }
+}
+
+/// Searches the shard count: doubling from `min_shards` until a candidate
+/// meets the objectives (or `max_shards`), then bisecting down to the
+/// smallest that does, assuming more shards never hurt. The candidate below
+/// and the one above the answer are run too, as runner-ups.
+pub fn plan(scenario: &Scenario, options: PlanOptions) -> Result<Plan, SimError> {
+    let mut p = search(scenario, options)?;
+    // The what-if: salt every named hot key and search again.
+    let mut salted = scenario.clone();
+    let mut any = false;
+    for h in &p.hot_keys {
+        let Some((group, key)) = h.key.split_once(':') else {
+            continue;
+        };
+        if let Some(g) = salted.producers.iter_mut().find(|g| g.name == group)
+            && let Some(keys) = g.keys.salted(key, h.salt_into)
+        {
+            g.keys = keys;
+            any = true;
+        }
+    }
+    if any {
+        let s = search(&salted, options)?;
+        let best = s
+            .recommended
+            .and_then(|r| s.candidates.iter().find(|c| c.shards == r).cloned());
+        p.salted = Some((s.recommended, best));
+    }
+    Ok(p)
+}
+
+fn search(scenario: &Scenario, options: PlanOptions) -> Result<Plan, SimError> {
+    let (slo, default_slo) = objectives(scenario);
+    let mut sc = scenario.clone();
+    sc.slo = slo;
+    let r = options.replications;
+    let mut seen: BTreeMap<u32, Candidate> = BTreeMap::new();
+    let run = |shards: &[u32], seen: &mut BTreeMap<u32, Candidate>| -> Result<(), SimError> {
+        let todo: Vec<u32> = shards
+            .iter()
+            .copied()
+            .filter(|s| !seen.contains_key(s))
+            .collect();
+        for (s, runs) in todo.iter().zip(evaluate(&sc, &todo, r)?) {
+            seen.insert(*s, candidate(*s, &runs, &slo));
+        }
+        Ok(())
+    };
+    // Doubling.
+    let (mut lo, mut hi) = (0u32, None);
+    let mut s = options.min_shards.max(1);
+    loop {
+        run(&[s], &mut seen)?;
+        if seen[&s].meets {
+            hi = Some(s);
+            break;
+        }
+        lo = s;
+        if s >= options.max_shards {
+            break;
+        }
+        s = s.saturating_mul(2).min(options.max_shards);
+    }
+    // Bisection between the last failing and the first passing count.
+    if let Some(mut h) = hi {
+        while h - lo > 1 {
+            let mid = lo + (h - lo) / 2;
+            run(&[mid], &mut seen)?;
+            if seen[&mid].meets {
+                h = mid;
+            } else {
+                lo = mid;
+            }
+        }
+        hi = Some(h);
+        let mut around = vec![h + 1];
+        if h > 1 {
+            around.push(h - 1);
+        }
+        run(&around, &mut seen)?;
+    }
+    // Hot keys: from one run at the largest candidate tried.
+    let top = *seen.keys().last().expect("at least one candidate");
+    let hot_keys = hot_keys(&sc, top)?;
+    let failing = seen.values().rev().find(|c| !c.meets);
+    let binding = binding(failing, &hot_keys, hi.is_some());
+    Ok(Plan {
+        candidates: seen.into_values().collect(),
+        recommended: hi,
+        binding,
+        slo,
+        default_slo,
+        formula_shards: formula_shards(scenario),
+        hot_keys,
+        replications: r,
+        salted: None,
+    })
+}
+
+fn hot_keys(scenario: &Scenario, shards: u32) -> Result<Vec<HotKey>, SimError> {
+    let mut sc = scenario.clone();
+    sc.stream.shards = shards;
+    let out = simulate(&sc, RunOptions::default())?;
+    let rep = report::build(&sc, &out, "").map_err(|e| SimError::Conservation(e.to_string()))?;
+    let (_, keys) = rep
+        .files
+        .iter()
+        .find(|(n, _)| n == "keys.csv")
+        .expect("a report has keys.csv");
+    let mut reader = csv::Reader::from_reader(keys.as_slice());
+    let mut hot = Vec::new();
+    let records_limit = Quota::WriteRecordsPerShardPerSec.value() as f64;
+    let bytes_limit = Quota::WriteBytesPerShardPerSec.value() as f64;
+    for row in reader.records().flatten() {
+        if &row[8] != "true" {
+            continue;
+        }
+        let rate: f64 = row[6].parse().unwrap_or(0.0);
+        let bytes: f64 = row[7].parse().unwrap_or(0.0);
+        let salt_into = (rate / (0.8 * records_limit))
+            .max(bytes / (0.8 * bytes_limit))
+            .ceil() as u32;
+        hot.push(HotKey {
+            key: format!("{}:{}", &row[0], &row[1]),
+            records_per_s: rate,
+            bytes_per_s: bytes,
+            salt_into,
+        });
+    }
+    Ok(hot)
+}
+
+fn binding(failing: Option<&Candidate>, hot: &[HotKey], met: bool) -> String {
+    if !hot.is_empty() && !met {
+        return "a hot key: one key's traffic exceeds one shard's limit, and a key always maps to one shard".into();
+    }
+    match failing {
+        None => "none: the smallest candidate already meets the objectives".into(),
+        Some(c) if c.throttle_rate.mean == 0.0 && c.read_throttled > 0.0 => {
+            "read sharing: polling consumers exceed 5 calls/s or 2 MiB/s per shard".into()
+        }
+        Some(c) if c.throttle_rate.mean == 0.0 => {
+            "consumer processing or retention: writes pass, readers fall behind".into()
+        }
+        Some(c) if c.records_bound_share >= 0.5 => "write records/s (1,000 per shard)".into(),
+        Some(_) => "write bytes/s (1 MiB per shard)".into(),
+    }
+}
+
+fn e(x: &Estimate, digits: usize) -> (String, String) {
+    (
+        format!("{:.*}", digits, x.mean),
+        format!("{:.*}", digits, x.ci95),
+    )
+}
+
+/// The plan as CSV: one row per candidate.
+pub fn render_csv(plan: &Plan) -> Result<Vec<u8>, csv::Error> {
+    let mut w = csv::Writer::from_writer(Vec::new());
+    w.write_record([
+        "shards",
+        "replications",
+        "meets_slo",
+        "throttle_rate_mean",
+        "throttle_rate_ci95",
+        "records_failed_mean",
+        "records_failed_ci95",
+        "latency_p99_ms_mean",
+        "latency_p99_ms_ci95",
+        "peak_shard_utilisation_mean",
+        "peak_shard_utilisation_ci95",
+        "records_lost_mean",
+        "iterator_age_ms_mean",
+        "monthly_cost_usd_mean",
+        "monthly_cost_usd_ci95",
+        "records_bound_share",
+    ])?;
+    for c in &plan.candidates {
+        let (tr, tr_ci) = e(&c.throttle_rate, 6);
+        let (f, f_ci) = e(&c.failed, 1);
+        let (p, p_ci) = e(&c.p99_ms, 3);
+        let (u, u_ci) = e(&c.peak_utilisation, 4);
+        let (cost, cost_ci) = e(&c.monthly_cost, 2);
+        w.write_record([
+            c.shards.to_string(),
+            plan.replications.to_string(),
+            c.meets.to_string(),
+            tr,
+            tr_ci,
+            f,
+            f_ci,
+            p,
+            p_ci,
+            u,
+            u_ci,
+            format!("{:.1}", c.lost.mean),
+            format!("{:.1}", c.iterator_age_ms.mean),
+            cost,
+            cost_ci,
+            format!("{:.4}", c.records_bound_share),
+        ])?;
+    }
+    w.into_inner().map_err(|e| e.into_error().into())
+}
+
+/// The recommendation in plain words (Markdown).
+pub fn render_markdown(plan: &Plan, name: &str) -> String {
+    let mut t = format!("# Capacity plan: {name}\n\n");
+    let by = |s: u32| plan.candidates.iter().find(|c| c.shards == s);
+    match plan.recommended.and_then(by) {
+        Some(c) => {
+            let _ = writeln!(
+                t,
+                "**Recommendation: {} shards**, about ${:.2} a month (+- {:.2}), throttle rate {:.4} % (+- {:.4}), over {} replications.\n",
+                c.shards,
+                c.monthly_cost.mean,
+                c.monthly_cost.ci95,
+                c.throttle_rate.mean * 100.0,
+                c.throttle_rate.ci95 * 100.0,
+                plan.replications
+            );
+            if let Some(below) = by(c.shards.saturating_sub(1)).filter(|b| !b.meets) {
+                let _ = writeln!(
+                    t,
+                    "With {} shards (${:.2} a month) the objectives fail: throttle rate {:.4} %, {:.0} records failed. What binds: {}.\n",
+                    below.shards,
+                    below.monthly_cost.mean,
+                    below.throttle_rate.mean * 100.0,
+                    below.failed.mean,
+                    plan.binding
+                );
+            }
+            if let Some(above) = by(c.shards + 1) {
+                let _ = writeln!(
+                    t,
+                    "With {} shards: ${:.2} a month, throttle rate {:.4} %.\n",
+                    above.shards,
+                    above.monthly_cost.mean,
+                    above.throttle_rate.mean * 100.0
+                );
+            }
+        }
+        None => {
+            let _ = writeln!(
+                t,
+                "**No shard count up to {} meets the objectives.** What binds: {}.\n",
+                plan.candidates.last().map_or(0, |c| c.shards),
+                plan.binding
+            );
+        }
+    }
+    for h in &plan.hot_keys {
+        let _ = writeln!(
+            t,
+            "- Key `{}` alone carries {:.0} records/s and {:.0} bytes/s, over one shard's limit (1,000 records/s, 1 MiB/s). No shard count fixes it: salt it into at least {} sub-keys (e.g. append `#0`..`#{}` and spread writes over them).",
+            h.key,
+            h.records_per_s,
+            h.bytes_per_s,
+            h.salt_into,
+            h.salt_into.saturating_sub(1)
+        );
+    }
+    if !plan.hot_keys.is_empty() {
+        t.push('\n');
+    }
+    match &plan.salted {
+        Some((Some(n), Some(c))) => {
+            let _ = writeln!(
+                t,
+                "What-if, the hot keys salted as above: **{n} shards** meet the objectives, about ${:.2} a month, throttle rate {:.4} %.\n",
+                c.monthly_cost.mean,
+                c.throttle_rate.mean * 100.0
+            );
+        }
+        Some(_) => {
+            t.push_str("What-if, the hot keys salted as above: still no shard count in range meets the objectives.\n\n");
+        }
+        None if !plan.hot_keys.is_empty() => {
+            t.push_str("(The salted what-if runs for keys named in a group's `hot` list; these keys are not.)\n\n");
+        }
+        None => {}
+    }
+    let _ = writeln!(
+        t,
+        "The AWS guide's bytes-only formula (`max(write KB/s / 1000, read KB/s / 2000)`) gives **{} shards**; it ignores records/s, bursts, hot keys and retries.\n",
+        plan.formula_shards
+    );
+    if plan.default_slo {
+        t.push_str("The scenario has no `[slo]`: the plan used at most 0.1 % throttled attempts and no failed records.\n");
+    }
+    t
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn estimate_uses_student_t() {
+        let e = estimate(&[1.0, 2.0, 3.0]);
+        assert_eq!(e.mean, 2.0);
+        // sd 1, t(0.975, 2) = 4.3027: half-width 4.3027 / sqrt(3).
+        assert!(
+            (e.ci95 - 4.302_653 / 3f64.sqrt()).abs() < 1e-5,
+            "{}",
+            e.ci95
+        );
+        assert_eq!(estimate(&[5.0]).ci95, 0.0);
+        assert_eq!(estimate(&[2.0, 2.0]).ci95, 0.0);
+    }
+}
