@@ -156,6 +156,9 @@ pub struct PlanArgs {
     /// Largest shard count to try.
     #[arg(long, default_value_t = 256, value_parser = clap::value_parser!(u32).range(1..=10000))]
     pub max_shards: u32,
+    /// Also run the traffic on an on-demand stream and compare its cost.
+    #[arg(long)]
+    pub on_demand: bool,
     /// Worker threads [default: all cores]. The plan is the same for any count.
     #[arg(long, value_name = "N")]
     pub threads: Option<usize>,
@@ -371,6 +374,7 @@ fn plan(args: &PlanArgs, out: &mut dyn Write) -> Result<()> {
         replications: args.replications,
         min_shards: args.min_shards,
         max_shards: args.max_shards,
+        on_demand: args.on_demand,
     };
     let plan = pool.install(|| crate::plan::plan(&scenario, options))?;
     let md = crate::plan::render_markdown(&plan, &scenario.name);

@@ -28,6 +28,8 @@ pub struct PlanOptions {
     pub min_shards: u32,
     /// Largest shard count to consider.
     pub max_shards: u32,
+    /// Also run the scenario in on-demand mode, to compare.
+    pub on_demand: bool,
 }
 
 /// A mean and the half-width of its 95 % confidence interval (Student t).
@@ -127,6 +129,9 @@ pub struct Plan {
     /// The salted what-if: the same search with every named hot key split
     /// into its sub-keys; its recommendation and that candidate's results.
     pub salted: Option<(Option<u32>, Option<Candidate>)>,
+    /// The same traffic on an on-demand stream (its shard count is the
+    /// service's), when asked for.
+    pub on_demand: Option<Candidate>,
 }
 
 fn objectives(scenario: &Scenario) -> (Slo, bool) {
@@ -269,6 +274,17 @@ pub fn plan(scenario: &Scenario, options: PlanOptions) -> Result<Plan, SimError>
             any = true;
         }
     }
+    if options.on_demand {
+        let mut od = scenario.clone();
+        od.stream.on_demand = Some(15 * 60 * crate::units::NANOS_PER_SEC);
+        od.stream.shards = 4;
+        od.reshards.clear();
+        od.autoscaling = None;
+        let (slo, _) = objectives(scenario);
+        od.slo = slo;
+        let runs = evaluate(&od, &[4], options.replications)?;
+        p.on_demand = Some(candidate(4, &runs[0], &slo));
+    }
     if any {
         let s = search(&salted, options)?;
         let best = s
@@ -344,6 +360,7 @@ fn search(scenario: &Scenario, options: PlanOptions) -> Result<Plan, SimError> {
         hot_keys,
         replications: r,
         salted: None,
+        on_demand: None,
     })
 }
 
@@ -425,14 +442,19 @@ pub fn render_csv(plan: &Plan) -> Result<Vec<u8>, csv::Error> {
         "monthly_cost_usd_ci95",
         "records_bound_share",
     ])?;
-    for c in &plan.candidates {
+    let rows = plan
+        .candidates
+        .iter()
+        .map(|c| (c.shards.to_string(), c))
+        .chain(plan.on_demand.iter().map(|c| ("on-demand".to_owned(), c)));
+    for (shards, c) in rows {
         let (tr, tr_ci) = e(&c.throttle_rate, 6);
         let (f, f_ci) = e(&c.failed, 1);
         let (p, p_ci) = e(&c.p99_ms, 3);
         let (u, u_ci) = e(&c.peak_utilisation, 4);
         let (cost, cost_ci) = e(&c.monthly_cost, 2);
         w.write_record([
-            c.shards.to_string(),
+            shards,
             plan.replications.to_string(),
             c.meets.to_string(),
             tr,
@@ -529,6 +551,16 @@ pub fn render_markdown(plan: &Plan, name: &str) -> String {
             t.push_str("(The salted what-if runs for keys named in a group's `hot` list; these keys are not.)\n\n");
         }
         None => {}
+    }
+    if let Some(c) = &plan.on_demand {
+        let _ = writeln!(
+            t,
+            "On-demand instead: about ${:.2} a month (+- {:.2}), throttle rate {:.4} %: {} the objectives.\n",
+            c.monthly_cost.mean,
+            c.monthly_cost.ci95,
+            c.throttle_rate.mean * 100.0,
+            if c.meets { "meets" } else { "misses" }
+        );
     }
     let _ = writeln!(
         t,

@@ -14,6 +14,7 @@ const OPTIONS: PlanOptions = PlanOptions {
     replications: 3,
     min_shards: 1,
     max_shards: 32,
+    on_demand: false,
 };
 
 #[test]
@@ -34,8 +35,20 @@ size = "64B"
 keys = { kind = "random", key_bytes = 36 }
 "#,
     );
-    let p = plan(&s, OPTIONS).unwrap();
+    let p = plan(
+        &s,
+        PlanOptions {
+            on_demand: true,
+            ..OPTIONS
+        },
+    )
+    .unwrap();
     assert_eq!(p.recommended, Some(3));
+    // On-demand starts at 4 MB/s and 4,000 records/s: it meets them, at a price.
+    let od = p.on_demand.as_ref().unwrap();
+    assert!(od.meets);
+    let three = p.candidates.iter().find(|c| c.shards == 3).unwrap();
+    assert!(od.monthly_cost.mean > three.monthly_cost.mean);
     assert!(p.binding.contains("records/s"), "{}", p.binding);
     assert_eq!(p.formula_shards, 1, "the bytes-only formula under-sizes it");
     assert!(p.default_slo);
