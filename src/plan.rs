@@ -564,8 +564,9 @@ pub fn render_markdown(plan: &Plan, name: &str) -> String {
     }
     let _ = writeln!(
         t,
-        "The AWS guide's bytes-only formula (`max(write KB/s / 1000, read KB/s / 2000)`) gives **{} shards**; it ignores records/s, bursts, hot keys and retries.\n",
-        plan.formula_shards
+        "The AWS guide's bytes-only formula (`max(write KB/s / 1000, read KB/s / 2000)`) gives **{} shard{}**; it ignores records/s, bursts, hot keys and retries.\n",
+        plan.formula_shards,
+        if plan.formula_shards == 1 { "" } else { "s" }
     );
     if plan.default_slo {
         t.push_str("The scenario has no `[slo]`: the plan used at most 0.1 % throttled attempts and no failed records.\n");
