@@ -142,7 +142,8 @@ fn objectives(scenario: &Scenario) -> (Slo, bool) {
         || s.max_peak_shard_utilisation.is_some()
         || s.max_lost_records.is_some()
         || s.max_iterator_age.is_some()
-        || s.max_monthly_cost.is_some();
+        || s.max_monthly_cost.is_some()
+        || s.max_reshard_operations_per_24h.is_some();
     if any {
         (s, false)
     } else {
@@ -250,7 +251,13 @@ fn candidate(shards: u32, runs: &[Run], slo: &Slo) -> Candidate {
             slo.max_iterator_age.map(|x| x as f64 / 1e6),
             c.iterator_age_ms.mean,
         )
-        && holds(slo.max_monthly_cost, c.monthly_cost.mean);
+        && holds(slo.max_monthly_cost, c.monthly_cost.mean)
+        && holds(
+            slo.max_reshard_operations_per_24h.map(|x| x as f64),
+            runs.iter()
+                .map(|r| r.m.reshards_per_24h as f64)
+                .fold(0.0, f64::max),
+        );
     Candidate { meets, ..c }
 }
 
@@ -312,8 +319,8 @@ fn search(scenario: &Scenario, options: PlanOptions) -> Result<Plan, SimError> {
         }
         Ok(())
     };
-    // Doubling.
-    let (mut lo, mut hi) = (0u32, None);
+    // Doubling; `lo` is the largest count known (or taken) to fail.
+    let (mut lo, mut hi) = (options.min_shards.max(1) - 1, None);
     let mut s = options.min_shards.max(1);
     loop {
         run(&[s], &mut seen)?;
@@ -339,8 +346,11 @@ fn search(scenario: &Scenario, options: PlanOptions) -> Result<Plan, SimError> {
             }
         }
         hi = Some(h);
-        let mut around = vec![h + 1];
-        if h > 1 {
+        let mut around = Vec::new();
+        if h < options.max_shards {
+            around.push(h + 1);
+        }
+        if h > options.min_shards.max(1) {
             around.push(h - 1);
         }
         run(&around, &mut seen)?;

@@ -357,7 +357,9 @@ pub fn build(
     let accepted_reshards: Vec<u64> = outcome
         .reshards
         .iter()
-        .filter(|r| r.rejected.is_none() && !r.operations.is_empty())
+        // Requests made (by the scenario or a policy), not the service's own
+        // on-demand splits.
+        .filter(|r| r.source != "on-demand" && r.rejected.is_none() && !r.operations.is_empty())
         .map(|r| r.requested)
         .collect();
     let (cost_lines, run_cost) = run_cost(scenario, outcome, &lifetimes);

@@ -105,6 +105,8 @@ struct Lease {
     checkpointed: SimTime,
     /// The application was paused: resume from the checkpoint.
     restart: bool,
+    /// When the lease last polled (a pause starting after it means a restart).
+    last_poll: SimTime,
     /// After a restart, where the lease had read to: records before it are
     /// read again (duplicates), not for the first time.
     replay_until: Cursor,
@@ -115,7 +117,9 @@ struct Lease {
     /// Largest MillisBehindLatest seen on this lease, in ms.
     max_behind_ms: u64,
     /// Enhanced fan-out: the consumer's own 2 MiB/s byte bucket.
-    efo_bytes: u64,
+    /// May go below zero: a push delivers whole records, and the next waits
+    /// until the overdraft is paid back.
+    efo_bytes: i64,
     efo_last: SimTime,
     /// When the lease first returned records, and when it reached SHARD_END.
     first_read: Option<SimTime>,
@@ -358,11 +362,12 @@ impl Engine<'_> {
             checkpoint: cursor,
             checkpointed: now,
             restart: false,
+            last_poll: now,
             replay_until: cursor,
             discovered,
             counts: ConsumerCounts::default(),
             max_behind_ms: 0,
-            efo_bytes: efo_cap(),
+            efo_bytes: efo_cap() as i64,
             efo_last: now,
             first_read: None,
             finished: None,
@@ -423,6 +428,16 @@ impl Engine<'_> {
         let Some(lease) = self.consumers[a].leases[s].as_mut() else {
             return;
         };
+        // A pause that began since the last poll stopped the worker, even if
+        // no poll fell inside it.
+        let last = std::mem::replace(&mut lease.last_poll, now);
+        if app
+            .pauses
+            .iter()
+            .any(|&(from, _)| from > last && from <= now)
+        {
+            lease.restart = true;
+        }
         if std::mem::take(&mut lease.restart) {
             // Back from a stop: the worker resumes from the checkpoint, and
             // reads again what it had read since.
@@ -483,9 +498,9 @@ impl Engine<'_> {
                 let rate = Quota::EfoBytesPerConsumerPerShardPerSec.value();
                 let dt = now.saturating_sub(lease.efo_last);
                 lease.efo_last = now;
-                let added = (u128::from(dt) * u128::from(rate) / u128::from(NANOS_PER_SEC)) as u64;
-                lease.efo_bytes = lease.efo_bytes.saturating_add(added).min(efo_cap());
-                lease.efo_bytes
+                let added = (u128::from(dt) * u128::from(rate) / u128::from(NANOS_PER_SEC)) as i64;
+                lease.efo_bytes = lease.efo_bytes.saturating_add(added).min(efo_cap() as i64);
+                lease.efo_bytes.max(0) as u64
             }
         };
         let lease = self.consumers[a].leases[s].as_mut().expect("checked");
@@ -513,7 +528,7 @@ impl Engine<'_> {
         if app.kind == ConsumerKind::Polling {
             self.read_limits[s].charge(now, read.bytes, read.byte_capped);
         } else {
-            lease.efo_bytes -= read.bytes.min(lease.efo_bytes);
+            lease.efo_bytes -= read.bytes as i64;
         }
         let delivered = if app.kind == ConsumerKind::EnhancedFanOut {
             now + EFO_DELAY

@@ -156,8 +156,9 @@ impl Limiter {
         }
     }
 
-    /// Changes a bucket's rates (its depth stays one second of refill).
-    pub fn set_rates(&mut self, new_records_rate: u64, new_bytes_rate: u64) {
+    /// Changes a bucket's rates; its depth stays one second of refill, and
+    /// the byte bucket holds at least `max_record` bytes.
+    pub fn set_rates(&mut self, new_records_rate: u64, new_bytes_rate: u64, max_record: u64) {
         if let Limiter::Bucket {
             records,
             bytes,
@@ -171,7 +172,8 @@ impl Limiter {
             *records_rate = new_records_rate;
             *bytes_rate = new_bytes_rate;
             *records_cap = mul_div(new_records_rate, NANOS_PER_SEC);
-            *bytes_cap = mul_div(new_bytes_rate, NANOS_PER_SEC);
+            *bytes_cap = mul_div(new_bytes_rate, NANOS_PER_SEC)
+                .max(max_record.saturating_mul(NANOS_PER_SEC));
             *records = (*records).min(*records_cap);
             *bytes = (*bytes).min(*bytes_cap);
         }

@@ -74,17 +74,6 @@ struct OpenAggregate {
     generation: u32,
 }
 
-impl OpenAggregate {
-    const EMPTY: OpenAggregate = OpenAggregate {
-        births: NO_SLOT,
-        hash: 0,
-        bytes: 0,
-        first_bytes: 0,
-        count: 0,
-        generation: 0,
-    };
-}
-
 /// Events stay small (12 bytes) so that the heap moves little: a record
 /// awaiting a retry waits in [`Engine::parked`], and the event holds its slot.
 #[derive(Debug, Clone, Copy)]
@@ -137,8 +126,11 @@ struct Producer {
     generation: u32,
     /// User records held: aggregating, batched or awaiting a retry.
     outstanding: u64,
-    /// Aggregates being filled, by shard index (empty without aggregation).
-    aggregates: Vec<OpenAggregate>,
+    /// Aggregates being filled, by shard index: only the open ones, so
+    /// memory follows the shards a producer writes to right now.
+    aggregates: std::collections::BTreeMap<u32, OpenAggregate>,
+    /// Numbers the aggregates, so that a stale deadline is recognised.
+    aggregate_generation: u32,
 }
 
 /// Per-key counts of a group with a finite key table.
@@ -263,11 +255,8 @@ pub fn simulate(scenario: &Scenario, options: RunOptions) -> Result<Outcome, Sim
                 batch_bytes: 0,
                 generation: 0,
                 outstanding: 0,
-                aggregates: if group.aggregation.is_some() {
-                    vec![OpenAggregate::EMPTY; spec.shards as usize]
-                } else {
-                    Vec::new()
-                },
+                aggregates: std::collections::BTreeMap::new(),
+                aggregate_generation: 0,
             });
         }
         let n = group.keys.table().map_or(0, |t| t.len());
@@ -309,9 +298,9 @@ pub fn simulate(scenario: &Scenario, options: RunOptions) -> Result<Outcome, Sim
         policy_state: policy::PolicyState::default(),
         exec: None,
         policy_error: None,
-        on_demand: spec
-            .on_demand
-            .map(|delay| ondemand::OnDemand::new(delay, spec.shards as usize)),
+        on_demand: spec.on_demand.map(|delay| {
+            ondemand::OnDemand::new(delay, spec.shards as usize, spec.max_record_bytes)
+        }),
     };
     if let Some(crate::scenario::Autoscaling {
         policy:
@@ -383,7 +372,7 @@ pub fn simulate(scenario: &Scenario, options: RunOptions) -> Result<Outcome, Sim
     let aggregating: u64 = engine
         .producers
         .iter()
-        .flat_map(|p| p.aggregates.iter().map(|a| u64::from(a.count)))
+        .flat_map(|p| p.aggregates.values().map(|a| u64::from(a.count)))
         .sum();
     let pending = in_retry + in_batches + aggregating;
     let outstanding: u64 = engine.producers.iter().map(|p| p.outstanding).sum();
@@ -452,8 +441,11 @@ impl Model for Engine<'_> {
                 shard,
                 generation,
             } => {
-                let a = &self.producers[producer as usize].aggregates[shard as usize];
-                if a.generation == generation && a.births != NO_SLOT {
+                let due = self.producers[producer as usize]
+                    .aggregates
+                    .get(&shard)
+                    .is_some_and(|a| a.generation == generation);
+                if due {
                     self.complete_aggregate(producer, shard as usize, now, queue);
                     // The KPL sends a record by its deadline: the batch goes too.
                     self.flush(producer, now, queue);
@@ -544,11 +536,17 @@ impl Engine<'_> {
             .expect("only aggregating groups aggregate");
         let shard = self.map.shard_for_hash_key(HashKey(record.hash)).index() as usize;
         let cost = u64::from(record.bytes) + AGGREGATE_PER_RECORD_BYTES;
-        let open = &p.aggregates[shard];
-        if open.births != NO_SLOT && open.bytes + cost > agg.max_size {
+        let key = shard as u32;
+        if p.aggregates
+            .get(&key)
+            .is_some_and(|open| open.bytes + cost > agg.max_size)
+        {
             self.complete_aggregate(producer, shard, now, queue);
         }
-        if self.producers[producer as usize].aggregates[shard].births == NO_SLOT {
+        if !self.producers[producer as usize]
+            .aggregates
+            .contains_key(&key)
+        {
             let slot = match self.free_births.pop() {
                 Some(slot) => slot,
                 None => {
@@ -556,23 +554,33 @@ impl Engine<'_> {
                     self.births.len() as u32 - 1
                 }
             };
-            let a = &mut self.producers[producer as usize].aggregates[shard];
-            a.births = slot;
-            a.hash = record.hash;
-            a.bytes = AGGREGATE_FIXED_BYTES;
-            a.first_bytes = record.bytes;
-            a.count = 0;
-            a.generation = a.generation.wrapping_add(1);
+            let p = &mut self.producers[producer as usize];
+            p.aggregate_generation = p.aggregate_generation.wrapping_add(1);
+            let generation = p.aggregate_generation;
+            p.aggregates.insert(
+                key,
+                OpenAggregate {
+                    births: slot,
+                    hash: record.hash,
+                    bytes: AGGREGATE_FIXED_BYTES,
+                    first_bytes: record.bytes,
+                    count: 0,
+                    generation,
+                },
+            );
             queue.push(
                 now + agg.max_buffered_time,
                 Event::AggregateDue {
                     producer,
-                    shard: shard as u32,
-                    generation: a.generation,
+                    shard: key,
+                    generation,
                 },
             );
         }
-        let a = &mut self.producers[producer as usize].aggregates[shard];
+        let a = self.producers[producer as usize]
+            .aggregates
+            .get_mut(&key)
+            .expect("opened above");
         self.births[a.births as usize].push(record.born);
         a.bytes += cost;
         a.count += 1;
@@ -590,10 +598,13 @@ impl Engine<'_> {
         now: SimTime,
         queue: &mut EventQueue<Event>,
     ) {
-        let a = &mut self.producers[producer as usize].aggregates[shard];
-        let slot = std::mem::replace(&mut a.births, NO_SLOT);
-        let count = std::mem::take(&mut a.count);
-        let a = *a;
+        let Some(a) = self.producers[producer as usize]
+            .aggregates
+            .remove(&(shard as u32))
+        else {
+            return;
+        };
+        let (slot, count) = (a.births, a.count);
         let born = self.births[slot as usize][0];
         let record = if count == 1 {
             self.release_births(slot);

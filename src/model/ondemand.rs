@@ -53,6 +53,8 @@ impl WindowMax {
 #[derive(Debug)]
 pub(super) struct OnDemand {
     delay: SimTime,
+    /// The largest record: the stream bucket always holds one.
+    max_record: u64,
     pub(super) stream: Limiter,
     /// Offered bytes per shard in the current minute.
     pub(super) minute_bytes: Vec<u64>,
@@ -63,16 +65,17 @@ pub(super) struct OnDemand {
 }
 
 impl OnDemand {
-    pub(super) fn new(delay: SimTime, shards: usize) -> OnDemand {
+    pub(super) fn new(delay: SimTime, shards: usize, max_record: u64) -> OnDemand {
         OnDemand {
             delay,
+            max_record,
             stream: Limiter::new(
                 WriteLimit::TokenBucket {
                     burst: NANOS_PER_SEC,
                 },
                 FLOOR_RECORDS,
                 FLOOR_BYTES,
-                0,
+                max_record,
             ),
             minute_bytes: vec![0; shards],
             split_pending: vec![false; shards],
@@ -105,7 +108,7 @@ impl Engine<'_> {
         }
         let bytes = (2 * od.peak_bytes.max()).max(FLOOR_BYTES);
         let records = (2 * od.peak_records.max()).max(FLOOR_RECORDS);
-        od.stream.set_rates(records, bytes);
+        od.stream.set_rates(records, bytes, od.max_record);
         for s in self.map.open_shards() {
             let i = s.id().index() as usize;
             let rate = od.minute_bytes[i] / 60;

@@ -245,8 +245,9 @@ pub fn decide(
             } else {
                 0
             };
-            let cooled =
-                |last: Option<SimTime>, mins: u32| since(last) >= u64::from(mins) * 60_000_000_000;
+            let cooled = |last: Option<SimTime>, mins: u32| {
+                since(last) >= u64::from(mins).saturating_mul(60_000_000_000)
+            };
             match direction {
                 1 if cooled(state.last_up, up.cool_off_mins) => {
                     Some(scaling_utils_count(n, true, up, a.min_shards, a.max_shards))

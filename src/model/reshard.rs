@@ -248,10 +248,5 @@ impl Engine<'_> {
             ));
         }
         self.metrics.ensure_shards(n);
-        for p in &mut self.producers {
-            if !p.aggregates.is_empty() && p.aggregates.len() < n {
-                p.aggregates.resize(n, super::OpenAggregate::EMPTY);
-            }
-        }
     }
 }

@@ -419,6 +419,9 @@ fn autoscaling(
         } => {
             let rule =
                 |r: RawSuRule, name: &'static str| -> Result<SuRule, (&'static str, String)> {
+                    if r.cool_off_mins.is_some_and(|m| m > 525_600) {
+                        return Err((name, "cool_off_mins is at most 525600 (a year)".into()));
+                    }
                     if !finite_in(r.threshold_pct, 0.0, 1000.0)
                         || r.after_mins == 0
                         || r.after_mins > 1440
@@ -1386,6 +1389,15 @@ fn slo(ctx: &Ctx<'_>, span: Range<usize>, raw: RawSlo) -> Result<Slo, ScenarioEr
             span,
             "slo.max_throttle_rate",
             format!("{r} is out of range; accepted range is 0 to 1"),
+        ));
+    }
+    if let Some(c) = raw.max_monthly_cost
+        && !finite_in(c, 0.0, 1e12)
+    {
+        return Err(ctx.invalid(
+            span,
+            "slo.max_monthly_cost",
+            format!("{c} is out of range; accepted range is 0 to 1000000000000 (USD)"),
         ));
     }
     if let Some(u) = raw.max_peak_shard_utilisation

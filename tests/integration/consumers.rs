@@ -417,3 +417,62 @@ pauses = [{ at = "1m", duration = "26h" }]
     let first_loss = minutes.iter().position(|m| m.reads.lost > 0).unwrap();
     assert_eq!(first_loss, 26 * 60);
 }
+
+#[test]
+fn enhanced_fan_out_keeps_to_two_mib_per_second_with_large_records() {
+    // A backlog of 900 KiB records: pushes deliver whole records, and an
+    // overdraft is paid back before the next push.
+    let out = run(r#"
+name = "efo-large"
+duration = "6m"
+[stream]
+shards = 1
+[[producers]]
+name = "p"
+rate = "1/s"
+arrivals = "even"
+size = "900KiB"
+keys = { kind = "random" }
+retry = "none"
+[[consumers]]
+name = "late"
+kind = "enhanced-fan-out"
+start_position = "TRIM_HORIZON"
+starts_at = "3m"
+"#);
+    let seconds = out.metrics.seconds.as_ref().unwrap();
+    // Over any 30 s while catching up: at most 2 MiB/s plus one record.
+    let bytes: u64 = seconds[185..215].iter().map(|s| s.reads.bytes).sum();
+    let limit = 30.0 * 2.0 * 1_048_576.0 + 921_600.0 + 2.0 * 1_048_576.0;
+    assert!((bytes as f64) <= limit, "{} bytes in 30 s", bytes);
+    assert!(bytes > 0);
+}
+
+#[test]
+fn a_short_pause_between_polls_still_restarts_from_the_checkpoint() {
+    // Polls every 10 s; a 2 s pause falls between two of them.
+    let out = run(r#"
+name = "short-pause"
+duration = "3m"
+[stream]
+shards = 1
+[[producers]]
+name = "p"
+rate = "100/s"
+arrivals = "even"
+size = "100B"
+keys = { kind = "random" }
+[[consumers]]
+name = "app"
+poll_interval = "10s"
+checkpoint_interval = "1h"
+pauses = [{ at = "61s", duration = "2s" }]
+"#);
+    // Everything read before the stop is read again (the only checkpoint is
+    // the start).
+    assert!(
+        out.consumers[0].total.duplicates >= 5_000,
+        "{}",
+        out.consumers[0].total.duplicates
+    );
+}

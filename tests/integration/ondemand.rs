@@ -114,3 +114,29 @@ fn resharding_requests_are_refused_on_demand() {
             .contains("provisioned streams only")
     );
 }
+
+#[test]
+fn on_demand_takes_records_up_to_the_maximum_size() {
+    let out = run(r#"
+name = "large"
+duration = "5m"
+[stream]
+shards = 4
+mode = "on-demand"
+max_record_size = "10MiB"
+[[producers]]
+name = "p"
+rate = "2/min"
+arrivals = "even"
+size = "5MiB"
+keys = { kind = "random" }
+retry = "none"
+"#);
+    let t = &out.metrics.shard_totals;
+    let accepted: u64 = t.iter().map(|s| s.counts.accepted_records).sum();
+    let offered: u64 = t.iter().map(|s| s.counts.offered_records).sum();
+    assert_eq!(
+        accepted, offered,
+        "a 5 MiB record fits an idle on-demand stream"
+    );
+}

@@ -201,3 +201,22 @@ fn plan_command_writes_its_files_and_rejects_bad_flags() {
         .assert()
         .code(2);
 }
+
+#[test]
+fn the_search_stays_within_its_bounds() {
+    let s = scenario(
+        "name = \"b\"\nduration = \"20s\"\n[stream]\nshards = 1\n[[producers]]\nname = \"p\"\nrate = \"1500/s\"\nsize = \"100B\"\nkeys = { kind = \"random\" }\n",
+    );
+    let p = plan(
+        &s,
+        PlanOptions {
+            min_shards: 4,
+            max_shards: 4,
+            ..OPTIONS
+        },
+    )
+    .unwrap();
+    let tried: Vec<u32> = p.candidates.iter().map(|c| c.shards).collect();
+    assert_eq!(tried, [4]);
+    assert_eq!(p.recommended, Some(4));
+}
