@@ -1,15 +1,11 @@
 //! Autoscaling policies on the engine: they see published minutes only, act
 //! through UpdateShardCount, and the service's limits hold.
 
+use crate::util::run;
 use std::path::Path;
 
 use shardcast::model::{Outcome, RunOptions, simulate};
 use shardcast::scenario::Scenario;
-
-fn run(toml: &str) -> Outcome {
-    let scenario = Scenario::parse(toml, Path::new("test.toml")).unwrap();
-    simulate(&scenario, RunOptions::default()).unwrap()
-}
 
 // Bytes bind: 1,000 records/s of 4 KB need 4 MB/s, four shards' worth.
 const RAMP: &str = r#"

@@ -1,14 +1,7 @@
 //! `shardcast check`: exit codes, the baseline, JUnit XML and Markdown.
 
+use crate::util::shardcast;
 use std::path::{Path, PathBuf};
-
-use assert_cmd::Command;
-
-fn shardcast() -> Command {
-    let mut cmd = Command::cargo_bin("shardcast").unwrap();
-    cmd.env("RUST_BACKTRACE", "0");
-    cmd
-}
 
 const PASSING: &str = r#"
 name = "passing"

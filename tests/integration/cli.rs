@@ -1,15 +1,9 @@
 //! The `shardcast` binary: output of each command, and each bad input gets one
 //! clear line on stderr and exit code 2.
 
-use assert_cmd::Command;
+use crate::util::shardcast;
 use predicates::prelude::*;
 use serde_json::Value;
-
-fn shardcast() -> Command {
-    let mut cmd = Command::cargo_bin("shardcast").unwrap();
-    cmd.env("RUST_BACKTRACE", "0");
-    cmd
-}
 
 fn data(name: &str) -> String {
     format!(

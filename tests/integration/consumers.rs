@@ -2,17 +2,9 @@
 //! parent-before-child. Every run also checks, per application, that what it
 //! could read is processed, lost or still unread.
 
-use std::path::Path;
-
-use shardcast::model::{Outcome, RunOptions, simulate};
-use shardcast::scenario::Scenario;
+use crate::util::run;
 
 const S: u64 = 1_000_000_000;
-
-fn run(toml: &str) -> Outcome {
-    let scenario = Scenario::parse(toml, Path::new("test.toml")).unwrap();
-    simulate(&scenario, RunOptions { per_second: true }).unwrap()
-}
 
 fn polling_apps(n: usize, interval: &str) -> String {
     (0..n)

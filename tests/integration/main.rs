@@ -12,4 +12,5 @@ mod properties;
 mod reshard;
 mod resharding;
 mod scenarios;
+mod util;
 mod vectors;

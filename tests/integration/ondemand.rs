@@ -3,15 +3,9 @@
 //! (Throughputs are a fifth of the guide's 40/80/100 MB/s example; the rule
 //! is relative to the peak, and the floor of 4 MiB/s stays below them.)
 
-use std::path::Path;
+use crate::util::run;
 
-use shardcast::model::{Outcome, RunOptions, simulate};
-use shardcast::scenario::Scenario;
-
-fn run(toml: &str) -> Outcome {
-    let scenario = Scenario::parse(toml, Path::new("test.toml")).unwrap();
-    simulate(&scenario, RunOptions::default()).unwrap()
-}
+use shardcast::model::Outcome;
 
 /// 8 MiB/s for an hour (80 records/s of 100 KiB), then `after` records/s.
 fn step_to(after: u32) -> String {

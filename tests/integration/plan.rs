@@ -1,14 +1,9 @@
 //! `shardcast plan`: the smallest shard count meeting the objectives, the
 //! binding constraint, hot keys and their salted what-if, determinism.
 
-use std::path::Path;
+use crate::util::scenario;
 
 use shardcast::plan::{PlanOptions, plan};
-use shardcast::scenario::Scenario;
-
-fn scenario(toml: &str) -> Scenario {
-    Scenario::parse(toml, Path::new("test.toml")).unwrap()
-}
 
 const OPTIONS: PlanOptions = PlanOptions {
     replications: 3,

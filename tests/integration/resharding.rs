@@ -1,16 +1,10 @@
 //! Resharding in time: requests checked as the service checks them, their
 //! operations applied one at a time while writes go on.
 
-use std::path::Path;
+use crate::util::run;
 
 use shardcast::kds::{HashKey, ReshardOp, ShardId};
-use shardcast::model::{Outcome, RunOptions, simulate};
-use shardcast::scenario::Scenario;
-
-fn run(toml: &str) -> Outcome {
-    let scenario = Scenario::parse(toml, Path::new("test.toml")).unwrap();
-    simulate(&scenario, RunOptions { per_second: true }).unwrap()
-}
+use shardcast::model::Outcome;
 
 const BASE: &str = r#"
 name = "reshard"

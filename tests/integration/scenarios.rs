@@ -3,19 +3,13 @@
 //! text), and writes nothing; a good scenario gives byte-identical reports run
 //! after run.
 
+use crate::util::shardcast;
 use std::collections::BTreeMap;
 use std::fs;
 use std::path::{Path, PathBuf};
 
-use assert_cmd::Command;
 use predicates::prelude::*;
 use tempfile::TempDir;
-
-fn shardcast() -> Command {
-    let mut cmd = Command::cargo_bin("shardcast").unwrap();
-    cmd.env("RUST_BACKTRACE", "0");
-    cmd
-}
 
 /// A small scenario that throttles: 2 shards (2,000 records/s in all) offered
 /// 2,500 records/s of 100 B, Zipf keys, PutRecords batches, SDK retries.
