@@ -362,7 +362,7 @@ pub fn build(
         .filter(|r| r.source != "on-demand" && r.rejected.is_none() && !r.operations.is_empty())
         .map(|r| r.requested)
         .collect();
-    let (cost_lines, run_cost) = run_cost(scenario, outcome, &lifetimes);
+    let (cost_lines, run_cost) = run_cost(scenario, outcome);
     let month_factor = crate::kds::prices::MONTH_HOURS / (secs / 3600.0);
     let measured = Measured {
         monthly_cost: run_cost * month_factor,
@@ -545,22 +545,37 @@ struct CostRow {
 
 /// What the run used, priced at the scenario's region (KDS-REFERENCE.md §6).
 /// Shard-hours count every shard while it could take writes (short-lived
-/// ones included); enhanced fan-out consumer-shard-hours count each EFO
-/// application on every such shard. Not priced: long-term retention (over
+/// ones included); extended retention the shard-hours while retention was
+/// above 24 hours; enhanced fan-out consumer-shard-hours each EFO
+/// application on every such shard from the application's start. Not priced: long-term retention (over
 /// 7 days) and on-demand extended retention (both per GB-month of stored
 /// data), and KMS.
-fn run_cost(
-    scenario: &Scenario,
-    outcome: &Outcome,
-    lifetimes: &[u64],
-) -> (Vec<crate::kds::prices::CostLine>, f64) {
+fn run_cost(scenario: &Scenario, outcome: &Outcome) -> (Vec<crate::kds::prices::CostLine>, f64) {
     use crate::scenario::ConsumerKind;
-    let shard_hours = lifetimes.iter().sum::<u64>() as f64 / 3600.0;
-    let efo_apps = scenario
+    let intervals = shard_intervals(scenario, outcome);
+    let end = scenario.duration;
+    let shard_hours = overlap_hours(&intervals, 0, end);
+    // Enhanced fan-out: each application from its start, on every shard.
+    let efo_consumer_shard_hours: f64 = scenario
         .consumers
         .iter()
         .filter(|c| c.kind == ConsumerKind::EnhancedFanOut)
-        .count() as f64;
+        .map(|c| overlap_hours(&intervals, c.starts_at, end))
+        .sum();
+    // Extended retention: the shard-hours spent while retention was above 24 h.
+    let stream = &scenario.stream;
+    let mut periods = vec![(0, stream.retention)];
+    periods.extend(stream.retention_changes.iter().copied());
+    let day = 24 * 3600 * NANOS_PER_SEC;
+    let extended_shard_hours: f64 = periods
+        .iter()
+        .enumerate()
+        .filter(|(_, p)| p.1 > day)
+        .map(|(i, p)| {
+            let until = periods.get(i + 1).map_or(end, |n| n.0.min(end));
+            overlap_hours(&intervals, p.0, until)
+        })
+        .sum();
     let bytes_by = |kind: ConsumerKind| -> u64 {
         scenario
             .consumers
@@ -574,8 +589,8 @@ fn run_cost(
         hours: scenario.duration as f64 / 3600e9,
         shard_hours,
         payload_units: outcome.metrics.payload_units,
-        extended_retention: scenario.stream.retention > 24 * 3600 * NANOS_PER_SEC,
-        efo_consumer_shard_hours: efo_apps * shard_hours,
+        extended_retention_shard_hours: extended_shard_hours,
+        efo_consumer_shard_hours,
         efo_bytes: bytes_by(ConsumerKind::EnhancedFanOut),
         billed_in_bytes: outcome.metrics.billed_in_bytes,
         out_bytes: bytes_by(ConsumerKind::Polling),
@@ -685,6 +700,14 @@ fn consumer_rows(scenario: &Scenario, outcome: &Outcome) -> Vec<ConsumerRow> {
 /// Seconds each shard could take writes: from the run's start (or its
 /// parents' close) to its own close (or the run's end), rounded up.
 fn shard_lifetimes(scenario: &Scenario, outcome: &Outcome) -> Vec<u64> {
+    shard_intervals(scenario, outcome)
+        .into_iter()
+        .map(|(from, to)| to.saturating_sub(from).div_ceil(NANOS_PER_SEC))
+        .collect()
+}
+
+/// When each shard could take writes, in simulated ns: `[from, to)`.
+fn shard_intervals(scenario: &Scenario, outcome: &Outcome) -> Vec<(u64, u64)> {
     let map = &outcome.map;
     let sim = |t: crate::kds::EpochNanos| t.0.saturating_sub(scenario.start.0);
     map.shards()
@@ -696,9 +719,18 @@ fn shard_lifetimes(scenario: &Scenario, outcome: &Outcome) -> Vec<u64> {
                 .and_then(|p| p.closed_at())
                 .map_or(0, sim);
             let to = s.closed_at().map_or(scenario.duration, sim);
-            to.saturating_sub(from).div_ceil(NANOS_PER_SEC)
+            (from, to.max(from))
         })
         .collect()
+}
+
+/// Hours of `[from, to)` that fall within `[a, b)`, summed over `intervals`.
+fn overlap_hours(intervals: &[(u64, u64)], a: u64, b: u64) -> f64 {
+    intervals
+        .iter()
+        .map(|&(from, to)| to.min(b).saturating_sub(from.max(a)))
+        .sum::<u64>() as f64
+        / 3600e9
 }
 
 #[derive(Debug, Serialize)]

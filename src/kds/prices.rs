@@ -89,8 +89,9 @@ pub struct Usage {
     pub shard_hours: f64,
     /// Provisioned: PUT payload units of accepted Kinesis records.
     pub payload_units: u64,
-    /// Whether retention is above 24 hours (extended retention billed).
-    pub extended_retention: bool,
+    /// Provisioned: shard-hours while retention was above 24 hours
+    /// (extended retention billed).
+    pub extended_retention_shard_hours: f64,
     /// Enhanced fan-out consumer-shard-hours.
     pub efo_consumer_shard_hours: f64,
     /// Bytes delivered by enhanced fan-out.
@@ -170,14 +171,12 @@ pub fn cost(usage: &Usage, prices: &Prices) -> Vec<CostLine> {
             "unit",
             prices.put_payload_unit,
         );
-        if usage.extended_retention {
-            add(
-                "extended retention",
-                usage.shard_hours,
-                "shard-hour",
-                prices.extended_retention_shard_hour,
-            );
-        }
+        add(
+            "extended retention",
+            usage.extended_retention_shard_hours,
+            "shard-hour",
+            prices.extended_retention_shard_hour,
+        );
         add(
             "enhanced fan-out",
             usage.efo_consumer_shard_hours,

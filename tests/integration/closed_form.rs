@@ -396,3 +396,44 @@ keys = { kind = "random", key_bytes = 36 }
     let cost = std::fs::read_to_string(out.join("cost.csv")).unwrap();
     assert!(cost.contains("shard hours,0.5000,shard-hour"), "{cost}");
 }
+
+/// Extended retention is billed only while retention is above 24 h, and an
+/// enhanced fan-out application only from its start.
+#[test]
+fn time_bound_cost_lines_follow_the_scenario() {
+    let text = r#"
+name = "cost-periods"
+duration = "2h"
+[stream]
+shards = 2
+retention = "48h"
+retention_changes = [{ at = "30m", retention = "24h" }]
+[[producers]]
+name = "p"
+rate = "10/s"
+size = "100B"
+keys = { kind = "random" }
+[[consumers]]
+name = "late"
+kind = "enhanced-fan-out"
+starts_at = "1h"
+"#;
+    let (scenario, outcome) = run(text, false);
+    let report = shardcast::report::build(&scenario, &outcome, "").unwrap();
+    let (_, cost) = report.files.iter().find(|(n, _)| n == "cost.csv").unwrap();
+    let cost = String::from_utf8(cost.clone()).unwrap();
+    let quantity = |dimension: &str| -> f64 {
+        cost.lines()
+            .find(|l| l.split(',').nth(1) == Some(dimension))
+            .unwrap_or_else(|| panic!("{dimension} not in {cost}"))
+            .split(',')
+            .nth(2)
+            .unwrap()
+            .parse()
+            .unwrap()
+    };
+    // 2 shards x 2 h; extended retention for the first 30 min; EFO for the last hour.
+    assert_eq!(quantity("shard hours"), 4.0);
+    assert_eq!(quantity("extended retention"), 1.0);
+    assert_eq!(quantity("enhanced fan-out"), 2.0);
+}
