@@ -4,16 +4,22 @@
 //! Kinesis Data Streams (KDS).
 //!
 //! ```text
-//! scenario.toml ─► scenario ─► workload ─► model on the sim kernel ─► metrics
-//!                                             │ uses
+//! scenario.toml ─► scenario ─► workload ─► model on the sim kernel ─► metrics ─► report
+//!                                             │ uses                              plan, check
 //!                                             ▼
 //!                                  kds: hash keys, shard map, resharding
-//!                                  lineage, sequence numbers, quotas
+//!                                  lineage, sequence numbers, quotas, prices
 //! ```
 //!
-//! This release holds the foundation, [`kds`]: the rules by which the real
-//! service maps a record to a shard, reshapes its shards and numbers its
-//! records, each checked against recorded emulator output.
+//! - [`kds`]: the rules by which the real service maps a record to a shard,
+//!   reshapes its shards and numbers its records, each checked against
+//!   recorded emulator output; quotas and prices as dated, sourced tables.
+//! - [`sim`]: a generic event kernel (integer time, a FIFO-on-ties queue,
+//!   seeded streams) that knows nothing of Kinesis.
+//! - [`scenario`], [`workload`]: scenario files validated into domain types.
+//! - [`model`]: the stream on the kernel: producers, write limits,
+//!   resharding in time, consumers, autoscaling policies, on-demand mode.
+//! - [`report`], [`plan`], [`check`]: what users read.
 //!
 //! ```
 //! use shardcast::kds::{EpochNanos, ShardMap};
@@ -30,11 +36,22 @@
 //! # Ok::<(), shardcast::kds::KdsError>(())
 //! ```
 //!
-//! ## Determinism
+//! ## The determinism contract
 //!
-//! Everything in [`kds`] is a pure function of its inputs: integer hash keys
-//! and integer time (nanoseconds since the Unix epoch), no randomness, no
-//! hash-map iteration order.
+//! The same scenario and seed give the same bytes out, on any machine and at
+//! any thread count:
+//!
+//! 1. Simulated time is a `u64` count of nanoseconds; events at the same
+//!    nanosecond are delivered in the order they were scheduled.
+//! 2. Every random draw comes from a `ChaCha8Rng` (a named, portable
+//!    algorithm) seeded from the scenario's seed, one stream per actor and
+//!    purpose ([`sim::rng`]); `rand_distr` is built with `std_math`.
+//! 3. No hash-map iteration order reaches an output (clippy forbids
+//!    `HashMap` and `HashSet`).
+//! 4. Parallel work (the planner's replications) is gathered in input order
+//!    and reduced sequentially.
+//! 5. Reports carry no wall-clock time. An external autoscaling policy is
+//!    the one exception: a run is deterministic only if that process is.
 
 #![warn(missing_docs, missing_debug_implementations, unreachable_pub)]
 
