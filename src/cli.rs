@@ -52,11 +52,11 @@ pub enum Command {
     Run(RunArgs),
     /// Check a scenario file without running it.
     Validate(ValidateArgs),
-    /// Find the smallest shard count that meets the scenario's [slo], with
+    /// Find the smallest shard count that meets the scenario's `[slo]`, with
     /// replications, confidence intervals and costs; writes plan.csv and
     /// plan.md.
     Plan(PlanArgs),
-    /// The CI gate: run scenarios and judge each against its [slo] and,
+    /// The CI gate: run scenarios and judge each against its `[slo]` and,
     /// with --baseline, against committed values. Exit code 0 when every
     /// check holds, 1 when one fails, 2 on an error.
     Check(CheckArgs),
