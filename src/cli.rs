@@ -129,7 +129,7 @@ pub struct RunArgs {
     /// The scenario file (TOML; see docs/scenarios.md).
     #[arg(value_name = "FILE")]
     pub file: PathBuf,
-    /// Directory for the report [default: reports/<file name without .toml>].
+    /// Directory for the report [default: reports/NAME, NAME the file name without .toml].
     #[arg(long, short = 'o', value_name = "DIR")]
     pub out: Option<PathBuf>,
     /// Use this master seed instead of the scenario's.
@@ -162,7 +162,7 @@ pub struct PlanArgs {
     /// Worker threads [default: all cores]. The plan is the same for any count.
     #[arg(long, value_name = "N")]
     pub threads: Option<usize>,
-    /// Directory for plan.csv and plan.md [default: reports/<file name>-plan].
+    /// Directory for plan.csv and plan.md [default: reports/NAME-plan, NAME the file name without .toml].
     #[arg(long, short = 'o', value_name = "DIR")]
     pub out: Option<PathBuf>,
 }
