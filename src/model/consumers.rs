@@ -249,6 +249,14 @@ impl ConsumerState {
             .sum()
     }
 
+    /// The lease on `shard`, which the caller knows exists (polls are only
+    /// scheduled for leases that do).
+    fn lease(&mut self, shard: usize) -> &mut Lease {
+        self.leases[shard]
+            .as_mut()
+            .expect("a poll is scheduled only for an existing lease")
+    }
+
     /// For the lease on `shard`: when it first returned records and when it
     /// read to the end of its closed shard.
     pub fn lease_times(&self, shard: usize) -> Option<(Option<SimTime>, Option<SimTime>)> {
@@ -474,7 +482,7 @@ impl Engine<'_> {
                     queue.push(now + PARENT_POLL, next);
                     return;
                 }
-                self.consumers[a].leases[s].as_mut().expect("checked").state = LeaseState::Reading;
+                self.consumers[a].lease(s).state = LeaseState::Reading;
             }
             LeaseState::Reading => {}
         }
@@ -482,10 +490,11 @@ impl Engine<'_> {
             ConsumerKind::Polling => {
                 if !self.read_limits[s].call(now) {
                     let c = &mut self.consumers[a];
-                    let lease = c.leases[s].as_mut().expect("checked");
+                    let lease = c.lease(s);
                     lease.counts.throttled += 1;
+                    let worker = lease.worker as usize;
                     c.total.throttled += 1;
-                    c.workers[lease.worker as usize].throttled += 1;
+                    c.workers[worker].throttled += 1;
                     self.metrics.reads.throttled += 1;
                     let gap = self.consumers[a].next_gap(app.poll_interval);
                     queue.push(now + gap, next);
@@ -494,7 +503,7 @@ impl Engine<'_> {
                 Quota::GetRecordsMaxBytes.value()
             }
             ConsumerKind::EnhancedFanOut => {
-                let lease = self.consumers[a].leases[s].as_mut().expect("checked");
+                let lease = self.consumers[a].lease(s);
                 let rate = Quota::EfoBytesPerConsumerPerShardPerSec.value();
                 let dt = now.saturating_sub(lease.efo_last);
                 lease.efo_last = now;
@@ -503,7 +512,7 @@ impl Engine<'_> {
                 lease.efo_bytes.max(0) as u64
             }
         };
-        let lease = self.consumers[a].leases[s].as_mut().expect("checked");
+        let lease = self.consumers[a].lease(s);
         let backlog = &self.backlogs[s];
         let mut cursor = lease.cursor;
         // How far behind the application is when it calls: the age of its
@@ -564,7 +573,7 @@ impl Engine<'_> {
             let age_ms = now.saturating_sub(read.last_arrival) / 1_000_000;
             self.metrics.reads.iterator_age_ms = self.metrics.reads.iterator_age_ms.max(age_ms);
         }
-        let lease = c.leases[s].as_mut().expect("checked");
+        let lease = c.lease(s);
         lease.counts.add_read(read.records, read.bytes);
         lease.max_behind_ms = lease.max_behind_ms.max(behind_ms);
         if read.records > 0 && lease.first_read.is_none() {
@@ -589,7 +598,7 @@ impl Engine<'_> {
             if !c.unassigned.is_empty() {
                 let waiting = c.unassigned.remove(0);
                 c.worker_leases[worker] += 1;
-                let lease = c.leases[waiting].as_mut().expect("a lease waits");
+                let lease = c.lease(waiting);
                 lease.worker = worker as u32;
                 // Not before the application has found the shard.
                 queue.push(

@@ -5,6 +5,15 @@ use crate::util::shardcast;
 use predicates::prelude::*;
 use serde_json::Value;
 
+/// Parses one JSON value per line of a command's stdout.
+fn json_lines(stdout: &[u8]) -> Vec<Value> {
+    String::from_utf8(stdout.to_vec())
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect()
+}
+
 fn data(name: &str) -> String {
     format!(
         "{}/tests/data/kinesalite/{name}",
@@ -51,11 +60,7 @@ fn shard_of_json_and_explicit_hash_keys() {
         .get_output()
         .stdout
         .clone();
-    let rows: Vec<Value> = String::from_utf8(out)
-        .unwrap()
-        .lines()
-        .map(|l| serde_json::from_str(l).unwrap())
-        .collect();
+    let rows = json_lines(&out);
     assert_eq!(rows.len(), 2);
     assert_eq!(rows[0]["partition_key"], "user-2");
     assert_eq!(
@@ -84,11 +89,7 @@ fn shard_of_stdin_routes_all_recorded_keys() {
         .get_output()
         .stdout
         .clone();
-    let rows: Vec<Value> = String::from_utf8(out)
-        .unwrap()
-        .lines()
-        .map(|l| serde_json::from_str(l).unwrap())
-        .collect();
+    let rows = json_lines(&out);
     let expected = recorded["records"].as_array().unwrap();
     assert_eq!(rows.len(), expected.len());
     for (row, e) in rows.iter().zip(expected) {
