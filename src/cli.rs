@@ -76,6 +76,9 @@ pub enum Command {
     DecodeSeq(DecodeSeqArgs),
     /// Print the service limits shardcast enforces, each with its source.
     Quotas(QuotasArgs),
+    /// Print a built-in price table as a price file (TOML): the template for
+    /// a region without one (edit it, then set `stream.prices` to its path).
+    Prices(PricesArgs),
 }
 
 /// How partition key length is counted (see `--key-length`).
@@ -232,6 +235,14 @@ pub struct QuotasArgs {
     pub json: bool,
 }
 
+/// Arguments of `prices`.
+#[derive(Debug, Args)]
+pub struct PricesArgs {
+    /// The built-in region to print.
+    #[arg(long, default_value = "us-east-1")]
+    pub region: String,
+}
+
 /// Parses `args`, runs the command, prints any error as one line on stderr
 /// and returns the process exit code. A closed stdout (`| head`) is success.
 pub fn main<I: IntoIterator<Item = OsString>>(args: I) -> ExitCode {
@@ -283,6 +294,7 @@ pub fn run(cli: Cli, input: &mut dyn BufRead, out: &mut dyn Write) -> Result<boo
         Command::Reshard(args) => reshard(&args, out),
         Command::DecodeSeq(args) => decode_seq(&args, out),
         Command::Quotas(args) => quotas(&args, out),
+        Command::Prices(args) => prices(&args, out),
     }
     .map(|()| true)
 }
@@ -844,6 +856,24 @@ struct QuotaJson {
     unit: String,
     source: &'static str,
     as_of: &'static str,
+}
+
+fn prices(args: &PricesArgs, out: &mut dyn Write) -> Result<()> {
+    let Some(p) = crate::kds::prices::prices(&args.region) else {
+        bail!(
+            "--region: no built-in price table for \"{}\"; built-in regions are {}",
+            args.region,
+            crate::kds::prices::REGIONS.join(", ")
+        );
+    };
+    writeln!(
+        out,
+        "# KDS prices for {} (USD), as of {}; edit for another region and set stream.prices.\n\
+         # Storage is per GB-month (2^30 bytes, 730 hours); payload units per million.",
+        p.region, p.as_of
+    )?;
+    write!(out, "{}", p.to_toml())?;
+    Ok(())
 }
 
 fn quotas(args: &QuotasArgs, out: &mut dyn Write) -> Result<()> {

@@ -14,6 +14,7 @@ use rayon::prelude::*;
 use statrs::distribution::{ContinuousCDF, StudentsT};
 
 use crate::kds::Quota;
+use crate::kds::prices::Dimension;
 use crate::model::{RunOptions, SimError, simulate};
 use crate::report::{self, Measured};
 use crate::scenario::{Scenario, Slo};
@@ -86,6 +87,8 @@ pub struct Candidate {
     pub iterator_age_ms: Estimate,
     /// Monthly cost, USD.
     pub monthly_cost: Estimate,
+    /// Mean monthly cost per billing dimension (indexed as `Dimension::ALL`).
+    pub monthly_by_dimension: [f64; Dimension::ALL.len()],
     /// Share of write throttles where the records/s limit was exhausted.
     pub records_bound_share: f64,
     /// Polling calls refused for shared read limits, per run.
@@ -132,6 +135,10 @@ pub struct Plan {
     /// The same traffic on an on-demand stream (its shard count is the
     /// service's), when asked for.
     pub on_demand: Option<Candidate>,
+    /// The same on an on-demand stream under On-demand Advantage pricing.
+    pub on_demand_advantage: Option<Candidate>,
+    /// The Advantage discount those prices assume.
+    pub advantage_discount: f64,
 }
 
 fn objectives(scenario: &Scenario) -> (Slo, bool) {
@@ -232,6 +239,12 @@ fn candidate(shards: u32, runs: &[Run], slo: &Slo) -> Candidate {
         lost: est(&|r| r.m.lost as f64),
         iterator_age_ms: est(&|r| r.m.iterator_age_ms),
         monthly_cost: est(&|r| r.m.monthly_cost),
+        monthly_by_dimension: std::array::from_fn(|d| {
+            runs.iter()
+                .map(|r| r.m.monthly_by_dimension[d])
+                .sum::<f64>()
+                / runs.len().max(1) as f64
+        }),
         records_bound_share: if by_records + by_bytes == 0 {
             0.0
         } else {
@@ -291,6 +304,9 @@ pub fn plan(scenario: &Scenario, options: PlanOptions) -> Result<Plan, SimError>
         od.slo = slo;
         let runs = evaluate(&od, &[4], options.replications)?;
         p.on_demand = Some(candidate(4, &runs[0], &slo));
+        od.stream.advantage_mode = true;
+        let runs = evaluate(&od, &[4], options.replications)?;
+        p.on_demand_advantage = Some(candidate(4, &runs[0], &slo));
     }
     if any {
         let s = search(&salted, options)?;
@@ -371,6 +387,8 @@ fn search(scenario: &Scenario, options: PlanOptions) -> Result<Plan, SimError> {
         replications: r,
         salted: None,
         on_demand: None,
+        on_demand_advantage: None,
+        advantage_discount: scenario.stream.prices.advantage_discount,
     })
 }
 
@@ -431,10 +449,29 @@ fn e(x: &Estimate, digits: usize) -> (String, String) {
     )
 }
 
-/// The plan as CSV: one row per candidate.
+/// The plan as CSV: one row per candidate, then the on-demand options.
+/// Cost columns per dimension are those some row pays for.
 pub fn render_csv(plan: &Plan) -> Result<Vec<u8>, csv::Error> {
+    let rows: Vec<(String, &Candidate)> = plan
+        .candidates
+        .iter()
+        .map(|c| (c.shards.to_string(), c))
+        .chain(plan.on_demand.iter().map(|c| ("on-demand".to_owned(), c)))
+        .chain(
+            plan.on_demand_advantage
+                .iter()
+                .map(|c| ("on-demand-advantage".to_owned(), c)),
+        )
+        .collect();
+    let dims: Vec<Dimension> = Dimension::ALL
+        .into_iter()
+        .filter(|&d| {
+            rows.iter()
+                .any(|(_, c)| c.monthly_by_dimension[d as usize] > 0.0)
+        })
+        .collect();
     let mut w = csv::Writer::from_writer(Vec::new());
-    w.write_record([
+    let mut header: Vec<String> = [
         "shards",
         "replications",
         "meets_slo",
@@ -451,19 +488,18 @@ pub fn render_csv(plan: &Plan) -> Result<Vec<u8>, csv::Error> {
         "monthly_cost_usd_mean",
         "monthly_cost_usd_ci95",
         "records_bound_share",
-    ])?;
-    let rows = plan
-        .candidates
-        .iter()
-        .map(|c| (c.shards.to_string(), c))
-        .chain(plan.on_demand.iter().map(|c| ("on-demand".to_owned(), c)));
+    ]
+    .map(str::to_owned)
+    .into();
+    header.extend(dims.iter().map(|d| format!("monthly_{}_usd", d.column())));
+    w.write_record(&header)?;
     for (shards, c) in rows {
         let (tr, tr_ci) = e(&c.throttle_rate, 6);
         let (f, f_ci) = e(&c.failed, 1);
         let (p, p_ci) = e(&c.p99_ms, 3);
         let (u, u_ci) = e(&c.peak_utilisation, 4);
         let (cost, cost_ci) = e(&c.monthly_cost, 2);
-        w.write_record([
+        let mut record = vec![
             shards,
             plan.replications.to_string(),
             c.meets.to_string(),
@@ -480,7 +516,12 @@ pub fn render_csv(plan: &Plan) -> Result<Vec<u8>, csv::Error> {
             cost,
             cost_ci,
             format!("{:.4}", c.records_bound_share),
-        ])?;
+        ];
+        record.extend(
+            dims.iter()
+                .map(|&d| format!("{:.2}", c.monthly_by_dimension[d as usize])),
+        );
+        w.write_record(&record)?;
     }
     w.into_inner().map_err(|e| e.into_error().into())
 }
@@ -558,7 +599,11 @@ pub fn render_markdown(plan: &Plan, name: &str) -> String {
             t.push_str("What-if, the hot keys salted as above: still no shard count in range meets the objectives.\n\n");
         }
         None if !plan.hot_keys.is_empty() => {
-            t.push_str("(The salted what-if runs for keys named in a group's `hot` list; these keys are not.)\n\n");
+            let _ = writeln!(
+                t,
+                "(No salted what-if: salting rewrites partition keys, so it is not run for explicit hash keys, nor for key tables over {} keys.)\n",
+                crate::workload::MAX_SALTED_TABLE
+            );
         }
         None => {}
     }
@@ -570,6 +615,15 @@ pub fn render_markdown(plan: &Plan, name: &str) -> String {
             c.monthly_cost.ci95,
             c.throttle_rate.mean * 100.0,
             if c.meets { "meets" } else { "misses" }
+        );
+    }
+    if let Some(c) = &plan.on_demand_advantage {
+        let _ = writeln!(
+            t,
+            "On-demand Advantage (an account-level setting): about ${:.2} a month (+- {:.2}), priced at {:.0} % off On-demand Standard's data and retention prices with no stream-hour charge (AWS says \"at least 60% lower\"; set `advantage_discount` in a price file).\n",
+            c.monthly_cost.mean,
+            c.monthly_cost.ci95,
+            plan.advantage_discount * 100.0,
         );
     }
     let _ = writeln!(

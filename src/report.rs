@@ -8,6 +8,7 @@ use std::path::{Path, PathBuf};
 
 use serde::Serialize;
 
+use crate::kds::prices::Dimension;
 use crate::kds::{HashKey, Quota, ShardId};
 use crate::metrics::IntervalRow;
 use crate::model::{Outcome, ReshardLog};
@@ -28,6 +29,17 @@ pub const TOP_KEYS: usize = 20;
 
 fn f4(x: f64) -> String {
     format!("{x:.4}")
+}
+
+/// At least 4 decimals and 4 significant digits: billed quantities of a
+/// short run can be tiny (a few MB as GB-months).
+fn sig4(x: f64) -> String {
+    let decimals = if x == 0.0 || x.abs() >= 0.1 {
+        4
+    } else {
+        (3 - x.abs().log10().floor() as i32).clamp(4, 15) as usize
+    };
+    format!("{x:.decimals$}")
 }
 
 fn f6(x: f64) -> String {
@@ -364,8 +376,13 @@ pub fn build(
         .collect();
     let (cost_lines, run_cost) = run_cost(scenario, outcome);
     let month_factor = crate::kds::prices::MONTH_HOURS / (secs / 3600.0);
+    let mut monthly_by_dimension = [0.0; Dimension::ALL.len()];
+    for l in &cost_lines {
+        monthly_by_dimension[l.dimension as usize] += l.cost * month_factor;
+    }
     let measured = Measured {
         monthly_cost: run_cost * month_factor,
+        monthly_by_dimension,
         throttle_rate,
         failed: p.failed_after_retries + p.expired,
         p99_ms: p99_ns as f64 / 1e6,
@@ -463,16 +480,16 @@ pub fn build(
     }
     files.push(("shards.csv".to_owned(), csv_bytes(shard_rows)?));
     files.push(("keys.csv".to_owned(), csv_bytes(key_rows)?));
-    let region = scenario.stream.region.region;
+    let region = scenario.stream.prices.region.as_str();
     files.push((
         "cost.csv".to_owned(),
         csv_bytes(cost_lines.iter().map(|l| CostRow {
             region,
-            dimension: l.dimension,
-            quantity: f4(l.quantity),
+            dimension: l.dimension.name(),
+            quantity: sig4(l.quantity),
             unit: l.unit,
             unit_price_usd: format!("{:.9}", l.unit_price),
-            run_cost_usd: format!("{:.4}", l.cost),
+            run_cost_usd: sig4(l.cost),
             monthly_cost_usd: format!("{:.2}", l.cost * month_factor),
         }))?,
     ));
@@ -533,8 +550,8 @@ pub fn build(
 }
 
 #[derive(Debug, Serialize)]
-struct CostRow {
-    region: &'static str,
+struct CostRow<'a> {
+    region: &'a str,
     dimension: &'static str,
     quantity: String,
     unit: &'static str,
@@ -543,14 +560,19 @@ struct CostRow {
     monthly_cost_usd: String,
 }
 
-/// What the run used, priced at the scenario's region (KDS-REFERENCE.md §6).
+/// What the run used, priced at the scenario's prices (KDS-REFERENCE.md §6).
 /// Shard-hours count every shard while it could take writes (short-lived
 /// ones included); extended retention the shard-hours while retention was
 /// above 24 hours; enhanced fan-out consumer-shard-hours each EFO
-/// application on every such shard from the application's start. Not priced: long-term retention (over
-/// 7 days) and on-demand extended retention (both per GB-month of stored
-/// data), and KMS.
+/// application on every such shard from the application's start.
+///
+/// Storage billed per GB-month (long-term retention past 7 days; on-demand
+/// extended retention from 24 hours to 7 days) is charged to the minute the
+/// data arrived, for its whole stay under the retention then in force: a
+/// run shorter than the retention still shows what its traffic will cost to
+/// keep, and the monthly figure is the steady state. Not priced: KMS.
 fn run_cost(scenario: &Scenario, outcome: &Outcome) -> (Vec<crate::kds::prices::CostLine>, f64) {
+    use crate::kds::prices::{BillingMode, EXTENDED_AFTER_HOURS, LONG_TERM_AFTER_HOURS, Usage};
     use crate::scenario::ConsumerKind;
     let intervals = shard_intervals(scenario, outcome);
     let end = scenario.duration;
@@ -576,6 +598,25 @@ fn run_cost(scenario: &Scenario, outcome: &Outcome) -> (Vec<crate::kds::prices::
             overlap_hours(&intervals, p.0, until)
         })
         .sum();
+    // Storage by age band, charged at arrival (see above).
+    let retention_at = |t: u64| {
+        periods
+            .iter()
+            .rev()
+            .find(|p| p.0 <= t)
+            .map_or(stream.retention, |p| p.1)
+    };
+    let hour = 3600 * NANOS_PER_SEC;
+    let long_term_from = LONG_TERM_AFTER_HOURS * hour;
+    let extended_from = EXTENDED_AFTER_HOURS * hour;
+    let (mut long_term_byte_hours, mut extended_byte_hours) = (0.0, 0.0);
+    for row in &outcome.metrics.minutes {
+        let r = retention_at(row.start_secs * NANOS_PER_SEC);
+        let bytes = row.shards.accepted_bytes as f64;
+        long_term_byte_hours += bytes * r.saturating_sub(long_term_from) as f64 / hour as f64;
+        extended_byte_hours +=
+            bytes * r.min(long_term_from).saturating_sub(extended_from) as f64 / hour as f64;
+    }
     let bytes_by = |kind: ConsumerKind| -> u64 {
         scenario
             .consumers
@@ -585,18 +626,25 @@ fn run_cost(scenario: &Scenario, outcome: &Outcome) -> (Vec<crate::kds::prices::
             .map(|(_, c)| c.total.bytes)
             .sum()
     };
-    let usage = crate::kds::prices::Usage {
+    let usage = Usage {
         hours: scenario.duration as f64 / 3600e9,
         shard_hours,
         payload_units: outcome.metrics.payload_units,
         extended_retention_shard_hours: extended_shard_hours,
+        extended_byte_hours,
+        long_term_byte_hours,
+        long_term_read_bytes: outcome.consumers.iter().map(|c| c.long_term_bytes).sum(),
         efo_consumer_shard_hours,
         efo_bytes: bytes_by(ConsumerKind::EnhancedFanOut),
         billed_in_bytes: outcome.metrics.billed_in_bytes,
         out_bytes: bytes_by(ConsumerKind::Polling),
-        on_demand: scenario.stream.on_demand.is_some(),
+        mode: match (scenario.stream.on_demand, scenario.stream.advantage_mode) {
+            (None, _) => BillingMode::Provisioned,
+            (Some(_), false) => BillingMode::OnDemand,
+            (Some(_), true) => BillingMode::OnDemandAdvantage,
+        },
     };
-    let lines = crate::kds::prices::cost(&usage, scenario.stream.region);
+    let lines = crate::kds::prices::cost(&usage, &scenario.stream.prices);
     let total = lines.iter().map(|l| l.cost).sum();
     (lines, total)
 }
@@ -826,6 +874,8 @@ pub struct Measured {
     pub reshards_per_24h: u64,
     /// Cost extrapolated to a 730-hour month, USD.
     pub monthly_cost: f64,
+    /// The same, per billing dimension (indexed as `Dimension::ALL`).
+    pub monthly_by_dimension: [f64; Dimension::ALL.len()],
 }
 
 /// The scenario's `[slo]` objectives, each measured.

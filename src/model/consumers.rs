@@ -19,6 +19,9 @@ const SHARD_SYNC: SimTime = 60 * NANOS_PER_SEC;
 /// KCL re-checks whether a child's parents are done this often
 /// (`parentShardPollIntervalMillis` 10,000, §2.14).
 const PARENT_POLL: SimTime = 10 * NANOS_PER_SEC;
+/// Data older than this is read from long-term retention (§6.1).
+const LONG_TERM_AGE: SimTime = crate::kds::prices::LONG_TERM_AFTER_HOURS * 3600 * NANOS_PER_SEC;
+
 /// Enhanced fan-out's typical propagation delay, 70 ms (§4b.7).
 const EFO_DELAY: SimTime = 70_000_000;
 /// How often retention expiry is applied.
@@ -194,6 +197,10 @@ pub struct ConsumerState {
     pub ticks: u64,
     /// Sum of (read time - arrival) over records read, in ns.
     pub wait_sum_ns: u128,
+    /// Bytes read that were older than 7 days (billed as long-term
+    /// retrieval, KDS-REFERENCE.md §6.1); ages are those of the backlog
+    /// slices read, so the split is as fine as `backlog_resolution`.
+    pub long_term_bytes: u64,
     /// Draws each lease's poll phase: applications and leases do not poll in
     /// lockstep, as real workers started at different moments do not.
     phases: SimRng,
@@ -297,6 +304,7 @@ impl Engine<'_> {
                 unread_sum: 0,
                 ticks: 0,
                 wait_sum_ns: 0,
+                long_term_bytes: 0,
                 phases: stream(self.scenario.seed, Purpose::Consumers, a as u64),
             });
             queue.push(app.starts_at, Event::AppStart { app: a as u32 });
@@ -555,6 +563,14 @@ impl Engine<'_> {
         for &(n, t) in &pieces {
             let _ = c.latency_us.record_n(done.saturating_sub(t) / 1_000, n);
             c.wait_sum_ns += u128::from(n) * u128::from(now.saturating_sub(t));
+        }
+        let long_term: u64 = pieces
+            .iter()
+            .filter(|&&(_, t)| now.saturating_sub(t) > LONG_TERM_AGE)
+            .map(|&(n, _)| n)
+            .sum();
+        if long_term > 0 {
+            c.long_term_bytes += read.bytes * long_term / read.records.max(1);
         }
         self.read_buffer = pieces;
         c.total.add_read(read.records, read.bytes);

@@ -752,7 +752,7 @@ impl Engine<'_> {
                     b.append(now, u64::from(record.bytes));
                 }
                 let bytes = u64::from(record.bytes);
-                let unit = self.scenario.stream.region.payload_unit_bytes;
+                let unit = self.scenario.stream.prices.payload_unit_bytes;
                 self.metrics.payload_units += crate::kds::prices::payload_units(bytes, unit);
                 self.metrics.billed_in_bytes += crate::kds::prices::billed_in_bytes(bytes);
                 if in_batch {

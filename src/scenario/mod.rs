@@ -66,8 +66,9 @@ pub struct StreamSpec {
     pub backlog_resolution: SimTime,
     /// On-demand Advantage mode (allows 50 enhanced fan-out consumers, not 20).
     pub advantage_mode: bool,
-    /// The region whose prices apply (`kds::prices::REGIONS`).
-    pub region: &'static crate::kds::prices::Prices,
+    /// The prices that apply: a built-in region's (`stream.region`,
+    /// `kds::prices::REGIONS`) or a user's price file (`stream.prices`).
+    pub prices: crate::kds::prices::Prices,
     /// On-demand capacity mode: `Some(split delay)`; `None` is provisioned.
     ///
     /// On-demand (KDS-REFERENCE.md §5.3): the stream accommodates up to

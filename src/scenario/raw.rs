@@ -184,6 +184,7 @@ pub(crate) struct RawStream {
     pub(crate) advantage_mode: Option<bool>,
     pub(crate) mode: Option<RawMode>,
     pub(crate) region: Option<String>,
+    pub(crate) prices: Option<String>,
     pub(crate) on_demand_split_delay: Option<Duration>,
     pub(crate) account_shard_quota: Option<u32>,
 }

@@ -778,21 +778,29 @@ fn stream(ctx: &Ctx<'_>, span: Range<usize>, raw: RawStream) -> Result<StreamSpe
         reshard_op_time,
         backlog_resolution,
         advantage_mode: raw.advantage_mode.unwrap_or(false),
-        region: {
-            let name = raw.region.as_deref().unwrap_or("us-east-1");
-            crate::kds::prices::prices(name).ok_or_else(|| {
-                let known: Vec<&str> = crate::kds::prices::REGIONS
-                    .iter()
-                    .map(|p| p.region)
-                    .collect();
-                bad(
-                    "stream.region",
-                    format!(
-                        "no price table for \"{name}\"; regions with prices are {}",
-                        known.join(", ")
-                    ),
-                )
-            })?
+        prices: match (&raw.prices, &raw.region) {
+            (Some(_), Some(_)) => {
+                return Err(bad(
+                    "stream.prices",
+                    "a price file names its own region: give stream.prices or stream.region, not both"
+                        .into(),
+                ));
+            }
+            (Some(file), None) => price_file(ctx, &bad, file)?,
+            (None, region) => {
+                let name = region.as_deref().unwrap_or("us-east-1");
+                crate::kds::prices::prices(name).ok_or_else(|| {
+                    bad(
+                        "stream.region",
+                        format!(
+                            "no built-in price table for \"{name}\"; built-in regions are {} \
+                             (for another region, write a price file: `shardcast prices` prints one \
+                             to start from, and set stream.prices)",
+                            crate::kds::prices::REGIONS.join(", ")
+                        ),
+                    )
+                })?
+            }
         },
         on_demand: match raw.mode.unwrap_or(RawMode::Provisioned) {
             RawMode::Provisioned => {
@@ -822,6 +830,76 @@ fn stream(ctx: &Ctx<'_>, span: Range<usize>, raw: RawStream) -> Result<StreamSpe
         },
         account_shard_quota: raw.account_shard_quota,
     })
+}
+
+/// Reads a user's price file (`stream.prices`, relative to the scenario).
+fn price_file(
+    ctx: &Ctx<'_>,
+    bad: &dyn Fn(&str, String) -> ScenarioError,
+    name: &str,
+) -> Result<crate::kds::prices::Prices, ScenarioError> {
+    let path = ctx.path.parent().unwrap_or(Path::new("")).join(name);
+    let text = std::fs::read_to_string(&path).map_err(|e| {
+        bad(
+            "stream.prices",
+            format!("cannot read price file {}: {e}", path.display()),
+        )
+    })?;
+    let file = Ctx {
+        path: &path,
+        text: &text,
+    };
+    let prices: crate::kds::prices::Prices = toml::from_str(&text).map_err(|e| {
+        let line = file.line(e.span().map_or(0, |s| s.start));
+        ScenarioError::Parse {
+            path: path.clone(),
+            line,
+            text: text.lines().nth(line - 1).unwrap_or("").trim().to_owned(),
+            message: e.message().trim().to_owned(),
+        }
+    })?;
+    // The line of `field` (`section.key`) in the file, for messages.
+    let at = |field: &str| -> Range<usize> {
+        let (section, key) = field.split_once('.').unwrap_or(("", field));
+        let from = text.find(&format!("[{section}]")).unwrap_or(0);
+        let offset = text[from..]
+            .find(&format!("\n{key}"))
+            .map_or(0, |o| from + o + 1);
+        offset..offset
+    };
+    if prices.region.trim().is_empty() {
+        return Err(file.invalid(at("region"), "region", "must not be empty".into()));
+    }
+    for (field, value) in prices.fields() {
+        if !finite_in(value, 0.0, 1000.0) {
+            return Err(file.invalid(
+                at(field),
+                field,
+                format!("{value} is out of range; accepted range is 0 to 1000 (USD per unit)"),
+            ));
+        }
+    }
+    if !(1..=10 * MIB).contains(&prices.payload_unit_bytes) {
+        return Err(file.invalid(
+            at("payload_unit_bytes"),
+            "payload_unit_bytes",
+            format!(
+                "{} is out of range; accepted range is 1 to 10485760 bytes",
+                prices.payload_unit_bytes
+            ),
+        ));
+    }
+    if !(prices.advantage_discount.is_finite() && (0.0..1.0).contains(&prices.advantage_discount)) {
+        return Err(file.invalid(
+            at("advantage_discount"),
+            "advantage_discount",
+            format!(
+                "{} is out of range; accepted range is 0 to below 1 (the share taken off)",
+                prices.advantage_discount
+            ),
+        ));
+    }
+    Ok(prices)
 }
 
 fn finite_in(x: f64, lo: f64, hi: f64) -> bool {

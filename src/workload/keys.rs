@@ -223,6 +223,10 @@ pub fn zipf_probabilities(n: usize, s: f64) -> Vec<f64> {
     w.into_iter().map(|x| x / total).collect()
 }
 
+/// The largest table whose ordinary (not named hot) keys can be salted: the
+/// what-if lists every key by name.
+pub const MAX_SALTED_TABLE: usize = 1_000_000;
+
 /// The key a record gets.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct KeyPick {
@@ -273,21 +277,28 @@ impl KeySpace {
         }
     }
 
-    /// The what-if of salting hot key `name` into `n` sub-keys `name#0` ..
-    /// `name#{n-1}` sharing its share equally; `None` if `name` is not one of
-    /// this key space's named hot keys.
+    /// The what-if of salting key `name` into `n` sub-keys `name#0` ..
+    /// `name#{n-1}` sharing its share equally; `None` if the key space has
+    /// no key `name`, holds explicit hash keys (salting is a partition key
+    /// rewrite), or is a table over [`MAX_SALTED_TABLE`] keys whose `name` is
+    /// not a named hot key.
     pub fn salted(&self, name: &str, n: u32) -> Option<KeySpace> {
         let KeySpace::Table { table, sampler } = self else {
             return None;
         };
+        if table.is_explicit() {
+            return None;
+        }
         let KeySampler::Hot {
             cumulative,
             background,
         } = sampler
         else {
-            return None;
+            return Self::salted_any(table, sampler, name, n);
         };
-        let at = table.hot.iter().position(|k| k == name)?;
+        let Some(at) = table.hot.iter().position(|k| k == name) else {
+            return Self::salted_any(table, sampler, name, n);
+        };
         let shares: Vec<f64> = cumulative
             .iter()
             .scan(0.0, |prev, &c| {
@@ -324,6 +335,43 @@ impl KeySpace {
             sampler: KeySampler::Hot {
                 cumulative,
                 background: background.clone(),
+            },
+        })
+    }
+
+    /// Salting for any key of a table: the table is rebuilt with the
+    /// sub-keys as hot keys and every other key listed by name with its exact
+    /// probability, so the distribution is the original one with `name`'s
+    /// share split evenly.
+    fn salted_any(table: &KeyTable, sampler: &KeySampler, name: &str, n: u32) -> Option<KeySpace> {
+        if table.len() > MAX_SALTED_TABLE {
+            return None;
+        }
+        let len = table.len() as u32;
+        let at = (0..len).find(|&i| table.name(i) == name)?;
+        let n = n.max(1);
+        let p = sampler.probabilities();
+        let share = p[at as usize] / f64::from(n);
+        let hot: Vec<String> = (0..n).map(|j| format!("{name}#{j}")).collect();
+        let (others, weights): (Vec<String>, Vec<f64>) = (0..len)
+            .filter(|&i| i != at)
+            .map(|i| (table.name(i), p[i as usize]))
+            .unzip();
+        let mut cumulative: Vec<f64> = (1..=n).map(|j| share * f64::from(j)).collect();
+        let background = match WeightedIndex::new(&weights) {
+            Ok(w) => KeySampler::Weighted(w),
+            Err(_) => {
+                // Nothing else is ever drawn: the sub-keys take every draw.
+                *cumulative.last_mut()? = 1.0;
+                KeySampler::Uniform(others.len().max(1) as u32)
+            }
+        };
+        let count = others.len() as u64;
+        Some(KeySpace::Table {
+            table: KeyTable::new(hot, KeyNames::Listed(others), count, 0),
+            sampler: KeySampler::Hot {
+                cumulative,
+                background: Box::new(background),
             },
         })
     }
@@ -384,6 +432,51 @@ mod tests {
             let sd = (p * (1.0 - p) / f64::from(draws)).sqrt();
             assert!((p - f).abs() < 5.0 * sd, "key {k}: {f} vs {p}");
         }
+    }
+
+    #[test]
+    fn salting_a_zipf_key_splits_only_its_share() {
+        let n = 20;
+        let table = KeyTable::new(vec![], KeyNames::Pattern { prefix: "u".into() }, n, 0);
+        let space = KeySpace::Table {
+            table,
+            sampler: KeySampler::zipf(n as u32, 1.2).unwrap(),
+        };
+        let before = zipf_probabilities(n as usize, 1.2);
+        let salted = space.salted("u1", 4).unwrap();
+        let t = salted.table().unwrap();
+        assert_eq!(t.len(), 23);
+        assert_eq!(t.name(0), "u1#0");
+        assert_eq!(t.name(3), "u1#3");
+        assert_eq!(t.name(4), "u2");
+        assert_eq!(t.hash(3), HashKey::from_partition_key("u1#3").0);
+        let KeySpace::Table { sampler, .. } = &salted else {
+            unreachable!()
+        };
+        let after = sampler.probabilities();
+        for j in 0..4 {
+            assert!((after[j] - before[0] / 4.0).abs() < 1e-12);
+        }
+        for k in 1..20 {
+            assert!((after[k + 3] - before[k]).abs() < 1e-12, "key {k}");
+        }
+        // Drawn shares follow.
+        let draws = 200_000;
+        let seen = frequencies(&salted, 23, draws);
+        for (p, f) in after.iter().zip(&seen) {
+            let sd = (p * (1.0 - p) / f64::from(draws)).sqrt();
+            assert!((p - f).abs() < 5.0 * sd + 1e-9, "{f} vs {p}");
+        }
+        assert!(space.salted("nobody", 2).is_none());
+        // A single key: the sub-keys take everything.
+        let one = KeySpace::Table {
+            table: KeyTable::new(vec![], KeyNames::Listed(vec!["k".into()]), 1, 0),
+            sampler: KeySampler::Uniform(1),
+        };
+        let s = one.salted("k", 3).unwrap();
+        let seen = frequencies(&s, 4, 30_000);
+        assert_eq!(seen[3], 0.0);
+        assert!(seen[..3].iter().all(|&f| (f - 1.0 / 3.0).abs() < 0.02));
     }
 
     #[test]

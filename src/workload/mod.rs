@@ -5,6 +5,8 @@ mod keys;
 mod profile;
 mod sizes;
 
-pub use keys::{KeyNames, KeyPick, KeySampler, KeySpace, KeyTable, zipf_probabilities};
+pub use keys::{
+    KeyNames, KeyPick, KeySampler, KeySpace, KeyTable, MAX_SALTED_TABLE, zipf_probabilities,
+};
 pub use profile::{Arrivals, Component, RateProfile, Spike};
 pub use sizes::SizeModel;

@@ -437,3 +437,121 @@ starts_at = "1h"
     assert_eq!(quantity("extended retention"), 1.0);
     assert_eq!(quantity("enhanced fan-out"), 2.0);
 }
+
+fn cost_lines(scenario: &Scenario, outcome: &Outcome) -> Vec<(String, f64, f64)> {
+    let report = shardcast::report::build(scenario, outcome, "").unwrap();
+    let (_, cost) = report.files.iter().find(|(n, _)| n == "cost.csv").unwrap();
+    let mut r = csv::Reader::from_reader(cost.as_slice());
+    r.records()
+        .map(|row| {
+            let row = row.unwrap();
+            (
+                row[1].to_owned(),
+                row[2].parse().unwrap(),
+                row[5].parse().unwrap(),
+            )
+        })
+        .collect()
+}
+
+const GB: f64 = 1_073_741_824.0;
+
+/// Data kept past 7 days is billed per GB-month for its whole stay, charged
+/// when it arrives; reading it back (a consumer that was stopped for a week)
+/// is billed per GB as long-term retrieval.
+#[test]
+fn long_term_retention_and_retrieval_follow_the_data_age() {
+    let text = r#"
+name = "long-term"
+duration = "170h"
+[stream]
+shards = 1
+retention = "200h"
+[[producers]]
+name = "p"
+rate = "1/s"
+arrivals = "even"
+size = "964B"
+keys = { kind = "random", key_bytes = 36 }
+[[consumers]]
+name = "late"
+start_position = "TRIM_HORIZON"
+pauses = [{ at = "0s", duration = "169h" }]
+"#;
+    let (scenario, outcome) = run(text, false);
+    let bytes: u64 = outcome
+        .metrics
+        .shard_totals
+        .iter()
+        .map(|t| t.counts.accepted_bytes)
+        .sum();
+    assert_eq!(bytes, 1000 * 170 * 3600 - 1000);
+    let lines = cost_lines(&scenario, &outcome);
+    let get = |d: &str| lines.iter().find(|l| l.0 == d).cloned();
+    // Each byte stays 200 h, 32 of them past 7 days.
+    let (_, gb_months, _) = get("long-term retention").expect("long-term retention billed");
+    let expect = bytes as f64 * 32.0 / GB / 730.0;
+    assert!((gb_months - expect).abs() < 1e-4, "{gb_months} vs {expect}");
+    // At 169 h the consumer reads from the start: the first hour's records
+    // (3,600 kB) are older than 168 h. Ages are known per backlog slice.
+    let (_, gb, cost) = get("long-term retrieval").expect("long-term retrieval billed");
+    let read = gb * GB;
+    assert!(
+        (read - 3.6e6).abs() <= 2.0e4,
+        "{read} bytes read from long-term"
+    );
+    assert!((cost - gb * 0.021).abs() < 1e-4);
+}
+
+/// On-demand: extended retention is per GB-month of the data kept between
+/// 24 hours and 7 days; On-demand Advantage drops the stream-hour charge and
+/// takes its discount off data in, data out and extended retention.
+#[test]
+fn on_demand_retention_and_advantage_pricing() {
+    let text = |advantage: bool| {
+        format!(
+            r#"
+name = "od"
+duration = "10m"
+[stream]
+shards = 4
+mode = "on-demand"
+advantage_mode = {advantage}
+retention = "72h"
+[[producers]]
+name = "p"
+rate = "100/s"
+arrivals = "even"
+size = "1000B"
+keys = {{ kind = "random", key_bytes = 24 }}
+"#
+        )
+    };
+    let (scenario, outcome) = run(&text(false), false);
+    let bytes: u64 = outcome
+        .metrics
+        .shard_totals
+        .iter()
+        .map(|t| t.counts.accepted_bytes)
+        .sum();
+    let standard = cost_lines(&scenario, &outcome);
+    let get = |lines: &[(String, f64, f64)], d: &str| lines.iter().find(|l| l.0 == d).cloned();
+    let (_, gb_months, cost) = get(&standard, "extended retention").unwrap();
+    assert!((gb_months - bytes as f64 * 48.0 / GB / 730.0).abs() < 1e-6);
+    assert!((cost - gb_months * 0.10).abs() < 1e-4, "{standard:?}");
+    let (_, gb_in, in_cost) = get(&standard, "data in").unwrap();
+    // 1,024 bytes each: 1,000 of data plus a 24-byte key, a KiB exactly.
+    assert!((gb_in * GB / bytes as f64 - 1.0).abs() < 1e-3);
+    assert!(get(&standard, "stream hours").is_some());
+
+    let (scenario, outcome) = run(&text(true), false);
+    let advantage = cost_lines(&scenario, &outcome);
+    assert!(get(&advantage, "stream hours").is_none());
+    let (_, _, adv_in) = get(&advantage, "data in").unwrap();
+    assert!(
+        (adv_in - 0.4 * in_cost).abs() < 1e-4,
+        "{adv_in} vs {in_cost}"
+    );
+    let (_, _, adv_ret) = get(&advantage, "extended retention").unwrap();
+    assert!((adv_ret - 0.4 * cost).abs() < 1e-4);
+}

@@ -215,3 +215,111 @@ fn the_search_stays_within_its_bounds() {
     assert_eq!(tried, [4]);
     assert_eq!(p.recommended, Some(4));
 }
+
+/// A Zipf key over one shard's limit, not named in a `hot` list: the plan
+/// names it and the salted what-if rewrites that key alone.
+#[test]
+fn a_zipf_head_key_is_salted_too() {
+    // Zipf 1.2 over 100 keys: the head key takes 1/H(100, 1.2) = 27.3 % of
+    // 4,400 records/s, about 1,200 records/s.
+    let s = scenario(
+        r#"
+name = "zipf-head"
+duration = "30s"
+[stream]
+shards = 1
+[[producers]]
+name = "web"
+count = 2
+rate = "4400/s"
+size = "100B"
+keys = { kind = "zipf", count = 100, exponent = 1.2, prefix = "user-" }
+[slo]
+max_throttle_rate = 0.01
+"#,
+    );
+    let p = plan(
+        &s,
+        PlanOptions {
+            max_shards: 16,
+            replications: 2,
+            ..OPTIONS
+        },
+    )
+    .unwrap();
+    assert_eq!(p.recommended, None);
+    assert_eq!(p.hot_keys.len(), 1, "{:?}", p.hot_keys);
+    assert_eq!(p.hot_keys[0].key, "web:user-1");
+    assert_eq!(p.hot_keys[0].salt_into, 2);
+    let (salted, best) = p.salted.clone().expect("the what-if ran");
+    let n = salted.expect("salting the head key lets a shard count meet the objective");
+    assert!(best.unwrap().meets);
+    assert!((6..=16).contains(&n), "{n}");
+}
+
+/// plan.csv prices each candidate per billing dimension, and `--on-demand`
+/// adds On-demand Standard and Advantage rows.
+#[test]
+fn plan_csv_has_cost_per_dimension_and_both_on_demand_rows() {
+    let s = scenario(
+        r#"
+name = "dims"
+duration = "20s"
+[stream]
+shards = 1
+[[producers]]
+name = "p"
+rate = "1500/s"
+size = "100B"
+keys = { kind = "random" }
+"#,
+    );
+    let p = plan(
+        &s,
+        PlanOptions {
+            on_demand: true,
+            replications: 2,
+            ..OPTIONS
+        },
+    )
+    .unwrap();
+    let csv = shardcast::plan::render_csv(&p).unwrap();
+    let mut r = csv::Reader::from_reader(csv.as_slice());
+    let header = r.headers().unwrap().clone();
+    let col = |name: &str| {
+        header
+            .iter()
+            .position(|h| h == name)
+            .unwrap_or_else(|| panic!("{name} not in {header:?}"))
+    };
+    let (total, shards, units, stream, data_in) = (
+        col("monthly_cost_usd_mean"),
+        col("monthly_shard_hours_usd"),
+        col("monthly_put_payload_units_usd"),
+        col("monthly_stream_hours_usd"),
+        col("monthly_data_in_usd"),
+    );
+    assert!(
+        header
+            .iter()
+            .all(|h| h != "monthly_long_term_retention_usd")
+    );
+    let rows: Vec<csv::StringRecord> = r.records().map(Result::unwrap).collect();
+    let f = |row: &csv::StringRecord, i: usize| -> f64 { row[i].parse().unwrap() };
+    for row in &rows {
+        // The dimensions add up to the total (each rounded to cents).
+        let sum = f(row, shards) + f(row, units) + f(row, stream) + f(row, data_in);
+        assert!((sum - f(row, total)).abs() <= 0.03, "{row:?}");
+    }
+    let od = rows.iter().find(|r| &r[0] == "on-demand").unwrap();
+    let adv = rows
+        .iter()
+        .find(|r| &r[0] == "on-demand-advantage")
+        .unwrap();
+    assert!(f(od, stream) > 29.0 && f(adv, stream) == 0.0);
+    assert!((f(adv, data_in) - 0.4 * f(od, data_in)).abs() <= 0.02);
+    let two = rows.iter().find(|r| &r[0] == "2").unwrap();
+    assert!((f(two, shards) - 21.90).abs() < 0.01 && f(two, data_in) == 0.0);
+    let md = shardcast::plan::render_markdown(&p, "dims");
+    assert!(md.contains("On-demand Advantage"), "{md}");
+}

@@ -842,3 +842,98 @@ fn bad_consumers_are_rejected() {
         &["stream.retention_changes", "24h to 8760h"],
     );
 }
+
+// --- price files -------------------------------------------------------------
+
+/// A region without a built-in table: `shardcast prices` prints a template,
+/// edited and named by `stream.prices` (relative to the scenario file).
+#[test]
+fn a_price_file_prices_the_run() {
+    let ws = Workspace::new();
+    let template = shardcast()
+        .arg("prices")
+        .assert()
+        .success()
+        .get_output()
+        .stdout
+        .clone();
+    let template = String::from_utf8(template).unwrap();
+    let eu = template
+        .replace("region = \"us-east-1\"", "region = \"eu-west-1\"")
+        .replace("shard_hour = 0.015\n", "shard_hour = 0.0175\n");
+    fs::create_dir(ws.dir.path().join("prices")).unwrap();
+    fs::write(ws.dir.path().join("prices/eu.toml"), &eu).unwrap();
+    let file = ws.scenario(
+        "eu.toml",
+        &edit(
+            SMALL,
+            "shards = 2\n",
+            "shards = 2\nprices = \"prices/eu.toml\"\n",
+        ),
+    );
+    let out = ws.out("out");
+    shardcast()
+        .args(["run", s(&file), "--out", s(&out)])
+        .assert()
+        .success();
+    let cost = fs::read_to_string(out.join("cost.csv")).unwrap();
+    let shard_line = cost
+        .lines()
+        .find(|l| l.contains(",shard hours,"))
+        .unwrap_or_else(|| panic!("{cost}"));
+    assert!(
+        shard_line.starts_with("eu-west-1,shard hours,") && shard_line.contains(",0.017500000,"),
+        "{shard_line}"
+    );
+
+    // A price out of range names the price file, its line and the field.
+    let bad = eu.replace("data_out_gb = 0.04", "data_out_gb = -0.04");
+    fs::write(ws.dir.path().join("prices/eu.toml"), &bad).unwrap();
+    let line = line_of(&bad, "data_out_gb");
+    let price_path = ws.dir.path().join("prices/eu.toml");
+    fails_with(
+        &["validate", s(&file)],
+        &[
+            &format!(
+                "{} line {line}: on_demand.data_out_gb",
+                price_path.display()
+            ),
+            "accepted range is 0 to 1000",
+        ],
+    );
+    // An unknown field, and a missing file.
+    fs::write(
+        &price_path,
+        eu.replace("[on_demand]", "[on_demand]\nfree_lunch = 1.0"),
+    )
+    .unwrap();
+    fails_with(&["validate", s(&file)], &["eu.toml", "free_lunch"]);
+    fs::remove_file(&price_path).unwrap();
+    fails_with(
+        &["run", s(&file), "--out", s(&out)],
+        &["stream.prices", "cannot read price file", "eu.toml"],
+    );
+    // A region and a price file together are ambiguous.
+    let both = ws.scenario(
+        "both.toml",
+        &edit(
+            SMALL,
+            "shards = 2\n",
+            "shards = 2\nregion = \"us-east-2\"\nprices = \"x.toml\"\n",
+        ),
+    );
+    fails_with(&["validate", s(&both)], &["stream.prices", "not both"]);
+    // An unknown region points at the way out.
+    let mars = ws.scenario(
+        "mars.toml",
+        &edit(
+            SMALL,
+            "shards = 2\n",
+            "shards = 2\nregion = \"mars-north-1\"\n",
+        ),
+    );
+    fails_with(
+        &["validate", s(&mars)],
+        &["stream.region", "us-east-1, us-east-2", "shardcast prices"],
+    );
+}
