@@ -454,8 +454,8 @@ mod tests {
             unreachable!()
         };
         let after = sampler.probabilities();
-        for j in 0..4 {
-            assert!((after[j] - before[0] / 4.0).abs() < 1e-12);
+        for sub in &after[..4] {
+            assert!((sub - before[0] / 4.0).abs() < 1e-12);
         }
         for k in 1..20 {
             assert!((after[k + 3] - before[k]).abs() < 1e-12, "key {k}");
