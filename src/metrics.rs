@@ -175,14 +175,31 @@ pub struct Metrics {
     pub latency_us: Histogram<u64>,
     /// Seconds flushed so far.
     pub seconds_elapsed: u64,
-    /// PUT payload units of the accepted Kinesis records (provisioned billing).
-    pub payload_units: u64,
-    /// Their bytes rounded up to 1 KiB each (on-demand billing).
-    pub billed_in_bytes: u64,
+    /// Billed quantities, indexed by capacity mode at the time
+    /// (`[provisioned, on-demand]`): a run that switches modes is billed
+    /// each part at its mode's prices.
+    pub billing: [ModeBilling; 2],
     open_now: u32,
     open_this_second: u32,
     updating_now: bool,
     updating_this_second: bool,
+}
+
+/// Quantities billed by use, while the stream is in one capacity mode.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct ModeBilling {
+    /// PUT payload units of the accepted Kinesis records (provisioned).
+    pub payload_units: u64,
+    /// Their bytes rounded up to 1 KiB each (on-demand data in).
+    pub billed_in_bytes: u64,
+    /// Bytes read by polling consumers (on-demand data out).
+    pub polling_bytes: u64,
+    /// Bytes delivered by enhanced fan-out.
+    pub efo_bytes: u64,
+    /// Bytes read that were older than 7 days (long-term retrieval,
+    /// KDS-REFERENCE.md §6.1); ages are the backlog slices', so the split
+    /// is as fine as `backlog_resolution`.
+    pub long_term_read_bytes: u64,
 }
 
 impl Metrics {
@@ -204,8 +221,7 @@ impl Metrics {
             // 3 significant digits, auto-resizing: a few hundred KiB at most.
             latency_us: Histogram::new(3).expect("3 significant digits is valid"),
             seconds_elapsed: 0,
-            payload_units: 0,
-            billed_in_bytes: 0,
+            billing: [ModeBilling::default(); 2],
             open_now: 0,
             open_this_second: 0,
             updating_now: false,

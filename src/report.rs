@@ -378,7 +378,7 @@ pub fn build(
     let month_factor = crate::kds::prices::MONTH_HOURS / (secs / 3600.0);
     let mut monthly_by_dimension = [0.0; Dimension::ALL.len()];
     for l in &cost_lines {
-        monthly_by_dimension[l.dimension as usize] += l.cost * month_factor;
+        monthly_by_dimension[l.line.dimension as usize] += l.line.cost * month_factor;
     }
     let measured = Measured {
         monthly_cost: run_cost * month_factor,
@@ -483,8 +483,13 @@ pub fn build(
     let region = scenario.stream.prices.region.as_str();
     files.push((
         "cost.csv".to_owned(),
-        csv_bytes(cost_lines.iter().map(|l| CostRow {
+        csv_bytes(cost_lines.iter().map(|ModeCost { mode, line: l }| CostRow {
             region,
+            mode: match mode {
+                crate::kds::prices::BillingMode::Provisioned => "provisioned",
+                crate::kds::prices::BillingMode::OnDemand => "on-demand",
+                crate::kds::prices::BillingMode::OnDemandAdvantage => "on-demand-advantage",
+            },
             dimension: l.dimension.name(),
             quantity: sig4(l.quantity),
             unit: l.unit,
@@ -552,6 +557,7 @@ pub fn build(
 #[derive(Debug, Serialize)]
 struct CostRow<'a> {
     region: &'a str,
+    mode: &'static str,
     dimension: &'static str,
     quantity: String,
     unit: &'static str,
@@ -571,82 +577,125 @@ struct CostRow<'a> {
 /// data arrived, for its whole stay under the retention then in force: a
 /// run shorter than the retention still shows what its traffic will cost to
 /// keep, and the monthly figure is the steady state. Not priced: KMS.
-fn run_cost(scenario: &Scenario, outcome: &Outcome) -> (Vec<crate::kds::prices::CostLine>, f64) {
+fn run_cost(scenario: &Scenario, outcome: &Outcome) -> (Vec<ModeCost>, f64) {
     use crate::kds::prices::{BillingMode, EXTENDED_AFTER_HOURS, LONG_TERM_AFTER_HOURS, Usage};
     use crate::scenario::ConsumerKind;
     let intervals = shard_intervals(scenario, outcome);
     let end = scenario.duration;
-    let shard_hours = overlap_hours(&intervals, 0, end);
-    // Enhanced fan-out: each application from its start, on every shard.
-    let efo_consumer_shard_hours: f64 = scenario
-        .consumers
-        .iter()
-        .filter(|c| c.kind == ConsumerKind::EnhancedFanOut)
-        .map(|c| overlap_hours(&intervals, c.starts_at, end))
-        .sum();
-    // Extended retention: the shard-hours spent while retention was above 24 h.
     let stream = &scenario.stream;
-    let mut periods = vec![(0, stream.retention)];
-    periods.extend(stream.retention_changes.iter().copied());
-    let day = 24 * 3600 * NANOS_PER_SEC;
-    let extended_shard_hours: f64 = periods
+    // Capacity-mode periods `(from, until, on_demand)`: the initial mode,
+    // then each completed UpdateStreamMode.
+    let mut switches = vec![(0, stream.on_demand.is_some())];
+    for r in &outcome.reshards {
+        if let (ReshardAction::UpdateStreamMode { on_demand }, None, Some(t)) =
+            (&r.action, &r.rejected, r.finished)
+        {
+            switches.push((t, *on_demand));
+        }
+    }
+    let modes: Vec<(u64, u64, bool)> = switches
         .iter()
         .enumerate()
-        .filter(|(_, p)| p.1 > day)
-        .map(|(i, p)| {
-            let until = periods.get(i + 1).map_or(end, |n| n.0.min(end));
-            overlap_hours(&intervals, p.0, until)
-        })
-        .sum();
-    // Storage by age band, charged at arrival (see above).
+        .map(|(i, &(from, od))| (from, switches.get(i + 1).map_or(end, |n| n.0), od))
+        .collect();
+    let mode_at = |t: u64| modes.iter().rev().find(|m| m.0 <= t).is_some_and(|m| m.2);
+    // Shard-hours within `[a, b)` while the stream was in mode `od`.
+    let in_mode = |od: bool, a: u64, b: u64| -> f64 {
+        modes
+            .iter()
+            .filter(|m| m.2 == od && m.0.max(a) < m.1.min(b))
+            .map(|m| overlap_hours(&intervals, m.0.max(a), m.1.min(b)))
+            .sum()
+    };
+    let mut retention = vec![(0, stream.retention)];
+    retention.extend(stream.retention_changes.iter().copied());
     let retention_at = |t: u64| {
-        periods
+        retention
             .iter()
             .rev()
             .find(|p| p.0 <= t)
             .map_or(stream.retention, |p| p.1)
     };
+    let day = 24 * 3600 * NANOS_PER_SEC;
     let hour = 3600 * NANOS_PER_SEC;
     let long_term_from = LONG_TERM_AFTER_HOURS * hour;
     let extended_from = EXTENDED_AFTER_HOURS * hour;
-    let (mut long_term_byte_hours, mut extended_byte_hours) = (0.0, 0.0);
-    for row in &outcome.metrics.minutes {
-        let r = retention_at(row.start_secs * NANOS_PER_SEC);
-        let bytes = row.shards.accepted_bytes as f64;
-        long_term_byte_hours += bytes * r.saturating_sub(long_term_from) as f64 / hour as f64;
-        extended_byte_hours +=
-            bytes * r.min(long_term_from).saturating_sub(extended_from) as f64 / hour as f64;
-    }
-    let bytes_by = |kind: ConsumerKind| -> u64 {
-        scenario
+    let mut lines = Vec::new();
+    for od in [false, true] {
+        let hours: f64 = modes
+            .iter()
+            .filter(|m| m.2 == od)
+            .map(|m| (m.1 - m.0) as f64 / hour as f64)
+            .sum();
+        if hours == 0.0 {
+            continue;
+        }
+        // Enhanced fan-out: each application from its start, on every shard.
+        let efo_consumer_shard_hours: f64 = scenario
             .consumers
             .iter()
-            .zip(&outcome.consumers)
-            .filter(|(a, _)| a.kind == kind)
-            .map(|(_, c)| c.total.bytes)
-            .sum()
-    };
-    let usage = Usage {
-        hours: scenario.duration as f64 / 3600e9,
-        shard_hours,
-        payload_units: outcome.metrics.payload_units,
-        extended_retention_shard_hours: extended_shard_hours,
-        extended_byte_hours,
-        long_term_byte_hours,
-        long_term_read_bytes: outcome.consumers.iter().map(|c| c.long_term_bytes).sum(),
-        efo_consumer_shard_hours,
-        efo_bytes: bytes_by(ConsumerKind::EnhancedFanOut),
-        billed_in_bytes: outcome.metrics.billed_in_bytes,
-        out_bytes: bytes_by(ConsumerKind::Polling),
-        mode: match (scenario.stream.on_demand, scenario.stream.advantage_mode) {
-            (None, _) => BillingMode::Provisioned,
-            (Some(_), false) => BillingMode::OnDemand,
-            (Some(_), true) => BillingMode::OnDemandAdvantage,
-        },
-    };
-    let lines = crate::kds::prices::cost(&usage, &scenario.stream.prices);
-    let total = lines.iter().map(|l| l.cost).sum();
+            .filter(|c| c.kind == ConsumerKind::EnhancedFanOut)
+            .map(|c| in_mode(od, c.starts_at, end))
+            .sum();
+        // Extended retention: shard-hours while retention was above 24 h.
+        let extended_shard_hours: f64 = retention
+            .iter()
+            .enumerate()
+            .filter(|(_, p)| p.1 > day)
+            .map(|(i, p)| {
+                let until = retention.get(i + 1).map_or(end, |n| n.0.min(end));
+                in_mode(od, p.0, until)
+            })
+            .sum();
+        // Storage by age band, charged at arrival (see above).
+        let (mut long_term_byte_hours, mut extended_byte_hours) = (0.0, 0.0);
+        for row in &outcome.metrics.minutes {
+            let t = row.start_secs * NANOS_PER_SEC;
+            if mode_at(t) != od {
+                continue;
+            }
+            let r = retention_at(t);
+            let bytes = row.shards.accepted_bytes as f64;
+            long_term_byte_hours += bytes * r.saturating_sub(long_term_from) as f64 / hour as f64;
+            extended_byte_hours +=
+                bytes * r.min(long_term_from).saturating_sub(extended_from) as f64 / hour as f64;
+        }
+        let billing = &outcome.metrics.billing[usize::from(od)];
+        let usage = Usage {
+            hours,
+            shard_hours: in_mode(od, 0, end),
+            payload_units: billing.payload_units,
+            extended_retention_shard_hours: extended_shard_hours,
+            extended_byte_hours,
+            long_term_byte_hours,
+            long_term_read_bytes: billing.long_term_read_bytes,
+            efo_consumer_shard_hours,
+            efo_bytes: billing.efo_bytes,
+            billed_in_bytes: billing.billed_in_bytes,
+            out_bytes: billing.polling_bytes,
+            mode: match (od, stream.advantage_mode) {
+                (false, _) => BillingMode::Provisioned,
+                (true, false) => BillingMode::OnDemand,
+                (true, true) => BillingMode::OnDemandAdvantage,
+            },
+        };
+        lines.extend(
+            crate::kds::prices::cost(&usage, &stream.prices)
+                .into_iter()
+                .map(|line| ModeCost {
+                    mode: usage.mode,
+                    line,
+                }),
+        );
+    }
+    let total = lines.iter().map(|l| l.line.cost).sum();
     (lines, total)
+}
+
+/// A cost line and the capacity mode it was billed in.
+struct ModeCost {
+    mode: crate::kds::prices::BillingMode,
+    line: crate::kds::prices::CostLine,
 }
 
 #[derive(Debug, Serialize)]
@@ -820,6 +869,14 @@ impl From<&ReshardLog> for ReshardRow {
                 ReshardAction::Merge { shard, adjacent } => {
                     format!("MergeShards {shard} + {adjacent}")
                 }
+                ReshardAction::UpdateStreamMode { on_demand } => format!(
+                    "UpdateStreamMode {}",
+                    if *on_demand {
+                        "ON_DEMAND"
+                    } else {
+                        "PROVISIONED"
+                    }
+                ),
             },
             status: match (&r.rejected, r.finished) {
                 (Some(_), _) => "rejected",

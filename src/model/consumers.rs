@@ -197,10 +197,6 @@ pub struct ConsumerState {
     pub ticks: u64,
     /// Sum of (read time - arrival) over records read, in ns.
     pub wait_sum_ns: u128,
-    /// Bytes read that were older than 7 days (billed as long-term
-    /// retrieval, KDS-REFERENCE.md §6.1); ages are those of the backlog
-    /// slices read, so the split is as fine as `backlog_resolution`.
-    pub long_term_bytes: u64,
     /// Draws each lease's poll phase: applications and leases do not poll in
     /// lockstep, as real workers started at different moments do not.
     phases: SimRng,
@@ -304,7 +300,6 @@ impl Engine<'_> {
                 unread_sum: 0,
                 ticks: 0,
                 wait_sum_ns: 0,
-                long_term_bytes: 0,
                 phases: stream(self.scenario.seed, Purpose::Consumers, a as u64),
             });
             queue.push(app.starts_at, Event::AppStart { app: a as u32 });
@@ -569,8 +564,11 @@ impl Engine<'_> {
             .filter(|&&(_, t)| now.saturating_sub(t) > LONG_TERM_AGE)
             .map(|&(n, _)| n)
             .sum();
-        if long_term > 0 {
-            c.long_term_bytes += read.bytes * long_term / read.records.max(1);
+        let billing = &mut self.metrics.billing[usize::from(self.on_demand.is_some())];
+        billing.long_term_read_bytes += read.bytes * long_term / read.records.max(1);
+        match app.kind {
+            ConsumerKind::Polling => billing.polling_bytes += read.bytes,
+            ConsumerKind::EnhancedFanOut => billing.efo_bytes += read.bytes,
         }
         self.read_buffer = pieces;
         c.total.add_read(read.records, read.bytes);

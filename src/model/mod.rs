@@ -111,6 +111,7 @@ enum Event {
     OnDemandSplit {
         shard: u32,
     },
+    ModeSwitched,
 }
 
 #[derive(Debug)]
@@ -219,6 +220,12 @@ struct Engine<'s> {
     exec: Option<exec::ExecPolicy>,
     policy_error: Option<String>,
     on_demand: Option<ondemand::OnDemand>,
+    /// Whether a chain of on-demand ticks is scheduled.
+    on_demand_ticking: bool,
+    /// Accepted capacity-mode switches, by request time.
+    mode_switches: Vec<SimTime>,
+    /// The reshard log entry of the switch in progress.
+    mode_switch: Option<usize>,
 }
 
 /// Simulates `scenario` with its seed.
@@ -226,8 +233,14 @@ pub fn simulate(scenario: &Scenario, options: RunOptions) -> Result<Outcome, Sim
     let records_rate = Quota::WriteRecordsPerShardPerSec.value();
     let bytes_rate = Quota::WriteBytesPerShardPerSec.value();
     let spec = &scenario.stream;
-    let map = ShardMap::create(spec.shards, scenario.start).expect("validated shard count");
-    let limiters = (0..spec.shards)
+    // An on-demand Advantage stream created with a warm throughput has the
+    // shards to carry it from the start.
+    let shards = match (spec.on_demand, spec.warm_throughput) {
+        (Some(_), Some(warm)) => spec.shards.max(ondemand::OnDemand::warm_shards(warm)),
+        _ => spec.shards,
+    };
+    let map = ShardMap::create(shards, scenario.start).expect("validated shard count");
+    let limiters = (0..shards)
         .map(|_| {
             Limiter::new(
                 spec.write_limit,
@@ -266,7 +279,7 @@ pub fn simulate(scenario: &Scenario, options: RunOptions) -> Result<Outcome, Sim
         });
     }
     let metrics = Metrics::new(
-        spec.shards as usize,
+        shards as usize,
         records_rate,
         bytes_rate,
         options.per_second,
@@ -298,9 +311,10 @@ pub fn simulate(scenario: &Scenario, options: RunOptions) -> Result<Outcome, Sim
         policy_state: policy::PolicyState::default(),
         exec: None,
         policy_error: None,
-        on_demand: spec.on_demand.map(|delay| {
-            ondemand::OnDemand::new(delay, spec.shards as usize, spec.max_record_bytes)
-        }),
+        on_demand: None,
+        on_demand_ticking: false,
+        mode_switches: Vec::new(),
+        mode_switch: None,
     };
     if let Some(crate::scenario::Autoscaling {
         policy:
@@ -318,7 +332,7 @@ pub fn simulate(scenario: &Scenario, options: RunOptions) -> Result<Outcome, Sim
             message,
         })?);
     }
-    engine.metrics.set_open_shards(spec.shards);
+    engine.metrics.set_open_shards(shards);
     let mut queue = EventQueue::new();
     for (i, r) in scenario.reshards.iter().enumerate() {
         queue.push(r.at, Event::ReshardRequest { index: i as u32 });
@@ -329,8 +343,8 @@ pub fn simulate(scenario: &Scenario, options: RunOptions) -> Result<Outcome, Sim
     if let Some(a) = &scenario.autoscaling {
         queue.push(a.evaluation_interval, Event::PolicyTick);
     }
-    if engine.on_demand.is_some() {
-        queue.push(60 * crate::units::NANOS_PER_SEC, Event::OnDemandTick);
+    if spec.on_demand.is_some() {
+        engine.start_on_demand(0, &mut queue);
     }
     for p in 0..engine.producers.len() {
         engine.schedule_arrival(p as u32, 0, &mut queue);
@@ -459,6 +473,7 @@ impl Model for Engine<'_> {
             Event::PolicyTick => self.policy_tick(now, queue),
             Event::OnDemandTick => self.on_demand_tick(now, queue),
             Event::OnDemandSplit { shard } => self.on_demand_split(shard, now, queue),
+            Event::ModeSwitched => self.mode_switched(now, queue),
         }
     }
 }
@@ -752,9 +767,13 @@ impl Engine<'_> {
                     b.append(now, u64::from(record.bytes));
                 }
                 let bytes = u64::from(record.bytes);
-                let unit = self.scenario.stream.prices.payload_unit_bytes;
-                self.metrics.payload_units += crate::kds::prices::payload_units(bytes, unit);
-                self.metrics.billed_in_bytes += crate::kds::prices::billed_in_bytes(bytes);
+                let billing = &mut self.metrics.billing[usize::from(self.on_demand.is_some())];
+                if self.on_demand.is_some() {
+                    billing.billed_in_bytes += crate::kds::prices::billed_in_bytes(bytes);
+                } else {
+                    let unit = self.scenario.stream.prices.payload_unit_bytes;
+                    billing.payload_units += crate::kds::prices::payload_units(bytes, unit);
+                }
                 if in_batch {
                     self.metrics.producer_second.put_records_successful += 1;
                 }

@@ -4,7 +4,8 @@
 use std::collections::VecDeque;
 
 use super::{Engine, Event, Limiter, ReshardLog};
-use crate::kds::{EpochNanos, ReshardOp, ShardId};
+use crate::kds::{EpochNanos, Quota, ReshardOp, ShardId};
+use crate::metrics::IntervalRow;
 use crate::scenario::{ReshardAction, WriteLimit};
 use crate::sim::{EventQueue, SimTime};
 use crate::units::NANOS_PER_SEC;
@@ -62,11 +63,13 @@ pub(super) struct OnDemand {
     peak_bytes: WindowMax,
     peak_records: WindowMax,
     minutes_seen: usize,
+    /// On-demand Advantage warm throughput, bytes/s (0: none).
+    warm: u64,
 }
 
 impl OnDemand {
-    pub(super) fn new(delay: SimTime, shards: usize, max_record: u64) -> OnDemand {
-        OnDemand {
+    pub(super) fn new(delay: SimTime, shards: usize, max_record: u64, warm: u64) -> OnDemand {
+        let mut od = OnDemand {
             delay,
             max_record,
             stream: Limiter::new(
@@ -82,7 +85,40 @@ impl OnDemand {
             peak_bytes: WindowMax::default(),
             peak_records: WindowMax::default(),
             minutes_seen: 0,
+            warm,
+        };
+        od.refresh(&[], 0);
+        od
+    }
+
+    /// Shards a warm throughput needs: one per MiB/s (a shard's write limit).
+    pub(super) fn warm_shards(warm: u64) -> u32 {
+        warm.div_ceil(Quota::WriteBytesPerShardPerSec.value()) as u32
+    }
+
+    /// The stream-level capacity: double the 30-day peak of per-minute write
+    /// throughput (minutes at least 15 minutes old, whatever the mode was
+    /// then), never below the new-stream floor nor the warm throughput.
+    fn refresh(&mut self, minutes: &[IntervalRow], now: SimTime) {
+        let now_minute = now / MINUTE;
+        for row in &minutes[self.minutes_seen.min(minutes.len())..] {
+            let minute = row.start_secs / 60;
+            if minute + 1 + LAG_MINUTES > now_minute {
+                break;
+            }
+            self.peak_bytes.push(minute, row.shards.accepted_bytes / 60);
+            self.peak_records
+                .push(minute, row.shards.accepted_records / 60);
+            self.minutes_seen += 1;
         }
+        // Warm records/s at a shard's ratio of records to bytes.
+        let warm_records =
+            Self::warm_shards(self.warm) as u64 * Quota::WriteRecordsPerShardPerSec.value();
+        let bytes = (2 * self.peak_bytes.max()).max(FLOOR_BYTES).max(self.warm);
+        let records = (2 * self.peak_records.max())
+            .max(FLOOR_RECORDS)
+            .max(warm_records);
+        self.stream.set_rates(records, bytes, self.max_record);
     }
 }
 
@@ -90,25 +126,11 @@ impl Engine<'_> {
     /// Once a minute: follow the peak, and split shards over 500 KB/s.
     pub(super) fn on_demand_tick(&mut self, now: SimTime, queue: &mut EventQueue<Event>) {
         let Some(od) = self.on_demand.as_mut() else {
+            // Switched to provisioned: the chain of ticks ends here.
+            self.on_demand_ticking = false;
             return;
         };
-        // The stream-level capacity: double the 30-day peak of per-minute
-        // write throughput (minutes at least 15 minutes old), never below the
-        // new-stream floor.
-        let now_minute = now / MINUTE;
-        for row in &self.metrics.minutes[od.minutes_seen..] {
-            let minute = row.start_secs / 60;
-            if minute + 1 + LAG_MINUTES > now_minute {
-                break;
-            }
-            od.peak_bytes.push(minute, row.shards.accepted_bytes / 60);
-            od.peak_records
-                .push(minute, row.shards.accepted_records / 60);
-            od.minutes_seen += 1;
-        }
-        let bytes = (2 * od.peak_bytes.max()).max(FLOOR_BYTES);
-        let records = (2 * od.peak_records.max()).max(FLOOR_RECORDS);
-        od.stream.set_rates(records, bytes, od.max_record);
+        od.refresh(&self.metrics.minutes, now);
         for s in self.map.open_shards() {
             let i = s.id().index() as usize;
             let rate = od.minute_bytes[i] / 60;
@@ -131,6 +153,10 @@ impl Engine<'_> {
         now: SimTime,
         queue: &mut EventQueue<Event>,
     ) {
+        if self.on_demand.is_none() {
+            // Switched to provisioned before the split was due.
+            return;
+        }
         let id = ShardId(shard);
         let Ok(s) = self.map.shard(id) else {
             return;
@@ -169,6 +195,116 @@ impl Engine<'_> {
             let n = self.map.shards().len();
             od.minute_bytes.resize(n, 0);
             od.split_pending.resize(n, false);
+        }
+    }
+}
+
+impl Engine<'_> {
+    /// The stream becomes on-demand (at the start, or when a switch
+    /// completes): it keeps its shards, and with a warm throughput splits
+    /// the widest ones at once until it has a shard per MiB/s.
+    pub(super) fn start_on_demand(&mut self, now: SimTime, queue: &mut EventQueue<Event>) {
+        let spec = &self.scenario.stream;
+        let warm = spec.warm_throughput.unwrap_or(0);
+        let mut od = OnDemand::new(
+            spec.on_demand_split_delay,
+            self.map.shards().len(),
+            spec.max_record_bytes,
+            warm,
+        );
+        od.refresh(&self.metrics.minutes, now);
+        self.on_demand = Some(od);
+        while self.map.open_count() < OnDemand::warm_shards(warm) {
+            let Some(widest) = self
+                .map
+                .open_shards()
+                .max_by_key(|s| (s.range().span(), std::cmp::Reverse(s.id())))
+                .map(|s| s.id().index())
+            else {
+                break;
+            };
+            let before = self.map.open_count();
+            self.on_demand_split(widest, now, queue);
+            if self.map.open_count() == before {
+                break;
+            }
+        }
+        if !self.on_demand_ticking {
+            self.on_demand_ticking = true;
+            // On the minute, as CloudWatch minutes are.
+            queue.push((now / MINUTE + 1) * MINUTE, Event::OnDemandTick);
+        }
+    }
+
+    /// An UpdateStreamMode request, checked as the service would (§5.6).
+    pub(super) fn request_mode(
+        &mut self,
+        on_demand: bool,
+        source: &'static str,
+        now: SimTime,
+        queue: &mut EventQueue<Event>,
+    ) {
+        const DAY: SimTime = 24 * 3600 * NANOS_PER_SEC;
+        let recent: Vec<SimTime> = self
+            .mode_switches
+            .iter()
+            .copied()
+            .filter(|&t| t + DAY > now)
+            .collect();
+        let name = |od: bool| if od { "ON_DEMAND" } else { "PROVISIONED" };
+        let rejected = if self.active.is_some() || self.mode_switch.is_some() {
+            Some("ResourceInUseException: the stream is UPDATING".to_owned())
+        } else if self.on_demand.is_some() == on_demand {
+            Some(format!(
+                "ValidationException: the stream is already in {} mode",
+                name(on_demand)
+            ))
+        } else if recent.len() >= 2 {
+            Some(format!(
+                "LimitExceededException: the capacity mode can be switched twice within 24 hours; \
+                 it was switched at {:.0} s and {:.0} s",
+                recent[recent.len() - 2] as f64 / 1e9,
+                recent[recent.len() - 1] as f64 / 1e9
+            ))
+        } else {
+            None
+        };
+        let accepted = rejected.is_none();
+        self.reshard_log.push(ReshardLog {
+            source,
+            requested: now,
+            action: ReshardAction::UpdateStreamMode { on_demand },
+            rejected,
+            finished: None,
+            operations: vec![],
+            created: vec![],
+            transient: vec![],
+        });
+        if accepted {
+            self.mode_switches.push(now);
+            self.mode_switch = Some(self.reshard_log.len() - 1);
+            self.metrics.set_updating(true);
+            // UPDATING for as long as one resharding operation (undocumented).
+            let d = self.reshard_duration();
+            queue.push(now + d, Event::ModeSwitched);
+        }
+    }
+
+    /// The switch is done: the new mode applies from now.
+    pub(super) fn mode_switched(&mut self, now: SimTime, queue: &mut EventQueue<Event>) {
+        let Some(i) = self.mode_switch.take() else {
+            return;
+        };
+        self.reshard_log[i].finished = Some(now);
+        self.metrics.set_updating(false);
+        let ReshardAction::UpdateStreamMode { on_demand } = self.reshard_log[i].action else {
+            return;
+        };
+        if on_demand {
+            self.start_on_demand(now, queue);
+        } else {
+            // Provisioned keeps the shards; the per-shard limits stay.
+            self.on_demand = None;
         }
     }
 }

@@ -75,6 +75,10 @@ impl Engine<'_> {
         now: SimTime,
         queue: &mut EventQueue<Event>,
     ) {
+        if let ReshardAction::UpdateStreamMode { on_demand } = action {
+            self.request_mode(on_demand, source, now, queue);
+            return;
+        }
         let mut log = ReshardLog {
             source,
             requested: now,
@@ -117,10 +121,10 @@ impl Engine<'_> {
 
     /// The operations a request needs, or the service's reason to refuse it.
     fn plan(&self, action: &ReshardAction, now: SimTime) -> Result<UpdatePlan, String> {
-        if self.scenario.stream.on_demand.is_some() {
+        if self.on_demand.is_some() {
             return Err("ValidationException: SplitShard, MergeShards and UpdateShardCount apply to provisioned streams only; this stream is on-demand".into());
         }
-        if self.active.is_some() {
+        if self.active.is_some() || self.mode_switch.is_some() {
             return Err("ResourceInUseException: the stream is UPDATING; one resharding operation at a time".into());
         }
         let epoch = self.epoch(now);
@@ -133,6 +137,9 @@ impl Engine<'_> {
             format!("{kind}: {e}")
         };
         let plan = match *action {
+            ReshardAction::UpdateStreamMode { .. } => {
+                unreachable!("mode switches are handled by request_mode")
+            }
             ReshardAction::UpdateShardCount { target } => self
                 .map
                 .plan_update_shard_count(target, epoch)
@@ -192,13 +199,18 @@ impl Engine<'_> {
         Ok(plan)
     }
 
-    fn schedule_step(&mut self, now: SimTime, queue: &mut EventQueue<Event>) {
+    /// One operation's duration, drawn from `reshard_op_time`.
+    pub(super) fn reshard_duration(&mut self) -> SimTime {
         let (lo, hi) = self.scenario.stream.reshard_op_time;
-        let d = if lo == hi {
+        if lo == hi {
             lo
         } else {
             self.reshard_rng.random_range(lo..=hi)
-        };
+        }
+    }
+
+    fn schedule_step(&mut self, now: SimTime, queue: &mut EventQueue<Event>) {
+        let d = self.reshard_duration();
         queue.push(now + d, Event::ReshardStep);
     }
 

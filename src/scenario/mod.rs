@@ -77,9 +77,18 @@ pub struct StreamSpec {
     /// bucket whose rates follow that peak), and splits each shard whose
     /// incoming traffic exceeds 500 KB/s "within 15 minutes" (the delay,
     /// 15 min by default) at its midpoint; per-shard limits still apply, so a
-    /// hot key is still capped at one shard. Scale-in is not modelled, and
-    /// resharding requests are refused (they are for provisioned streams).
+    /// hot key is still capped at one shard. Scale-in is not modelled (the
+    /// service does not document one), and resharding requests are refused
+    /// (they are for provisioned streams). This is the mode at the start; an
+    /// `update-stream-mode` request switches it.
     pub on_demand: Option<SimTime>,
+    /// The split delay used once the stream is on-demand (also after a
+    /// switch from provisioned).
+    pub on_demand_split_delay: SimTime,
+    /// On-demand Advantage warm throughput, bytes/s (§5.8): while the stream
+    /// is on-demand its write capacity is at least this, with shards split
+    /// in advance to carry it (one per MiB/s).
+    pub warm_throughput: Option<u64>,
     /// The account's provisioned shard quota, if it should be enforced:
     /// open shards, including the short-lived ones an UpdateShardCount
     /// creates, may not exceed it.
@@ -281,6 +290,13 @@ pub enum ReshardAction {
         shard: crate::kds::ShardId,
         /// AdjacentShardToMerge.
         adjacent: crate::kds::ShardId,
+    },
+    /// UpdateStreamMode: switch between provisioned and on-demand
+    /// (KDS-REFERENCE.md §5.6: at most twice in 24 hours; the stream is
+    /// UPDATING meanwhile and keeps its shards).
+    UpdateStreamMode {
+        /// Switch to on-demand (`false`: to provisioned).
+        on_demand: bool,
     },
 }
 

@@ -145,6 +145,7 @@ pub(crate) enum RawReshardAction {
     UpdateShardCount,
     Split,
     Merge,
+    UpdateStreamMode,
 }
 
 #[derive(Debug, Deserialize)]
@@ -156,6 +157,7 @@ pub(crate) struct RawReshard {
     pub(crate) shard: Option<String>,
     pub(crate) new_starting_hash_key: Option<String>,
     pub(crate) adjacent: Option<String>,
+    pub(crate) mode: Option<RawMode>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -186,6 +188,7 @@ pub(crate) struct RawStream {
     pub(crate) region: Option<String>,
     pub(crate) prices: Option<String>,
     pub(crate) on_demand_split_delay: Option<Duration>,
+    pub(crate) warm_throughput: Option<Bytes>,
     pub(crate) account_shard_quota: Option<u32>,
 }
 

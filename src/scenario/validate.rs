@@ -616,7 +616,20 @@ fn reshard_action(r: &RawReshard) -> Result<ReshardAction, String> {
         }
     };
     match r.action {
+        RawReshardAction::UpdateStreamMode => {
+            unused("target", r.target.is_some())?;
+            unused("shard", r.shard.is_some())?;
+            unused("adjacent", r.adjacent.is_some())?;
+            unused("new_starting_hash_key", r.new_starting_hash_key.is_some())?;
+            let mode = r.mode.ok_or(
+                "mode (\"provisioned\" or \"on-demand\") is required for update-stream-mode",
+            )?;
+            Ok(ReshardAction::UpdateStreamMode {
+                on_demand: matches!(mode, RawMode::OnDemand),
+            })
+        }
         RawReshardAction::UpdateShardCount => {
+            unused("mode", r.mode.is_some())?;
             unused("shard", r.shard.is_some())?;
             unused("adjacent", r.adjacent.is_some())?;
             unused("new_starting_hash_key", r.new_starting_hash_key.is_some())?;
@@ -629,6 +642,7 @@ fn reshard_action(r: &RawReshard) -> Result<ReshardAction, String> {
             Ok(ReshardAction::UpdateShardCount { target })
         }
         RawReshardAction::Split => {
+            unused("mode", r.mode.is_some())?;
             unused("target", r.target.is_some())?;
             unused("adjacent", r.adjacent.is_some())?;
             let shard = shard_id("shard", &r.shard)?;
@@ -642,6 +656,7 @@ fn reshard_action(r: &RawReshard) -> Result<ReshardAction, String> {
             })
         }
         RawReshardAction::Merge => {
+            unused("mode", r.mode.is_some())?;
             unused("target", r.target.is_some())?;
             unused("new_starting_hash_key", r.new_starting_hash_key.is_some())?;
             Ok(ReshardAction::Merge {
@@ -755,6 +770,37 @@ fn stream(ctx: &Ctx<'_>, span: Range<usize>, raw: RawStream) -> Result<StreamSpe
             ),
         ));
     }
+    let split_delay = raw
+        .on_demand_split_delay
+        .map_or(15 * 60 * NANOS_PER_SEC, |d| d.0);
+    if split_delay > HOUR {
+        return Err(bad(
+            "stream.on_demand_split_delay",
+            format!(
+                "{} is out of range; accepted range is 0s to 1h",
+                Duration(split_delay)
+            ),
+        ));
+    }
+    let warm_throughput = match raw.warm_throughput {
+        None => None,
+        Some(_) if raw.advantage_mode != Some(true) => {
+            return Err(bad(
+                "stream.warm_throughput",
+                "applies only to On-demand Advantage: set advantage_mode = true".into(),
+            ));
+        }
+        Some(b) if !(MIB..=10 * 1024 * MIB).contains(&b.0) => {
+            return Err(bad(
+                "stream.warm_throughput",
+                format!(
+                    "{} bytes/s is out of range; accepted range is 1MiB to 10GiB (per second)",
+                    b.0
+                ),
+            ));
+        }
+        Some(b) => Some(b.0),
+    };
     let mut retention_changes = Vec::with_capacity(raw.retention_changes.len());
     for c in &raw.retention_changes {
         if !(min_h * HOUR..=max_h * HOUR).contains(&c.retention.0) {
@@ -802,32 +848,9 @@ fn stream(ctx: &Ctx<'_>, span: Range<usize>, raw: RawStream) -> Result<StreamSpe
                 })?
             }
         },
-        on_demand: match raw.mode.unwrap_or(RawMode::Provisioned) {
-            RawMode::Provisioned => {
-                if raw.on_demand_split_delay.is_some() {
-                    return Err(bad(
-                        "stream.on_demand_split_delay",
-                        "applies only to mode = \"on-demand\"".into(),
-                    ));
-                }
-                None
-            }
-            RawMode::OnDemand => {
-                let d = raw
-                    .on_demand_split_delay
-                    .map_or(15 * 60 * NANOS_PER_SEC, |d| d.0);
-                if d > HOUR {
-                    return Err(bad(
-                        "stream.on_demand_split_delay",
-                        format!(
-                            "{} is out of range; accepted range is 0s to 1h",
-                            Duration(d)
-                        ),
-                    ));
-                }
-                Some(d)
-            }
-        },
+        on_demand: matches!(raw.mode, Some(RawMode::OnDemand)).then_some(split_delay),
+        on_demand_split_delay: split_delay,
+        warm_throughput,
         account_shard_quota: raw.account_shard_quota,
     })
 }

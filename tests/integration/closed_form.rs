@@ -424,10 +424,10 @@ starts_at = "1h"
     let cost = String::from_utf8(cost.clone()).unwrap();
     let quantity = |dimension: &str| -> f64 {
         cost.lines()
-            .find(|l| l.split(',').nth(1) == Some(dimension))
+            .find(|l| l.split(',').nth(2) == Some(dimension))
             .unwrap_or_else(|| panic!("{dimension} not in {cost}"))
             .split(',')
-            .nth(2)
+            .nth(3)
             .unwrap()
             .parse()
             .unwrap()
@@ -446,9 +446,9 @@ fn cost_lines(scenario: &Scenario, outcome: &Outcome) -> Vec<(String, f64, f64)>
         .map(|row| {
             let row = row.unwrap();
             (
-                row[1].to_owned(),
-                row[2].parse().unwrap(),
-                row[5].parse().unwrap(),
+                row[2].to_owned(),
+                row[3].parse().unwrap(),
+                row[6].parse().unwrap(),
             )
         })
         .collect()

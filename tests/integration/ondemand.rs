@@ -134,3 +134,119 @@ retry = "none"
         "a 5 MiB record fits an idle on-demand stream"
     );
 }
+
+/// A provisioned stream switched to on-demand: throttling stops once the
+/// service has split the busy shards; switched back, it keeps them; a third
+/// switch within 24 hours is refused. Each part is billed in its own mode.
+#[test]
+fn capacity_mode_switches_apply_and_are_limited() {
+    let text = r#"
+name = "switch"
+duration = "60m"
+[stream]
+shards = 2
+on_demand_split_delay = "1m"
+reshard_op_time = { min = "30s", max = "30s" }
+[[producers]]
+name = "p"
+rate = "30/s"
+arrivals = "even"
+size = "102360B"
+keys = { kind = "random", key_bytes = 40 }
+retry = "none"
+[[reshards]]
+at = "10m"
+action = "update-stream-mode"
+mode = "on-demand"
+[[reshards]]
+at = "40m"
+action = "update-stream-mode"
+mode = "provisioned"
+[[reshards]]
+at = "50m"
+action = "update-stream-mode"
+mode = "on-demand"
+"#;
+    let scenario = crate::util::scenario(text);
+    let out = run(text);
+    // 3 MiB/s on 2 shards: a third refused while provisioned.
+    let (t, o) = throttled_in(&out, 2, 10);
+    let share = t as f64 / o as f64;
+    assert!((share - 1.0 / 3.0).abs() < 0.03, "{share}");
+    // On-demand from 10.5 min: splits by 500 KB/s, then nothing throttles,
+    // nor after the switch back.
+    let (t, _) = throttled_in(&out, 16, 60);
+    assert_eq!(t, 0);
+    let switches: Vec<_> = out
+        .reshards
+        .iter()
+        .filter(|r| r.source == "scenario")
+        .collect();
+    assert_eq!(switches.len(), 3);
+    assert_eq!(switches[0].finished, Some(630_000_000_000));
+    assert_eq!(switches[1].finished, Some(2_430_000_000_000));
+    let refused = switches[2].rejected.as_deref().unwrap_or("accepted");
+    assert!(refused.starts_with("LimitExceededException"), "{refused}");
+    assert!(out.map.open_count() >= 4, "{} open", out.map.open_count());
+    // Billed per mode: stream-hours for the on-demand half hour.
+    let report = shardcast::report::build(&scenario, &out, "").unwrap();
+    let (_, cost) = report.files.iter().find(|(n, _)| n == "cost.csv").unwrap();
+    let cost = String::from_utf8(cost.clone()).unwrap();
+    let stream_hours = cost
+        .lines()
+        .find(|l| l.contains(",on-demand,stream hours,"))
+        .unwrap_or_else(|| panic!("{cost}"));
+    assert!(stream_hours.contains(",0.5000,"), "{stream_hours}");
+    assert!(cost.contains(",provisioned,shard hours,"), "{cost}");
+    assert!(cost.contains(",on-demand,data in,"), "{cost}");
+}
+
+/// On-demand Advantage with a warm throughput takes 16 MiB/s from the first
+/// second; without it the new-stream capacity (4 MiB/s) throttles.
+#[test]
+fn warm_throughput_carries_traffic_from_the_start() {
+    let text = |warm: &str| {
+        format!(
+            r#"
+name = "warm"
+duration = "3m"
+[stream]
+shards = 4
+mode = "on-demand"
+advantage_mode = true
+{warm}
+[[producers]]
+name = "p"
+rate = "160/s"
+arrivals = "even"
+size = "102360B"
+keys = {{ kind = "random", key_bytes = 40 }}
+retry = "none"
+"#
+        )
+    };
+    let warm = run(&text("warm_throughput = \"20MiB\""));
+    assert_eq!(warm.map.open_count(), 20);
+    let (t, o) = throttled_in(&warm, 0, 3);
+    assert!(o > 25_000);
+    // Random keys put 0.8 MiB/s on each of 20 shards on average: a few
+    // per-shard bursts, nothing at the stream level.
+    assert!(
+        (t as f64) < 0.005 * o as f64,
+        "{t} of {o} throttled with warm throughput"
+    );
+    let cold = run(&text(""));
+    let (t, o) = throttled_in(&cold, 0, 3);
+    assert!(t as f64 / o as f64 > 0.5, "{t} of {o}");
+    // Warm throughput is an Advantage feature.
+    let bad = shardcast::scenario::Scenario::parse(
+        &text("warm_throughput = \"20MiB\"").replace("advantage_mode = true\n", ""),
+        std::path::Path::new("w.toml"),
+    )
+    .unwrap_err()
+    .to_string();
+    assert!(
+        bad.contains("stream.warm_throughput") && bad.contains("advantage_mode"),
+        "{bad}"
+    );
+}

@@ -882,7 +882,8 @@ fn a_price_file_prices_the_run() {
         .find(|l| l.contains(",shard hours,"))
         .unwrap_or_else(|| panic!("{cost}"));
     assert!(
-        shard_line.starts_with("eu-west-1,shard hours,") && shard_line.contains(",0.017500000,"),
+        shard_line.starts_with("eu-west-1,provisioned,shard hours,")
+            && shard_line.contains(",0.017500000,"),
         "{shard_line}"
     );
 
