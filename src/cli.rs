@@ -60,6 +60,10 @@ pub enum Command {
     /// with --baseline, against committed values. Exit code 0 when every
     /// check holds, 1 when one fails, 2 on an error.
     Check(CheckArgs),
+    /// Run several scenarios (e.g. one traffic under different autoscaling
+    /// policies or capacity modes) and write them side by side:
+    /// compare.csv and compare.md.
+    Compare(CompareArgs),
     /// Print the hash key and shard of partition keys (or explicit hash keys)
     /// in a stream created with N shards.
     ///
@@ -168,6 +172,25 @@ pub struct PlanArgs {
     /// Directory for plan.csv and plan.md [default: reports/NAME-plan, NAME the file name without .toml].
     #[arg(long, short = 'o', value_name = "DIR")]
     pub out: Option<PathBuf>,
+}
+
+/// Arguments of `compare`.
+#[derive(Debug, Args)]
+pub struct CompareArgs {
+    /// Scenario files, in the order of the rows.
+    #[arg(value_name = "FILE", required = true)]
+    pub files: Vec<PathBuf>,
+    /// Worker threads [default: all cores]. The output is the same for any count.
+    #[arg(long, value_name = "N")]
+    pub threads: Option<usize>,
+    /// Directory for compare.csv and compare.md.
+    #[arg(
+        long,
+        short = 'o',
+        value_name = "DIR",
+        default_value = "reports/compare"
+    )]
+    pub out: PathBuf,
 }
 
 /// Arguments of `check`.
@@ -290,6 +313,7 @@ pub fn run(cli: Cli, input: &mut dyn BufRead, out: &mut dyn Write) -> Result<boo
         Command::Validate(args) => validate(&args, out),
         Command::Check(args) => return check(&args, out),
         Command::Plan(args) => plan(&args, out),
+        Command::Compare(args) => compare(&args, out),
         Command::ShardOf(args) => shard_of(&args, input, out),
         Command::Reshard(args) => reshard(&args, out),
         Command::DecodeSeq(args) => decode_seq(&args, out),
@@ -365,6 +389,59 @@ fn check(args: &CheckArgs, out: &mut dyn Write) -> Result<bool> {
     Ok(failed == 0)
 }
 
+fn pool(threads: Option<usize>) -> Result<rayon::ThreadPool> {
+    let mut pool = rayon::ThreadPoolBuilder::new();
+    if let Some(n) = threads {
+        if n == 0 {
+            bail!("--threads 0 is out of range; accepted range is 1 and up");
+        }
+        pool = pool.num_threads(n);
+    }
+    pool.build().context("starting the worker threads")
+}
+
+fn compare(args: &CompareArgs, out: &mut dyn Write) -> Result<()> {
+    use rayon::prelude::*;
+    // Everything is read and validated before anything runs.
+    let loaded = args
+        .files
+        .iter()
+        .map(|f| load(f).map(|(s, md5)| (f, s, md5)))
+        .collect::<Result<Vec<_>>>()?;
+    let pool = pool(args.threads)?;
+    // Runs in parallel, gathered in the order given.
+    let rows = pool.install(|| {
+        loaded
+            .par_iter()
+            .map(|(file, scenario, md5)| {
+                let outcome = simulate(scenario, RunOptions::default())
+                    .with_context(|| format!("running {}", file.display()))?;
+                let report =
+                    report::build(scenario, &outcome, md5).context("rendering the report")?;
+                Ok(crate::compare::row(
+                    &file.display().to_string(),
+                    scenario,
+                    &outcome,
+                    &report,
+                ))
+            })
+            .collect::<Result<Vec<_>>>()
+    })?;
+    let md = crate::compare::render_markdown(&rows);
+    let csv = crate::compare::render_csv(&rows).context("rendering compare.csv")?;
+    report::write_atomic(
+        &args.out,
+        &[
+            ("compare.csv".to_owned(), csv),
+            ("compare.md".to_owned(), md.clone().into_bytes()),
+        ],
+    )
+    .with_context(|| format!("cannot write the comparison into {}", args.out.display()))?;
+    write!(out, "{md}")?;
+    writeln!(out, "wrote {}", args.out.display())?;
+    Ok(())
+}
+
 fn plan(args: &PlanArgs, out: &mut dyn Write) -> Result<()> {
     if args.min_shards > args.max_shards {
         bail!(
@@ -374,14 +451,7 @@ fn plan(args: &PlanArgs, out: &mut dyn Write) -> Result<()> {
         );
     }
     let (scenario, _) = load(&args.file)?;
-    let mut pool = rayon::ThreadPoolBuilder::new();
-    if let Some(n) = args.threads {
-        if n == 0 {
-            bail!("--threads 0 is out of range; accepted range is 1 and up");
-        }
-        pool = pool.num_threads(n);
-    }
-    let pool = pool.build().context("starting the worker threads")?;
+    let pool = pool(args.threads)?;
     let options = crate::plan::PlanOptions {
         replications: args.replications,
         min_shards: args.min_shards,

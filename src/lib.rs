@@ -57,6 +57,7 @@
 
 pub mod check;
 pub mod cli;
+pub mod compare;
 pub mod kds;
 pub mod metrics;
 pub mod model;

@@ -309,3 +309,65 @@ fn help_explains_each_command() {
         .code(2);
     shardcast().arg("no-such-command").assert().code(2);
 }
+
+/// `compare` runs scenarios side by side: one row each, in the order given,
+/// the same bytes at any thread count; a bad file stops it before anything
+/// runs or is written.
+#[test]
+fn compare_writes_one_row_per_scenario_at_any_thread_count() {
+    let dir = tempfile::tempdir().unwrap();
+    let write = |name: &str, shards: u32| {
+        let path = dir.path().join(name);
+        std::fs::write(
+            &path,
+            format!(
+                "name = \"{name}\"\nduration = \"20s\"\n[stream]\nshards = {shards}\n\
+                 [[producers]]\nname = \"p\"\nrate = \"1500/s\"\nsize = \"100B\"\n\
+                 keys = {{ kind = \"random\" }}\n[slo]\nmax_throttle_rate = 0.001\n"
+            ),
+        )
+        .unwrap();
+        path
+    };
+    let (one, three) = (write("one", 1), write("three", 3));
+    let run = |threads: &str, out: &str| {
+        let out = dir.path().join(out);
+        shardcast()
+            .arg("compare")
+            .arg(&one)
+            .arg(&three)
+            .args(["--threads", threads, "--out"])
+            .arg(&out)
+            .assert()
+            .success()
+            .stdout(predicate::str::contains(
+                "Cheapest that meets its objectives: **three**",
+            ));
+        std::fs::read(out.join("compare.csv")).unwrap()
+    };
+    let csv = run("1", "a");
+    assert_eq!(csv, run("2", "b"), "thread count changed the output");
+    let mut r = csv::Reader::from_reader(csv.as_slice());
+    let rows: Vec<csv::StringRecord> = r.records().map(Result::unwrap).collect();
+    assert_eq!(rows.len(), 2);
+    assert_eq!(&rows[0][0], "one");
+    assert!(
+        rows[0][14].starts_with("fail: max_throttle_rate"),
+        "{:?}",
+        rows[0]
+    );
+    assert_eq!(&rows[1][14], "pass");
+    // A broken second file: exit 2, nothing run or written.
+    std::fs::write(&three, "name = \"three\"\n").unwrap();
+    let out = dir.path().join("c");
+    shardcast()
+        .arg("compare")
+        .arg(&one)
+        .arg(&three)
+        .arg("--out")
+        .arg(&out)
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("three"));
+    assert!(!out.exists());
+}

@@ -1,0 +1,119 @@
+//! Scenarios side by side: the same questions (throttling, failures,
+//! latency, consumer lag, resharding, cost, objectives) answered for each,
+//! one row per scenario, e.g. one traffic under several autoscaling
+//! policies or capacity modes.
+
+use std::fmt::Write as _;
+
+use serde::Serialize;
+
+use crate::model::Outcome;
+use crate::report::RunReport;
+use crate::scenario::Scenario;
+
+/// One scenario's answers.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Row {
+    /// Scenario name.
+    pub scenario: String,
+    /// Its file.
+    pub file: String,
+    /// Master seed.
+    pub seed: u64,
+    /// Throttled attempts / attempts.
+    pub throttle_rate: String,
+    /// Records failed after retries or expired in the producer.
+    pub records_failed: u64,
+    /// p99 put latency, ms.
+    pub latency_p99_ms: String,
+    /// Highest per-second accepted utilisation of any shard.
+    pub peak_shard_utilisation: String,
+    /// Records lost to retention (all applications).
+    pub records_lost: u64,
+    /// Largest MillisBehindLatest of any application, seconds.
+    pub max_iterator_age_s: String,
+    /// Resharding and mode-switch requests accepted (the service's own
+    /// on-demand splits not counted).
+    pub requests_accepted: usize,
+    /// Requests the service refused.
+    pub requests_rejected: usize,
+    /// Open shards at the start and at the end.
+    pub shards_start: u32,
+    /// Open shards at the end.
+    pub shards_end: u32,
+    /// Cost extrapolated to a 730-hour month, USD.
+    pub monthly_cost_usd: String,
+    /// The `[slo]` verdict (empty without objectives).
+    pub slo: String,
+}
+
+/// The row of one run.
+pub fn row(file: &str, scenario: &Scenario, outcome: &Outcome, report: &RunReport) -> Row {
+    let m = &report.measured;
+    let requests = outcome.reshards.iter().filter(|r| r.source != "on-demand");
+    Row {
+        scenario: scenario.name.clone(),
+        file: file.to_owned(),
+        seed: scenario.seed,
+        throttle_rate: format!("{:.6}", m.throttle_rate),
+        records_failed: m.failed,
+        latency_p99_ms: format!("{:.3}", m.p99_ms),
+        peak_shard_utilisation: format!("{:.4}", m.peak_utilisation),
+        records_lost: m.lost,
+        max_iterator_age_s: format!("{:.1}", m.iterator_age_ms / 1000.0),
+        requests_accepted: requests.clone().filter(|r| r.rejected.is_none()).count(),
+        requests_rejected: requests.filter(|r| r.rejected.is_some()).count(),
+        shards_start: report.summary.shards,
+        shards_end: report.summary.shards_at_end,
+        monthly_cost_usd: format!("{:.2}", m.monthly_cost),
+        slo: report.summary.slo.clone(),
+    }
+}
+
+/// compare.csv: one row per scenario, in the order given.
+pub fn render_csv(rows: &[Row]) -> Result<Vec<u8>, csv::Error> {
+    let mut w = csv::Writer::from_writer(Vec::new());
+    for r in rows {
+        w.serialize(r)?;
+    }
+    w.into_inner().map_err(|e| e.into_error().into())
+}
+
+/// compare.md: the same as a Markdown table, cheapest first among the
+/// scenarios that meet their objectives.
+pub fn render_markdown(rows: &[Row]) -> String {
+    let mut t = String::from(
+        "| scenario | throttle rate | failed | p99 ms | max iterator age s | lost | requests (refused) | shards start -> end | $ / month | SLO |\n\
+         |---|---:|---:|---:|---:|---:|---:|---:|---:|---|\n",
+    );
+    for r in rows {
+        let _ = writeln!(
+            t,
+            "| {} | {:.4} % | {} | {} | {} | {} | {} ({}) | {} -> {} | {} | {} |",
+            r.scenario,
+            r.throttle_rate.parse::<f64>().unwrap_or(0.0) * 100.0,
+            r.records_failed,
+            r.latency_p99_ms,
+            r.max_iterator_age_s,
+            r.records_lost,
+            r.requests_accepted,
+            r.requests_rejected,
+            r.shards_start,
+            r.shards_end,
+            r.monthly_cost_usd,
+            if r.slo.is_empty() { "-" } else { &r.slo },
+        );
+    }
+    let best = rows.iter().filter(|r| r.slo == "pass").min_by(|a, b| {
+        let cost = |r: &Row| r.monthly_cost_usd.parse::<f64>().unwrap_or(f64::INFINITY);
+        cost(a).total_cmp(&cost(b))
+    });
+    if let Some(b) = best {
+        let _ = writeln!(
+            t,
+            "\nCheapest that meets its objectives: **{}**, ${} a month.",
+            b.scenario, b.monthly_cost_usd
+        );
+    }
+    t
+}
