@@ -7,7 +7,7 @@
 
 use crate::kds::Quota;
 use crate::metrics::IntervalRow;
-use crate::scenario::{Adjustment, Autoscaling, Policy, SuRule};
+use crate::scenario::{Adjustment, Autoscaling, Policy, SuRule, TrackedMetric};
 use crate::sim::SimTime;
 
 /// What a policy sees at an evaluation.
@@ -122,6 +122,7 @@ pub fn decide(
             target,
             scale_out_cooldown,
             scale_in_cooldown,
+            ..
         } => {
             let last = obs.minutes.last()?;
             let u = put_utilisation(last, n);
@@ -337,6 +338,7 @@ mod tests {
     fn target_tracking_scales_to_the_target_and_respects_cooldowns() {
         let a = asc(Policy::TargetTracking {
             target: 0.5,
+            metric: TrackedMetric::Stream,
             scale_out_cooldown: 5 * MIN,
             scale_in_cooldown: 15 * MIN,
         });

@@ -11,6 +11,7 @@ mod plan;
 mod properties;
 mod reshard;
 mod resharding;
+mod scaling_utils_import;
 mod scenarios;
 mod util;
 mod vectors;
