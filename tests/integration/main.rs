@@ -13,5 +13,6 @@ mod reshard;
 mod resharding;
 mod scaling_utils_import;
 mod scenarios;
+mod shard_level;
 mod util;
 mod vectors;
