@@ -9,7 +9,9 @@ one JSON line on its stdin:
                   "IncomingBytes": 184320000, "open_shards": 4, ...}, ...]}
 
 `minutes` are the most recent published minutes (CloudWatch names), oldest
-first. The program answers with one JSON line on stdout:
+first. With `enhanced_monitoring = true` in the scenario's [stream], each
+minute also has `shards`: the shard-level metrics (`ShardId`,
+`IncomingRecords`, ...); this example does not use them. The program answers with one JSON line on stdout:
 
     {"target_shards": 6}      ask for UpdateShardCount to 6 shards
     {"target_shards": null}   do nothing

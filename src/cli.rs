@@ -504,7 +504,16 @@ fn load(path: &Path) -> Result<(Scenario, String)> {
     let text = String::from_utf8(bytes.clone())
         .map_err(|_| anyhow::anyhow!("{} is not valid UTF-8 text", path.display()))?;
     let scenario = Scenario::parse(&text, path)?;
-    let digest: [u8; 16] = md5::Md5::digest(&bytes).into();
+    // The input is the scenario and the files it imports: a change to an
+    // imported configuration changes the digest too.
+    let mut md5 = md5::Md5::new();
+    md5.update(&bytes);
+    for import in &scenario.imports {
+        let imported =
+            std::fs::read(import).with_context(|| format!("cannot read {}", import.display()))?;
+        md5.update(&imported);
+    }
+    let digest: [u8; 16] = md5.finalize().into();
     let hex = digest.iter().map(|b| format!("{b:02x}")).collect();
     Ok((scenario, hex))
 }

@@ -150,6 +150,42 @@ pub struct IntervalRow {
     pub updating_secs: u64,
 }
 
+/// One shard's counts over one minute: its shard-level metrics (enhanced
+/// monitoring, KDS-REFERENCE.md §9.3).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct ShardMinute {
+    /// The shard's index (`shardId-` and this, zero-padded to 12 digits).
+    pub shard: u32,
+    /// Write counts (IncomingRecords, IncomingBytes,
+    /// WriteProvisionedThroughputExceeded).
+    pub writes: ShardCounts,
+    /// Read counts (OutgoingRecords, OutgoingBytes,
+    /// ReadProvisionedThroughputExceeded, IteratorAgeMilliseconds).
+    pub reads: ReadCounts,
+}
+
+/// The shard-level metrics of one minute: every shard open at some time in
+/// the minute (or written to or read), in shard index order.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct ShardMinuteRow {
+    /// Start of the minute, seconds since the start of the run.
+    pub start_secs: u64,
+    /// One entry per shard.
+    pub shards: Vec<ShardMinute>,
+}
+
+/// Shard-level minutes being collected; only the latest are kept.
+#[derive(Debug, Clone)]
+struct ShardLevel {
+    /// Rows to keep at least (older ones are dropped in batches).
+    keep: usize,
+    writes: Vec<ShardCounts>,
+    reads: Vec<ReadCounts>,
+    open_now: Vec<bool>,
+    open_in_minute: Vec<bool>,
+    rows: Vec<ShardMinuteRow>,
+}
+
 /// All metrics of a run.
 #[derive(Debug, Clone)]
 pub struct Metrics {
@@ -183,6 +219,7 @@ pub struct Metrics {
     open_this_second: u32,
     updating_now: bool,
     updating_this_second: bool,
+    shard_level: Option<ShardLevel>,
 }
 
 /// Quantities billed by use, while the stream is in one capacity mode.
@@ -226,7 +263,63 @@ impl Metrics {
             open_this_second: 0,
             updating_now: false,
             updating_this_second: false,
+            shard_level: None,
         }
+    }
+
+    /// Collects shard-level minutes from now on, keeping at least the
+    /// latest `keep` (at least 1): memory follows shards times `keep`,
+    /// not the run's length.
+    pub fn enable_shard_level(&mut self, keep: usize) {
+        let n = self.shard_second.len();
+        self.shard_level = Some(ShardLevel {
+            keep: keep.max(1),
+            writes: vec![ShardCounts::default(); n],
+            reads: vec![ReadCounts::default(); n],
+            open_now: vec![false; n],
+            open_in_minute: vec![false; n],
+            rows: Vec::new(),
+        });
+    }
+
+    /// Notes which shards are open from now on (by index), for the
+    /// shard-level minutes; nothing without them.
+    pub fn set_open_shard_set(&mut self, open: impl IntoIterator<Item = u32>) {
+        if let Some(sl) = &mut self.shard_level {
+            sl.open_now.iter_mut().for_each(|o| *o = false);
+            for i in open {
+                sl.open_now[i as usize] = true;
+                sl.open_in_minute[i as usize] = true;
+            }
+        }
+    }
+
+    /// Counts a read of shard `i` for the shard-level minutes: records and
+    /// bytes delivered, and for a polling call that returned records, its
+    /// iterator age.
+    #[inline]
+    pub fn shard_read(&mut self, i: usize, records: u64, bytes: u64, age_ms: Option<u64>) {
+        if let Some(sl) = &mut self.shard_level {
+            let r = &mut sl.reads[i];
+            r.records += records;
+            r.bytes += bytes;
+            if let Some(age) = age_ms {
+                r.iterator_age_ms = r.iterator_age_ms.max(age);
+            }
+        }
+    }
+
+    /// Counts a refused GetRecords call on shard `i` for the shard-level minutes.
+    #[inline]
+    pub fn shard_read_throttled(&mut self, i: usize) {
+        if let Some(sl) = &mut self.shard_level {
+            sl.reads[i].throttled += 1;
+        }
+    }
+
+    /// The latest shard-level minutes, oldest first (empty unless enabled).
+    pub fn shard_minutes(&self) -> &[ShardMinuteRow] {
+        self.shard_level.as_ref().map_or(&[], |sl| &sl.rows)
     }
 
     /// Notes the open shard count from now on.
@@ -246,6 +339,14 @@ impl Metrics {
         if self.shard_second.len() < shards {
             self.shard_second.resize(shards, ShardCounts::default());
             self.shard_totals.resize(shards, ShardTotals::default());
+        }
+        if let Some(sl) = &mut self.shard_level
+            && sl.writes.len() < shards
+        {
+            sl.writes.resize(shards, ShardCounts::default());
+            sl.reads.resize(shards, ReadCounts::default());
+            sl.open_now.resize(shards, false);
+            sl.open_in_minute.resize(shards, false);
         }
     }
 
@@ -312,6 +413,9 @@ impl Metrics {
             t.utilisation_sum += util;
             t.peak_utilisation = t.peak_utilisation.max(util);
             t.peak_offered_utilisation = t.peak_offered_utilisation.max(offered);
+            if let Some(sl) = &mut self.shard_level {
+                sl.writes[i as usize].add(&c);
+            }
             row.shards.add(&c);
             row.max_shard_utilisation = row.max_shard_utilisation.max(util);
             row.max_offered_utilisation = row.max_offered_utilisation.max(offered);
@@ -343,6 +447,32 @@ impl Metrics {
         let mut m = std::mem::take(&mut self.current_minute);
         m.start_secs = start;
         self.minutes.push(m);
+        if let Some(sl) = &mut self.shard_level {
+            let mut row = ShardMinuteRow {
+                start_secs: start,
+                shards: Vec::new(),
+            };
+            for i in 0..sl.writes.len() {
+                let writes = std::mem::take(&mut sl.writes[i]);
+                let reads = std::mem::take(&mut sl.reads[i]);
+                if sl.open_in_minute[i]
+                    || writes != ShardCounts::default()
+                    || reads != ReadCounts::default()
+                {
+                    row.shards.push(ShardMinute {
+                        shard: i as u32,
+                        writes,
+                        reads,
+                    });
+                }
+            }
+            sl.open_in_minute.copy_from_slice(&sl.open_now);
+            sl.rows.push(row);
+            // Dropped in batches, so that each minute costs O(shards).
+            if sl.rows.len() >= 2 * sl.keep {
+                sl.rows.drain(..sl.rows.len() - sl.keep);
+            }
+        }
     }
 
     /// Flushes up to the end of the run at `horizon`: the last partial second

@@ -499,6 +499,7 @@ impl Engine<'_> {
                     c.total.throttled += 1;
                     c.workers[worker].throttled += 1;
                     self.metrics.reads.throttled += 1;
+                    self.metrics.shard_read_throttled(s);
                     let gap = self.consumers[a].next_gap(app.poll_interval);
                     queue.push(now + gap, next);
                     return;
@@ -586,6 +587,10 @@ impl Engine<'_> {
             // record of the GetRecords call was written" (KDS-REFERENCE.md §8.6).
             let age_ms = now.saturating_sub(read.last_arrival) / 1_000_000;
             self.metrics.reads.iterator_age_ms = self.metrics.reads.iterator_age_ms.max(age_ms);
+            self.metrics
+                .shard_read(s, read.records, read.bytes, Some(age_ms));
+        } else {
+            self.metrics.shard_read(s, read.records, read.bytes, None);
         }
         let lease = c.lease(s);
         lease.counts.add_read(read.records, read.bytes);

@@ -8,7 +8,10 @@
 //! ```
 //!
 //! where `minutes` holds the most recent published minutes (`window` of
-//! them) with CloudWatch's metric names, and reads one line from its stdout:
+//! them) with CloudWatch's metric names; with enhanced monitoring each
+//! minute also holds `shards`, its shard-level metrics (KDS-REFERENCE.md
+//! §9.3): one object per shard with `ShardId` and the shard-level names.
+//! It reads one line from the process's stdout:
 //! `{"target_shards": 6}` to ask for UpdateShardCount, or
 //! `{"target_shards": null}` (or `{}`) to do nothing. The process runs for
 //! the whole simulation; its stderr goes to shardcast's stderr. A run is
@@ -23,6 +26,7 @@ use serde::Deserialize;
 use serde_json::json;
 
 use super::policy::Observation;
+use crate::kds::ShardId;
 
 /// A running external policy.
 #[derive(Debug)]
@@ -32,6 +36,7 @@ pub(super) struct ExecPolicy {
     lines: Receiver<std::io::Result<String>>,
     timeout: Duration,
     window: usize,
+    shard_level: bool,
     evaluations: u64,
 }
 
@@ -48,6 +53,7 @@ impl ExecPolicy {
         command: &[String],
         timeout: Duration,
         window: u32,
+        shard_level: bool,
     ) -> Result<ExecPolicy, String> {
         let mut child = Command::new(&command[0])
             .args(&command[1..])
@@ -73,6 +79,7 @@ impl ExecPolicy {
             lines: rx,
             timeout,
             window: window as usize,
+            shard_level,
             evaluations: 0,
         })
     }
@@ -85,7 +92,7 @@ impl ExecPolicy {
         let minutes: Vec<serde_json::Value> = recent
             .iter()
             .map(|m| {
-                json!({
+                let mut minute = json!({
                     "start_s": m.start_secs,
                     "IncomingRecords": m.shards.accepted_records,
                     "IncomingBytes": m.shards.accepted_bytes,
@@ -95,7 +102,30 @@ impl ExecPolicy {
                     "ReadProvisionedThroughputExceeded": m.reads.throttled,
                     "GetRecords.IteratorAgeMilliseconds": m.reads.iterator_age_ms,
                     "open_shards": m.open_shards,
-                })
+                });
+                if self.shard_level {
+                    // Published together with the stream-level minute.
+                    let shards = obs
+                        .shard_minutes
+                        .binary_search_by_key(&m.start_secs, |r| r.start_secs)
+                        .map_or(&[][..], |i| &obs.shard_minutes[i].shards[..]);
+                    minute["shards"] = shards
+                        .iter()
+                        .map(|s| {
+                            json!({
+                                "ShardId": ShardId(s.shard).to_string(),
+                                "IncomingRecords": s.writes.accepted_records,
+                                "IncomingBytes": s.writes.accepted_bytes,
+                                "WriteProvisionedThroughputExceeded": s.writes.throttled_records,
+                                "OutgoingRecords": s.reads.records,
+                                "OutgoingBytes": s.reads.bytes,
+                                "ReadProvisionedThroughputExceeded": s.reads.throttled,
+                                "IteratorAgeMilliseconds": s.reads.iterator_age_ms,
+                            })
+                        })
+                        .collect();
+                }
+                minute
             })
             .collect();
         let line = json!({

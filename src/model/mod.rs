@@ -326,13 +326,16 @@ pub fn simulate(scenario: &Scenario, options: RunOptions) -> Result<Outcome, Sim
         ..
     }) = &scenario.autoscaling
     {
-        let spawned = exec::ExecPolicy::spawn(command, *timeout, *window);
+        let spawned = exec::ExecPolicy::spawn(command, *timeout, *window, spec.enhanced_monitoring);
         engine.exec = Some(spawned.map_err(|message| SimError::Policy {
             command: command.clone(),
             message,
         })?);
     }
-    engine.metrics.set_open_shards(shards);
+    if let Some(keep) = shard_level_minutes(scenario) {
+        engine.metrics.enable_shard_level(keep);
+    }
+    engine.note_open_shards();
     let mut queue = EventQueue::new();
     for (i, r) in scenario.reshards.iter().enumerate() {
         queue.push(r.at, Event::ReshardRequest { index: i as u32 });
@@ -823,21 +826,58 @@ impl Engine<'_> {
     }
 }
 
+/// How many shard-level minutes the run keeps, if it collects them: with
+/// enhanced monitoring, for a policy that reads them (an external one, or
+/// target tracking of the hottest shard), the latest it may see plus those
+/// not yet published. Memory then follows shards, not the run's length.
+fn shard_level_minutes(scenario: &Scenario) -> Option<usize> {
+    use crate::scenario::{Policy, TrackedMetric};
+    if !scenario.stream.enhanced_monitoring {
+        return None;
+    }
+    let a = scenario.autoscaling.as_ref()?;
+    let seen = match &a.policy {
+        Policy::Exec { window, .. } => *window as usize,
+        Policy::TargetTracking {
+            metric: TrackedMetric::HottestShard,
+            ..
+        } => 1,
+        _ => return None,
+    };
+    let minute = 60 * crate::units::NANOS_PER_SEC;
+    Some(seen + a.publication_delay.div_ceil(minute) as usize + 1)
+}
+
 impl Engine<'_> {
+    /// Notes the open shards in the metrics (the count, and which ones for
+    /// the shard-level minutes).
+    fn note_open_shards(&mut self) {
+        self.metrics.set_open_shards(self.map.open_count());
+        self.metrics
+            .set_open_shard_set(self.map.open_shards().map(|s| s.id().index()));
+    }
+
     /// Evaluates the autoscaling policy on the metrics published by `now`.
     fn policy_tick(&mut self, now: SimTime, queue: &mut EventQueue<Event>) {
         let Some(a) = &self.scenario.autoscaling else {
             return;
         };
         let minute = 60 * crate::units::NANOS_PER_SEC;
-        let published = self.metrics.minutes.partition_point(|m| {
-            m.start_secs * crate::units::NANOS_PER_SEC + minute + a.publication_delay <= now
-        });
+        let is_published = |start_secs: u64| {
+            start_secs * crate::units::NANOS_PER_SEC + minute + a.publication_delay <= now
+        };
+        let published = self
+            .metrics
+            .minutes
+            .partition_point(|m| is_published(m.start_secs));
+        let shard_minutes = self.metrics.shard_minutes();
+        let shard_published = shard_minutes.partition_point(|m| is_published(m.start_secs));
         let obs = policy::Observation {
             now,
             open_shards: self.map.open_count(),
             updating: self.active.is_some(),
             minutes: &self.metrics.minutes[..published],
+            shard_minutes: &shard_minutes[..shard_published],
         };
         let external = match self.exec.as_mut().map(|e| e.ask(&obs)) {
             Some(Err(message)) => {

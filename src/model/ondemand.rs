@@ -190,7 +190,7 @@ impl Engine<'_> {
         });
         self.grow_to_map();
         self.consumers_grow(now, queue);
-        self.metrics.set_open_shards(self.map.open_count());
+        self.note_open_shards();
         if let Some(od) = self.on_demand.as_mut() {
             let n = self.map.shards().len();
             od.minute_bytes.resize(n, 0);

@@ -2,12 +2,14 @@
 //!
 //! A policy sees what a real autoscaler sees: stream-level minutes whose
 //! metrics have been published (`publication_delay` after the minute ends),
-//! the open shard count and whether the stream is UPDATING. While it is
-//! UPDATING, policies wait (a request would be refused anyway).
+//! with enhanced monitoring the shard-level minutes published alike
+//! (KDS-REFERENCE.md §9.1, §9.3), the open shard count and whether the
+//! stream is UPDATING. While it is UPDATING, policies wait (a request would
+//! be refused anyway).
 
 use crate::kds::Quota;
-use crate::metrics::IntervalRow;
-use crate::scenario::{Adjustment, Autoscaling, Policy, SuRule};
+use crate::metrics::{IntervalRow, ShardMinuteRow};
+use crate::scenario::{Adjustment, Autoscaling, Policy, SuRule, TrackedMetric};
 use crate::sim::SimTime;
 
 /// What a policy sees at an evaluation.
@@ -21,6 +23,9 @@ pub struct Observation<'a> {
     pub updating: bool,
     /// Published minutes, oldest first.
     pub minutes: &'a [IntervalRow],
+    /// Published shard-level minutes, oldest first: empty without enhanced
+    /// monitoring, and only the latest that the policy needs otherwise.
+    pub shard_minutes: &'a [ShardMinuteRow],
 }
 
 /// What a policy remembers between evaluations.
@@ -49,6 +54,20 @@ pub fn put_utilisation(row: &IntervalRow, shards: u32) -> f64 {
     let bytes =
         row.shards.accepted_bytes as f64 / (n * Quota::WriteBytesPerShardPerSec.value() as f64);
     records.max(bytes)
+}
+
+/// Write utilisation of the hottest shard of a minute, from the shard-level
+/// metrics (KDS-REFERENCE.md §9.3): the largest, over shards, of records and
+/// bytes against one shard's per-minute write capacity.
+pub fn hottest_shard_utilisation(row: &ShardMinuteRow) -> f64 {
+    let records = 60.0 * Quota::WriteRecordsPerShardPerSec.value() as f64;
+    let bytes = 60.0 * Quota::WriteBytesPerShardPerSec.value() as f64;
+    row.shards
+        .iter()
+        .map(|s| {
+            (s.writes.accepted_records as f64 / records).max(s.writes.accepted_bytes as f64 / bytes)
+        })
+        .fold(0.0, f64::max)
 }
 
 /// scaling-utils' new shard count (`StreamScalingUtils.getNewShardCount`,
@@ -120,11 +139,26 @@ pub fn decide(
         }
         Policy::TargetTracking {
             target,
+            metric,
             scale_out_cooldown,
             scale_in_cooldown,
         } => {
             let last = obs.minutes.last()?;
-            let u = put_utilisation(last, n);
+            let u = match metric {
+                TrackedMetric::Stream => put_utilisation(last, n),
+                // The hottest shard's share of the key space shrinks with
+                // uniform scaling as every shard's does: at m shards running
+                // at u, m * u / target shards bring it to the target if its
+                // traffic spreads over its keys (a single hot key does not,
+                // and no count helps it).
+                TrackedMetric::HottestShard => {
+                    let row = obs.shard_minutes.last()?;
+                    if row.start_secs != last.start_secs {
+                        return None;
+                    }
+                    hottest_shard_utilisation(row)
+                }
+            };
             // The load is the minute's utilisation of the shards it had: the
             // shards needed for it at the target (not the current count, which
             // may already have changed since).
@@ -337,6 +371,7 @@ mod tests {
     fn target_tracking_scales_to_the_target_and_respects_cooldowns() {
         let a = asc(Policy::TargetTracking {
             target: 0.5,
+            metric: TrackedMetric::Stream,
             scale_out_cooldown: 5 * MIN,
             scale_in_cooldown: 15 * MIN,
         });
@@ -348,6 +383,7 @@ mod tests {
             open_shards: 4,
             updating: false,
             minutes: rows,
+            shard_minutes: &[],
         };
         let rows: &'static [IntervalRow] = Box::leak(Box::new(rows));
         assert_eq!(decide_(&a, &mut st, &obs(2 * MIN, rows)), Some(6));
@@ -362,6 +398,7 @@ mod tests {
             open_shards: 1,
             updating: false,
             minutes: hot,
+            shard_minutes: &[],
         };
         assert_eq!(decide_(&a, &mut st, &o), Some(2));
         // A minute measured on 2 shards at 75 % needs 3 shards at 50 %: with
@@ -372,6 +409,7 @@ mod tests {
             open_shards: 4,
             updating: false,
             minutes: before,
+            shard_minutes: &[],
         };
         assert_eq!(decide_(&a, &mut PolicyState::default(), &o4), None);
         // While UPDATING: waits.
@@ -380,6 +418,62 @@ mod tests {
             ..o
         };
         assert_eq!(decide_(&a, &mut PolicyState::default(), &o), None);
+    }
+
+    fn shard_row(start: u64, records_per_s: &[u64]) -> ShardMinuteRow {
+        ShardMinuteRow {
+            start_secs: start,
+            shards: records_per_s
+                .iter()
+                .enumerate()
+                .map(|(i, &r)| crate::metrics::ShardMinute {
+                    shard: i as u32,
+                    writes: crate::metrics::ShardCounts {
+                        accepted_records: r * 60,
+                        accepted_bytes: r * 60 * 100,
+                        ..Default::default()
+                    },
+                    reads: Default::default(),
+                })
+                .collect(),
+        }
+    }
+
+    #[test]
+    fn hottest_shard_tracking_sees_the_hot_shard_that_the_average_hides() {
+        // 4 shards: one at 80 %, three at 10 %: 27.5 % on average.
+        let rows = [minute(0, 800 + 300, 4)];
+        let shards = [shard_row(0, &[800, 100, 100, 100])];
+        assert!((hottest_shard_utilisation(&shards[0]) - 0.8).abs() < 1e-12);
+        let obs = Observation {
+            now: 2 * MIN,
+            open_shards: 4,
+            updating: false,
+            minutes: &rows,
+            shard_minutes: &shards,
+        };
+        let tracking = |metric| Autoscaling {
+            min_shards: 4,
+            ..asc(Policy::TargetTracking {
+                target: 0.5,
+                metric,
+                scale_out_cooldown: 5 * MIN,
+                scale_in_cooldown: 15 * MIN,
+            })
+        };
+        // ceil(4 * 0.8 / 0.5) = 7.
+        let hot = tracking(TrackedMetric::HottestShard);
+        assert_eq!(decide_(&hot, &mut PolicyState::default(), &obs), Some(7));
+        // The average wants 3, below min_shards: nothing.
+        let avg = tracking(TrackedMetric::Stream);
+        assert_eq!(decide_(&avg, &mut PolicyState::default(), &obs), None);
+        // Without the shard-level row of that minute: nothing either.
+        let stale = [shard_row(3600, &[800])];
+        let obs = Observation {
+            shard_minutes: &stale,
+            ..obs
+        };
+        assert_eq!(decide_(&hot, &mut PolicyState::default(), &obs), None);
     }
 
     #[test]
@@ -402,6 +496,7 @@ mod tests {
                 open_shards: 2,
                 updating: false,
                 minutes: rows,
+                shard_minutes: &[],
             }
         };
         // One minute above 80 % of 2 shards (2,000 records/s) is not enough...
@@ -436,6 +531,7 @@ mod tests {
             open_shards: open,
             updating: false,
             minutes: &[],
+            shard_minutes: &[],
         };
         assert_eq!(decide_(&a, &mut st, &obs(9 * MIN, 4)), None);
         assert_eq!(decide_(&a, &mut st, &obs(10 * MIN, 4)), Some(8));

@@ -240,7 +240,7 @@ impl Engine<'_> {
         }
         self.grow_to_map();
         self.consumers_grow(now, queue);
-        self.metrics.set_open_shards(self.map.open_count());
+        self.note_open_shards();
         if !done {
             self.schedule_step(now, queue);
         }

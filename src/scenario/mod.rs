@@ -5,6 +5,7 @@
 //! range; see `docs/scenarios.md` for the format.
 
 mod raw;
+mod scaling_utils;
 mod validate;
 
 use std::path::{Path, PathBuf};
@@ -41,6 +42,9 @@ pub struct Scenario {
     /// Service-level objectives: judged by `run` (the `slo` column of
     /// summary.csv), and the targets of later planning commands.
     pub slo: Slo,
+    /// Other files the scenario reads (a scaling-utils configuration), as
+    /// resolved against the scenario file's directory, in the order read.
+    pub imports: Vec<PathBuf>,
 }
 
 /// The stream's configuration.
@@ -93,6 +97,10 @@ pub struct StreamSpec {
     /// open shards, including the short-lived ones an UpdateShardCount
     /// creates, may not exceed it.
     pub account_shard_quota: Option<u32>,
+    /// Enhanced (shard-level) monitoring, as after EnableEnhancedMonitoring
+    /// with `ALL` (KDS-REFERENCE.md §9.1, §9.3): per-shard minute metrics are
+    /// published like the stream-level ones, and policies may use them.
+    pub enhanced_monitoring: bool,
 }
 
 /// A consumer application (KCL-like): one lease per shard, spread evenly
@@ -150,7 +158,8 @@ pub enum StartPosition {
 
 /// An autoscaler: what it sees and how it decides.
 ///
-/// It sees only what a real one can: the stream-level per-minute metrics,
+/// It sees only what a real one can: the stream-level per-minute metrics
+/// (and, with [`StreamSpec::enhanced_monitoring`], the shard-level ones),
 /// each published `publication_delay` after its minute ends, the open shard
 /// count and whether the stream is UPDATING. It acts through
 /// UpdateShardCount, with the service's limits.
@@ -183,6 +192,8 @@ pub enum Policy {
     TargetTracking {
         /// Utilisation target, 0 to 1.
         target: f64,
+        /// Whose utilisation: the stream's, or its hottest shard's.
+        metric: TrackedMetric,
         /// Wait after an action before scaling out.
         scale_out_cooldown: SimTime,
         /// Wait after an action before scaling in.
@@ -233,6 +244,18 @@ pub enum Policy {
         /// Whether reads vote.
         get: bool,
     },
+}
+
+/// The utilisation target tracking keeps near its target.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum TrackedMetric {
+    /// The stream's: its minute's traffic against all its shards' capacity.
+    #[default]
+    Stream,
+    /// The hottest shard's, from the shard-level metrics (needs
+    /// [`StreamSpec::enhanced_monitoring`], KDS-REFERENCE.md §9.3): the
+    /// largest utilisation of any shard in the minute.
+    HottestShard,
 }
 
 /// How a step changes the shard count.
@@ -445,6 +468,43 @@ pub enum ScenarioError {
         /// The text of that line.
         text: String,
         /// The parser's message.
+        message: String,
+    },
+    /// A file the scenario imports (`autoscaling.policy.config`) could not
+    /// be read.
+    #[error("cannot read {} ({field} in {} line {line})", file.display(), path.display())]
+    ImportRead {
+        /// The scenario file.
+        path: PathBuf,
+        /// 1-based line of the table that names the import.
+        line: usize,
+        /// The scenario field that names it.
+        field: String,
+        /// The imported file, as resolved.
+        file: PathBuf,
+        /// Why.
+        #[source]
+        source: std::io::Error,
+    },
+    /// A file the scenario imports is not valid JSON, is not a valid
+    /// configuration, or holds a value outside its accepted range.
+    #[error(
+        "{}{}: {message} (imported by {} line {line})",
+        file.display(),
+        at.map(|(l, c)| format!(" line {l} column {c}")).unwrap_or_default(),
+        path.display()
+    )]
+    Import {
+        /// The scenario file.
+        path: PathBuf,
+        /// 1-based line of the table that names the import.
+        line: usize,
+        /// The imported file, as resolved.
+        file: PathBuf,
+        /// 1-based line and column in it, for syntax errors.
+        at: Option<(usize, usize)>,
+        /// What is wrong: the field's path in the file (`[0] ("orders").scaleUp.scalePct`)
+        /// and the accepted range.
         message: String,
     },
     /// A value outside its accepted range, or fields that contradict each other.

@@ -58,6 +58,7 @@ pub(crate) enum RawPolicy {
         target: f64,
         scale_out_cooldown: Option<Duration>,
         scale_in_cooldown: Option<Duration>,
+        metric: Option<RawTrackedMetric>,
     },
     Step {
         scale_out_threshold: f64,
@@ -76,11 +77,21 @@ pub(crate) enum RawPolicy {
         window: Option<u32>,
     },
     ScalingUtils {
-        scale_up: RawSuRule,
-        scale_down: RawSuRule,
-        #[serde(default)]
-        operations: Vec<String>,
+        scale_up: Option<RawSuRule>,
+        scale_down: Option<RawSuRule>,
+        operations: Option<Vec<String>>,
+        /// scaling-utils' own JSON configuration, instead of the three above.
+        config: Option<String>,
+        /// Which entry of that file (its `streamName`).
+        stream_name: Option<String>,
     },
+}
+
+#[derive(Debug, Clone, Copy, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub(crate) enum RawTrackedMetric {
+    Stream,
+    HottestShard,
 }
 
 #[derive(Debug, Deserialize)]
@@ -190,6 +201,7 @@ pub(crate) struct RawStream {
     pub(crate) on_demand_split_delay: Option<Duration>,
     pub(crate) warm_throughput: Option<Bytes>,
     pub(crate) account_shard_quota: Option<u32>,
+    pub(crate) enhanced_monitoring: Option<bool>,
 }
 
 #[derive(Debug, Clone, Copy, Deserialize)]

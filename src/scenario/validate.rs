@@ -224,12 +224,15 @@ fn scenario(ctx: &Ctx<'_>, raw: RawScenario) -> Result<Scenario, ScenarioError> 
             ),
         ));
     }
+    let mut imports = Vec::new();
     let autoscaling = match raw.autoscaling {
         None => None,
         Some(a) => {
             let span = a.span();
+            let mut a = a.into_inner();
+            imports.extend(import_scaling_utils(ctx, span.clone(), &mut a)?);
             Some(
-                autoscaling(a.into_inner(), &stream)
+                autoscaling(a, &stream)
                     .map_err(|(f, m)| ctx.invalid(span, &format!("autoscaling.{f}"), m))?,
             )
         }
@@ -249,7 +252,112 @@ fn scenario(ctx: &Ctx<'_>, raw: RawScenario) -> Result<Scenario, ScenarioError> 
         consumers,
         autoscaling,
         slo,
+        imports,
     })
+}
+
+/// Replaces `config = "file.json"` of a `"scaling-utils"` policy by the
+/// fields it stands for, read from scaling-utils' own configuration: the
+/// rules, `min_shards`, `max_shards` and `evaluation_interval`
+/// (`checkInterval`). Those may then not be given in the scenario too: the
+/// policy is the file's, whole. Returns the file read, if any.
+fn import_scaling_utils(
+    ctx: &Ctx<'_>,
+    span: Range<usize>,
+    a: &mut RawAutoscaling,
+) -> Result<Option<std::path::PathBuf>, ScenarioError> {
+    let RawAutoscaling {
+        evaluation_interval,
+        min_shards,
+        max_shards,
+        policy,
+        ..
+    } = a;
+    let RawPolicy::ScalingUtils {
+        scale_up,
+        scale_down,
+        operations,
+        config,
+        stream_name,
+    } = policy
+    else {
+        return Ok(None);
+    };
+    let bad = |field: &str, message: String| {
+        ctx.invalid(span.clone(), &format!("autoscaling.{field}"), message)
+    };
+    let Some(config) = config.take() else {
+        if stream_name.is_some() {
+            return Err(bad(
+                "policy.stream_name",
+                "applies only with config = \"<scaling-utils configuration.json>\"".into(),
+            ));
+        }
+        return Ok(None);
+    };
+    for (given, field, json) in [
+        (scale_up.is_some(), "policy.scale_up", "scaleUp"),
+        (scale_down.is_some(), "policy.scale_down", "scaleDown"),
+        (
+            operations.is_some(),
+            "policy.operations",
+            "scaleOnOperation",
+        ),
+        (min_shards.is_some(), "min_shards", "minShards"),
+        (max_shards.is_some(), "max_shards", "maxShards"),
+        (
+            evaluation_interval.is_some(),
+            "evaluation_interval",
+            "checkInterval",
+        ),
+    ] {
+        if given {
+            return Err(bad(
+                field,
+                format!(
+                    "cannot be combined with policy.config: the imported file sets it (its {json}, or the tool's default)"
+                ),
+            ));
+        }
+    }
+    if config.trim().is_empty() {
+        return Err(bad(
+            "policy.config",
+            "must name a file, e.g. \"configuration.json\"".into(),
+        ));
+    }
+    // Relative to the scenario file, so a scenario runs from any directory.
+    let file = match ctx.path.parent() {
+        Some(dir) => dir.join(&config),
+        None => std::path::PathBuf::from(&config),
+    };
+    let imported = super::scaling_utils::import(&file, stream_name.as_deref()).map_err(|e| {
+        let line = ctx.line(span.start);
+        match e {
+            super::scaling_utils::ImportError::Read(source) => ScenarioError::ImportRead {
+                path: ctx.path.to_owned(),
+                line,
+                field: "autoscaling.policy.config".into(),
+                file: file.clone(),
+                source,
+            },
+            super::scaling_utils::ImportError::Invalid { at, message } => ScenarioError::Import {
+                path: ctx.path.to_owned(),
+                line,
+                file: file.clone(),
+                at,
+                message,
+            },
+        }
+    })?;
+    *scale_up = Some(imported.scale_up);
+    *scale_down = Some(imported.scale_down);
+    *operations = Some(imported.operations);
+    *stream_name = None;
+    *min_shards = imported.min_shards;
+    *max_shards = imported.max_shards;
+    *evaluation_interval = Some(Duration(imported.check_interval_secs * NANOS_PER_SEC));
+    Ok(Some(file))
 }
 
 fn autoscaling(
@@ -287,7 +395,6 @@ fn autoscaling(
             ),
         ));
     }
-    let _ = stream;
     let fraction = |name: &'static str, x: f64, hi: f64| {
         if finite_in(x, 0.0, hi) && x > 0.0 {
             Ok(x)
@@ -312,8 +419,24 @@ fn autoscaling(
             target,
             scale_out_cooldown,
             scale_in_cooldown,
+            metric,
         } => Policy::TargetTracking {
             target: fraction("policy.target", target, 1.0)?,
+            metric: match metric {
+                None | Some(RawTrackedMetric::Stream) => TrackedMetric::Stream,
+                // Shard-level metrics exist only with enhanced monitoring
+                // (KDS-REFERENCE.md §9.1).
+                Some(RawTrackedMetric::HottestShard) if stream.enhanced_monitoring => {
+                    TrackedMetric::HottestShard
+                }
+                Some(RawTrackedMetric::HottestShard) => {
+                    return Err((
+                        "policy.metric",
+                        "\"hottest-shard\" needs shard-level metrics: set enhanced_monitoring = true in [stream]"
+                            .into(),
+                    ));
+                }
+            },
             scale_out_cooldown: scale_out_cooldown.map_or(5 * 60 * NANOS_PER_SEC, |d| d.0),
             scale_in_cooldown: scale_in_cooldown.map_or(15 * 60 * NANOS_PER_SEC, |d| d.0),
         },
@@ -416,7 +539,20 @@ fn autoscaling(
             scale_up,
             scale_down,
             operations,
+            // Imported already (`import_scaling_utils`): both are `None` here.
+            config: _,
+            stream_name: _,
         } => {
+            let required = |r: Option<RawSuRule>, name: &'static str| {
+                r.ok_or((
+                    name,
+                    "required (or config = \"<scaling-utils configuration.json>\" instead of the rules)"
+                        .to_owned(),
+                ))
+            };
+            let scale_up = required(scale_up, "policy.scale_up")?;
+            let scale_down = required(scale_down, "policy.scale_down")?;
+            let operations = operations.unwrap_or_default();
             let rule =
                 |r: RawSuRule, name: &'static str| -> Result<SuRule, (&'static str, String)> {
                     if r.cool_off_mins.is_some_and(|m| m > 525_600) {
@@ -852,6 +988,7 @@ fn stream(ctx: &Ctx<'_>, span: Range<usize>, raw: RawStream) -> Result<StreamSpe
         on_demand_split_delay: split_delay,
         warm_throughput,
         account_shard_quota: raw.account_shard_quota,
+        enhanced_monitoring: raw.enhanced_monitoring.unwrap_or(false),
     })
 }
 

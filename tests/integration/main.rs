@@ -11,6 +11,8 @@ mod plan;
 mod properties;
 mod reshard;
 mod resharding;
+mod scaling_utils_import;
 mod scenarios;
+mod shard_level;
 mod util;
 mod vectors;
