@@ -60,6 +60,13 @@ pub enum Command {
     /// with --baseline, against committed values. Exit code 0 when every
     /// check holds, 1 when one fails, 2 on an error.
     Check(CheckArgs),
+    /// Run a scenario over a grid of parameter values (its `[sweep]` and
+    /// --set), R replications per point, in parallel; writes sweep.csv,
+    /// sweep-summary.csv and sweep-manifest.toml.
+    Sweep(SweepArgs),
+    /// Join the directories written by `sweep --partition I/N` into the
+    /// files one whole sweep writes.
+    Merge(MergeArgs),
     /// Run several scenarios (e.g. one traffic under different autoscaling
     /// policies or capacity modes) and write them side by side:
     /// compare.csv and compare.md.
@@ -172,6 +179,43 @@ pub struct PlanArgs {
     /// Directory for plan.csv and plan.md [default: reports/NAME-plan, NAME the file name without .toml].
     #[arg(long, short = 'o', value_name = "DIR")]
     pub out: Option<PathBuf>,
+}
+
+/// Arguments of `sweep`.
+#[derive(Debug, Args)]
+pub struct SweepArgs {
+    /// The scenario file.
+    #[arg(value_name = "FILE")]
+    pub file: PathBuf,
+    /// An axis of the grid: PATH=A..B, PATH=A..B:STEP or PATH=V1,V2,...
+    /// (e.g. stream.shards=2..16, producers.web.keys.exponent=0.8,1.0,1.2).
+    /// Replaces the file's axis with the same path. Repeatable.
+    #[arg(long = "set", value_name = "PATH=VALUES")]
+    pub set: Vec<String>,
+    /// Replications per point [default: the file's sweep.replications, or 1].
+    #[arg(long, short = 'r', value_parser = clap::value_parser!(u32).range(1..=1000))]
+    pub replications: Option<u32>,
+    /// Worker threads [default: all cores]. The output is the same for any count.
+    #[arg(long, value_name = "N")]
+    pub threads: Option<usize>,
+    /// Run only the I-th of N slices of the grid (points p with p mod N = I-1);
+    /// join the parts with `shardcast merge`.
+    #[arg(long, value_name = "I/N")]
+    pub partition: Option<String>,
+    /// Output directory [default: reports/NAME-sweep, NAME the file name without .toml].
+    #[arg(long, short = 'o', value_name = "DIR")]
+    pub out: Option<PathBuf>,
+}
+
+/// Arguments of `merge`.
+#[derive(Debug, Args)]
+pub struct MergeArgs {
+    /// The parts' directories.
+    #[arg(value_name = "DIR", required = true)]
+    pub dirs: Vec<PathBuf>,
+    /// Where to write the joined sweep.
+    #[arg(long, short = 'o', value_name = "DIR")]
+    pub out: PathBuf,
 }
 
 /// Arguments of `compare`.
@@ -314,6 +358,8 @@ pub fn run(cli: Cli, input: &mut dyn BufRead, out: &mut dyn Write) -> Result<boo
         Command::Check(args) => return check(&args, out),
         Command::Plan(args) => plan(&args, out),
         Command::Compare(args) => compare(&args, out),
+        Command::Sweep(args) => sweep(&args, out),
+        Command::Merge(args) => merge(&args, out),
         Command::ShardOf(args) => shard_of(&args, input, out),
         Command::Reshard(args) => reshard(&args, out),
         Command::DecodeSeq(args) => decode_seq(&args, out),
@@ -398,6 +444,58 @@ fn pool(threads: Option<usize>) -> Result<rayon::ThreadPool> {
         pool = pool.num_threads(n);
     }
     pool.build().context("starting the worker threads")
+}
+
+fn sweep(args: &SweepArgs, out: &mut dyn Write) -> Result<()> {
+    use crate::sweep::{Partition, Sweep};
+    let (_, md5, text) = load_text(&args.file)?;
+    let (file_sets, file_reps) = crate::sweep::file_grid(&text)?;
+    let axes = crate::sweep::axes(&file_sets, &args.set)?;
+    let partition = match &args.partition {
+        Some(p) => Partition::parse(p)?,
+        None => Partition::WHOLE,
+    };
+    let replications = args.replications.or(file_reps).unwrap_or(1);
+    let pool = pool(args.threads)?;
+    // Every point is validated before anything runs.
+    let sweep = Sweep::new(&text, &args.file, &md5, axes, replications)?;
+    writeln!(out, "{}", crate::sweep::describe(&sweep, partition))?;
+    // Drawn only on a terminal (indicatif stays silent otherwise).
+    let bar = indicatif::ProgressBar::new(sweep.runs_in(partition) as u64);
+    bar.set_style(
+        indicatif::ProgressStyle::with_template(
+            "{bar:40} {pos}/{len} runs, {elapsed} elapsed, ETA {eta}",
+        )
+        .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
+    );
+    let rows = pool.install(|| sweep.run(partition, &|| bar.inc(1)));
+    bar.finish_and_clear();
+    let files = crate::sweep::files(&sweep.manifest(partition), &rows?)?;
+    let dir = match &args.out {
+        Some(d) => d.clone(),
+        None => {
+            let stem = args.file.file_stem().unwrap_or_default().to_string_lossy();
+            Path::new("reports").join(format!("{stem}-sweep"))
+        }
+    };
+    report::write_atomic(&dir, &files)
+        .with_context(|| format!("cannot write the sweep into {}", dir.display()))?;
+    writeln!(out, "wrote {}", dir.display())?;
+    Ok(())
+}
+
+fn merge(args: &MergeArgs, out: &mut dyn Write) -> Result<()> {
+    let dirs: Vec<&Path> = args.dirs.iter().map(PathBuf::as_path).collect();
+    let files = crate::sweep::merge(&dirs)?;
+    report::write_atomic(&args.out, &files)
+        .with_context(|| format!("cannot write the sweep into {}", args.out.display()))?;
+    writeln!(
+        out,
+        "merged {} parts into {}",
+        args.dirs.len(),
+        args.out.display()
+    )?;
+    Ok(())
 }
 
 fn compare(args: &CompareArgs, out: &mut dyn Write) -> Result<()> {
@@ -497,6 +595,11 @@ fn write_file(path: &Path, bytes: &[u8]) -> Result<()> {
 }
 
 fn load(path: &Path) -> Result<(Scenario, String)> {
+    load_text(path).map(|(s, md5, _)| (s, md5))
+}
+
+/// The scenario, the MD5 of its inputs and its text.
+fn load_text(path: &Path) -> Result<(Scenario, String, String)> {
     let bytes = std::fs::read(path).map_err(|source| ScenarioError::Read {
         path: path.to_owned(),
         source,
@@ -515,7 +618,7 @@ fn load(path: &Path) -> Result<(Scenario, String)> {
     }
     let digest: [u8; 16] = md5.finalize().into();
     let hex = digest.iter().map(|b| format!("{b:02x}")).collect();
-    Ok((scenario, hex))
+    Ok((scenario, hex, text))
 }
 
 fn run_scenario(args: &RunArgs, out: &mut dyn Write) -> Result<()> {

@@ -28,6 +28,16 @@ pub(crate) struct RawScenario {
     #[serde(default)]
     pub(crate) consumers: Vec<Spanned<RawConsumer>>,
     pub(crate) autoscaling: Option<Spanned<RawAutoscaling>>,
+    pub(crate) sweep: Option<Spanned<RawSweep>>,
+}
+
+/// `[sweep]`: the grid `shardcast sweep` runs (ignored by other commands).
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawSweep {
+    #[serde(default)]
+    pub(crate) set: Vec<String>,
+    pub(crate) replications: Option<u32>,
 }
 
 #[derive(Debug, Deserialize)]

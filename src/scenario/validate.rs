@@ -241,6 +241,24 @@ fn scenario(ctx: &Ctx<'_>, raw: RawScenario) -> Result<Scenario, ScenarioError> 
         None => Slo::default(),
         Some(s) => slo(ctx, s.span(), s.into_inner())?,
     };
+    if let Some(sweep) = &raw.sweep {
+        let span = sweep.span();
+        let sweep = sweep.get_ref();
+        for (i, spec) in sweep.set.iter().enumerate() {
+            crate::sweep::Axis::parse(spec).map_err(|e| {
+                ctx.invalid(span.clone(), &format!("sweep.set[{i}]"), e.to_string())
+            })?;
+        }
+        if let Some(r) = sweep.replications
+            && !(1..=1000).contains(&r)
+        {
+            return Err(ctx.invalid(
+                span,
+                "sweep.replications",
+                format!("{r} is out of range; accepted range is 1 to 1000"),
+            ));
+        }
+    }
     Ok(Scenario {
         name: raw.name,
         duration,

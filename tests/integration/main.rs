@@ -14,5 +14,6 @@ mod resharding;
 mod scaling_utils_import;
 mod scenarios;
 mod shard_level;
+mod sweep;
 mod util;
 mod vectors;

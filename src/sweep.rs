@@ -1,0 +1,921 @@
+//! Sweeps: a scenario run over a grid of parameter values, R replications
+//! per point, in parallel, and split over machines.
+//!
+//! A grid is a list of axes, each a path into the scenario file and its
+//! values (`stream.shards=2..16`, `producers.web.keys.exponent=0.8,1.0,1.2`).
+//! Points are the Cartesian product, the last axis varying fastest. Each
+//! point is the scenario file with the point's values written in, validated
+//! like any scenario before anything runs.
+//!
+//! Determinism: replication 0 runs with the scenario's seed (so a one-point
+//! sweep equals `run`), replication r > 0 with a seed derived from it and r
+//! only, the same at every point (common random numbers). Runs go in
+//! parallel and are gathered in grid order; the summary is computed from
+//! the rows as written, so a merge of partitions gives the same bytes as a
+//! single run.
+
+use std::fmt::Write as _;
+use std::path::Path;
+
+use serde::{Deserialize, Serialize};
+
+use crate::model::{RunOptions, SimError, simulate};
+use crate::plan::estimate;
+use crate::report;
+use crate::scenario::{Scenario, ScenarioError};
+use crate::sim::rng::{Purpose, derive_seed};
+
+/// The largest grid accepted (points times replications).
+pub const MAX_RUNS: usize = 1_000_000;
+
+/// A sweep that cannot be set up, run or merged.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum SweepError {
+    /// A `--set` (or `sweep.set`) that does not parse or does not apply.
+    #[error("--set {spec}: {message}")]
+    Set {
+        /// The axis as given.
+        spec: String,
+        /// What is wrong.
+        message: String,
+    },
+    /// A grid point that is not a valid scenario.
+    #[error("point {point} ({assignment}): {message}")]
+    Point {
+        /// Its index.
+        point: usize,
+        /// Its values, `path=value, ...`.
+        assignment: String,
+        /// The scenario error.
+        message: String,
+    },
+    /// Other bad options (partition, replications, grid size).
+    #[error("{0}")]
+    Options(String),
+    /// Parts that do not belong together, or a part that cannot be read.
+    #[error("merge: {0}")]
+    Merge(String),
+    /// A run failed.
+    #[error(transparent)]
+    Sim(#[from] SimError),
+}
+
+/// One axis of the grid.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Axis {
+    /// The path into the scenario file, e.g. `stream.shards`.
+    pub path: String,
+    /// Its values, in order.
+    pub values: Vec<toml::Value>,
+    /// The axis as given, for the manifest.
+    pub spec: String,
+}
+
+impl Axis {
+    /// Parses `PATH=VALUES`: a range `A..B` (inclusive) with an optional
+    /// step `A..B:S`, or a comma-separated list (numbers, booleans, or
+    /// text).
+    pub fn parse(spec: &str) -> Result<Axis, SweepError> {
+        let err = |message: String| SweepError::Set {
+            spec: spec.to_owned(),
+            message,
+        };
+        let (path, values) = spec
+            .split_once('=')
+            .ok_or_else(|| err("expected PATH=VALUES, e.g. stream.shards=2..16".into()))?;
+        let path = path.trim();
+        if path.is_empty() || path.split('.').any(str::is_empty) {
+            return Err(err(
+                "the path is empty or has an empty segment; write it like producers.web.rate"
+                    .into(),
+            ));
+        }
+        let values = parse_values(values.trim()).map_err(err)?;
+        Ok(Axis {
+            path: path.to_owned(),
+            values,
+            spec: spec.trim().to_owned(),
+        })
+    }
+}
+
+fn parse_values(text: &str) -> Result<Vec<toml::Value>, String> {
+    if text.is_empty() {
+        return Err("no values; give a range A..B[:STEP] or a list A,B,C".into());
+    }
+    if let Some((a, rest)) = text.split_once("..")
+        && !text.contains(',')
+    {
+        let (b, step) = match rest.split_once(':') {
+            Some((b, s)) => (b, Some(s)),
+            None => (rest, None),
+        };
+        let ints = (
+            a.trim().parse::<i64>(),
+            b.trim().parse::<i64>(),
+            step.map(|s| s.trim().parse::<i64>()),
+        );
+        if let (Ok(a), Ok(b), None | Some(Ok(_))) = ints {
+            let step = step.map_or(Ok(1), |s| s.trim().parse::<i64>()).unwrap_or(1);
+            if step <= 0 {
+                return Err(format!("step {step} is out of range; a step is above 0"));
+            }
+            if a > b {
+                return Err(format!(
+                    "the range {a}..{b} is empty (its start is above its end)"
+                ));
+            }
+            let n = (b - a) / step + 1;
+            if n as usize > MAX_RUNS {
+                return Err(format!("{n} values; at most {MAX_RUNS}"));
+            }
+            return Ok((0..n).map(|i| toml::Value::Integer(a + i * step)).collect());
+        }
+        let num = |s: &str| {
+            s.trim()
+                .parse::<f64>()
+                .ok()
+                .filter(|x| x.is_finite())
+                .ok_or_else(|| format!("{:?} is not a number; ranges take numbers", s.trim()))
+        };
+        let (a, b) = (num(a)?, num(b)?);
+        let step = match step {
+            Some(s) => num(s)?,
+            None => return Err("a range of decimals needs a step, e.g. 0.8..1.2:0.1".into()),
+        };
+        if step <= 0.0 {
+            return Err(format!("step {step} is out of range; a step is above 0"));
+        }
+        if a > b {
+            return Err(format!(
+                "the range {a}..{b} is empty (its start is above its end)"
+            ));
+        }
+        // Counted in steps with a tolerance, so 0.8..1.2:0.1 ends at 1.2.
+        let n = ((b - a) / step + 1e-9).floor() as usize + 1;
+        if n > MAX_RUNS {
+            return Err(format!("{n} values; at most {MAX_RUNS}"));
+        }
+        return Ok((0..n)
+            .map(|i| {
+                // Rounded to 12 significant digits: 0.1 * 3 is 0.3, not 0.30000000000000004.
+                let x = a + step * i as f64;
+                toml::Value::Float(format!("{x:.12e}").parse().unwrap_or(x))
+            })
+            .collect());
+    }
+    text.split(',')
+        .map(|item| {
+            let item = item.trim();
+            if item.is_empty() {
+                return Err("an empty item in the list".to_owned());
+            }
+            Ok(if let Ok(i) = item.parse::<i64>() {
+                toml::Value::Integer(i)
+            } else if let Ok(x) = item.parse::<f64>()
+                && x.is_finite()
+            {
+                toml::Value::Float(x)
+            } else if let Ok(b) = item.parse::<bool>() {
+                toml::Value::Boolean(b)
+            } else {
+                toml::Value::String(item.trim_matches('"').to_owned())
+            })
+        })
+        .collect()
+}
+
+/// A value as a cell: text without quotes.
+fn cell(v: &toml::Value) -> String {
+    match v {
+        toml::Value::String(s) => s.clone(),
+        other => other.to_string(),
+    }
+}
+
+/// Writes `value` at `path` in a scenario table. A segment after an array
+/// of tables picks the entry by its `name` (or by index); missing tables
+/// are created, so `slo.max_throttle_rate` works without an `[slo]`.
+pub fn apply(table: &mut toml::Table, path: &str, value: toml::Value) -> Result<(), String> {
+    let segments: Vec<&str> = path.split('.').collect();
+    let mut here = table;
+    let mut i = 0;
+    while i + 1 < segments.len() {
+        let seg = segments[i];
+        let entry = here
+            .entry(seg.to_owned())
+            .or_insert_with(|| toml::Value::Table(toml::Table::new()));
+        here = match entry {
+            toml::Value::Table(t) => t,
+            toml::Value::Array(items) => {
+                let pick = segments[i + 1];
+                let names: Vec<String> = items
+                    .iter()
+                    .filter_map(|t| t.get("name").and_then(|n| n.as_str()).map(str::to_owned))
+                    .collect();
+                let at = items
+                    .iter()
+                    .position(|t| t.get("name").and_then(|n| n.as_str()) == Some(pick))
+                    .or_else(|| pick.parse::<usize>().ok().filter(|&k| k < items.len()))
+                    .ok_or_else(|| {
+                        format!(
+                            "no {seg} entry named {pick:?} (names: {}; or an index 0 to {})",
+                            names.join(", "),
+                            items.len().saturating_sub(1)
+                        )
+                    })?;
+                i += 1;
+                if i + 1 >= segments.len() {
+                    return Err(format!(
+                        "{path} names a whole {seg} entry; name a field inside it"
+                    ));
+                }
+                match &mut items[at] {
+                    toml::Value::Table(t) => t,
+                    _ => return Err(format!("{seg} entry {pick:?} is not a table")),
+                }
+            }
+            other => {
+                return Err(format!(
+                    "{} is a {}, not a table",
+                    segments[..=i].join("."),
+                    other.type_str()
+                ));
+            }
+        };
+        i += 1;
+    }
+    here.insert(segments[segments.len() - 1].to_owned(), value);
+    Ok(())
+}
+
+/// Which slice of the grid this process runs: points `p` with
+/// `p % count == index - 1` (round-robin, so slices cost about the same).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Partition {
+    /// 1-based slice number.
+    pub index: u32,
+    /// Number of slices.
+    pub count: u32,
+}
+
+impl Partition {
+    /// The whole grid.
+    pub const WHOLE: Partition = Partition { index: 1, count: 1 };
+
+    /// Parses `I/N` with `1 <= I <= N`.
+    pub fn parse(text: &str) -> Result<Partition, SweepError> {
+        let bad = || {
+            SweepError::Options(format!(
+                "--partition {text}: expected I/N with 1 <= I <= N, e.g. 2/4"
+            ))
+        };
+        let (i, n) = text.split_once('/').ok_or_else(bad)?;
+        let (index, count) = (
+            i.trim().parse::<u32>().map_err(|_| bad())?,
+            n.trim().parse::<u32>().map_err(|_| bad())?,
+        );
+        if index == 0 || count == 0 || index > count {
+            return Err(bad());
+        }
+        Ok(Partition { index, count })
+    }
+
+    fn holds(self, point: usize) -> bool {
+        point % self.count as usize == (self.index - 1) as usize
+    }
+}
+
+/// A sweep ready to run: every point validated.
+#[derive(Debug)]
+pub struct Sweep {
+    /// The base scenario's name.
+    pub name: String,
+    /// MD5 of the scenario file.
+    pub scenario_md5: String,
+    /// The axes.
+    pub axes: Vec<Axis>,
+    /// Replications per point.
+    pub replications: u32,
+    /// Each point's scenario, in grid order.
+    pub points: Vec<Scenario>,
+}
+
+/// The file's `[sweep]`: its axes and replications (validated with the
+/// scenario).
+pub fn file_grid(text: &str) -> Result<(Vec<String>, Option<u32>), SweepError> {
+    let table: toml::Table =
+        toml::from_str(text).map_err(|e| SweepError::Options(e.to_string()))?;
+    let Some(sweep) = table.get("sweep") else {
+        return Ok((Vec::new(), None));
+    };
+    let set = sweep
+        .get("set")
+        .and_then(|s| s.as_array())
+        .map(|a| {
+            a.iter()
+                .filter_map(|v| v.as_str().map(str::to_owned))
+                .collect()
+        })
+        .unwrap_or_default();
+    let replications = sweep
+        .get("replications")
+        .and_then(toml::Value::as_integer)
+        .and_then(|r| u32::try_from(r).ok());
+    Ok((set, replications))
+}
+
+/// The grid from the file's `[sweep]` and the command line's `--set` (a
+/// `--set` replaces the file's axis with the same path, or adds one).
+pub fn axes(file: &[String], cli: &[String]) -> Result<Vec<Axis>, SweepError> {
+    let mut axes: Vec<Axis> = file
+        .iter()
+        .map(|s| Axis::parse(s))
+        .collect::<Result<_, _>>()?;
+    for spec in cli {
+        let axis = Axis::parse(spec)?;
+        match axes.iter_mut().find(|a| a.path == axis.path) {
+            Some(a) => *a = axis,
+            None => axes.push(axis),
+        }
+    }
+    Ok(axes)
+}
+
+impl Sweep {
+    /// Builds and validates every point of `axes` over the scenario file
+    /// `text` (read from `path`, which relative paths inside it follow).
+    pub fn new(
+        text: &str,
+        path: &Path,
+        scenario_md5: &str,
+        axes: Vec<Axis>,
+        replications: u32,
+    ) -> Result<Sweep, SweepError> {
+        let base = Scenario::parse(text, path).map_err(|e| SweepError::Options(e.to_string()))?;
+        if !(1..=1000).contains(&replications) {
+            return Err(SweepError::Options(format!(
+                "{replications} replications is out of range; accepted range is 1 to 1000"
+            )));
+        }
+        let mut table: toml::Table = toml::from_str(text)
+            .map_err(|e| SweepError::Options(format!("{}: {e}", path.display())))?;
+        // The grid is applied here; points are plain scenarios.
+        table.remove("sweep");
+        let count = axes.iter().map(|a| a.values.len()).product::<usize>();
+        if count.saturating_mul(replications as usize) > MAX_RUNS {
+            return Err(SweepError::Options(format!(
+                "{count} points x {replications} replications is over {MAX_RUNS} runs"
+            )));
+        }
+        let mut points = Vec::with_capacity(count);
+        for p in 0..count {
+            let values = point_values(&axes, p);
+            let assignment = assignment(&axes, &values);
+            let mut t = table.clone();
+            for (axis, v) in axes.iter().zip(&values) {
+                apply(&mut t, &axis.path, (*v).clone()).map_err(|message| SweepError::Set {
+                    spec: axis.spec.clone(),
+                    message,
+                })?;
+            }
+            let point_text = toml::to_string(&t).map_err(|e| SweepError::Point {
+                point: p,
+                assignment: assignment.clone(),
+                message: e.to_string(),
+            })?;
+            let scenario = Scenario::parse(&point_text, path).map_err(|e| SweepError::Point {
+                point: p,
+                assignment: assignment.clone(),
+                message: match e {
+                    ScenarioError::Invalid { field, message, .. } => format!("{field}: {message}"),
+                    ScenarioError::Parse { message, text, .. } => {
+                        format!("{message} (in `{text}`)")
+                    }
+                    other => other.to_string(),
+                },
+            })?;
+            points.push(scenario);
+        }
+        Ok(Sweep {
+            name: base.name,
+            scenario_md5: scenario_md5.to_owned(),
+            axes,
+            replications,
+            points,
+        })
+    }
+
+    /// Runs the points of `partition`, every replication, in parallel on
+    /// the current rayon pool; `progress` is called once per finished run
+    /// (from worker threads). Rows come back in grid order.
+    pub fn run(
+        &self,
+        partition: Partition,
+        progress: &(dyn Fn() + Sync),
+    ) -> Result<Vec<Row>, SweepError> {
+        use rayon::prelude::*;
+        let jobs: Vec<(usize, u32)> = (0..self.points.len())
+            .filter(|&p| partition.holds(p))
+            .flat_map(|p| (0..self.replications).map(move |r| (p, r)))
+            .collect();
+        let rows: Vec<Result<Row, SweepError>> = jobs
+            .par_iter()
+            .map(|&(p, r)| {
+                let row = self.run_one(p, r);
+                progress();
+                row
+            })
+            .collect();
+        rows.into_iter().collect()
+    }
+
+    /// Runs in this partition.
+    pub fn runs_in(&self, partition: Partition) -> usize {
+        (0..self.points.len())
+            .filter(|&p| partition.holds(p))
+            .count()
+            * self.replications as usize
+    }
+
+    fn run_one(&self, point: usize, replication: u32) -> Result<Row, SweepError> {
+        let mut sc = self.points[point].clone();
+        if replication > 0 {
+            sc.seed = derive_seed(sc.seed, Purpose::Replication, u64::from(replication));
+        }
+        let out = simulate(&sc, RunOptions::default())?;
+        let rep = report::build(&sc, &out, "")
+            .map_err(|e| SimError::Conservation(format!("rendering: {e}")))?;
+        let m = &rep.measured;
+        let slo = &rep.slo;
+        Ok(Row {
+            point,
+            replication,
+            seed: sc.seed,
+            params: point_values(&self.axes, point)
+                .into_iter()
+                .map(cell)
+                .collect(),
+            metrics: [
+                format!("{:.6}", m.throttle_rate),
+                m.failed.to_string(),
+                format!("{:.3}", m.p99_ms),
+                format!("{:.4}", m.peak_utilisation),
+                m.lost.to_string(),
+                format!("{:.0}", m.iterator_age_ms),
+                m.reshards_per_24h.to_string(),
+                rep.summary.shards_at_end.to_string(),
+                format!("{:.2}", m.monthly_cost),
+                if slo.is_empty() {
+                    String::new()
+                } else {
+                    u8::from(slo.iter().all(|c| c.pass())).to_string()
+                },
+            ],
+        })
+    }
+
+    /// The manifest of a sweep or a part of one (TOML).
+    pub fn manifest(&self, partition: Partition) -> Manifest {
+        Manifest {
+            scenario: self.name.clone(),
+            scenario_md5: self.scenario_md5.clone(),
+            axes: self.axes.iter().map(|a| a.spec.clone()).collect(),
+            points: self.points.len(),
+            replications: self.replications,
+            partition: format!("{}/{}", partition.index, partition.count),
+            version: env!("CARGO_PKG_VERSION").to_owned(),
+        }
+    }
+}
+
+fn point_values(axes: &[Axis], mut p: usize) -> Vec<&toml::Value> {
+    let mut out = vec![None; axes.len()];
+    for (i, a) in axes.iter().enumerate().rev() {
+        out[i] = Some(&a.values[p % a.values.len()]);
+        p /= a.values.len();
+    }
+    out.into_iter()
+        .map(|v| v.expect("every axis set"))
+        .collect()
+}
+
+fn assignment(axes: &[Axis], values: &[&toml::Value]) -> String {
+    axes.iter()
+        .zip(values)
+        .map(|(a, v)| format!("{}={}", a.path, cell(v)))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// The metrics of each run, in sweep.csv's column order.
+pub const METRICS: [&str; 10] = [
+    "throttle_rate",
+    "records_failed",
+    "latency_p99_ms",
+    "peak_shard_utilisation",
+    "records_lost",
+    "max_iterator_age_ms",
+    "reshards_per_24h",
+    "shards_at_end",
+    "monthly_cost_usd",
+    "slo_pass",
+];
+
+/// Decimals of each metric's mean in sweep-summary.csv.
+const DECIMALS: [usize; 10] = [6, 1, 3, 4, 1, 0, 2, 2, 2, 3];
+
+/// One run of one point.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Row {
+    /// Grid index.
+    pub point: usize,
+    /// Replication index.
+    pub replication: u32,
+    /// Its seed.
+    pub seed: u64,
+    /// The point's values, one per axis.
+    pub params: Vec<String>,
+    /// [`METRICS`], formatted.
+    pub metrics: [String; 10],
+}
+
+/// sweep.csv: one row per point and replication.
+pub fn render_rows(axes: &[String], rows: &[Row]) -> Result<Vec<u8>, csv::Error> {
+    let mut w = csv::Writer::from_writer(Vec::new());
+    let mut header = vec!["point".to_owned(), "replication".into(), "seed".into()];
+    header.extend(axes.iter().cloned());
+    header.extend(METRICS.iter().map(|m| (*m).to_owned()));
+    w.write_record(&header)?;
+    for r in rows {
+        let mut rec = vec![
+            r.point.to_string(),
+            r.replication.to_string(),
+            r.seed.to_string(),
+        ];
+        rec.extend(r.params.iter().cloned());
+        rec.extend(r.metrics.iter().cloned());
+        w.write_record(&rec)?;
+    }
+    w.into_inner().map_err(|e| e.into_error().into())
+}
+
+/// sweep-summary.csv, from sweep.csv's text: per point, the mean and the
+/// half-width of the 95 % interval (Student t) of each metric.
+pub fn summarize(sweep_csv: &[u8], axes: usize) -> Result<Vec<u8>, SweepError> {
+    let bad = |m: String| SweepError::Merge(format!("sweep.csv: {m}"));
+    let mut r = csv::Reader::from_reader(sweep_csv);
+    let header = r.headers().map_err(|e| bad(e.to_string()))?.clone();
+    let mut w = csv::Writer::from_writer(Vec::new());
+    let mut out_header: Vec<String> = vec!["point".into()];
+    out_header.extend(header.iter().skip(3).take(axes).map(str::to_owned));
+    out_header.push("replications".into());
+    for m in METRICS {
+        out_header.push(format!("{m}_mean"));
+        out_header.push(format!("{m}_ci95"));
+    }
+    w.write_record(&out_header)
+        .map_err(|e| bad(e.to_string()))?;
+    let records: Vec<csv::StringRecord> = r
+        .records()
+        .collect::<Result<_, _>>()
+        .map_err(|e| bad(e.to_string()))?;
+    let mut i = 0;
+    while i < records.len() {
+        let point = &records[i][0];
+        let j = records[i..]
+            .iter()
+            .position(|x| &x[0] != point)
+            .map_or(records.len(), |k| i + k);
+        let group = &records[i..j];
+        let mut rec: Vec<String> = vec![point.to_owned()];
+        rec.extend(group[0].iter().skip(3).take(axes).map(str::to_owned));
+        rec.push(group.len().to_string());
+        for (k, &digits) in DECIMALS.iter().enumerate() {
+            let col = 3 + axes + k;
+            let xs: Vec<f64> = group
+                .iter()
+                .filter(|x| !x[col].is_empty())
+                .map(|x| x[col].parse::<f64>())
+                .collect::<Result<_, _>>()
+                .map_err(|e| bad(format!("point {point}: {}: {e}", METRICS[k])))?;
+            if xs.is_empty() {
+                rec.extend([String::new(), String::new()]);
+            } else {
+                let e = estimate(&xs);
+                rec.push(format!("{:.*}", digits, e.mean));
+                rec.push(format!("{:.*}", digits, e.ci95));
+            }
+        }
+        w.write_record(&rec).map_err(|e| bad(e.to_string()))?;
+        i = j;
+    }
+    w.into_inner().map_err(|e| bad(e.to_string()))
+}
+
+/// What a sweep (or one part of it) ran: written as sweep-manifest.toml so
+/// that `merge` can check the parts belong together.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Manifest {
+    /// Scenario name.
+    pub scenario: String,
+    /// MD5 of the scenario file.
+    pub scenario_md5: String,
+    /// The axes as given.
+    pub axes: Vec<String>,
+    /// Points in the whole grid.
+    pub points: usize,
+    /// Replications per point.
+    pub replications: u32,
+    /// `I/N`: this part, or `1/1` for a whole sweep.
+    pub partition: String,
+    /// shardcast version.
+    pub version: String,
+}
+
+/// The files of a sweep: sweep.csv, sweep-summary.csv, sweep-manifest.toml.
+pub fn files(manifest: &Manifest, rows: &[Row]) -> Result<Vec<(String, Vec<u8>)>, SweepError> {
+    let axes: Vec<String> = manifest
+        .axes
+        .iter()
+        .map(|s| {
+            s.split_once('=')
+                .map_or(s.as_str(), |x| x.0)
+                .trim()
+                .to_owned()
+        })
+        .collect();
+    let csv = render_rows(&axes, rows).map_err(|e| SweepError::Options(e.to_string()))?;
+    files_from_csv(manifest, csv)
+}
+
+fn files_from_csv(manifest: &Manifest, csv: Vec<u8>) -> Result<Vec<(String, Vec<u8>)>, SweepError> {
+    let summary = summarize(&csv, manifest.axes.len())?;
+    let toml = toml::to_string(manifest).map_err(|e| SweepError::Options(e.to_string()))?;
+    Ok(vec![
+        ("sweep.csv".into(), csv),
+        ("sweep-summary.csv".into(), summary),
+        ("sweep-manifest.toml".into(), toml.into_bytes()),
+    ])
+}
+
+/// Joins the parts of a partitioned sweep (each a directory written by
+/// `sweep --partition I/N`) into the files one whole sweep writes.
+pub fn merge(dirs: &[&Path]) -> Result<Vec<(String, Vec<u8>)>, SweepError> {
+    let read = |dir: &Path, name: &str| {
+        std::fs::read(dir.join(name))
+            .map_err(|e| SweepError::Merge(format!("{}: {e}", dir.join(name).display())))
+    };
+    let mut parts = Vec::with_capacity(dirs.len());
+    for dir in dirs {
+        let text = String::from_utf8(read(dir, "sweep-manifest.toml")?).map_err(|_| {
+            SweepError::Merge(format!(
+                "{}: not UTF-8",
+                dir.join("sweep-manifest.toml").display()
+            ))
+        })?;
+        let m: Manifest = toml::from_str(&text).map_err(|e| {
+            SweepError::Merge(format!(
+                "{}: {e}",
+                dir.join("sweep-manifest.toml").display()
+            ))
+        })?;
+        let p = Partition::parse(&m.partition).map_err(|_| {
+            SweepError::Merge(format!(
+                "{}: partition {:?} is not I/N",
+                dir.join("sweep-manifest.toml").display(),
+                m.partition
+            ))
+        })?;
+        parts.push((dir, m, p, read(dir, "sweep.csv")?));
+    }
+    let Some((first_dir, first, first_p, _)) = parts.first() else {
+        return Err(SweepError::Merge("no directories given".into()));
+    };
+    let whole = Manifest {
+        partition: "1/1".into(),
+        ..first.clone()
+    };
+    let mut seen = vec![None; first_p.count as usize];
+    for (dir, m, p, _) in &parts {
+        let as_whole = Manifest {
+            partition: "1/1".into(),
+            ..m.clone()
+        };
+        if as_whole != whole || p.count != first_p.count {
+            return Err(SweepError::Merge(format!(
+                "{} is a part of another sweep than {} (scenario, axes, replications, version and partition count must match)",
+                dir.display(),
+                first_dir.display()
+            )));
+        }
+        if let Some(other) = seen[(p.index - 1) as usize].replace(dir) {
+            return Err(SweepError::Merge(format!(
+                "{} and {} are both partition {}",
+                other.display(),
+                dir.display(),
+                m.partition
+            )));
+        }
+    }
+    let missing: Vec<String> = seen
+        .iter()
+        .enumerate()
+        .filter(|(_, d)| d.is_none())
+        .map(|(i, _)| format!("{}/{}", i + 1, first_p.count))
+        .collect();
+    if !missing.is_empty() {
+        return Err(SweepError::Merge(format!(
+            "partition {} missing",
+            missing.join(", ")
+        )));
+    }
+    // Rows from every part, back in grid order.
+    let mut header = None;
+    let mut records: Vec<(usize, u32, csv::ByteRecord)> = Vec::new();
+    for (dir, _, _, csv) in &parts {
+        let mut r = csv::Reader::from_reader(csv.as_slice());
+        let h = r
+            .byte_headers()
+            .map_err(|e| SweepError::Merge(format!("{}: {e}", dir.display())))?
+            .clone();
+        if header.get_or_insert_with(|| h.clone()) != &h {
+            return Err(SweepError::Merge(format!(
+                "{}/sweep.csv has other columns",
+                dir.display()
+            )));
+        }
+        for rec in r.byte_records() {
+            let rec = rec.map_err(|e| SweepError::Merge(format!("{}: {e}", dir.display())))?;
+            let num = |i: usize| {
+                std::str::from_utf8(&rec[i])
+                    .ok()
+                    .and_then(|s| s.parse::<u64>().ok())
+                    .ok_or_else(|| {
+                        SweepError::Merge(format!("{}/sweep.csv: a bad row", dir.display()))
+                    })
+            };
+            let (p, r) = (num(0)? as usize, num(1)? as u32);
+            records.push((p, r, rec));
+        }
+    }
+    records.sort_by_key(|x| (x.0, x.1));
+    let expected = whole.points * whole.replications as usize;
+    if records.len() != expected
+        || records
+            .windows(2)
+            .any(|w| (w[0].0, w[0].1) == (w[1].0, w[1].1))
+    {
+        return Err(SweepError::Merge(format!(
+            "the parts hold {} runs; the grid has {expected}",
+            records.len()
+        )));
+    }
+    let mut w = csv::Writer::from_writer(Vec::new());
+    let err = |e: csv::Error| SweepError::Merge(e.to_string());
+    w.write_byte_record(header.as_ref().expect("at least one part"))
+        .map_err(err)?;
+    for (_, _, rec) in &records {
+        w.write_byte_record(rec).map_err(err)?;
+    }
+    let csv = w
+        .into_inner()
+        .map_err(|e| SweepError::Merge(e.to_string()))?;
+    files_from_csv(&whole, csv)
+}
+
+/// A one-line description of the grid, for the terminal.
+pub fn describe(sweep: &Sweep, partition: Partition) -> String {
+    let mut t = String::new();
+    let _ = write!(
+        t,
+        "{} points x {} replication{}",
+        sweep.points.len(),
+        sweep.replications,
+        if sweep.replications == 1 { "" } else { "s" }
+    );
+    if partition != Partition::WHOLE {
+        let _ = write!(
+            t,
+            ", partition {}/{}: {} runs",
+            partition.index,
+            partition.count,
+            sweep.runs_in(partition)
+        );
+    }
+    for a in &sweep.axes {
+        let _ = write!(t, "; {} ({} values)", a.path, a.values.len());
+    }
+    t
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn values_parse_as_ranges_and_lists() {
+        let ints = |s: &str| -> Vec<i64> {
+            Axis::parse(s)
+                .unwrap()
+                .values
+                .iter()
+                .map(|v| v.as_integer().unwrap())
+                .collect()
+        };
+        assert_eq!(ints("stream.shards=2..5"), [2, 3, 4, 5]);
+        assert_eq!(ints("stream.shards=2..16:4"), [2, 6, 10, 14]);
+        assert_eq!(ints("stream.shards=7"), [7]);
+        let floats: Vec<f64> = Axis::parse("p.k.exponent=0.8..1.2:0.1")
+            .unwrap()
+            .values
+            .iter()
+            .map(|v| v.as_float().unwrap())
+            .collect();
+        assert_eq!(floats, [0.8, 0.9, 1.0, 1.1, 1.2]);
+        let list = Axis::parse("producers.web.rate=1000/s, 2000/s,true,1.5").unwrap();
+        assert_eq!(list.values[0], toml::Value::String("1000/s".into()));
+        assert_eq!(list.values[2], toml::Value::Boolean(true));
+        assert_eq!(list.values[3], toml::Value::Float(1.5));
+        for bad in [
+            "stream.shards",
+            "=3",
+            "stream..shards=3",
+            "stream.shards=",
+            "stream.shards=5..2",
+            "stream.shards=1..4:0",
+            "x=0.5..1.0",
+            "x=a..b:1",
+            "x=1,,2",
+        ] {
+            assert!(Axis::parse(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn points_enumerate_with_the_last_axis_fastest() {
+        let a = Axis::parse("a=1..2").unwrap();
+        let b = Axis::parse("b=10,20,30").unwrap();
+        let axes = [a, b];
+        let cells = |p| {
+            point_values(&axes, p)
+                .into_iter()
+                .map(cell)
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(cells(0), ["1", "10"]);
+        assert_eq!(cells(2), ["1", "30"]);
+        assert_eq!(cells(3), ["2", "10"]);
+        assert_eq!(cells(5), ["2", "30"]);
+    }
+
+    #[test]
+    fn paths_reach_tables_and_named_entries() {
+        let mut t: toml::Table = toml::from_str(
+            "[stream]\nshards = 1\n[[producers]]\nname = \"web\"\nrate = \"1/s\"\n[producers.keys]\nkind = \"zipf\"\n",
+        )
+        .unwrap();
+        apply(&mut t, "stream.shards", toml::Value::Integer(4)).unwrap();
+        apply(
+            &mut t,
+            "producers.web.keys.exponent",
+            toml::Value::Float(1.2),
+        )
+        .unwrap();
+        apply(
+            &mut t,
+            "producers.0.rate",
+            toml::Value::String("5/s".into()),
+        )
+        .unwrap();
+        apply(&mut t, "slo.max_throttle_rate", toml::Value::Float(0.01)).unwrap();
+        assert_eq!(t["stream"]["shards"].as_integer(), Some(4));
+        assert_eq!(t["producers"][0]["keys"]["exponent"].as_float(), Some(1.2));
+        assert_eq!(t["producers"][0]["rate"].as_str(), Some("5/s"));
+        assert_eq!(t["slo"]["max_throttle_rate"].as_float(), Some(0.01));
+        let e = apply(&mut t, "producers.api.rate", toml::Value::Integer(1)).unwrap_err();
+        assert!(
+            e.contains("no producers entry named \"api\"") && e.contains("web"),
+            "{e}"
+        );
+        let e = apply(&mut t, "stream.shards.x", toml::Value::Integer(1)).unwrap_err();
+        assert!(e.contains("stream.shards is a integer"), "{e}");
+        assert!(apply(&mut t, "producers.web", toml::Value::Integer(1)).is_err());
+    }
+
+    #[test]
+    fn partitions_parse_and_slice_round_robin() {
+        assert_eq!(
+            Partition::parse("2/4").unwrap(),
+            Partition { index: 2, count: 4 }
+        );
+        for bad in ["0/4", "5/4", "1/0", "x", "1-2", "a/b"] {
+            assert!(Partition::parse(bad).is_err(), "{bad}");
+        }
+        let p = Partition { index: 2, count: 3 };
+        let held: Vec<usize> = (0..8).filter(|&i| p.holds(i)).collect();
+        assert_eq!(held, [1, 4, 7]);
+    }
+}
