@@ -79,8 +79,8 @@ pub fn render_csv(rows: &[Row]) -> Result<Vec<u8>, csv::Error> {
     w.into_inner().map_err(|e| e.into_error().into())
 }
 
-/// compare.md: the same as a Markdown table, cheapest first among the
-/// scenarios that meet their objectives.
+/// compare.md: the same as a Markdown table in the order given, then the
+/// cheapest scenario that meets its objectives.
 pub fn render_markdown(rows: &[Row]) -> String {
     let mut t = String::from(
         "| scenario | throttle rate | failed | p99 ms | max iterator age s | lost | requests (refused) | shards start -> end | $ / month | SLO |\n\

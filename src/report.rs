@@ -404,7 +404,14 @@ pub fn build(
         scenario_md5: scenario_md5.to_owned(),
         version: env!("CARGO_PKG_VERSION"),
         duration_s: f4(secs),
-        shards: scenario.stream.shards,
+        // Shards the stream was created with (more than asked for with a
+        // warm throughput): the ones without a parent.
+        shards: outcome
+            .map
+            .shards()
+            .iter()
+            .filter(|s| s.parent().is_none())
+            .count() as u32,
         shards_at_end: outcome.map.open_count(),
         records_produced: p.produced,
         attempts,

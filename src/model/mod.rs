@@ -110,6 +110,9 @@ enum Event {
     OnDemandTick,
     OnDemandSplit {
         shard: u32,
+        /// Which on-demand period asked: a split due after the stream left
+        /// on-demand (and perhaps came back) is dropped.
+        period: u32,
     },
     ModeSwitched,
 }
@@ -222,6 +225,8 @@ struct Engine<'s> {
     on_demand: Option<ondemand::OnDemand>,
     /// Whether a chain of on-demand ticks is scheduled.
     on_demand_ticking: bool,
+    /// Times the stream became on-demand.
+    on_demand_periods: u32,
     /// Accepted capacity-mode switches, by request time.
     mode_switches: Vec<SimTime>,
     /// The reshard log entry of the switch in progress.
@@ -313,6 +318,7 @@ pub fn simulate(scenario: &Scenario, options: RunOptions) -> Result<Outcome, Sim
         policy_error: None,
         on_demand: None,
         on_demand_ticking: false,
+        on_demand_periods: 0,
         mode_switches: Vec::new(),
         mode_switch: None,
     };
@@ -475,7 +481,15 @@ impl Model for Engine<'_> {
             Event::Expire => self.expire(now, queue),
             Event::PolicyTick => self.policy_tick(now, queue),
             Event::OnDemandTick => self.on_demand_tick(now, queue),
-            Event::OnDemandSplit { shard } => self.on_demand_split(shard, now, queue),
+            Event::OnDemandSplit { shard, period } => {
+                if self
+                    .on_demand
+                    .as_ref()
+                    .is_some_and(|od| od.period == period)
+                {
+                    self.on_demand_split(shard, now, queue);
+                }
+            }
             Event::ModeSwitched => self.mode_switched(now, queue),
         }
     }
@@ -875,7 +889,7 @@ impl Engine<'_> {
         let obs = policy::Observation {
             now,
             open_shards: self.map.open_count(),
-            updating: self.active.is_some(),
+            updating: self.active.is_some() || self.mode_switch.is_some(),
             minutes: &self.metrics.minutes[..published],
             shard_minutes: &shard_minutes[..shard_published],
         };

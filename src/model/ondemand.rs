@@ -65,6 +65,8 @@ pub(super) struct OnDemand {
     minutes_seen: usize,
     /// On-demand Advantage warm throughput, bytes/s (0: none).
     warm: u64,
+    /// Counts the times the stream became on-demand.
+    pub(super) period: u32,
 }
 
 impl OnDemand {
@@ -86,6 +88,7 @@ impl OnDemand {
             peak_records: WindowMax::default(),
             minutes_seen: 0,
             warm,
+            period: 0,
         };
         od.refresh(&[], 0);
         od
@@ -136,7 +139,13 @@ impl Engine<'_> {
             let rate = od.minute_bytes[i] / 60;
             if rate > SPLIT_BYTES_PER_SEC && !od.split_pending[i] {
                 od.split_pending[i] = true;
-                queue.push(now + od.delay, Event::OnDemandSplit { shard: i as u32 });
+                queue.push(
+                    now + od.delay,
+                    Event::OnDemandSplit {
+                        shard: i as u32,
+                        period: od.period,
+                    },
+                );
             }
         }
         od.minute_bytes.iter_mut().for_each(|b| *b = 0);
@@ -213,6 +222,8 @@ impl Engine<'_> {
             warm,
         );
         od.refresh(&self.metrics.minutes, now);
+        self.on_demand_periods += 1;
+        od.period = self.on_demand_periods;
         self.on_demand = Some(od);
         while self.map.open_count() < OnDemand::warm_shards(warm) {
             let Some(widest) = self
