@@ -87,6 +87,9 @@ pub enum Command {
     DecodeSeq(DecodeSeqArgs),
     /// Print the service limits shardcast enforces, each with its source.
     Quotas(QuotasArgs),
+    /// Inspect a record trace before replaying it.
+    #[command(subcommand)]
+    Trace(TraceCommand),
     /// Print a built-in price table as a price file (TOML): the template for
     /// a region without one (edit it, then set `stream.prices` to its path).
     Prices(PricesArgs),
@@ -152,6 +155,9 @@ pub struct RunArgs {
     /// Also write a per-second stream-level series (timeseries-seconds.csv).
     #[arg(long)]
     pub per_second: bool,
+    /// Skip malformed lines of record traces (counted) instead of stopping.
+    #[arg(long)]
+    pub skip_bad_lines: bool,
 }
 
 /// Arguments of `plan`.
@@ -302,6 +308,34 @@ pub struct QuotasArgs {
     pub json: bool,
 }
 
+/// `trace` subcommands.
+#[derive(Debug, Subcommand)]
+pub enum TraceCommand {
+    /// Print a trace's rate over time, key count, top keys with their
+    /// shards at a given shard count, and size distribution.
+    Summarize(TraceSummarizeArgs),
+}
+
+/// Arguments of `trace summarize`.
+#[derive(Debug, Args)]
+pub struct TraceSummarizeArgs {
+    /// The trace (CSV with a header, or JSON Lines).
+    #[arg(value_name = "FILE")]
+    pub file: PathBuf,
+    /// Show each top key's shard in a stream created with this many shards.
+    #[arg(long, default_value_t = 4, value_parser = clap::value_parser!(u32).range(1..=10000))]
+    pub shards: u32,
+    /// How many top keys to list.
+    #[arg(long, default_value_t = 10)]
+    pub top: usize,
+    /// Unit of numeric timestamps: s, ms, us or ns.
+    #[arg(long, default_value = "s")]
+    pub time_unit: String,
+    /// Skip malformed lines (counted) instead of stopping.
+    #[arg(long)]
+    pub skip_bad_lines: bool,
+}
+
 /// Arguments of `prices`.
 #[derive(Debug, Args)]
 pub struct PricesArgs {
@@ -365,6 +399,7 @@ pub fn run(cli: Cli, input: &mut dyn BufRead, out: &mut dyn Write) -> Result<boo
         Command::DecodeSeq(args) => decode_seq(&args, out),
         Command::Quotas(args) => quotas(&args, out),
         Command::Prices(args) => prices(&args, out),
+        Command::Trace(TraceCommand::Summarize(args)) => trace_summarize(&args, out),
     }
     .map(|()| true)
 }
@@ -626,6 +661,13 @@ fn run_scenario(args: &RunArgs, out: &mut dyn Write) -> Result<()> {
     if let Some(seed) = args.seed {
         scenario.seed = seed;
     }
+    if args.skip_bad_lines {
+        for g in &mut scenario.producers {
+            if let Some(t) = &mut g.trace {
+                t.skip_bad_lines = true;
+            }
+        }
+    }
     let outcome = simulate(
         &scenario,
         RunOptions {
@@ -654,6 +696,13 @@ fn run_scenario(args: &RunArgs, out: &mut dyn Write) -> Result<()> {
         }
     }
     write!(out, "{}", report::render_text(&report.summary, &dir))?;
+    if outcome.trace_lines_skipped > 0 {
+        writeln!(
+            out,
+            "  trace      {} malformed line(s) skipped",
+            outcome.trace_lines_skipped
+        )?;
+    }
     Ok(())
 }
 
@@ -1038,6 +1087,45 @@ struct QuotaJson {
     unit: String,
     source: &'static str,
     as_of: &'static str,
+}
+
+fn trace_summarize(args: &TraceSummarizeArgs, out: &mut dyn Write) -> Result<()> {
+    use crate::workload::{TraceFormat, TraceSpec};
+    let format = TraceFormat::from_path(&args.file).ok_or_else(|| {
+        anyhow::anyhow!(
+            "{}: cannot tell the format; name the file .csv or .jsonl",
+            args.file.display()
+        )
+    })?;
+    let time_unit_ns = match args.time_unit.as_str() {
+        "s" => 1_000_000_000,
+        "ms" => 1_000_000,
+        "us" => 1_000,
+        "ns" => 1,
+        other => bail!("--time-unit {other}: accepted units are s, ms, us and ns"),
+    };
+    let columns = crate::workload::Columns::read(&args.file, format)?;
+    let spec = TraceSpec {
+        path: args.file.clone(),
+        format,
+        time_unit_ns,
+        time_scale: 1.0,
+        rate_multiplier: 1.0,
+        copy_spread: 0,
+        shift: 0,
+        looped: false,
+        skip_bad_lines: args.skip_bad_lines,
+        explicit_key_bytes: 0,
+        remap: vec![],
+        salt: vec![],
+        has_size: columns.has_size(),
+    };
+    write!(
+        out,
+        "{}",
+        crate::workload::summarize(spec, args.shards, args.top)?
+    )?;
+    Ok(())
 }
 
 fn prices(args: &PricesArgs, out: &mut dyn Write) -> Result<()> {

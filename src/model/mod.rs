@@ -135,6 +135,9 @@ struct Producer {
     aggregates: std::collections::BTreeMap<u32, OpenAggregate>,
     /// Numbers the aggregates, so that a stale deadline is recognised.
     aggregate_generation: u32,
+    /// The trace this producer replays, if any, and its next record.
+    trace: Option<Box<crate::workload::TraceReader>>,
+    trace_next: Option<crate::workload::TraceRecord>,
 }
 
 /// Per-key counts of a group with a finite key table.
@@ -165,6 +168,8 @@ pub struct Outcome {
     pub backlogs: Vec<backlog::Backlog>,
     /// Events handled.
     pub events: u64,
+    /// Malformed trace lines skipped (`skip_bad_lines`).
+    pub trace_lines_skipped: u64,
 }
 
 /// Options of a run that do not change its results.
@@ -192,6 +197,10 @@ pub enum SimError {
         /// What went wrong.
         message: String,
     },
+    /// A record trace could not be read, or has a malformed line (without
+    /// `skip_bad_lines`).
+    #[error(transparent)]
+    Trace(crate::workload::TraceError),
 }
 
 struct Engine<'s> {
@@ -222,6 +231,7 @@ struct Engine<'s> {
     policy_state: policy::PolicyState,
     exec: Option<exec::ExecPolicy>,
     policy_error: Option<String>,
+    trace_error: Option<crate::workload::TraceError>,
     on_demand: Option<ondemand::OnDemand>,
     /// Whether a chain of on-demand ticks is scheduled.
     on_demand_ticking: bool,
@@ -275,6 +285,14 @@ pub fn simulate(scenario: &Scenario, options: RunOptions) -> Result<Outcome, Sim
                 outstanding: 0,
                 aggregates: std::collections::BTreeMap::new(),
                 aggregate_generation: 0,
+                trace: match &group.trace {
+                    None => None,
+                    Some(spec) => Some(Box::new(
+                        crate::workload::TraceReader::open(spec.clone())
+                            .map_err(SimError::Trace)?,
+                    )),
+                },
+                trace_next: None,
             });
         }
         let n = group.keys.table().map_or(0, |t| t.len());
@@ -316,6 +334,7 @@ pub fn simulate(scenario: &Scenario, options: RunOptions) -> Result<Outcome, Sim
         policy_state: policy::PolicyState::default(),
         exec: None,
         policy_error: None,
+        trace_error: None,
         on_demand: None,
         on_demand_ticking: false,
         on_demand_periods: 0,
@@ -365,6 +384,9 @@ pub fn simulate(scenario: &Scenario, options: RunOptions) -> Result<Outcome, Sim
         0
     };
     engine.metrics.finish(scenario.duration);
+    if let Some(e) = engine.trace_error.take() {
+        return Err(SimError::Trace(e));
+    }
     if let Some(message) = engine.policy_error.take() {
         let command = match &scenario.autoscaling {
             Some(crate::scenario::Autoscaling {
@@ -424,7 +446,13 @@ pub fn simulate(scenario: &Scenario, options: RunOptions) -> Result<Outcome, Sim
             )));
         }
     }
+    let trace_lines_skipped = engine
+        .producers
+        .iter()
+        .filter_map(|p| p.trace.as_ref().map(|t| t.skipped))
+        .sum();
     Ok(Outcome {
+        trace_lines_skipped,
         map: engine.map,
         metrics: engine.metrics,
         keys: engine.keys,
@@ -498,6 +526,21 @@ impl Model for Engine<'_> {
 impl Engine<'_> {
     fn schedule_arrival(&mut self, producer: u32, now: SimTime, queue: &mut EventQueue<Event>) {
         let p = &mut self.producers[producer as usize];
+        if let Some(trace) = p.trace.as_mut() {
+            match trace.next(self.scenario.duration, &mut p.arrivals, &mut p.keys) {
+                Ok(Some(r)) => {
+                    p.trace_next = Some(r);
+                    queue.push(r.at.max(now), Event::Arrival { producer });
+                }
+                Ok(None) => {}
+                Err(e) => {
+                    // A malformed line ends the run; the error is returned.
+                    self.trace_error = Some(e);
+                    queue.clear();
+                }
+            }
+            return;
+        }
         let group = &self.scenario.producers[p.group as usize];
         let (max, constant) = self.rate_bounds[p.group as usize];
         if let Some(t) = group.arrivals.next(
@@ -516,8 +559,20 @@ impl Engine<'_> {
         let p = &mut self.producers[producer as usize];
         let g = p.group as usize;
         let group = &self.scenario.producers[g];
-        let key = group.keys.pick(&mut p.keys);
-        let size = group.size.sample(&mut p.sizes);
+        let (key, size) = match p.trace_next.take() {
+            Some(r) => (
+                crate::workload::KeyPick {
+                    index: u32::MAX,
+                    hash: r.hash,
+                    key_bytes: r.key_bytes,
+                },
+                r.size.unwrap_or_else(|| group.size.sample(&mut p.sizes)),
+            ),
+            None => (
+                group.keys.pick(&mut p.keys),
+                group.size.sample(&mut p.sizes),
+            ),
+        };
         let bytes = size.saturating_add(u64::from(key.key_bytes));
         self.metrics.producer_second.produced += 1;
         if bytes > self.max_record {

@@ -363,6 +363,10 @@ pub struct ProducerGroup {
     pub request_latency: SimTime,
     /// KPL-style aggregation of user records, if enabled.
     pub aggregation: Option<Aggregation>,
+    /// A record trace this group replays instead of drawing arrivals and
+    /// keys (then `rate` and `keys` are unused placeholders, and `size`
+    /// applies only if the trace has no sizes).
+    pub trace: Option<crate::workload::TraceSpec>,
 }
 
 /// KPL-style aggregation (KDS-REFERENCE.md §7b): user records are packed,

@@ -233,18 +233,73 @@ pub(crate) enum RawWriteLimit {
 pub(crate) struct RawProducer {
     pub(crate) name: String,
     pub(crate) count: Option<u32>,
-    pub(crate) rate: RawRate,
+    pub(crate) rate: Option<RawRate>,
     #[serde(default)]
     pub(crate) spikes: Vec<RawSpike>,
     pub(crate) arrivals: Option<RawArrivals>,
-    pub(crate) size: RawSize,
-    pub(crate) keys: Spanned<RawKeys>,
+    pub(crate) size: Option<RawSize>,
+    pub(crate) keys: Option<Spanned<RawKeys>>,
+    pub(crate) trace: Option<RawTrace>,
     pub(crate) api: Option<RawApi>,
     pub(crate) batch: Option<RawBatch>,
     pub(crate) retry: Option<RawRetry>,
     pub(crate) buffer_limit: Option<u64>,
     pub(crate) request_latency: Option<Duration>,
     pub(crate) aggregation: Option<RawAggregation>,
+}
+
+/// `trace = { file = ..., ... }`: a producer replaying a record trace.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawTrace {
+    pub(crate) file: String,
+    pub(crate) format: Option<RawTraceFormat>,
+    pub(crate) time_unit: Option<RawTimeUnit>,
+    pub(crate) time_scale: Option<f64>,
+    pub(crate) rate_multiplier: Option<f64>,
+    pub(crate) copy_spread: Option<Duration>,
+    pub(crate) shift: Option<Duration>,
+    #[serde(rename = "loop")]
+    pub(crate) looped: Option<bool>,
+    pub(crate) skip_bad_lines: Option<bool>,
+    pub(crate) key_bytes: Option<u16>,
+    #[serde(default)]
+    pub(crate) remap: Vec<RawRemap>,
+    #[serde(default)]
+    pub(crate) salt: Vec<RawSalt>,
+}
+
+#[derive(Debug, Clone, Copy, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub(crate) enum RawTraceFormat {
+    Csv,
+    JsonLines,
+}
+
+#[derive(Debug, Clone, Copy, Deserialize)]
+pub(crate) enum RawTimeUnit {
+    #[serde(rename = "s")]
+    Seconds,
+    #[serde(rename = "ms")]
+    Millis,
+    #[serde(rename = "us")]
+    Micros,
+    #[serde(rename = "ns")]
+    Nanos,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawRemap {
+    pub(crate) from: String,
+    pub(crate) to: String,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawSalt {
+    pub(crate) key: String,
+    pub(crate) into: u32,
 }
 
 #[derive(Debug, Deserialize)]

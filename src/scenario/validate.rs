@@ -7,7 +7,10 @@ use super::raw::*;
 use super::*;
 use crate::kds::{HashKey, KeyLengthRule, MAX_CREATE_SHARDS, Quota, validate_partition_key};
 use crate::units::{Duration, NANOS_PER_SEC};
-use crate::workload::{Component, KeyNames, KeySampler, KeyTable, Spike};
+use crate::workload::{
+    Component, KeyNames, KeySampler, KeySpace, KeyTable, RateProfile, SizeModel, Spike,
+    TraceFormat, TraceSpec,
+};
 
 const MIB: u64 = 1 << 20;
 const HOUR: u64 = 3600 * NANOS_PER_SEC;
@@ -1080,6 +1083,83 @@ fn price_file(
     Ok(prices)
 }
 
+/// A producer's `trace`: the file (relative to the scenario) and replay
+/// options; the header is read now so a missing column is caught before
+/// the run.
+fn trace_spec(ctx: &Ctx<'_>, t: RawTrace) -> Result<TraceSpec, (&'static str, String)> {
+    let path = ctx.path.parent().unwrap_or(Path::new("")).join(&t.file);
+    let format = match t.format {
+        Some(RawTraceFormat::Csv) => TraceFormat::Csv,
+        Some(RawTraceFormat::JsonLines) => TraceFormat::JsonLines,
+        None => TraceFormat::from_path(&path).ok_or((
+            "format",
+            format!(
+                "cannot tell from {:?}; set format = \"csv\" or \"json-lines\" (or name the file .csv or .jsonl)",
+                t.file
+            ),
+        ))?,
+    };
+    let columns =
+        crate::workload::Columns::read(&path, format).map_err(|e| ("file", e.to_string()))?;
+    let time_scale = t.time_scale.unwrap_or(1.0);
+    if !finite_in(time_scale, 0.001, 1000.0) {
+        return Err((
+            "time_scale",
+            format!("{time_scale} is out of range; accepted range is 0.001 to 1000"),
+        ));
+    }
+    let rate_multiplier = t.rate_multiplier.unwrap_or(1.0);
+    if !finite_in(rate_multiplier, 0.0, 100.0) || rate_multiplier == 0.0 {
+        return Err((
+            "rate_multiplier",
+            format!("{rate_multiplier} is out of range; accepted range is above 0 to 100"),
+        ));
+    }
+    let copy_spread = t.copy_spread.map_or(NANOS_PER_SEC, |d| d.0);
+    if copy_spread > HOUR {
+        return Err((
+            "copy_spread",
+            format!(
+                "{} is out of range; accepted range is 0s to 1h",
+                Duration(copy_spread)
+            ),
+        ));
+    }
+    let mut salt = Vec::with_capacity(t.salt.len());
+    for s in t.salt {
+        if !(1..=10_000).contains(&s.into) {
+            return Err((
+                "salt",
+                format!(
+                    "into = {} for key {:?} is out of range; accepted range is 1 to 10000",
+                    s.into, s.key
+                ),
+            ));
+        }
+        salt.push((s.key, s.into));
+    }
+    Ok(TraceSpec {
+        path,
+        format,
+        time_unit_ns: match t.time_unit.unwrap_or(RawTimeUnit::Seconds) {
+            RawTimeUnit::Seconds => NANOS_PER_SEC,
+            RawTimeUnit::Millis => 1_000_000,
+            RawTimeUnit::Micros => 1_000,
+            RawTimeUnit::Nanos => 1,
+        },
+        time_scale,
+        rate_multiplier,
+        copy_spread,
+        shift: t.shift.map_or(0, |d| d.0),
+        looped: t.looped.unwrap_or(false),
+        skip_bad_lines: t.skip_bad_lines.unwrap_or(false),
+        explicit_key_bytes: t.key_bytes.unwrap_or(0),
+        remap: t.remap.into_iter().map(|r| (r.from, r.to)).collect(),
+        salt,
+        has_size: columns.has_size(),
+    })
+}
+
 fn finite_in(x: f64, lo: f64, hi: f64) -> bool {
     x.is_finite() && x >= lo && x <= hi
 }
@@ -1105,12 +1185,60 @@ fn producer(
             format!("{count} is out of range; accepted range is 1 to 100000"),
         ));
     }
-    let rate = rate_profile(&raw.rate, &raw.spikes).map_err(|m| bad("rate", m))?;
-    let keys_span = raw.keys.span();
-    let keys = key_space(raw.keys.into_inner())
-        .map_err(|m| ctx.invalid(keys_span, &format!("{label}.keys"), m))?;
-    let size = size_model(raw.size.0, stream.max_record_bytes, keys.max_key_bytes())
-        .map_err(|m| bad("size", m))?;
+    let trace = match raw.trace {
+        None => None,
+        Some(t) => {
+            for (field, present) in [
+                ("rate", raw.rate.is_some()),
+                ("keys", raw.keys.is_some()),
+                ("arrivals", raw.arrivals.is_some()),
+                ("spikes", !raw.spikes.is_empty()),
+            ] {
+                if present {
+                    return Err(bad(
+                        field,
+                        "does not apply to a trace producer: the trace gives times and keys".into(),
+                    ));
+                }
+            }
+            if count != 1 {
+                return Err(bad(
+                    "count",
+                    format!(
+                        "{count} is out of range; a trace is replayed by one producer (count = 1)"
+                    ),
+                ));
+            }
+            let spec = trace_spec(ctx, t).map_err(|(f, m)| bad(&format!("trace.{f}"), m))?;
+            if !spec.has_size && raw.size.is_none() {
+                return Err(bad(
+                    "size",
+                    "is required: the trace has no size column (size or bytes)".into(),
+                ));
+            }
+            Some(spec)
+        }
+    };
+    let rate = match (&raw.rate, &trace) {
+        (_, Some(_)) => RateProfile::constant(0.0),
+        (Some(r), None) => rate_profile(r, &raw.spikes).map_err(|m| bad("rate", m))?,
+        (None, None) => return Err(bad("rate", "is required (or a trace)".into())),
+    };
+    let keys = match (raw.keys, &trace) {
+        (_, Some(_)) => KeySpace::Random { key_bytes: 0 },
+        (Some(k), None) => {
+            let keys_span = k.span();
+            key_space(k.into_inner())
+                .map_err(|m| ctx.invalid(keys_span, &format!("{label}.keys"), m))?
+        }
+        (None, None) => return Err(bad("keys", "is required (or a trace)".into())),
+    };
+    let size = match raw.size {
+        Some(s) => size_model(s.0, stream.max_record_bytes, keys.max_key_bytes())
+            .map_err(|m| bad("size", m))?,
+        None if trace.is_some() => SizeModel::Fixed(0),
+        None => return Err(bad("size", "is required".into())),
+    };
     let api = match (raw.api.unwrap_or(RawApi::PutRecord), raw.batch) {
         (RawApi::PutRecord, None) => Api::PutRecord,
         (RawApi::PutRecord, Some(_)) => {
@@ -1230,6 +1358,7 @@ fn producer(
     Ok(ProducerGroup {
         name: raw.name,
         aggregation,
+        trace,
         count,
         rate,
         arrivals: match raw.arrivals.unwrap_or(RawArrivals::Poisson) {

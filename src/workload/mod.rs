@@ -4,9 +4,13 @@
 mod keys;
 mod profile;
 mod sizes;
+mod trace;
 
 pub use keys::{
     KeyNames, KeyPick, KeySampler, KeySpace, KeyTable, MAX_SALTED_TABLE, zipf_probabilities,
 };
 pub use profile::{Arrivals, Component, RateProfile, Spike};
 pub use sizes::SizeModel;
+pub use trace::{
+    Columns, TraceError, TraceFormat, TraceReader, TraceRecord, TraceSpec, parse_time, summarize,
+};

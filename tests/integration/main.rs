@@ -15,5 +15,6 @@ mod scaling_utils_import;
 mod scenarios;
 mod shard_level;
 mod sweep;
+mod trace;
 mod util;
 mod vectors;

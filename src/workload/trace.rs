@@ -1,0 +1,709 @@
+//! Record traces: real traffic replayed through the real partitioning.
+//!
+//! A trace is CSV (with a header) or JSON Lines, one record per line: a
+//! timestamp (RFC 3339 in UTC, or a number of `time_unit`s since the epoch),
+//! a partition key or an explicit hash key, and optionally a size in bytes.
+//! Columns are found by name (`timestamp`/`time`/`ts`,
+//! `partition_key`/`key`, `explicit_hash_key`/`hash_key`, `size`/`bytes`);
+//! other columns are ignored. The file is read as a stream, one line at a
+//! time, so a trace of any length replays in constant memory.
+//!
+//! Replay maps trace time to simulated time: the first record is at
+//! `shift`, later ones `(t - t0) / time_scale` after it. A `rate_multiplier`
+//! below 1 keeps each record with that probability (thinning); above 1 each
+//! record is sent `floor(m)` times plus once more with probability
+//! `frac(m)`, the extra copies spread uniformly over `copy_spread` after the
+//! original (superposition), so key skew is kept. Key transforms rewrite
+//! keys before hashing: `remap` sends one key's traffic to another, `salt`
+//! spreads a key over `key#0..key#{n-1}`. All draws come from the
+//! producer's seeded streams.
+
+use std::cmp::Reverse;
+use std::collections::BinaryHeap;
+use std::fs::File;
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+
+use rand::RngExt;
+use serde::Deserialize;
+
+use crate::kds::HashKey;
+use crate::sim::SimTime;
+use crate::sim::rng::SimRng;
+
+/// A trace that cannot be read or replayed.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("trace {} line {line}: {message}", path.display())]
+pub struct TraceError {
+    /// The file.
+    pub path: PathBuf,
+    /// 1-based line (0: the file as a whole).
+    pub line: u64,
+    /// What is wrong.
+    pub message: String,
+}
+
+/// The file format.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TraceFormat {
+    /// Comma-separated values with a header line.
+    Csv,
+    /// One JSON object per line.
+    JsonLines,
+}
+
+impl TraceFormat {
+    /// From the file name: `.csv`, or `.jsonl`/`.ndjson`/`.json`.
+    pub fn from_path(path: &Path) -> Option<TraceFormat> {
+        match path.extension()?.to_str()? {
+            "csv" => Some(TraceFormat::Csv),
+            "jsonl" | "ndjson" | "json" => Some(TraceFormat::JsonLines),
+            _ => None,
+        }
+    }
+}
+
+/// How a trace is replayed.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TraceSpec {
+    /// The file (resolved against the scenario's directory).
+    pub path: PathBuf,
+    /// Its format.
+    pub format: TraceFormat,
+    /// Nanoseconds per unit of numeric timestamps.
+    pub time_unit_ns: u64,
+    /// Replay speed: 2 replays twice as fast.
+    pub time_scale: f64,
+    /// Thinning (< 1) or superposition (> 1) factor.
+    pub rate_multiplier: f64,
+    /// Window after the original over which extra copies are spread.
+    pub copy_spread: SimTime,
+    /// Simulated time of the first record.
+    pub shift: SimTime,
+    /// Start again from the top at the end, to fill the duration.
+    pub looped: bool,
+    /// Skip malformed lines (counted) instead of stopping.
+    pub skip_bad_lines: bool,
+    /// Partition key bytes charged when the trace has explicit hash keys.
+    pub explicit_key_bytes: u16,
+    /// `(from, to)` key rewrites.
+    pub remap: Vec<(String, String)>,
+    /// `(key, n)`: spread the key over n sub-keys.
+    pub salt: Vec<(String, u32)>,
+    /// Whether the trace has a size column.
+    pub has_size: bool,
+}
+
+/// One record to send.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub struct TraceRecord {
+    /// Simulated arrival time.
+    pub at: SimTime,
+    /// The hash key.
+    pub hash: u128,
+    /// Partition key bytes it carries.
+    pub key_bytes: u16,
+    /// Data bytes, if the trace says.
+    pub size: Option<u64>,
+}
+
+/// The columns a trace has.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Columns {
+    timestamp: usize,
+    key: Option<usize>,
+    hash: Option<usize>,
+    size: Option<usize>,
+}
+
+impl Columns {
+    /// Whether the trace has sizes.
+    pub fn has_size(&self) -> bool {
+        self.size.is_some()
+    }
+
+    fn find(names: &[&str]) -> Result<Columns, String> {
+        let pos = |aliases: &[&str]| names.iter().position(|n| aliases.contains(&n.trim()));
+        let timestamp = pos(&["timestamp", "time", "ts"])
+            .ok_or("no timestamp column (named timestamp, time or ts)")?;
+        let c = Columns {
+            timestamp,
+            key: pos(&["partition_key", "key"]),
+            hash: pos(&["explicit_hash_key", "hash_key"]),
+            size: pos(&["size", "bytes"]),
+        };
+        if c.key.is_none() && c.hash.is_none() {
+            return Err(
+                "no key column (partition_key or key; or explicit_hash_key or hash_key)".into(),
+            );
+        }
+        Ok(c)
+    }
+}
+
+impl Columns {
+    /// Reads the header (CSV) or the first record (JSON Lines) to find the
+    /// columns, so a scenario is checked before it runs.
+    pub fn read(path: &Path, format: TraceFormat) -> Result<Columns, TraceError> {
+        columns(path, format)
+    }
+}
+
+fn columns(path: &Path, format: TraceFormat) -> Result<Columns, TraceError> {
+    let err = |line, message: String| TraceError {
+        path: path.to_owned(),
+        line,
+        message,
+    };
+    let file = File::open(path).map_err(|e| err(0, format!("cannot open: {e}")))?;
+    let mut first = String::new();
+    BufReader::new(file)
+        .read_line(&mut first)
+        .map_err(|e| err(1, e.to_string()))?;
+    match format {
+        TraceFormat::Csv => {
+            let names: Vec<&str> = first.trim_end().split(',').collect();
+            Columns::find(&names).map_err(|m| err(1, m))
+        }
+        TraceFormat::JsonLines => {
+            let v: serde_json::Map<String, serde_json::Value> =
+                serde_json::from_str(first.trim()).map_err(|e| err(1, e.to_string()))?;
+            let names: Vec<&str> = v.keys().map(String::as_str).collect();
+            let mut c = Columns::find(&names).map_err(|m| err(1, m))?;
+            // JSON lines are read by name; only presence matters.
+            c.size = c.size.map(|_| 0);
+            Ok(c)
+        }
+    }
+}
+
+#[derive(Deserialize)]
+#[serde(untagged)]
+enum JsonTime<'a> {
+    Int(i64),
+    Float(f64),
+    Text(&'a str),
+}
+
+#[derive(Deserialize)]
+struct JsonLine<'a> {
+    #[serde(borrow, alias = "time", alias = "ts")]
+    timestamp: Option<JsonTime<'a>>,
+    #[serde(borrow, alias = "key")]
+    partition_key: Option<std::borrow::Cow<'a, str>>,
+    #[serde(borrow, alias = "hash_key")]
+    explicit_hash_key: Option<std::borrow::Cow<'a, str>>,
+    #[serde(alias = "bytes")]
+    size: Option<serde_json::Number>,
+}
+
+enum Source {
+    Csv {
+        reader: csv::Reader<BufReader<File>>,
+        record: csv::StringRecord,
+        columns: Columns,
+    },
+    Json {
+        reader: BufReader<File>,
+        line: String,
+    },
+}
+
+/// One parsed line: epoch nanoseconds, the key (or hash), the size.
+struct Line {
+    ns: i128,
+    key: KeyText,
+    size: Option<u64>,
+}
+
+enum KeyText {
+    Partition(String),
+    Hash(u128),
+}
+
+/// Parses a timestamp: a number of `unit_ns` since the epoch, or RFC 3339.
+pub fn parse_time(text: &str, unit_ns: u64) -> Option<i128> {
+    let t = text.trim();
+    if let Ok(i) = t.parse::<i64>() {
+        return Some(i128::from(i) * i128::from(unit_ns));
+    }
+    if let Ok(x) = t.parse::<f64>() {
+        return x.is_finite().then(|| (x * unit_ns as f64).round() as i128);
+    }
+    let st = humantime::parse_rfc3339_weak(t).ok()?;
+    let d = st.duration_since(std::time::UNIX_EPOCH).ok()?;
+    Some(d.as_nanos() as i128)
+}
+
+/// Streams the records of a trace, in time order.
+pub struct TraceReader {
+    spec: TraceSpec,
+    source: Source,
+    /// Lines read in this pass (the header counts as line 1 in CSV).
+    line: u64,
+    t0: Option<i128>,
+    last: Option<i128>,
+    /// Records of the first pass, and its last timestamp (for the loop period).
+    first_pass: Option<(u64, i128)>,
+    pass_records: u64,
+    /// Simulated time added to this pass.
+    loop_offset: SimTime,
+    /// Time of the last original read: no later record comes before it.
+    frontier: SimTime,
+    ready: BinaryHeap<Reverse<(TraceRecord, u64)>>,
+    seq: u64,
+    eof: bool,
+    /// Lines skipped as malformed.
+    pub skipped: u64,
+    key_buf: String,
+}
+
+impl std::fmt::Debug for TraceReader {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TraceReader")
+            .field("path", &self.spec.path)
+            .field("line", &self.line)
+            .finish_non_exhaustive()
+    }
+}
+
+impl TraceReader {
+    /// Opens a trace.
+    pub fn open(spec: TraceSpec) -> Result<TraceReader, TraceError> {
+        let source = Self::source(&spec)?;
+        Ok(TraceReader {
+            line: u64::from(matches!(spec.format, TraceFormat::Csv)),
+            spec,
+            source,
+            t0: None,
+            last: None,
+            first_pass: None,
+            pass_records: 0,
+            loop_offset: 0,
+            frontier: 0,
+            ready: BinaryHeap::new(),
+            seq: 0,
+            eof: false,
+            skipped: 0,
+            key_buf: String::new(),
+        })
+    }
+
+    fn source(spec: &TraceSpec) -> Result<Source, TraceError> {
+        let file = File::open(&spec.path).map_err(|e| TraceError {
+            path: spec.path.clone(),
+            line: 0,
+            message: format!("cannot open: {e}"),
+        })?;
+        let reader = BufReader::with_capacity(1 << 16, file);
+        Ok(match spec.format {
+            TraceFormat::Csv => {
+                let mut reader = csv::ReaderBuilder::new()
+                    .has_headers(true)
+                    .flexible(true)
+                    .from_reader(reader);
+                let names: Vec<String> = reader
+                    .headers()
+                    .map_err(|e| TraceError {
+                        path: spec.path.clone(),
+                        line: 1,
+                        message: e.to_string(),
+                    })?
+                    .iter()
+                    .map(str::to_owned)
+                    .collect();
+                let names: Vec<&str> = names.iter().map(String::as_str).collect();
+                let columns = Columns::find(&names).map_err(|message| TraceError {
+                    path: spec.path.clone(),
+                    line: 1,
+                    message,
+                })?;
+                Source::Csv {
+                    reader,
+                    record: csv::StringRecord::new(),
+                    columns,
+                }
+            }
+            TraceFormat::JsonLines => Source::Json {
+                reader,
+                line: String::new(),
+            },
+        })
+    }
+
+    fn error(&self, message: String) -> TraceError {
+        TraceError {
+            path: self.spec.path.clone(),
+            line: self.line,
+            message,
+        }
+    }
+
+    /// Reads the next line: `Ok(None)` at the end of the file.
+    fn read_line(&mut self) -> Result<Option<Line>, TraceError> {
+        let unit = self.spec.time_unit_ns;
+        loop {
+            self.line += 1;
+            let parsed: Result<Line, String> = match &mut self.source {
+                Source::Csv {
+                    reader,
+                    record,
+                    columns,
+                } => match reader.read_record(record) {
+                    Ok(false) => return Ok(None),
+                    Err(e) => Err(e.to_string()),
+                    Ok(true) => parse_fields(
+                        record.get(columns.timestamp),
+                        columns.key.and_then(|i| record.get(i)),
+                        columns.hash.and_then(|i| record.get(i)),
+                        columns.size.and_then(|i| record.get(i)),
+                        unit,
+                    ),
+                },
+                Source::Json { reader, line } => {
+                    line.clear();
+                    match reader.read_line(line) {
+                        Ok(0) => return Ok(None),
+                        Err(e) => Err(e.to_string()),
+                        Ok(_) if line.trim().is_empty() => continue,
+                        Ok(_) => match serde_json::from_str::<JsonLine<'_>>(line.trim_end()) {
+                            Err(e) => Err(format!("not a JSON object: {e}")),
+                            Ok(j) => {
+                                let ts = match j.timestamp {
+                                    None => None,
+                                    Some(JsonTime::Int(i)) => Some(i.to_string()),
+                                    Some(JsonTime::Float(x)) => Some(x.to_string()),
+                                    Some(JsonTime::Text(t)) => Some(t.to_owned()),
+                                };
+                                let size = j.size.map(|n| n.to_string());
+                                parse_fields(
+                                    ts.as_deref(),
+                                    j.partition_key.as_deref(),
+                                    j.explicit_hash_key.as_deref(),
+                                    size.as_deref(),
+                                    unit,
+                                )
+                            }
+                        },
+                    }
+                }
+            };
+            let checked = parsed.and_then(|l| match self.last {
+                Some(prev) if l.ns < prev => Err(format!(
+                    "timestamps go backwards ({} ns before the previous line's)",
+                    prev - l.ns
+                )),
+                _ => Ok(l),
+            });
+            match checked {
+                Ok(l) => return Ok(Some(l)),
+                Err(m) if self.spec.skip_bad_lines => {
+                    let _ = m;
+                    self.skipped += 1;
+                }
+                Err(m) => return Err(self.error(m)),
+            }
+        }
+    }
+
+    /// Reads one original record and queues it (and its copies).
+    fn read_one(&mut self, rng: &mut SimRng, keys_rng: &mut SimRng) -> Result<(), TraceError> {
+        let Some(line) = self.read_line()? else {
+            // End of a pass.
+            if self.first_pass.is_none() {
+                self.first_pass = Some((self.pass_records, self.last.unwrap_or(0)));
+            }
+            let (n, last) = self.first_pass.expect("set above");
+            if !self.spec.looped || n == 0 {
+                self.eof = true;
+                return Ok(());
+            }
+            // The next pass starts one mean gap after this one's last record.
+            let span = (last - self.t0.unwrap_or(last)).max(0) as f64;
+            let gap = if n > 1 { span / (n - 1) as f64 } else { 1e9 };
+            let period = ((span + gap) / self.spec.time_scale).max(1.0) as SimTime;
+            self.loop_offset = self.loop_offset.saturating_add(period);
+            self.source = Self::source(&self.spec)?;
+            self.line = u64::from(matches!(self.spec.format, TraceFormat::Csv));
+            self.last = None;
+            self.pass_records = 0;
+            return Ok(());
+        };
+        self.last = Some(line.ns);
+        self.pass_records += 1;
+        let t0 = *self.t0.get_or_insert(line.ns);
+        let offset = ((line.ns - t0) as f64 / self.spec.time_scale).max(0.0) as SimTime;
+        let at = self
+            .spec
+            .shift
+            .saturating_add(self.loop_offset)
+            .saturating_add(offset);
+        self.frontier = at;
+        let m = self.spec.rate_multiplier;
+        let copies = m.floor() as u64 + u64::from(rng.random::<f64>() < m.fract());
+        if copies == 0 {
+            return Ok(());
+        }
+        let (hash, key_bytes) = match &line.key {
+            KeyText::Hash(h) => (*h, self.spec.explicit_key_bytes),
+            KeyText::Partition(k) => {
+                let mut key: &str = k;
+                if let Some((_, to)) = self.spec.remap.iter().find(|(from, _)| from == key) {
+                    key = to;
+                }
+                let key = match self.spec.salt.iter().find(|(name, _)| name == key) {
+                    Some((_, n)) => {
+                        use std::fmt::Write as _;
+                        self.key_buf.clear();
+                        let j = keys_rng.random_range(0..*n);
+                        let _ = write!(self.key_buf, "{key}#{j}");
+                        self.key_buf.as_str()
+                    }
+                    None => key,
+                };
+                (HashKey::from_partition_key(key).0, key.len() as u16)
+            }
+        };
+        for c in 0..copies {
+            let delay = if c == 0 || self.spec.copy_spread == 0 {
+                0
+            } else {
+                rng.random_range(0..self.spec.copy_spread)
+            };
+            self.seq += 1;
+            self.ready.push(Reverse((
+                TraceRecord {
+                    at: at.saturating_add(delay),
+                    hash,
+                    key_bytes,
+                    size: line.size,
+                },
+                self.seq,
+            )));
+        }
+        Ok(())
+    }
+
+    /// The next record before `horizon`, in time order; `None` when the
+    /// trace (or the horizon) is reached. `rng` draws thinning and copy
+    /// times, `keys_rng` salted sub-keys.
+    pub fn next(
+        &mut self,
+        horizon: SimTime,
+        rng: &mut SimRng,
+        keys_rng: &mut SimRng,
+    ) -> Result<Option<TraceRecord>, TraceError> {
+        // Read until no unread record can come before the earliest queued one.
+        while !self.eof
+            && self.frontier < horizon
+            && self
+                .ready
+                .peek()
+                .is_none_or(|Reverse((r, _))| self.frontier <= r.at)
+        {
+            self.read_one(rng, keys_rng)?;
+        }
+        match self.ready.pop() {
+            Some(Reverse((r, _))) if r.at < horizon => Ok(Some(r)),
+            _ => Ok(None),
+        }
+    }
+}
+
+fn parse_fields(
+    ts: Option<&str>,
+    key: Option<&str>,
+    hash: Option<&str>,
+    size: Option<&str>,
+    unit_ns: u64,
+) -> Result<Line, String> {
+    let ts = ts.filter(|t| !t.trim().is_empty()).ok_or("no timestamp")?;
+    let ns = parse_time(ts, unit_ns).ok_or_else(|| {
+        format!("bad timestamp {ts:?}: expected RFC 3339 (UTC) or a number of time units since the epoch")
+    })?;
+    let key = match (
+        key.filter(|k| !k.is_empty()),
+        hash.filter(|h| !h.is_empty()),
+    ) {
+        (_, Some(h)) => KeyText::Hash(
+            HashKey::parse_explicit(h.trim())
+                .map_err(|e| e.to_string())?
+                .0,
+        ),
+        (Some(k), None) => {
+            let n = k.chars().count();
+            if n > 256 {
+                return Err(format!(
+                    "partition key of {n} characters; accepted length is 1 to 256"
+                ));
+            }
+            KeyText::Partition(k.to_owned())
+        }
+        (None, None) => return Err("no partition key (and no explicit hash key)".into()),
+    };
+    let size =
+        match size.map(str::trim).filter(|s| !s.is_empty()) {
+            None => None,
+            Some(s) => Some(s.parse::<u64>().map_err(|_| {
+                format!("bad size {s:?}: expected a whole number of bytes, 0 or more")
+            })?),
+        };
+    Ok(Line { ns, key, size })
+}
+
+/// What `trace summarize` prints: the rate over time, keys, top keys with
+/// their shards at `shards` shards, and sizes.
+pub fn summarize(spec: TraceSpec, shards: u32, top: usize) -> Result<String, TraceError> {
+    use std::collections::BTreeMap;
+    use std::fmt::Write as _;
+    /// Distinct keys counted exactly, at most (memory bound).
+    const MAX_KEYS: usize = 1_000_000;
+    let mut r = TraceReader::open(TraceSpec {
+        rate_multiplier: 1.0,
+        time_scale: 1.0,
+        shift: 0,
+        looped: false,
+        ..spec
+    })?;
+    let path = r.spec.path.clone();
+    let map =
+        crate::kds::ShardMap::create(shards.max(1), crate::kds::EpochNanos(0)).map_err(|e| {
+            TraceError {
+                path: path.clone(),
+                line: 0,
+                message: e.to_string(),
+            }
+        })?;
+    let mut per_minute: Vec<(u64, u64)> = Vec::new();
+    let mut keys: BTreeMap<String, (u64, u64)> = BTreeMap::new();
+    let mut untracked = 0u64;
+    let (mut records, mut bytes, mut sized) = (0u64, 0u64, 0u64);
+    let mut sizes: Vec<u64> = Vec::new();
+    let (mut first, mut last) = (None, 0i128);
+    while let Some(line) = r.read_line()? {
+        records += 1;
+        first.get_or_insert(line.ns);
+        last = line.ns;
+        let minute = ((line.ns - first.unwrap_or(line.ns)) / 60_000_000_000) as usize;
+        if per_minute.len() <= minute {
+            per_minute.resize(minute + 1, (0, 0));
+        }
+        per_minute[minute].0 += 1;
+        if let Some(s) = line.size {
+            per_minute[minute].1 += s;
+            bytes += s;
+            sized += 1;
+            // A bounded sample for the quantiles: every record up to 1 M.
+            if sizes.len() < 1_000_000 {
+                sizes.push(s);
+            }
+        }
+        let name = match &line.key {
+            KeyText::Partition(k) => k.clone(),
+            KeyText::Hash(h) => format!("hash:{h}"),
+        };
+        if let Some(e) = keys.get_mut(&name) {
+            e.0 += 1;
+            e.1 += line.size.unwrap_or(0);
+        } else if keys.len() < MAX_KEYS {
+            keys.insert(name, (1, line.size.unwrap_or(0)));
+        } else {
+            untracked += 1;
+        }
+    }
+    let mut t = String::new();
+    let span_s = (last - first.unwrap_or(last)) as f64 / 1e9;
+    let _ = writeln!(
+        t,
+        "{}: {records} records over {span_s:.1} s ({:.1} records/s), {} lines skipped",
+        path.display(),
+        if span_s > 0.0 {
+            records as f64 / span_s
+        } else {
+            0.0
+        },
+        r.skipped
+    );
+    if sized > 0 {
+        sizes.sort_unstable();
+        let q = |p: f64| sizes[((sizes.len() - 1) as f64 * p).round() as usize];
+        let _ = writeln!(
+            t,
+            "sizes: mean {:.0} B, p50 {} B, p90 {} B, p99 {} B, max {} B",
+            bytes as f64 / sized as f64,
+            q(0.5),
+            q(0.9),
+            q(0.99),
+            sizes.last().copied().unwrap_or(0)
+        );
+    } else {
+        t.push_str("sizes: none in the trace (the scenario's size model applies)\n");
+    }
+    let _ = writeln!(
+        t,
+        "keys: {} distinct{}",
+        keys.len(),
+        if untracked > 0 {
+            format!(" counted (and {untracked} records of keys past the first {MAX_KEYS})")
+        } else {
+            String::new()
+        }
+    );
+    let mut ranked: Vec<(&String, &(u64, u64))> = keys.iter().collect();
+    ranked.sort_by(|a, b| b.1.0.cmp(&a.1.0).then(a.0.cmp(b.0)));
+    let _ = writeln!(
+        t,
+        "top keys at {shards} shards (records/s over the trace; one shard takes 1000):"
+    );
+    for (k, (n, b)) in ranked.into_iter().take(top) {
+        let hash = match k.strip_prefix("hash:") {
+            Some(h) => h.parse::<u128>().unwrap_or(0),
+            None => HashKey::from_partition_key(k).0,
+        };
+        let shard = map.shard_for_hash_key(HashKey(hash));
+        let _ = writeln!(
+            t,
+            "  {k:<32} {n:>10} records {:>10.1}/s {:>12} B  {shard}",
+            if span_s > 0.0 {
+                *n as f64 / span_s
+            } else {
+                0.0
+            },
+            b
+        );
+    }
+    t.push_str("rate per minute (records/s, bytes/s):\n");
+    for (i, (n, b)) in per_minute.iter().enumerate() {
+        let _ = writeln!(
+            t,
+            "  {:>6} min {:>10.1} {:>12.0}",
+            i,
+            *n as f64 / 60.0,
+            *b as f64 / 60.0
+        );
+    }
+    Ok(t)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn timestamps_parse() {
+        assert_eq!(
+            parse_time("1700000000", 1_000_000_000),
+            Some(1_700_000_000_000_000_000)
+        );
+        assert_eq!(
+            parse_time("1700000000123", 1_000_000),
+            Some(1_700_000_000_123_000_000)
+        );
+        assert_eq!(parse_time("1.5", 1_000_000_000), Some(1_500_000_000));
+        assert_eq!(
+            parse_time("2025-01-01T00:00:01.5Z", 1),
+            Some(1_735_689_601_500_000_000)
+        );
+        assert_eq!(parse_time("yesterday", 1), None);
+    }
+}

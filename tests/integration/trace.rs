@@ -1,0 +1,272 @@
+//! Record traces: replayed record by record through the real partitioning,
+//! thinned and superposed to the expected counts, keys salted over the
+//! expected shards; malformed lines are errors with their line number or
+//! skipped and counted; `trace summarize` describes a trace.
+
+use std::fs;
+use std::path::Path;
+
+use crate::util::shardcast;
+use predicates::prelude::*;
+use shardcast::kds::{EpochNanos, HashKey, ShardMap};
+use shardcast::model::{Outcome, RunOptions, simulate};
+use shardcast::scenario::Scenario;
+
+fn replay(dir: &Path, trace_line: &str, extra: &str) -> Result<Outcome, String> {
+    let text = format!(
+        "name = \"replay\"\nduration = \"10s\"\n[stream]\nshards = 4\n[[producers]]\nname = \"t\"\n\
+         trace = {{ {trace_line} }}\n{extra}"
+    );
+    let file = dir.join("replay.toml");
+    fs::write(&file, &text).unwrap();
+    let scenario = Scenario::load(&file).map_err(|e| e.to_string())?;
+    simulate(&scenario, RunOptions { per_second: true }).map_err(|e| e.to_string())
+}
+
+fn shard_of(key: &str) -> usize {
+    let map = ShardMap::create(4, EpochNanos(0)).unwrap();
+    map.shard_for_hash_key(HashKey::from_partition_key(key))
+        .index() as usize
+}
+
+fn accepted_per_shard(out: &Outcome) -> Vec<u64> {
+    out.metrics
+        .shard_totals
+        .iter()
+        .map(|t| t.counts.accepted_records)
+        .collect()
+}
+
+#[test]
+fn a_small_trace_replays_record_by_record() {
+    let dir = tempfile::tempdir().unwrap();
+    // Epoch milliseconds; the first record is at simulated time 0 (+ shift).
+    fs::write(
+        dir.path().join("t.csv"),
+        "timestamp,partition_key,size,ignored\n\
+         1700000000000,alpha,100,x\n\
+         1700000000400,beta,200,x\n\
+         1700000001500,gamma,300,x\n\
+         1700000001500,alpha,400,x\n\
+         1700000003250,delta,500,x\n",
+    )
+    .unwrap();
+    let out = replay(
+        dir.path(),
+        "file = \"t.csv\", time_unit = \"ms\", shift = \"2s\"",
+        "",
+    )
+    .unwrap();
+    let mut expected = vec![0u64; 4];
+    for k in ["alpha", "beta", "gamma", "alpha", "delta"] {
+        expected[shard_of(k)] += 1;
+    }
+    assert_eq!(accepted_per_shard(&out), expected);
+    // Seconds 2 (two records), 3 (two), 5 (one), nothing else.
+    let per_second: Vec<u64> = out
+        .metrics
+        .seconds
+        .as_ref()
+        .unwrap()
+        .iter()
+        .map(|s| s.shards.accepted_records)
+        .collect();
+    assert_eq!(&per_second[..7], &[0, 0, 2, 2, 0, 1, 0]);
+    // Bytes: data plus the UTF-8 key.
+    let bytes: u64 = out
+        .metrics
+        .shard_totals
+        .iter()
+        .map(|t| t.counts.accepted_bytes)
+        .sum();
+    assert_eq!(bytes, 1500 + 5 + 4 + 5 + 5 + 5);
+    // The same as JSON Lines, with RFC 3339 times and a time scale of 2.
+    fs::write(
+        dir.path().join("t.jsonl"),
+        "{\"ts\":\"2025-01-01T00:00:00Z\",\"key\":\"alpha\",\"bytes\":100}\n\
+         {\"ts\":\"2025-01-01T00:00:04Z\",\"key\":\"beta\",\"bytes\":100}\n",
+    )
+    .unwrap();
+    let out = replay(dir.path(), "file = \"t.jsonl\", time_scale = 2.0", "").unwrap();
+    let s = out.metrics.seconds.as_ref().unwrap();
+    assert_eq!(s[0].shards.accepted_records, 1);
+    assert_eq!(s[2].shards.accepted_records, 1, "4 s of trace in 2 s");
+}
+
+fn big_trace(dir: &Path, n: u64) {
+    let mut t = String::from("timestamp,key\n");
+    for i in 0..n {
+        // 1,000 records/s over ten keys.
+        t.push_str(&format!("{:.3},k{}\n", i as f64 / 1000.0, i % 10));
+    }
+    fs::write(dir.join("big.csv"), t).unwrap();
+}
+
+#[test]
+fn thinning_and_superposition_give_the_expected_counts() {
+    let dir = tempfile::tempdir().unwrap();
+    big_trace(dir.path(), 8_000);
+    let produced = |m: f64| {
+        let out = replay(
+            dir.path(),
+            &format!("file = \"big.csv\", rate_multiplier = {m}"),
+            "size = \"10B\"\n",
+        )
+        .unwrap();
+        out.metrics.producer_total.produced
+    };
+    assert_eq!(produced(1.0), 8_000);
+    assert_eq!(
+        produced(2.0),
+        16_000,
+        "superposition by 2: every record twice"
+    );
+    // Binomial: within 5 standard deviations.
+    let half = produced(0.5) as f64;
+    assert!(
+        (half - 4_000.0).abs() < 5.0 * (8_000.0f64 * 0.25).sqrt(),
+        "{half}"
+    );
+    let one_and_half = produced(1.5) as f64;
+    assert!(
+        (one_and_half - 12_000.0).abs() < 5.0 * (8_000.0f64 * 0.25).sqrt(),
+        "{one_and_half}"
+    );
+    // Looping fills the duration: 8 s of trace, 10 s of run.
+    let out = replay(
+        dir.path(),
+        "file = \"big.csv\", loop = true",
+        "size = \"10B\"\n",
+    )
+    .unwrap();
+    let n = out.metrics.producer_total.produced;
+    assert!((9_990..=10_000).contains(&n), "{n}");
+}
+
+#[test]
+fn a_salted_hot_key_spreads_over_its_sub_keys_shards() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut t = String::from("timestamp,key,size\n");
+    for i in 0..4_000 {
+        t.push_str(&format!("{:.4},hot,50\n", f64::from(i) / 1000.0));
+    }
+    fs::write(dir.path().join("hot.csv"), t).unwrap();
+    let out = replay(
+        dir.path(),
+        "file = \"hot.csv\", salt = [{ key = \"hot\", into = 4 }]",
+        "",
+    )
+    .unwrap();
+    let mut weight = [0.0; 4];
+    for j in 0..4 {
+        weight[shard_of(&format!("hot#{j}"))] += 1000.0;
+    }
+    let seen = accepted_per_shard(&out);
+    for (s, (w, got)) in weight.iter().zip(&seen).enumerate() {
+        // Each sub-key draws a quarter: binomial sd about 27.
+        assert!((*got as f64 - w).abs() < 150.0, "shard {s}: {got} vs {w}");
+    }
+    // Unsalted, every record lands on one shard (and is throttled there).
+    let out = replay(dir.path(), "file = \"hot.csv\"", "").unwrap();
+    let offered: Vec<u64> = out
+        .metrics
+        .shard_totals
+        .iter()
+        .map(|t| t.counts.offered_records)
+        .collect();
+    assert_eq!(offered.iter().filter(|&&x| x > 0).count(), 1);
+}
+
+#[test]
+fn malformed_lines_name_their_line_or_are_skipped() {
+    let dir = tempfile::tempdir().unwrap();
+    let cases = [
+        ("2,a,10\nnot-a-time,b,10\n", 3, "bad timestamp"),
+        ("2,a,10\n3,,10\n", 3, "no partition key"),
+        ("2,a,10\n3,b,-5\n", 3, "bad size"),
+        ("2,a,10\n5,b,10\n4,c,10\n", 4, "timestamps go backwards"),
+    ];
+    for (body, line, needle) in cases {
+        fs::write(
+            dir.path().join("bad.csv"),
+            format!("timestamp,key,size\n{body}"),
+        )
+        .unwrap();
+        let e = replay(dir.path(), "file = \"bad.csv\"", "").unwrap_err();
+        assert!(e.contains(&format!("bad.csv line {line}: {needle}")), "{e}");
+        let out = replay(dir.path(), "file = \"bad.csv\", skip_bad_lines = true", "").unwrap();
+        assert_eq!(out.trace_lines_skipped, 1, "{body}");
+    }
+    // Through the CLI: exit 2 and nothing written; --skip-bad-lines runs.
+    assert!(replay(dir.path(), "file = \"bad.csv\"", "").is_err());
+    let file = dir.path().join("replay.toml");
+    let out = dir.path().join("out");
+    shardcast()
+        .arg("run")
+        .arg(&file)
+        .arg("--out")
+        .arg(&out)
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains(
+            "bad.csv line 4: timestamps go backwards",
+        ));
+    assert!(!out.exists());
+    shardcast()
+        .arg("run")
+        .arg(&file)
+        .args(["--skip-bad-lines", "--out"])
+        .arg(&out)
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("1 malformed line(s) skipped"));
+    // A trace without a key column, or a missing file, fails validation.
+    fs::write(dir.path().join("bad.csv"), "timestamp,size\n1,2\n").unwrap();
+    let e = replay(dir.path(), "file = \"bad.csv\"", "").unwrap_err();
+    assert!(
+        e.contains("trace.file") && e.contains("no key column"),
+        "{e}"
+    );
+    let e = replay(dir.path(), "file = \"nope.csv\"", "").unwrap_err();
+    assert!(e.contains("cannot open"), "{e}");
+    let e = replay(dir.path(), "file = \"big.csv\"", "rate = \"5/s\"\n").unwrap_err();
+    assert!(e.contains("does not apply to a trace producer"), "{e}");
+}
+
+#[test]
+fn summarize_lists_rate_keys_shards_and_sizes() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut t = String::from("timestamp,key,size\n");
+    for i in 0..600 {
+        let key = if i % 3 == 0 {
+            "hot".to_owned()
+        } else {
+            format!("u{i}")
+        };
+        t.push_str(&format!("{},{key},{}\n", i / 5, 100 + i % 7));
+    }
+    let path = dir.path().join("s.csv");
+    fs::write(&path, t).unwrap();
+    let out = shardcast()
+        .args(["trace", "summarize"])
+        .arg(&path)
+        .args(["--shards", "4", "--top", "3"])
+        .assert()
+        .success()
+        .get_output()
+        .stdout
+        .clone();
+    let text = String::from_utf8(out).unwrap();
+    assert!(text.contains("600 records over 119.0 s"), "{text}");
+    assert!(text.contains("keys: 401 distinct"), "{text}");
+    let hot = text
+        .lines()
+        .find(|l| l.trim_start().starts_with("hot "))
+        .unwrap();
+    assert!(hot.contains("200 records"), "{hot}");
+    assert!(
+        hot.contains(&format!("shardId-{:012}", shard_of("hot"))),
+        "{hot}"
+    );
+    assert!(text.contains("sizes: mean 103 B"), "{text}");
+}
