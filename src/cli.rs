@@ -696,6 +696,9 @@ fn run_scenario(args: &RunArgs, out: &mut dyn Write) -> Result<()> {
         }
     }
     write!(out, "{}", report::render_text(&report.summary, &dir))?;
+    for n in &scenario.notes {
+        writeln!(out, "  note       {n}")?;
+    }
     if outcome.trace_lines_skipped > 0 {
         writeln!(
             out,
@@ -717,6 +720,9 @@ fn validate(args: &ValidateArgs, out: &mut dyn Write) -> Result<()> {
         scenario.stream.shards,
         scenario.producers.len()
     )?;
+    for n in &scenario.notes {
+        writeln!(out, "note: {n}")?;
+    }
     Ok(())
 }
 

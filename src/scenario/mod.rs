@@ -45,6 +45,9 @@ pub struct Scenario {
     /// Other files the scenario reads (a scaling-utils configuration), as
     /// resolved against the scenario file's directory, in the order read.
     pub imports: Vec<PathBuf>,
+    /// What validation wants the user to know (e.g. what an import read and
+    /// assumed); printed by `run` and `validate`.
+    pub notes: Vec<String>,
 }
 
 /// The stream's configuration.

@@ -353,6 +353,12 @@ pub(crate) enum RawComponent {
         #[serde(default)]
         phase: Duration,
     },
+    Cloudwatch {
+        file: String,
+        metric: Option<String>,
+        period: Option<Duration>,
+        burstiness: Option<f64>,
+    },
 }
 
 /// `rate = "1000/s"`, a table with `kind`, or an array of tables (summed).

@@ -155,9 +155,18 @@ fn scenario(ctx: &Ctx<'_>, raw: RawScenario) -> Result<Scenario, ScenarioError> 
         ));
     }
     let mut producers = Vec::with_capacity(raw.producers.get_ref().len());
+    let mut notes = Vec::new();
     for (i, p) in raw.producers.into_inner().into_iter().enumerate() {
         let span = p.span();
-        let group = producer(ctx, i, span.clone(), p.into_inner(), &stream)?;
+        let group = producer(
+            ctx,
+            i,
+            span.clone(),
+            p.into_inner(),
+            &stream,
+            raw.seed,
+            &mut notes,
+        )?;
         if producers
             .iter()
             .any(|g: &ProducerGroup| g.name == group.name)
@@ -263,6 +272,7 @@ fn scenario(ctx: &Ctx<'_>, raw: RawScenario) -> Result<Scenario, ScenarioError> 
         }
     }
     Ok(Scenario {
+        notes,
         name: raw.name,
         duration,
         seed: raw.seed,
@@ -1170,6 +1180,8 @@ fn producer(
     span: Range<usize>,
     raw: RawProducer,
     stream: &StreamSpec,
+    seed: u64,
+    notes: &mut Vec<String>,
 ) -> Result<ProducerGroup, ScenarioError> {
     let label = format!("producers[{i}] (\"{}\")", raw.name);
     let bad = |field: &str, message: String| {
@@ -1221,7 +1233,16 @@ fn producer(
     };
     let rate = match (&raw.rate, &trace) {
         (_, Some(_)) => RateProfile::constant(0.0),
-        (Some(r), None) => rate_profile(r, &raw.spikes).map_err(|m| bad("rate", m))?,
+        (Some(r), None) => {
+            let import = Import {
+                base: ctx.path.parent().unwrap_or(Path::new("")),
+                seed,
+                group: i as u64,
+                label: &label,
+                notes,
+            };
+            rate_profile(r, &raw.spikes, import).map_err(|m| bad("rate", m))?
+        }
         (None, None) => return Err(bad("rate", "is required (or a trace)".into())),
     };
     let keys = match (raw.keys, &trace) {
@@ -1374,7 +1395,21 @@ fn producer(
     })
 }
 
-fn rate_profile(raw: &RawRate, spikes: &[RawSpike]) -> Result<RateProfile, String> {
+/// What a rate import needs: where files are, a seed for bursts, and
+/// where to say what was imported.
+struct Import<'a> {
+    base: &'a Path,
+    seed: u64,
+    group: u64,
+    label: &'a str,
+    notes: &'a mut Vec<String>,
+}
+
+fn rate_profile(
+    raw: &RawRate,
+    spikes: &[RawSpike],
+    import: Import<'_>,
+) -> Result<RateProfile, String> {
     let mut components = Vec::with_capacity(raw.0.len());
     if raw.0.is_empty() {
         return Err("needs at least one component".into());
@@ -1451,6 +1486,51 @@ fn rate_profile(raw: &RawRate, spikes: &[RawSpike]) -> Result<RateProfile, Strin
                     period: period.0,
                     phase: phase.0,
                 }
+            }
+            RawComponent::Cloudwatch {
+                file,
+                metric,
+                period,
+                burstiness,
+            } => {
+                let path = import.base.join(file);
+                let data = crate::workload::cloudwatch::read(&path, metric.as_deref())
+                    .map_err(|m| format!("CloudWatch file {}: {m}", path.display()))?;
+                let period = period.map_or_else(|| data.period(), |d| d.0);
+                if !(NANOS_PER_SEC..=24 * HOUR).contains(&period) || period % NANOS_PER_SEC != 0 {
+                    return Err(format!(
+                        "period {} is out of range; accepted range is whole seconds from 1s to 24h",
+                        Duration(period)
+                    ));
+                }
+                let sigma = burstiness.unwrap_or(0.0);
+                if !finite_in(sigma, 0.0, 3.0) {
+                    return Err(format!(
+                        "burstiness {sigma} is out of range; accepted range is 0 to 3"
+                    ));
+                }
+                let mut rng = crate::sim::rng::stream(
+                    import.seed,
+                    crate::sim::rng::Purpose::Import,
+                    import.group,
+                );
+                let steps = data.steps(period, sigma, &mut rng);
+                import.notes.push(format!(
+                    "{}.rate: {} CloudWatch datapoints of {} s from {} ({} series added up){}",
+                    import.label,
+                    data.points.len(),
+                    period / NANOS_PER_SEC,
+                    path.display(),
+                    data.series,
+                    if sigma > 0.0 {
+                        format!(
+                            "; bursts within each period: lognormal per-second factors, sigma {sigma}, totals kept"
+                        )
+                    } else {
+                        "; flat within each period (per-period data hides micro-bursts: set burstiness to model them)".to_owned()
+                    }
+                ));
+                Component::Steps(steps)
             }
         });
     }

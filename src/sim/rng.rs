@@ -32,6 +32,8 @@ pub enum Purpose {
     Reshard = 6,
     /// A consumer application's poll phases.
     Consumers = 7,
+    /// Draws made while importing data (e.g. CloudWatch bursts).
+    Import = 8,
 }
 
 /// SplitMix64's finaliser: a bijection on `u64` with good avalanche.

@@ -1,6 +1,7 @@
 //! What producers offer: arrival rate profiles, record sizes and partition
 //! keys, each a validated model with a sampler over a seeded stream.
 
+pub mod cloudwatch;
 mod keys;
 mod profile;
 mod sizes;

@@ -270,3 +270,121 @@ fn summarize_lists_rate_keys_shards_and_sizes() {
     );
     assert!(text.contains("sizes: mean 103 B"), "{text}");
 }
+
+/// The response of `aws cloudwatch get-metric-data` (documented shape,
+/// newest first, `+00:00` times) imports to the rate of each minute.
+#[test]
+fn a_cloudwatch_export_becomes_the_rate_profile() {
+    let dir = tempfile::tempdir().unwrap();
+    fs::write(
+        dir.path().join("cw.json"),
+        r#"{
+    "MetricDataResults": [
+        {
+            "Id": "records",
+            "Label": "IncomingRecords",
+            "Timestamps": ["2025-03-01T10:02:00+00:00", "2025-03-01T10:01:00+00:00", "2025-03-01T10:00:00+00:00"],
+            "Values": [30000.0, 120000.0, 60000.0],
+            "StatusCode": "Complete"
+        },
+        {
+            "Id": "bytes",
+            "Label": "IncomingBytes",
+            "Timestamps": ["2025-03-01T10:02:00+00:00"],
+            "Values": [3000000.0],
+            "StatusCode": "Complete"
+        }
+    ],
+    "Messages": []
+}"#,
+    )
+    .unwrap();
+    let scenario = |rate: &str| {
+        let text = format!(
+            "name = \"cw\"\nduration = \"3m\"\n[stream]\nshards = 4\n[[producers]]\nname = \"p\"\n\
+             rate = {rate}\narrivals = \"even\"\nsize = \"100B\"\nkeys = {{ kind = \"random\" }}\n"
+        );
+        let file = dir.path().join("cw.toml");
+        fs::write(&file, text).unwrap();
+        Scenario::load(&file)
+    };
+    let s = scenario("{ kind = \"cloudwatch\", file = \"cw.json\" }").unwrap();
+    assert!(
+        s.notes[0].contains("3 CloudWatch datapoints of 60 s"),
+        "{:?}",
+        s.notes
+    );
+    assert!(s.notes[0].contains("hides micro-bursts"));
+    let out = simulate(&s, RunOptions::default()).unwrap();
+    let per_minute: Vec<u64> = out
+        .metrics
+        .minutes
+        .iter()
+        .map(|m| m.producers.produced)
+        .collect();
+    // Even arrivals: a step's first record is one gap after its start, so
+    // a minute can end one record short of its sum.
+    for (got, want) in per_minute.iter().zip([60_000u64, 120_000, 30_000]) {
+        assert!(got.abs_diff(want) <= 1, "{per_minute:?}");
+    }
+    assert_eq!(per_minute.len(), 3);
+    // Bursts within the minute keep each minute's total, and are bursty.
+    let s = scenario("{ kind = \"cloudwatch\", file = \"cw.json\", burstiness = 1.0 }").unwrap();
+    let out = simulate(&s, RunOptions { per_second: true }).unwrap();
+    let m: Vec<u64> = out
+        .metrics
+        .minutes
+        .iter()
+        .map(|m| m.producers.produced)
+        .collect();
+    for (got, want) in m.iter().zip([60_000u64, 120_000, 30_000]) {
+        assert!(got.abs_diff(want) <= 60, "{got} vs {want}");
+    }
+    let peak = out
+        .metrics
+        .seconds
+        .as_ref()
+        .unwrap()
+        .iter()
+        .take(60)
+        .map(|x| x.producers.produced)
+        .max()
+        .unwrap();
+    assert!(
+        peak > 2_000,
+        "peak second {peak}: no burst above 2x the 1,000/s mean"
+    );
+    // A CSV export, shard-level rows added up per time.
+    fs::write(
+        dir.path().join("cw.csv"),
+        "Timestamp,ShardId,Sum\n2025-03-01T10:00:00Z,shardId-000000000000,600\n\
+         2025-03-01T10:00:00Z,shardId-000000000001,600\n2025-03-01T10:01:00Z,shardId-000000000000,60\n",
+    )
+    .unwrap();
+    let s = scenario("{ kind = \"cloudwatch\", file = \"cw.csv\" }").unwrap();
+    let out = simulate(&s, RunOptions::default()).unwrap();
+    let m: Vec<u64> = out
+        .metrics
+        .minutes
+        .iter()
+        .map(|m| m.producers.produced)
+        .collect();
+    assert!(
+        m[0].abs_diff(1_200) <= 1 && m[1].abs_diff(60) <= 1 && m[2] == 0,
+        "{m:?}"
+    );
+    // Bad files are errors naming the file and the problem.
+    fs::write(dir.path().join("cw.csv"), "Timestamp,Sum\nyesterday,5\n").unwrap();
+    let e = scenario("{ kind = \"cloudwatch\", file = \"cw.csv\" }")
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("cw.csv: line 2: bad timestamp"), "{e}");
+    let e = scenario("{ kind = \"cloudwatch\", file = \"cw.json\", metric = \"Nope\" }")
+        .unwrap_err()
+        .to_string();
+    assert!(
+        e.contains("no result with Id or Label \"Nope\"")
+            && e.contains("records (IncomingRecords)"),
+        "{e}"
+    );
+}
