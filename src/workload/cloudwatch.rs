@@ -136,7 +136,7 @@ pub fn read(path: &Path, metric: Option<&str>) -> Result<Datapoints, String> {
         ));
     }
     // Newest first in get-metric-data: sort, then add up equal times (series).
-    points.sort_by(|a, b| a.0.cmp(&b.0));
+    points.sort_by_key(|p| p.0);
     let mut merged: Vec<(i128, f64)> = Vec::with_capacity(points.len());
     for (t, v) in points {
         match merged.last_mut() {
