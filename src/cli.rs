@@ -1125,6 +1125,14 @@ fn trace_summarize(args: &TraceSummarizeArgs, out: &mut dyn Write) -> Result<()>
         remap: vec![],
         salt: vec![],
         has_size: columns.has_size(),
+        // Rows of an aggregate trace are counted by their records column.
+        aggregate: columns
+            .has_records()
+            .then_some(crate::workload::AggregateSpec {
+                interval: 1_000_000_000,
+                within: crate::workload::Within::Even,
+                shards: args.shards,
+            }),
     };
     write!(
         out,

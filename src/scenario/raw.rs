@@ -267,6 +267,17 @@ pub(crate) struct RawTrace {
     pub(crate) remap: Vec<RawRemap>,
     #[serde(default)]
     pub(crate) salt: Vec<RawSalt>,
+    pub(crate) interval: Option<Duration>,
+    pub(crate) within: Option<RawWithin>,
+    pub(crate) shards: Option<u32>,
+}
+
+#[derive(Debug, Clone, Copy, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub(crate) enum RawWithin {
+    Even,
+    Uniform,
+    Poisson,
 }
 
 #[derive(Debug, Clone, Copy, Deserialize)]

@@ -1096,7 +1096,11 @@ fn price_file(
 /// A producer's `trace`: the file (relative to the scenario) and replay
 /// options; the header is read now so a missing column is caught before
 /// the run.
-fn trace_spec(ctx: &Ctx<'_>, t: RawTrace) -> Result<TraceSpec, (&'static str, String)> {
+fn trace_spec(
+    ctx: &Ctx<'_>,
+    t: RawTrace,
+    stream: &StreamSpec,
+) -> Result<TraceSpec, (&'static str, String)> {
     let path = ctx.path.parent().unwrap_or(Path::new("")).join(&t.file);
     let format = match t.format {
         Some(RawTraceFormat::Csv) => TraceFormat::Csv,
@@ -1135,6 +1139,49 @@ fn trace_spec(ctx: &Ctx<'_>, t: RawTrace) -> Result<TraceSpec, (&'static str, St
             ),
         ));
     }
+    // A `records` column makes it an aggregate trace: counts per interval.
+    let aggregate = if columns.has_records() {
+        let interval = t.interval.map_or(NANOS_PER_SEC, |d| d.0);
+        if !(1_000_000..=HOUR).contains(&interval) {
+            return Err((
+                "interval",
+                format!(
+                    "{} is out of range; accepted range is 1ms to 1h",
+                    Duration(interval)
+                ),
+            ));
+        }
+        let shards = t.shards.unwrap_or(stream.shards);
+        if !(1..=MAX_CREATE_SHARDS).contains(&shards) {
+            return Err((
+                "shards",
+                format!("{shards} is out of range; accepted range is 1 to {MAX_CREATE_SHARDS}"),
+            ));
+        }
+        Some(crate::workload::AggregateSpec {
+            interval,
+            within: match t.within.unwrap_or(RawWithin::Uniform) {
+                RawWithin::Even => crate::workload::Within::Even,
+                RawWithin::Uniform => crate::workload::Within::Uniform,
+                RawWithin::Poisson => crate::workload::Within::Poisson,
+            },
+            shards,
+        })
+    } else {
+        for (field, present) in [
+            ("interval", t.interval.is_some()),
+            ("within", t.within.is_some()),
+            ("shards", t.shards.is_some()),
+        ] {
+            if present {
+                return Err((
+                    field,
+                    "applies only to an aggregate trace (one with a records column)".into(),
+                ));
+            }
+        }
+        None
+    };
     let mut salt = Vec::with_capacity(t.salt.len());
     for s in t.salt {
         if !(1..=10_000).contains(&s.into) {
@@ -1167,6 +1214,7 @@ fn trace_spec(ctx: &Ctx<'_>, t: RawTrace) -> Result<TraceSpec, (&'static str, St
         remap: t.remap.into_iter().map(|r| (r.from, r.to)).collect(),
         salt,
         has_size: columns.has_size(),
+        aggregate,
     })
 }
 
@@ -1221,7 +1269,8 @@ fn producer(
                     ),
                 ));
             }
-            let spec = trace_spec(ctx, t).map_err(|(f, m)| bad(&format!("trace.{f}"), m))?;
+            let spec =
+                trace_spec(ctx, t, stream).map_err(|(f, m)| bad(&format!("trace.{f}"), m))?;
             if !spec.has_size && raw.size.is_none() {
                 return Err(bad(
                     "size",

@@ -13,5 +13,6 @@ pub use keys::{
 pub use profile::{Arrivals, Component, RateProfile, Spike};
 pub use sizes::SizeModel;
 pub use trace::{
-    Columns, TraceError, TraceFormat, TraceReader, TraceRecord, TraceSpec, parse_time, summarize,
+    AggregateSpec, Columns, TraceError, TraceFormat, TraceReader, TraceRecord, TraceSpec, Within,
+    parse_time, summarize,
 };

@@ -92,6 +92,33 @@ pub struct TraceSpec {
     pub salt: Vec<(String, u32)>,
     /// Whether the trace has a size column.
     pub has_size: bool,
+    /// An aggregate trace: counts per interval, not records.
+    pub aggregate: Option<AggregateSpec>,
+}
+
+/// How an aggregate trace (records and bytes per interval, per key or per
+/// shard) becomes records.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct AggregateSpec {
+    /// The interval each row covers, from its timestamp (trace time).
+    pub interval: SimTime,
+    /// Where records fall within it.
+    pub within: Within,
+    /// For per-shard rows: shard `shardId-N` is the N-th of a stream created
+    /// with this many shards; its records get hash keys drawn uniformly
+    /// from that shard's range.
+    pub shards: u32,
+}
+
+/// The rule for arrival times within an interval.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Within {
+    /// Evenly spaced: the k-th of n at `(k + 1/2) / n` of the interval.
+    Even,
+    /// Exactly the row's count, at independent uniform times.
+    Uniform,
+    /// A Poisson count with the row's count as mean, at uniform times.
+    Poisson,
 }
 
 /// One record to send.
@@ -114,12 +141,19 @@ pub struct Columns {
     key: Option<usize>,
     hash: Option<usize>,
     size: Option<usize>,
+    shard: Option<usize>,
+    records: Option<usize>,
 }
 
 impl Columns {
     /// Whether the trace has sizes.
     pub fn has_size(&self) -> bool {
         self.size.is_some()
+    }
+
+    /// Whether the trace has a `records` column (an aggregate trace).
+    pub fn has_records(&self) -> bool {
+        self.records.is_some()
     }
 
     fn find(names: &[&str]) -> Result<Columns, String> {
@@ -131,10 +165,12 @@ impl Columns {
             key: pos(&["partition_key", "key"]),
             hash: pos(&["explicit_hash_key", "hash_key"]),
             size: pos(&["size", "bytes"]),
+            shard: pos(&["shard_id", "shard"]),
+            records: pos(&["records", "count"]),
         };
-        if c.key.is_none() && c.hash.is_none() {
+        if c.key.is_none() && c.hash.is_none() && c.shard.is_none() {
             return Err(
-                "no key column (partition_key or key; or explicit_hash_key or hash_key)".into(),
+                "no key column (partition_key or key; explicit_hash_key or hash_key; or shard_id in an aggregate trace)".into(),
             );
         }
         Ok(c)
@@ -169,10 +205,7 @@ fn columns(path: &Path, format: TraceFormat) -> Result<Columns, TraceError> {
             let v: serde_json::Map<String, serde_json::Value> =
                 serde_json::from_str(first.trim()).map_err(|e| err(1, e.to_string()))?;
             let names: Vec<&str> = v.keys().map(String::as_str).collect();
-            let mut c = Columns::find(&names).map_err(|m| err(1, m))?;
-            // JSON lines are read by name; only presence matters.
-            c.size = c.size.map(|_| 0);
-            Ok(c)
+            Columns::find(&names).map_err(|m| err(1, m))
         }
     }
 }
@@ -195,6 +228,10 @@ struct JsonLine<'a> {
     explicit_hash_key: Option<std::borrow::Cow<'a, str>>,
     #[serde(alias = "bytes")]
     size: Option<serde_json::Number>,
+    #[serde(borrow, alias = "shard")]
+    shard_id: Option<std::borrow::Cow<'a, str>>,
+    #[serde(alias = "count")]
+    records: Option<serde_json::Number>,
 }
 
 enum Source {
@@ -214,11 +251,14 @@ struct Line {
     ns: i128,
     key: KeyText,
     size: Option<u64>,
+    /// Records the line stands for (aggregate traces).
+    count: Option<u64>,
 }
 
 enum KeyText {
     Partition(String),
     Hash(u128),
+    Shard(u32),
 }
 
 /// Parses a timestamp: a number of `unit_ns` since the epoch, or RFC 3339.
@@ -251,6 +291,8 @@ pub struct TraceReader {
     /// Time of the last original read: no later record comes before it.
     frontier: SimTime,
     ready: BinaryHeap<Reverse<(TraceRecord, u64)>>,
+    /// Aggregate traces by shard: each shard's hash key range.
+    shard_ranges: Vec<(u128, u128)>,
     seq: u64,
     eof: bool,
     /// Lines skipped as malformed.
@@ -271,7 +313,19 @@ impl TraceReader {
     /// Opens a trace.
     pub fn open(spec: TraceSpec) -> Result<TraceReader, TraceError> {
         let source = Self::source(&spec)?;
+        let shard_ranges = match spec.aggregate {
+            Some(a) => crate::kds::ShardMap::create(a.shards, crate::kds::EpochNanos(0))
+                .map(|m| {
+                    m.shards()
+                        .iter()
+                        .map(|s| (s.range().start, s.range().end))
+                        .collect()
+                })
+                .unwrap_or_default(),
+            None => Vec::new(),
+        };
         Ok(TraceReader {
+            shard_ranges,
             line: u64::from(matches!(spec.format, TraceFormat::Csv)),
             spec,
             source,
@@ -342,6 +396,7 @@ impl TraceReader {
     /// Reads the next line: `Ok(None)` at the end of the file.
     fn read_line(&mut self) -> Result<Option<Line>, TraceError> {
         let unit = self.spec.time_unit_ns;
+        let aggregate = self.spec.aggregate.is_some();
         loop {
             self.line += 1;
             let parsed: Result<Line, String> = match &mut self.source {
@@ -353,11 +408,16 @@ impl TraceReader {
                     Ok(false) => return Ok(None),
                     Err(e) => Err(e.to_string()),
                     Ok(true) => parse_fields(
-                        record.get(columns.timestamp),
-                        columns.key.and_then(|i| record.get(i)),
-                        columns.hash.and_then(|i| record.get(i)),
-                        columns.size.and_then(|i| record.get(i)),
+                        Fields {
+                            ts: record.get(columns.timestamp),
+                            key: columns.key.and_then(|i| record.get(i)),
+                            hash: columns.hash.and_then(|i| record.get(i)),
+                            size: columns.size.and_then(|i| record.get(i)),
+                            shard: columns.shard.and_then(|i| record.get(i)),
+                            records: columns.records.and_then(|i| record.get(i)),
+                        },
                         unit,
+                        aggregate,
                     ),
                 },
                 Source::Json { reader, line } => {
@@ -376,12 +436,18 @@ impl TraceReader {
                                     Some(JsonTime::Text(t)) => Some(t.to_owned()),
                                 };
                                 let size = j.size.map(|n| n.to_string());
+                                let records = j.records.map(|n| n.to_string());
                                 parse_fields(
-                                    ts.as_deref(),
-                                    j.partition_key.as_deref(),
-                                    j.explicit_hash_key.as_deref(),
-                                    size.as_deref(),
+                                    Fields {
+                                        ts: ts.as_deref(),
+                                        key: j.partition_key.as_deref(),
+                                        hash: j.explicit_hash_key.as_deref(),
+                                        size: size.as_deref(),
+                                        shard: j.shard_id.as_deref(),
+                                        records: records.as_deref(),
+                                    },
                                     unit,
+                                    aggregate,
                                 )
                             }
                         },
@@ -420,7 +486,11 @@ impl TraceReader {
             }
             // The next pass starts one mean gap after this one's last record.
             let span = (last - self.t0.unwrap_or(last)).max(0) as f64;
-            let gap = if n > 1 { span / (n - 1) as f64 } else { 1e9 };
+            let gap = match self.spec.aggregate {
+                Some(a) => a.interval as f64,
+                None if n > 1 => span / (n - 1) as f64,
+                None => 1e9,
+            };
             let period = ((span + gap) / self.spec.time_scale).max(1.0) as SimTime;
             self.loop_offset = self.loop_offset.saturating_add(period);
             self.source = Self::source(&self.spec)?;
@@ -439,12 +509,70 @@ impl TraceReader {
             .saturating_add(self.loop_offset)
             .saturating_add(offset);
         self.frontier = at;
+        let Some(agg) = self.spec.aggregate else {
+            self.emit(at, &line.key, line.size, rng, keys_rng);
+            return Ok(());
+        };
+        // An aggregate row: its records within the interval.
+        let span = (agg.interval as f64 / self.spec.time_scale).max(1.0) as SimTime;
+        let count = line.count.unwrap_or(0);
+        let n = match agg.within {
+            Within::Even | Within::Uniform => count,
+            Within::Poisson if count == 0 => 0,
+            Within::Poisson => {
+                use rand_distr::{Distribution, Poisson};
+                Poisson::new(count as f64).map_or(count, |d| d.sample(rng) as u64)
+            }
+        };
+        // Bytes split evenly over the row's records (data only).
+        let each = line.size.map(|b| (b / count.max(1), b % count.max(1)));
+        let range = match &line.key {
+            KeyText::Shard(i) => Some(
+                self.shard_ranges
+                    .get(*i as usize)
+                    .copied()
+                    .ok_or_else(|| {
+                        self.error(format!(
+                            "shardId-{i:012} is not one of the {} shards the trace is read against (trace.shards)",
+                            agg.shards
+                        ))
+                    })?,
+            ),
+            _ => None,
+        };
+        for k in 0..n {
+            let offset = match agg.within {
+                Within::Even => ((2 * k + 1) as f64 / (2 * n) as f64 * span as f64) as SimTime,
+                Within::Uniform | Within::Poisson => rng.random_range(0..span),
+            };
+            let size = each.map(|(q, r)| q + u64::from(k < r));
+            let key = match (&line.key, range) {
+                (_, Some((lo, hi))) => KeyText::Hash(rng.random_range(lo..=hi)),
+                (KeyText::Hash(h), None) => KeyText::Hash(*h),
+                (KeyText::Partition(p), None) => KeyText::Partition(p.clone()),
+                (KeyText::Shard(_), None) => unreachable!("a shard row has a range"),
+            };
+            self.emit(at.saturating_add(offset), &key, size, rng, keys_rng);
+        }
+        Ok(())
+    }
+
+    /// Queues one trace record at `at`, thinned or copied, its key rewritten.
+    fn emit(
+        &mut self,
+        at: SimTime,
+        key: &KeyText,
+        size: Option<u64>,
+        rng: &mut SimRng,
+        keys_rng: &mut SimRng,
+    ) {
         let m = self.spec.rate_multiplier;
         let copies = m.floor() as u64 + u64::from(rng.random::<f64>() < m.fract());
         if copies == 0 {
-            return Ok(());
+            return;
         }
-        let (hash, key_bytes) = match &line.key {
+        let (hash, key_bytes) = match key {
+            KeyText::Shard(_) => unreachable!("shard rows are given hash keys first"),
             KeyText::Hash(h) => (*h, self.spec.explicit_key_bytes),
             KeyText::Partition(k) => {
                 let mut key: &str = k;
@@ -476,12 +604,11 @@ impl TraceReader {
                     at: at.saturating_add(delay),
                     hash,
                     key_bytes,
-                    size: line.size,
+                    size,
                 },
                 self.seq,
             )));
         }
-        Ok(())
     }
 
     /// The next record before `horizon`, in time order; `None` when the
@@ -510,21 +637,53 @@ impl TraceReader {
     }
 }
 
-fn parse_fields(
-    ts: Option<&str>,
-    key: Option<&str>,
-    hash: Option<&str>,
-    size: Option<&str>,
-    unit_ns: u64,
-) -> Result<Line, String> {
+/// The text fields of one line.
+struct Fields<'a> {
+    ts: Option<&'a str>,
+    key: Option<&'a str>,
+    hash: Option<&'a str>,
+    size: Option<&'a str>,
+    shard: Option<&'a str>,
+    records: Option<&'a str>,
+}
+
+fn parse_fields(f: Fields<'_>, unit_ns: u64, aggregate: bool) -> Result<Line, String> {
+    let Fields {
+        ts,
+        key,
+        hash,
+        size,
+        shard,
+        records,
+    } = f;
+    let count =
+        if aggregate {
+            let r = records
+                .map(str::trim)
+                .filter(|r| !r.is_empty())
+                .ok_or("no records count")?;
+            Some(r.parse::<u64>().map_err(|_| {
+                format!("bad records count {r:?}: expected a whole number, 0 or more")
+            })?)
+        } else {
+            None
+        };
     let ts = ts.filter(|t| !t.trim().is_empty()).ok_or("no timestamp")?;
     let ns = parse_time(ts, unit_ns).ok_or_else(|| {
         format!("bad timestamp {ts:?}: expected RFC 3339 (UTC) or a number of time units since the epoch")
     })?;
+    let shard = shard.map(str::trim).filter(|s| !s.is_empty());
     let key = match (
         key.filter(|k| !k.is_empty()),
         hash.filter(|h| !h.is_empty()),
     ) {
+        (None, None) if aggregate && shard.is_some() => {
+            let text = shard.unwrap_or_default();
+            let id: crate::kds::ShardId = text
+                .parse()
+                .map_err(|e: crate::kds::KdsError| format!("bad shard id {text:?}: {e}"))?;
+            KeyText::Shard(id.index())
+        }
         (_, Some(h)) => KeyText::Hash(
             HashKey::parse_explicit(h.trim())
                 .map_err(|e| e.to_string())?
@@ -548,7 +707,12 @@ fn parse_fields(
                 format!("bad size {s:?}: expected a whole number of bytes, 0 or more")
             })?),
         };
-    Ok(Line { ns, key, size })
+    Ok(Line {
+        ns,
+        key,
+        size,
+        count,
+    })
 }
 
 /// What `trace summarize` prints: the rate over time, keys, top keys with
@@ -581,34 +745,37 @@ pub fn summarize(spec: TraceSpec, shards: u32, top: usize) -> Result<String, Tra
     let mut sizes: Vec<u64> = Vec::new();
     let (mut first, mut last) = (None, 0i128);
     while let Some(line) = r.read_line()? {
-        records += 1;
+        // An aggregate row stands for `count` records and `size` bytes.
+        let n = line.count.unwrap_or(1);
+        records += n;
         first.get_or_insert(line.ns);
         last = line.ns;
         let minute = ((line.ns - first.unwrap_or(line.ns)) / 60_000_000_000) as usize;
         if per_minute.len() <= minute {
             per_minute.resize(minute + 1, (0, 0));
         }
-        per_minute[minute].0 += 1;
+        per_minute[minute].0 += n;
         if let Some(s) = line.size {
             per_minute[minute].1 += s;
             bytes += s;
-            sized += 1;
-            // A bounded sample for the quantiles: every record up to 1 M.
-            if sizes.len() < 1_000_000 {
-                sizes.push(s);
+            sized += n;
+            // A bounded sample for the quantiles (records, or row means).
+            if sizes.len() < 1_000_000 && n > 0 {
+                sizes.push(s / n);
             }
         }
         let name = match &line.key {
             KeyText::Partition(k) => k.clone(),
             KeyText::Hash(h) => format!("hash:{h}"),
+            KeyText::Shard(i) => format!("shardId-{i:012}"),
         };
         if let Some(e) = keys.get_mut(&name) {
-            e.0 += 1;
+            e.0 += n;
             e.1 += line.size.unwrap_or(0);
         } else if keys.len() < MAX_KEYS {
-            keys.insert(name, (1, line.size.unwrap_or(0)));
+            keys.insert(name, (n, line.size.unwrap_or(0)));
         } else {
-            untracked += 1;
+            untracked += n;
         }
     }
     let mut t = String::new();

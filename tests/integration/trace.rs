@@ -388,3 +388,67 @@ fn a_cloudwatch_export_becomes_the_rate_profile() {
         "{e}"
     );
 }
+
+/// Aggregate traces (records and bytes per interval, per key or per shard)
+/// become arrivals within each interval; a shard's rows land on that shard.
+#[test]
+fn aggregate_rows_become_records_within_their_interval() {
+    let dir = tempfile::tempdir().unwrap();
+    fs::write(
+        dir.path().join("agg.csv"),
+        "timestamp,key,records,bytes\n0,alpha,300,30000\n0,beta,100,10000\n1,alpha,0,0\n2,alpha,500,50000\n",
+    )
+    .unwrap();
+    let out = replay(dir.path(), "file = \"agg.csv\", within = \"even\"", "").unwrap();
+    let s: Vec<u64> = out
+        .metrics
+        .seconds
+        .as_ref()
+        .unwrap()
+        .iter()
+        .take(4)
+        .map(|x| x.producers.produced)
+        .collect();
+    assert_eq!(s, [400, 0, 500, 0]);
+    let bytes: u64 = out
+        .metrics
+        .shard_totals
+        .iter()
+        .map(|t| t.counts.offered_bytes)
+        .sum();
+    // 100 bytes of data each, plus the key.
+    assert_eq!(bytes, 800 * 105 + 100 * 104);
+    // Poisson counts: about the row's count.
+    let out = replay(dir.path(), "file = \"agg.csv\", within = \"poisson\"", "").unwrap();
+    let n = out.metrics.producer_total.produced as f64;
+    assert!((n - 900.0).abs() < 5.0 * 30.0, "{n}");
+    // Per-shard rows: every record on its shard, with hash keys from its range.
+    fs::write(
+        dir.path().join("shards.csv"),
+        "timestamp,shard_id,records\n0,shardId-000000000002,700\n0,shardId-000000000000,200\n",
+    )
+    .unwrap();
+    let out = replay(dir.path(), "file = \"shards.csv\"", "size = \"100B\"\n").unwrap();
+    assert_eq!(accepted_per_shard(&out)[1..], [0, 700, 0]);
+    assert_eq!(accepted_per_shard(&out)[0], 200);
+    // A shard the stream does not have is an error with its line.
+    fs::write(
+        dir.path().join("shards.csv"),
+        "timestamp,shard_id,records\n0,shardId-000000000009,7\n",
+    )
+    .unwrap();
+    let e = replay(dir.path(), "file = \"shards.csv\"", "size = \"100B\"\n").unwrap_err();
+    assert!(e.contains("shards.csv line 2: shardId-000000000009"), "{e}");
+    // Record-trace options refuse aggregate-only fields.
+    fs::write(dir.path().join("rec.csv"), "timestamp,key\n0,a\n").unwrap();
+    let e = replay(
+        dir.path(),
+        "file = \"rec.csv\", within = \"even\"",
+        "size = \"1B\"\n",
+    )
+    .unwrap_err();
+    assert!(
+        e.contains("trace.within") && e.contains("applies only to an aggregate trace"),
+        "{e}"
+    );
+}
