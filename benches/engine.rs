@@ -53,5 +53,38 @@ fn engine(c: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(benches, engine);
+/// Replaying a CSV record trace of 1 million records (10,000 records/s over
+/// 100 keys' worth of 100,000 distinct keys, epoch milliseconds): parsing,
+/// MD5 of every key, and the engine behind it.
+fn trace_replay(c: &mut Criterion) {
+    use std::fmt::Write as _;
+    let dir = std::env::temp_dir().join(format!("shardcast-bench-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let mut csv = String::from("timestamp,partition_key,size\n");
+    for i in 0..1_000_000u64 {
+        // A fixed multiplicative hash spreads the keys without a generator.
+        let key = i.wrapping_mul(0x9e37_79b9_7f4a_7c15) % 100_000;
+        let _ = writeln!(
+            csv,
+            "{},user-{key},{}",
+            1_700_000_000_000 + i / 10,
+            100 + i % 200
+        );
+    }
+    std::fs::write(dir.join("trace.csv"), csv).unwrap();
+    let text = "name = \"replay\"\nduration = \"101s\"\n[stream]\nshards = 16\n\
+                [[producers]]\nname = \"t\"\napi = \"put-records\"\n\
+                trace = { file = \"trace.csv\", time_unit = \"ms\" }\n";
+    let scenario = Scenario::parse(text, &dir.join("replay.toml")).unwrap();
+    let mut group = c.benchmark_group("trace");
+    group.sample_size(10);
+    group.throughput(Throughput::Elements(1_000_000));
+    group.bench_function("replay_csv_1m", |b| {
+        b.iter(|| simulate(black_box(&scenario), RunOptions::default()).unwrap())
+    });
+    group.finish();
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+criterion_group!(benches, engine, trace_replay);
 criterion_main!(benches);

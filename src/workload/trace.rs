@@ -256,9 +256,37 @@ struct Line {
 }
 
 enum KeyText {
-    Partition(String),
+    /// A partition key, in the reader's `key_in` buffer (reused line after
+    /// line: no allocation per record).
+    Partition,
     Hash(u128),
     Shard(u32),
+}
+
+/// A timestamp field: text, or a JSON number.
+#[derive(Clone, Copy)]
+enum TsField<'a> {
+    Text(&'a str),
+    Int(i64),
+    Float(f64),
+}
+
+/// A whole-number field: text, or a JSON number.
+#[derive(Clone, Copy)]
+enum NumField<'a> {
+    Text(&'a str),
+    Json(&'a serde_json::Number),
+}
+
+impl NumField<'_> {
+    /// `Ok(None)` when empty; the text of a bad value as the error.
+    fn whole(self) -> Result<Option<u64>, String> {
+        match self {
+            NumField::Text(t) if t.trim().is_empty() => Ok(None),
+            NumField::Text(t) => t.trim().parse().map(Some).map_err(|_| t.trim().to_owned()),
+            NumField::Json(n) => n.as_u64().map(Some).ok_or_else(|| n.to_string()),
+        }
+    }
 }
 
 /// Parses a timestamp: a number of `unit_ns` since the epoch, or RFC 3339.
@@ -298,6 +326,8 @@ pub struct TraceReader {
     /// Lines skipped as malformed.
     pub skipped: u64,
     key_buf: String,
+    /// The partition key of the line just read.
+    key_in: String,
 }
 
 impl std::fmt::Debug for TraceReader {
@@ -340,6 +370,7 @@ impl TraceReader {
             eof: false,
             skipped: 0,
             key_buf: String::new(),
+            key_in: String::new(),
         })
     }
 
@@ -409,15 +440,19 @@ impl TraceReader {
                     Err(e) => Err(e.to_string()),
                     Ok(true) => parse_fields(
                         Fields {
-                            ts: record.get(columns.timestamp),
+                            ts: record.get(columns.timestamp).map(TsField::Text),
                             key: columns.key.and_then(|i| record.get(i)),
                             hash: columns.hash.and_then(|i| record.get(i)),
-                            size: columns.size.and_then(|i| record.get(i)),
+                            size: columns.size.and_then(|i| record.get(i)).map(NumField::Text),
                             shard: columns.shard.and_then(|i| record.get(i)),
-                            records: columns.records.and_then(|i| record.get(i)),
+                            records: columns
+                                .records
+                                .and_then(|i| record.get(i))
+                                .map(NumField::Text),
                         },
                         unit,
                         aggregate,
+                        &mut self.key_in,
                     ),
                 },
                 Source::Json { reader, line } => {
@@ -428,28 +463,23 @@ impl TraceReader {
                         Ok(_) if line.trim().is_empty() => continue,
                         Ok(_) => match serde_json::from_str::<JsonLine<'_>>(line.trim_end()) {
                             Err(e) => Err(format!("not a JSON object: {e}")),
-                            Ok(j) => {
-                                let ts = match j.timestamp {
-                                    None => None,
-                                    Some(JsonTime::Int(i)) => Some(i.to_string()),
-                                    Some(JsonTime::Float(x)) => Some(x.to_string()),
-                                    Some(JsonTime::Text(t)) => Some(t.to_owned()),
-                                };
-                                let size = j.size.map(|n| n.to_string());
-                                let records = j.records.map(|n| n.to_string());
-                                parse_fields(
-                                    Fields {
-                                        ts: ts.as_deref(),
-                                        key: j.partition_key.as_deref(),
-                                        hash: j.explicit_hash_key.as_deref(),
-                                        size: size.as_deref(),
-                                        shard: j.shard_id.as_deref(),
-                                        records: records.as_deref(),
-                                    },
-                                    unit,
-                                    aggregate,
-                                )
-                            }
+                            Ok(j) => parse_fields(
+                                Fields {
+                                    ts: j.timestamp.map(|t| match t {
+                                        JsonTime::Int(i) => TsField::Int(i),
+                                        JsonTime::Float(x) => TsField::Float(x),
+                                        JsonTime::Text(t) => TsField::Text(t),
+                                    }),
+                                    key: j.partition_key.as_deref(),
+                                    hash: j.explicit_hash_key.as_deref(),
+                                    size: j.size.as_ref().map(NumField::Json),
+                                    shard: j.shard_id.as_deref(),
+                                    records: j.records.as_ref().map(NumField::Json),
+                                },
+                                unit,
+                                aggregate,
+                                &mut self.key_in,
+                            ),
                         },
                     }
                 }
@@ -549,7 +579,7 @@ impl TraceReader {
             let key = match (&line.key, range) {
                 (_, Some((lo, hi))) => KeyText::Hash(rng.random_range(lo..=hi)),
                 (KeyText::Hash(h), None) => KeyText::Hash(*h),
-                (KeyText::Partition(p), None) => KeyText::Partition(p.clone()),
+                (KeyText::Partition, None) => KeyText::Partition,
                 (KeyText::Shard(_), None) => unreachable!("a shard row has a range"),
             };
             self.emit(at.saturating_add(offset), &key, size, rng, keys_rng);
@@ -574,8 +604,8 @@ impl TraceReader {
         let (hash, key_bytes) = match key {
             KeyText::Shard(_) => unreachable!("shard rows are given hash keys first"),
             KeyText::Hash(h) => (*h, self.spec.explicit_key_bytes),
-            KeyText::Partition(k) => {
-                let mut key: &str = k;
+            KeyText::Partition => {
+                let mut key: &str = &self.key_in;
                 if let Some((_, to)) = self.spec.remap.iter().find(|(from, _)| from == key) {
                     key = to;
                 }
@@ -637,17 +667,23 @@ impl TraceReader {
     }
 }
 
-/// The text fields of one line.
+/// The fields of one line.
 struct Fields<'a> {
-    ts: Option<&'a str>,
+    ts: Option<TsField<'a>>,
     key: Option<&'a str>,
     hash: Option<&'a str>,
-    size: Option<&'a str>,
+    size: Option<NumField<'a>>,
     shard: Option<&'a str>,
-    records: Option<&'a str>,
+    records: Option<NumField<'a>>,
 }
 
-fn parse_fields(f: Fields<'_>, unit_ns: u64, aggregate: bool) -> Result<Line, String> {
+/// Parses a line's fields; a partition key is copied into `key_in`.
+fn parse_fields(
+    f: Fields<'_>,
+    unit_ns: u64,
+    aggregate: bool,
+    key_in: &mut String,
+) -> Result<Line, String> {
     let Fields {
         ts,
         key,
@@ -656,22 +692,29 @@ fn parse_fields(f: Fields<'_>, unit_ns: u64, aggregate: bool) -> Result<Line, St
         shard,
         records,
     } = f;
-    let count =
-        if aggregate {
-            let r = records
-                .map(str::trim)
-                .filter(|r| !r.is_empty())
-                .ok_or("no records count")?;
-            Some(r.parse::<u64>().map_err(|_| {
-                format!("bad records count {r:?}: expected a whole number, 0 or more")
-            })?)
-        } else {
-            None
-        };
-    let ts = ts.filter(|t| !t.trim().is_empty()).ok_or("no timestamp")?;
-    let ns = parse_time(ts, unit_ns).ok_or_else(|| {
-        format!("bad timestamp {ts:?}: expected RFC 3339 (UTC) or a number of time units since the epoch")
-    })?;
+    let count = if aggregate {
+        let r = records
+            .map(NumField::whole)
+            .transpose()
+            .map_err(|t| format!("bad records count {t:?}: expected a whole number, 0 or more"))?;
+        Some(r.flatten().ok_or("no records count")?)
+    } else {
+        None
+    };
+    let bad_time = |t: &dyn std::fmt::Display| {
+        format!(
+            "bad timestamp {:?}: expected RFC 3339 (UTC) or a number of time units since the epoch",
+            t.to_string()
+        )
+    };
+    let ns = match ts {
+        None => return Err("no timestamp".into()),
+        Some(TsField::Text(t)) if t.trim().is_empty() => return Err("no timestamp".into()),
+        Some(TsField::Text(t)) => parse_time(t, unit_ns).ok_or_else(|| bad_time(&t))?,
+        Some(TsField::Int(i)) => i128::from(i) * i128::from(unit_ns),
+        Some(TsField::Float(x)) if x.is_finite() => (x * unit_ns as f64).round() as i128,
+        Some(TsField::Float(x)) => return Err(bad_time(&x)),
+    };
     let shard = shard.map(str::trim).filter(|s| !s.is_empty());
     let key = match (
         key.filter(|k| !k.is_empty()),
@@ -696,17 +739,17 @@ fn parse_fields(f: Fields<'_>, unit_ns: u64, aggregate: bool) -> Result<Line, St
                     "partition key of {n} characters; accepted length is 1 to 256"
                 ));
             }
-            KeyText::Partition(k.to_owned())
+            key_in.clear();
+            key_in.push_str(k);
+            KeyText::Partition
         }
         (None, None) => return Err("no partition key (and no explicit hash key)".into()),
     };
-    let size =
-        match size.map(str::trim).filter(|s| !s.is_empty()) {
-            None => None,
-            Some(s) => Some(s.parse::<u64>().map_err(|_| {
-                format!("bad size {s:?}: expected a whole number of bytes, 0 or more")
-            })?),
-        };
+    let size = size
+        .map(NumField::whole)
+        .transpose()
+        .map_err(|s| format!("bad size {s:?}: expected a whole number of bytes, 0 or more"))?
+        .flatten();
     Ok(Line {
         ns,
         key,
@@ -765,7 +808,7 @@ pub fn summarize(spec: TraceSpec, shards: u32, top: usize) -> Result<String, Tra
             }
         }
         let name = match &line.key {
-            KeyText::Partition(k) => k.clone(),
+            KeyText::Partition => r.key_in.clone(),
             KeyText::Hash(h) => format!("hash:{h}"),
             KeyText::Shard(i) => format!("shardId-{i:012}"),
         };
