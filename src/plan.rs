@@ -287,9 +287,17 @@ pub fn plan(scenario: &Scenario, options: PlanOptions) -> Result<Plan, SimError>
         let Some((group, key)) = h.key.split_once(':') else {
             continue;
         };
-        if let Some(g) = salted.producers.iter_mut().find(|g| g.name == group)
-            && let Some(keys) = g.keys.salted(key, h.salt_into)
-        {
+        let Some(g) = salted.producers.iter_mut().find(|g| g.name == group) else {
+            continue;
+        };
+        if let Some(trace) = g.trace.as_mut() {
+            // A replayed key is salted by the replay (not hash keys: salting
+            // rewrites a partition key).
+            if key.parse::<u128>().is_err() && !trace.salt.iter().any(|(k, _)| k == key) {
+                trace.salt.push((key.to_owned(), h.salt_into));
+                any = true;
+            }
+        } else if let Some(keys) = g.keys.salted(key, h.salt_into) {
             g.keys = keys;
             any = true;
         }

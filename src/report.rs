@@ -317,16 +317,27 @@ pub fn build(
             });
         }
     }
-    let table_of = |g: usize| {
-        scenario.producers[g]
-            .keys
-            .table()
-            .expect("counted keys have a table")
+    // A key's name and hash key: from the group's table, or from the keys
+    // its trace replay met.
+    let key_of = |g: usize, i: u32| -> (String, u128) {
+        match scenario.producers[g].keys.table() {
+            Some(t) if scenario.producers[g].trace.is_none() => (t.name(i), t.hash(i)),
+            _ => outcome.trace_keys[g]
+                .get(i as usize)
+                .cloned()
+                .unwrap_or_default(),
+        }
+    };
+    let hash_of = |g: usize, i: u32| -> u128 {
+        match scenario.producers[g].keys.table() {
+            Some(t) if scenario.producers[g].trace.is_none() => t.hash(i),
+            _ => outcome.trace_keys[g].get(i as usize).map_or(0, |k| k.1),
+        }
     };
     for k in &keys {
         let shard = outcome
             .map
-            .shard_for_hash_key(HashKey(table_of(k.group).hash(k.index)));
+            .shard_for_hash_key(HashKey(hash_of(k.group, k.index)));
         keys_seen[shard.index() as usize] += 1;
     }
     keys.sort_by(|a, b| {
@@ -341,13 +352,12 @@ pub fn build(
     let key_rows: Vec<KeyRow> = keys
         .iter()
         .map(|k| {
-            let table = table_of(k.group);
-            let hash = table.hash(k.index);
+            let (name, hash) = key_of(k.group, k.index);
             let rate = k.records as f64 / secs;
             let byte_rate = k.bytes as f64 / secs;
             KeyRow {
                 group: scenario.producers[k.group].name.clone(),
-                key: table.name(k.index),
+                key: name,
                 hash_key: hash.to_string(),
                 shard_id: outcome.map.shard_for_hash_key(HashKey(hash)).to_string(),
                 records: k.records,

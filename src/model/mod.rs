@@ -170,6 +170,9 @@ pub struct Outcome {
     pub events: u64,
     /// Malformed trace lines skipped (`skip_bad_lines`).
     pub trace_lines_skipped: u64,
+    /// Per group replaying a trace: its keys (name, hash key) in the order
+    /// of `keys[group]`'s indices; empty for other groups.
+    pub trace_keys: Vec<Vec<(String, u128)>>,
 }
 
 /// Options of a run that do not change its results.
@@ -451,8 +454,16 @@ pub fn simulate(scenario: &Scenario, options: RunOptions) -> Result<Outcome, Sim
         .iter()
         .filter_map(|p| p.trace.as_ref().map(|t| t.skipped))
         .sum();
+    // A trace group has one producer: its reader knows the group's keys.
+    let mut trace_keys = vec![Vec::new(); scenario.producers.len()];
+    for p in &mut engine.producers {
+        if let Some(t) = p.trace.as_mut() {
+            trace_keys[p.group as usize] = std::mem::take(&mut t.keys);
+        }
+    }
     Ok(Outcome {
         trace_lines_skipped,
+        trace_keys,
         map: engine.map,
         metrics: engine.metrics,
         keys: engine.keys,
@@ -562,7 +573,7 @@ impl Engine<'_> {
         let (key, size) = match p.trace_next.take() {
             Some(r) => (
                 crate::workload::KeyPick {
-                    index: u32::MAX,
+                    index: r.key,
                     hash: r.hash,
                     key_bytes: r.key_bytes,
                 },
@@ -589,8 +600,14 @@ impl Engine<'_> {
             self.metrics.shard_totals[shard.index() as usize].random_keys += 1;
         } else {
             let k = &mut self.keys[g];
-            k.records[key.index as usize] += 1;
-            k.bytes[key.index as usize] += bytes;
+            let i = key.index as usize;
+            if i >= k.records.len() {
+                // A trace's keys are learnt as they come.
+                k.records.resize(i + 1, 0);
+                k.bytes.resize(i + 1, 0);
+            }
+            k.records[i] += 1;
+            k.bytes[i] += bytes;
         }
         let record = Record {
             hash: key.hash,

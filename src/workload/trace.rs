@@ -121,11 +121,19 @@ pub enum Within {
     Poisson,
 }
 
+/// Distinct keys a replay counts one by one (keys.csv, hot keys); records
+/// of later keys are sent but not counted per key.
+pub const MAX_TRACKED_KEYS: usize = 100_000;
+
 /// One record to send.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub struct TraceRecord {
     /// Simulated arrival time.
     pub at: SimTime,
+    /// Index into the reader's [`TraceReader::keys`], or `u32::MAX` if the
+    /// key is not counted (past [`MAX_TRACKED_KEYS`], or a hash key drawn
+    /// for a per-shard row).
+    pub key: u32,
     /// The hash key.
     pub hash: u128,
     /// Partition key bytes it carries.
@@ -328,6 +336,10 @@ pub struct TraceReader {
     key_buf: String,
     /// The partition key of the line just read.
     key_in: String,
+    /// Keys counted so far: name (the partition key, or the hash key in
+    /// decimal) and hash key, by index.
+    pub keys: Vec<(String, u128)>,
+    key_index: std::collections::BTreeMap<u128, u32>,
 }
 
 impl std::fmt::Debug for TraceReader {
@@ -371,6 +383,8 @@ impl TraceReader {
             skipped: 0,
             key_buf: String::new(),
             key_in: String::new(),
+            keys: Vec::new(),
+            key_index: std::collections::BTreeMap::new(),
         })
     }
 
@@ -540,7 +554,7 @@ impl TraceReader {
             .saturating_add(offset);
         self.frontier = at;
         let Some(agg) = self.spec.aggregate else {
-            self.emit(at, &line.key, line.size, rng, keys_rng);
+            self.emit(at, &line.key, line.size, true, rng, keys_rng);
             return Ok(());
         };
         // An aggregate row: its records within the interval.
@@ -582,7 +596,16 @@ impl TraceReader {
                 (KeyText::Partition, None) => KeyText::Partition,
                 (KeyText::Shard(_), None) => unreachable!("a shard row has a range"),
             };
-            self.emit(at.saturating_add(offset), &key, size, rng, keys_rng);
+            // Hash keys drawn for a shard's row are not keys of the trace.
+            let counted = range.is_none();
+            self.emit(
+                at.saturating_add(offset),
+                &key,
+                size,
+                counted,
+                rng,
+                keys_rng,
+            );
         }
         Ok(())
     }
@@ -593,6 +616,7 @@ impl TraceReader {
         at: SimTime,
         key: &KeyText,
         size: Option<u64>,
+        counted: bool,
         rng: &mut SimRng,
         keys_rng: &mut SimRng,
     ) {
@@ -605,22 +629,46 @@ impl TraceReader {
             KeyText::Shard(_) => unreachable!("shard rows are given hash keys first"),
             KeyText::Hash(h) => (*h, self.spec.explicit_key_bytes),
             KeyText::Partition => {
+                // The key after the transforms, always left in `key_buf`.
                 let mut key: &str = &self.key_in;
                 if let Some((_, to)) = self.spec.remap.iter().find(|(from, _)| from == key) {
                     key = to;
                 }
-                let key = match self.spec.salt.iter().find(|(name, _)| name == key) {
+                use std::fmt::Write as _;
+                let salt = self.spec.salt.iter().find(|(name, _)| name == key);
+                let mut buf = std::mem::take(&mut self.key_buf);
+                buf.clear();
+                match salt {
                     Some((_, n)) => {
-                        use std::fmt::Write as _;
-                        self.key_buf.clear();
                         let j = keys_rng.random_range(0..*n);
-                        let _ = write!(self.key_buf, "{key}#{j}");
-                        self.key_buf.as_str()
+                        let _ = write!(buf, "{key}#{j}");
                     }
-                    None => key,
-                };
-                (HashKey::from_partition_key(key).0, key.len() as u16)
+                    None => buf.push_str(key),
+                }
+                self.key_buf = buf;
+                (
+                    HashKey::from_partition_key(&self.key_buf).0,
+                    self.key_buf.len() as u16,
+                )
             }
+        };
+        let index = if counted {
+            match self.key_index.get(&hash) {
+                Some(&i) => i,
+                None if self.keys.len() < MAX_TRACKED_KEYS => {
+                    let name = match key {
+                        KeyText::Hash(h) => h.to_string(),
+                        _ => self.key_buf.clone(),
+                    };
+                    let i = self.keys.len() as u32;
+                    self.keys.push((name, hash));
+                    self.key_index.insert(hash, i);
+                    i
+                }
+                None => u32::MAX,
+            }
+        } else {
+            u32::MAX
         };
         for c in 0..copies {
             let delay = if c == 0 || self.spec.copy_spread == 0 {
@@ -632,6 +680,7 @@ impl TraceReader {
             self.ready.push(Reverse((
                 TraceRecord {
                     at: at.saturating_add(delay),
+                    key: index,
                     hash,
                     key_bytes,
                     size,

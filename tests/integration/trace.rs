@@ -452,3 +452,75 @@ fn aggregate_rows_become_records_within_their_interval() {
         "{e}"
     );
 }
+
+/// A replay counts its keys: keys.csv names the trace's hot key with its
+/// shard, salted sub-keys appear as themselves, and the planner's salted
+/// what-if salts a replayed key.
+#[test]
+fn replayed_keys_reach_keys_csv_and_the_planner() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut t = String::from("timestamp,key,size\n");
+    for i in 0..6_000u32 {
+        let key = if i % 2 == 0 {
+            "hot".to_owned()
+        } else {
+            format!("u{}", i % 50)
+        };
+        t.push_str(&format!("{:.5},{key},100\n", f64::from(i) / 3000.0));
+    }
+    fs::write(dir.path().join("hot.csv"), t).unwrap();
+    let keys_csv = |salt: &str| {
+        let file = dir.path().join("k.toml");
+        fs::write(
+            &file,
+            format!(
+                "name = \"k\"\nduration = \"2s\"\n[stream]\nshards = 4\n[[producers]]\nname = \"t\"\n\
+                 trace = {{ file = \"hot.csv\"{salt} }}\n[slo]\nmax_throttle_rate = 0.01\n"
+            ),
+        )
+        .unwrap();
+        let s = Scenario::load(&file).unwrap();
+        let out = simulate(&s, RunOptions::default()).unwrap();
+        let rep = shardcast::report::build(&s, &out, "").unwrap();
+        let (_, k) = rep.files.iter().find(|(n, _)| n == "keys.csv").unwrap();
+        (s, String::from_utf8(k.clone()).unwrap())
+    };
+    let (scenario, plain) = keys_csv("");
+    let top = plain.lines().nth(1).unwrap();
+    assert!(
+        top.starts_with(&format!(
+            "t,hot,{},shardId-{:012},3000,",
+            HashKey::from_partition_key("hot").0,
+            shard_of("hot")
+        )),
+        "{top}"
+    );
+    // 1,500 records/s: over one shard's limit.
+    assert!(top.ends_with(",true"), "{top}");
+    assert_eq!(plain.lines().count(), 1 + 20, "the top 20 keys");
+    let (_, salted) = keys_csv(", salt = [{ key = \"hot\", into = 3 }]");
+    assert!(
+        salted.contains("\nt,hot#0,") && salted.contains("\nt,hot#2,"),
+        "{salted}"
+    );
+    assert!(!salted.contains("\nt,hot,"));
+    // The planner names the key and its what-if salts the replay.
+    let p = shardcast::plan::plan(
+        &scenario,
+        shardcast::plan::PlanOptions {
+            replications: 2,
+            min_shards: 1,
+            max_shards: 8,
+            on_demand: false,
+        },
+    )
+    .unwrap();
+    assert_eq!(p.recommended, None);
+    assert_eq!(p.hot_keys.len(), 1, "{:?}", p.hot_keys);
+    assert_eq!(p.hot_keys[0].key, "t:hot");
+    let (n, best) = p.salted.clone().expect("the what-if ran on the replay");
+    assert!(
+        n.is_some() && best.unwrap().meets,
+        "salting the replayed key helps"
+    );
+}
