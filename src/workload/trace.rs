@@ -339,8 +339,14 @@ pub struct TraceReader {
     /// Keys counted so far: name (the partition key, or the hash key in
     /// decimal) and hash key, by index.
     pub keys: Vec<(String, u128)>,
-    key_index: std::collections::BTreeMap<u128, u32>,
+    key_index: KeyIndex,
 }
+
+/// Hash key to index in `keys`. Only looked up, never iterated (indices
+/// follow first appearance), so its order cannot reach an output; a hash
+/// map halves the replay time against a B-tree at 100,000 keys.
+#[allow(clippy::disallowed_types)]
+type KeyIndex = std::collections::HashMap<u128, u32>;
 
 impl std::fmt::Debug for TraceReader {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -384,7 +390,7 @@ impl TraceReader {
             key_buf: String::new(),
             key_in: String::new(),
             keys: Vec::new(),
-            key_index: std::collections::BTreeMap::new(),
+            key_index: KeyIndex::default(),
         })
     }
 
