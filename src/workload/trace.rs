@@ -837,6 +837,7 @@ pub fn summarize(spec: TraceSpec, shards: u32, top: usize) -> Result<String, Tra
             }
         })?;
     let mut per_minute: Vec<(u64, u64)> = Vec::new();
+    let mut resolution: u64 = 1;
     let mut keys: BTreeMap<String, (u64, u64)> = BTreeMap::new();
     let mut untracked = 0u64;
     let (mut records, mut bytes, mut sized) = (0u64, 0u64, 0u64);
@@ -848,13 +849,25 @@ pub fn summarize(spec: TraceSpec, shards: u32, top: usize) -> Result<String, Tra
         records += n;
         first.get_or_insert(line.ns);
         last = line.ns;
-        let minute = ((line.ns - first.unwrap_or(line.ns)) / 60_000_000_000) as usize;
-        if per_minute.len() <= minute {
-            per_minute.resize(minute + 1, (0, 0));
+        // Per second for the first hour; past it, folded into minutes (a
+        // long trace keeps one bucket per minute).
+        let mut bucket =
+            ((line.ns - first.unwrap_or(line.ns)) / (resolution as i128 * 1_000_000_000)) as usize;
+        if resolution == 1 && bucket >= 3600 {
+            let minutes: Vec<(u64, u64)> = per_minute
+                .chunks(60)
+                .map(|c| c.iter().fold((0, 0), |a, x| (a.0 + x.0, a.1 + x.1)))
+                .collect();
+            per_minute = minutes;
+            resolution = 60;
+            bucket /= 60;
         }
-        per_minute[minute].0 += n;
+        if per_minute.len() <= bucket {
+            per_minute.resize(bucket + 1, (0, 0));
+        }
+        per_minute[bucket].0 += n;
         if let Some(s) = line.size {
-            per_minute[minute].1 += s;
+            per_minute[bucket].1 += s;
             bytes += s;
             sized += n;
             // A bounded sample for the quantiles (records, or row means).
@@ -937,14 +950,23 @@ pub fn summarize(spec: TraceSpec, shards: u32, top: usize) -> Result<String, Tra
             b
         );
     }
-    t.push_str("rate per minute (records/s, bytes/s):\n");
+    let (unit, width) = if resolution == 1 {
+        ("s", 1.0)
+    } else {
+        ("min", 60.0)
+    };
+    let _ = writeln!(
+        t,
+        "rate per {} (records/s, bytes/s):",
+        if resolution == 1 { "second" } else { "minute" }
+    );
     for (i, (n, b)) in per_minute.iter().enumerate() {
         let _ = writeln!(
             t,
-            "  {:>6} min {:>10.1} {:>12.0}",
+            "  {:>6} {unit:<3} {:>10.1} {:>12.0}",
             i,
-            *n as f64 / 60.0,
-            *b as f64 / 60.0
+            *n as f64 / width,
+            *b as f64 / width
         );
     }
     Ok(t)

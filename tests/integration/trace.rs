@@ -269,6 +269,27 @@ fn summarize_lists_rate_keys_shards_and_sizes() {
         "{hot}"
     );
     assert!(text.contains("sizes: mean 103 B"), "{text}");
+    assert!(
+        text.contains("rate per second") && text.contains("     0 s          5.0"),
+        "{text}"
+    );
+    // Past an hour the rate is listed per minute.
+    fs::write(&path, "timestamp,key\n0,a\n30,a\n7200,b\n").unwrap();
+    let out = shardcast()
+        .args(["trace", "summarize"])
+        .arg(&path)
+        .assert()
+        .success()
+        .get_output()
+        .stdout
+        .clone();
+    let text = String::from_utf8(out).unwrap();
+    assert!(text.contains("rate per minute"), "{text}");
+    assert!(
+        text.contains("     0 min        0.0") && text.contains("   120 min        0.0"),
+        "{text}"
+    );
+    assert_eq!(text.lines().filter(|l| l.contains(" min ")).count(), 121);
 }
 
 /// The response of `aws cloudwatch get-metric-data` (documented shape,
