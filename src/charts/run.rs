@@ -3,6 +3,7 @@
 
 use plotters::coord::Shift;
 use plotters::prelude::*;
+use plotters::style::text_anchor::{HPos, Pos, VPos};
 
 use super::{
     BLUE, Body, Chart, DESC_PX, DrawResult, GREEN, GRID, INK, LABEL_PX, LIGHT, NOT_OPEN, ORANGE,
@@ -16,8 +17,6 @@ use crate::report::{RunReport, shard_intervals};
 use crate::scenario::Scenario;
 use crate::units::NANOS_PER_SEC;
 
-/// At most this many rows in the shard heatmap (more shards share a row).
-const MAX_ROWS: usize = 100;
 /// At most this many columns in the shard heatmap.
 const MAX_COLUMNS: usize = 240;
 /// Above this many changes of the open shard count, the shard chart uses
@@ -36,7 +35,7 @@ pub fn run_charts(scenario: &Scenario, outcome: &Outcome, report: &RunReport) ->
     let mut charts = vec![
         load(axis, duration, minutes),
         throttle(axis, duration, minutes, scenario.slo.max_throttle_rate),
-        heatmap(axis, scenario, outcome),
+        heatmap(axis, scenario, outcome, &report.summary.hottest_shard),
         shards(axis, scenario, outcome),
     ];
     if !scenario.consumers.is_empty() {
@@ -308,102 +307,126 @@ where
     Ok(())
 }
 
-/// Peak offered utilisation per shard and column of time.
+/// Peak offered utilisation per shard and column of time, laid out on the
+/// hash key space.
 #[derive(Debug, Clone)]
 pub(super) struct Heatmap {
     axis: TimeAxis,
     end: f64,
-    rows: usize,
-    shards_per_row: usize,
-    /// `(row, from s, to s, class)`: runs of equal cells in a row.
-    cells: Vec<(usize, f64, f64, usize)>,
+    /// `(from s, to s, low, high, class)`: rectangles of equal cells, `low`
+    /// and `high` in percent of the hash key space.
+    cells: Vec<(f64, f64, f64, f64, usize)>,
+    /// The hottest shard's id, where its band starts (s) and its middle (%),
+    /// if the band is tall enough to point at.
+    hottest: Option<(String, f64, f64)>,
 }
 
-fn heatmap(axis: TimeAxis, scenario: &Scenario, outcome: &Outcome) -> Chart {
+/// Rows of the heatmap: slices of the hash key space. 96 divides evenly
+/// by the common shard counts (2, 3, 4, 6, 8, 12, 16, 24, 32, 48).
+const BANDS: usize = 96;
+
+fn heatmap(axis: TimeAxis, scenario: &Scenario, outcome: &Outcome, hottest: &str) -> Chart {
     let grid = &outcome.metrics.utilisation_grid;
     let duration_ns = scenario.duration;
     let duration = duration_ns as f64 / NANOS_PER_SEC as f64;
-    let intervals = shard_intervals(scenario, outcome);
-    let shards = intervals.len().max(grid.shards());
     let grid_secs = grid.column_secs();
-    let grid_cols = (duration_ns.div_ceil(NANOS_PER_SEC))
+    let grid_cols = duration_ns
+        .div_ceil(NANOS_PER_SEC)
         .div_ceil(grid_secs)
         .max(1) as usize;
     let per_col = grid_cols.div_ceil(MAX_COLUMNS);
     let cols = grid_cols.div_ceil(per_col);
-    let shards_per_row = shards.div_ceil(MAX_ROWS).max(1);
-    let rows = shards.div_ceil(shards_per_row);
-    let col_secs = grid_secs * per_col as u64;
-    let mut cells = Vec::new();
-    for row in 0..rows {
-        let members = row * shards_per_row..((row + 1) * shards_per_row).min(shards);
-        // (class, first column) of the run being extended.
-        let mut run: Option<(usize, usize)> = None;
-        for col in 0..=cols {
-            let class = (col < cols)
-                .then(|| {
-                    let (t0, t1) = (
-                        col as u64 * col_secs * NANOS_PER_SEC,
-                        ((col + 1) as u64 * col_secs * NANOS_PER_SEC).min(duration_ns),
-                    );
-                    let open = members.clone().any(|s| {
-                        intervals
-                            .get(s)
-                            .is_some_and(|&(from, to)| from < t1.max(t0 + 1) && to > t0)
-                    });
-                    open.then(|| {
-                        let bp = members
-                            .clone()
-                            .flat_map(|s| (col * per_col..(col + 1) * per_col).map(move |c| (s, c)))
-                            .map(|(s, c)| grid.get(s, c))
-                            .max()
-                            .unwrap_or(0);
-                        UTILISATION.class(f64::from(bp) / 10_000.0)
-                    })
-                })
-                .flatten();
-            match (run, class) {
-                (Some((c, _)), Some(k)) if c == k => {}
-                _ => {
-                    if let Some((c, first)) = run.take() {
-                        cells.push((
-                            row,
-                            (first as u64 * col_secs) as f64,
-                            ((col as u64 * col_secs) as f64).min(duration),
-                            c,
-                        ));
-                    }
-                    run = class.map(|k| (k, col));
-                }
+    let col_ns = grid_secs * per_col as u64 * NANOS_PER_SEC;
+    // raster[band][col]: the highest class of a shard open there, if any.
+    let mut raster: Vec<Vec<Option<usize>>> = vec![vec![None; cols]; BANDS];
+    let space = 2f64.powi(128);
+    let intervals = shard_intervals(scenario, outcome);
+    let mut label = None;
+    for (shard, &(from, to)) in outcome.map.shards().iter().zip(&intervals) {
+        if from >= to {
+            continue;
+        }
+        let range = shard.range();
+        if shard.id().to_string() == hottest && range.fraction() >= 0.03 {
+            let mid = (range.start as f64 / space + range.fraction() / 2.0) * 100.0;
+            label = Some((hottest.to_owned(), from as f64 / NANOS_PER_SEC as f64, mid));
+        }
+        let band = |key: u128| ((key as f64 / space) * BANDS as f64) as usize;
+        let (b0, b1) = (band(range.start), band(range.end).min(BANDS - 1));
+        let index = shard.id().index() as usize;
+        let first = (from / col_ns) as usize;
+        let last = ((to - 1) / col_ns) as usize;
+        for col in first..=last.min(cols - 1) {
+            let bp = (col * per_col..(col + 1) * per_col)
+                .map(|c| grid.get(index, c))
+                .max()
+                .unwrap_or(0);
+            let class = UTILISATION.class(f64::from(bp) / 10_000.0);
+            for row in raster.iter_mut().take(b1 + 1).skip(b0) {
+                row[col] = Some(row[col].map_or(class, |c: usize| c.max(class)));
             }
         }
     }
-    let span = match col_secs {
-        60 => "minute".to_owned(),
+    // Runs of equal cells along time, then equal runs of neighbouring bands
+    // joined: a few rectangles per shard rather than one per cell.
+    let col_secs = col_ns as f64 / NANOS_PER_SEC as f64;
+    let mut cells: Vec<(f64, f64, f64, f64, usize)> = Vec::new();
+    let mut above: std::collections::BTreeMap<(usize, usize, usize), usize> =
+        std::collections::BTreeMap::new();
+    for (b, row) in raster.iter().enumerate() {
+        let mut here = std::collections::BTreeMap::new();
+        let mut c = 0;
+        while c < cols {
+            let Some(class) = row[c] else {
+                c += 1;
+                continue;
+            };
+            let start = c;
+            while c < cols && row[c] == Some(class) {
+                c += 1;
+            }
+            let low = b as f64 * 100.0 / BANDS as f64;
+            let high = (b + 1) as f64 * 100.0 / BANDS as f64;
+            let key = (start, c, class);
+            match above.get(&key) {
+                Some(&i) => {
+                    cells[i].3 = high;
+                    here.insert(key, i);
+                }
+                None => {
+                    cells.push((
+                        start as f64 * col_secs,
+                        (c as f64 * col_secs).min(duration),
+                        low,
+                        high,
+                        class,
+                    ));
+                    here.insert(key, cells.len() - 1);
+                }
+            }
+        }
+        above = here;
+    }
+    let span = match col_ns / NANOS_PER_SEC {
+        60 => "a minute".to_owned(),
         s if s % 3600 == 0 => format!("{} hours", s / 3600),
         s => format!("{} minutes", s / 60),
     };
-    let rows_text = if shards_per_row == 1 {
-        "Each row is a shard".to_owned()
-    } else {
-        format!("Each row is {shards_per_row} shards by index (their highest value)")
-    };
     Chart {
         name: "heatmap",
-        title: format!("Peak offered utilisation per shard and {span}"),
+        title: "Peak offered utilisation per shard over time".to_owned(),
         caption: format!(
-            "{rows_text}, each column a {span}; the colour is the highest per-second offered \
-             utilisation (attempts against one shard's limit, records or bytes, whichever is \
-             higher). A hot shard shows as a dark stripe along its row; purple to black is over \
-             the limit, where attempts are throttled. Grey: the shard was not open (before a \
-             reshard created it or after one closed it)."
+            "Each shard is drawn across its share of the hash key space (so a split's children \
+             take their parent's place), each column {span}; the colour is the shard's highest \
+             per-second offered utilisation in it (attempts against one shard's limit, records \
+             or bytes, whichever is higher). A hot shard shows as a dark stripe; purple to black \
+             is over the limit, where attempts are throttled."
         ),
         body: Body::Heatmap(Heatmap {
             axis,
             end: axis.x(duration),
-            rows,
-            shards_per_row,
             cells,
+            hottest: label,
         }),
     }
 }
@@ -418,45 +441,49 @@ where
 {
     let (w, _) = root.dim_in_pixel();
     let (left, right) = root.split_horizontally(w.saturating_sub(150));
-    let rows = d.rows.max(1) as f64;
-    let mut chart =
-        frame(&left, title, 70).build_cartesian_2d(0.0..d.end.max(1e-9), -0.5..rows - 0.5)?;
-    let per = d.shards_per_row;
+    let mut chart = frame(&left, title, 70).build_cartesian_2d(0.0..d.end.max(1e-9), 0.0..100.0)?;
     chart
         .configure_mesh()
         .disable_mesh()
         .x_desc(d.axis.desc())
-        .y_desc(if per == 1 {
-            "shard index".to_owned()
-        } else {
-            format!("shard index ({per} per row)")
-        })
+        .y_desc("hash key space (%)")
         .x_label_formatter(&|v| fmt_num(*v))
-        .y_label_formatter(&|v| {
-            // Rows sit on whole numbers; ticks between rows get no label.
-            if (v - v.round()).abs() < 1e-6 && *v >= 0.0 {
-                (v.round() as usize * per).to_string()
-            } else {
-                String::new()
-            }
-        })
-        .y_labels(d.rows.clamp(1, 20))
+        .y_label_formatter(&|v| fmt_num(*v))
         .label_style(text(LABEL_PX))
         .axis_desc_style(text(DESC_PX))
         .draw()?;
-    let (x0, x1) = (0.0, d.end.max(1e-9));
     chart.draw_series(std::iter::once(Rectangle::new(
-        [(x0, -0.5), (x1, rows - 0.5)],
+        [(0.0, 0.0), (d.end.max(1e-9), 100.0)],
         NOT_OPEN.filled(),
     )))?;
-    chart.draw_series(d.cells.iter().map(|&(row, from, to, class)| {
-        let y = row as f64;
+    chart.draw_series(d.cells.iter().map(|&(from, to, low, high, class)| {
         Rectangle::new(
-            [(d.axis.x(from), y - 0.5), (d.axis.x(to), y + 0.5)],
+            [(d.axis.x(from), low), (d.axis.x(to), high)],
             UTILISATION.colors[class].filled(),
         )
     }))?;
-    draw_key(&right, "offered / limit", &UTILISATION, Some("not open"))?;
+    if let Some((id, from, mid)) = &d.hottest {
+        // A label on a white box at the start of the hottest shard's band.
+        let (x, y) = chart.backend_coord(&(d.axis.x(*from), *mid));
+        let label = format!("hottest: {id}");
+        let style = text(LABEL_PX);
+        let w = left.estimate_text_size(&label, &style)?.0 as i32 + 10;
+        left.draw(&Rectangle::new(
+            [(x + 6, y - 10), (x + 6 + w, y + 10)],
+            WHITE.mix(0.85).filled(),
+        ))?;
+        left.draw(&Text::new(
+            label,
+            (x + 11, y),
+            style.pos(Pos::new(HPos::Left, VPos::Center)),
+        ))?;
+    }
+    draw_key(
+        &right,
+        "offered / limit",
+        &UTILISATION,
+        Some("no shard open"),
+    )?;
     Ok(())
 }
 
@@ -514,10 +541,26 @@ fn shards(axis: TimeAxis, scenario: &Scenario, outcome: &Outcome) -> Chart {
             .last()
             .map_or(0.0, |c| c.1)
     };
+    // Changes closer together than a pixel or so (the short-lived shards of
+    // an UpdateShardCount) cannot be seen and draw as stray dots: keep the
+    // last of each burst.
+    let slot = duration / 1500.0;
+    let mut shown: Vec<(f64, f64)> = Vec::with_capacity(changes.len());
+    for &c in &changes {
+        let n = shown.len();
+        // The first value (at the start) stays as it is.
+        if n > 1 && (c.0 / slot).floor() == (shown[n - 1].0 / slot).floor() {
+            shown[n - 1].1 = c.1;
+        } else {
+            shown.push(c);
+        }
+    }
+    shown.dedup_by(|b, a| a.1 == b.1);
+    let changes_shown = shown;
     let mut steps = Vec::new();
-    if changes.len() <= MAX_STEPS {
-        for (k, &(t, n)) in changes.iter().enumerate() {
-            let next = changes.get(k + 1).map_or(duration, |c| c.0);
+    if changes_shown.len() <= MAX_STEPS {
+        for (k, &(t, n)) in changes_shown.iter().enumerate() {
+            let next = changes_shown.get(k + 1).map_or(duration, |c| c.0);
             push_step(&mut steps, axis, t, next, n);
         }
     } else {
@@ -542,8 +585,10 @@ fn shards(axis: TimeAxis, scenario: &Scenario, outcome: &Outcome) -> Chart {
             (None, None) => Mark::Running,
         };
         if mark != Mark::Rejected {
-            let end = r.finished.map_or(duration, secs);
-            updating.push((axis.x(t), axis.x(end.max(t))));
+            // At least 0.4 % of the axis wide: a reshard of seconds in a
+            // run of days would otherwise vanish (or leave stray pixels).
+            let end = r.finished.map_or(duration, secs).max(t + duration * 0.004);
+            updating.push((axis.x(t), axis.x(end.min(duration))));
         }
         marks.push((axis.x(t), at(t), mark));
     }
@@ -586,7 +631,8 @@ where
     DB::ErrorType: 'static,
 {
     let max = d.steps.iter().map(|p| p.1).fold(1.0, f64::max);
-    let top = (max * 1.15).max(max + 1.0);
+    // Room above the line for the legend.
+    let top = (max * 1.4).max(max + 2.0);
     let mut chart = frame(root, title, 60).build_cartesian_2d(0.0..d.end.max(1e-9), 0.0..top)?;
     chart
         .configure_mesh()
@@ -640,7 +686,7 @@ where
             .label("request running at the end")
             .legend(|(x, y)| Circle::new((x + 10, y), 5, PURPLE.stroke_width(2)));
     }
-    legend(&mut chart, SeriesLabelPosition::LowerRight)?;
+    legend(&mut chart, SeriesLabelPosition::UpperRight)?;
     Ok(())
 }
 

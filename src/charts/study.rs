@@ -18,6 +18,9 @@ const SHARDS_AXIS: &str = "stream.shards";
 /// Cells are labelled with their value up to this many per side.
 const LABELLED_CELLS: usize = 16;
 
+/// `(shards, mean, 95 % half-width)`.
+type Point3 = (f64, f64, f64);
+
 /// A metric (mean and 95 % half-width) against the shard count, one line
 /// per series.
 #[derive(Debug, Clone)]
@@ -27,7 +30,7 @@ pub(super) struct VsShards {
     /// y is USD a month (else a rate).
     money: bool,
     /// `(name, [(shards, mean, ci95)])`, points by shard count.
-    lines: Vec<(String, Vec<(f64, f64, f64)>)>,
+    lines: Vec<(String, Vec<Point3>)>,
     /// Horizontal references: `(label, y, colour)`.
     refs: Vec<(String, f64, RGBColor)>,
     recommended: Option<u32>,
@@ -48,7 +51,7 @@ fn wide(lo: f64, hi: f64) -> bool {
     lo > 0.0 && hi / lo >= 16.0
 }
 
-fn points(cands: impl Iterator<Item = (u32, Estimate)>) -> Vec<(f64, f64, f64)> {
+fn points(cands: impl Iterator<Item = (u32, Estimate)>) -> Vec<Point3> {
     cands
         .map(|(s, e)| (f64::from(s), e.mean, e.ci95.max(0.0)))
         .collect()
