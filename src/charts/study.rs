@@ -393,8 +393,10 @@ where
         .chain(d.refs.iter().map(|r| r.1))
         .fold(0.0, f64::max);
     let floor = if d.money { 1.0 } else { 0.01 };
+    // Costs: more headroom, as horizontal reference lines run under the
+    // legend's corner too.
     let top = if d.money {
-        y_top(max, floor)
+        y_top(max * 1.25, floor)
     } else {
         y_top(max, floor).min(1.0)
     };
@@ -477,8 +479,23 @@ where
             .label("95 % confidence interval")
             .legend(legend_box(SERIES[0].mix(0.18)));
     }
-    legend(&mut chart, SeriesLabelPosition::UpperRight)?;
+    // Costs rise with shards and throttling falls: the empty corner differs.
+    let corner = if d.money {
+        SeriesLabelPosition::UpperLeft
+    } else {
+        SeriesLabelPosition::UpperRight
+    };
+    legend(&mut chart, corner)?;
     Ok(())
+}
+
+/// A cell's throttle rate: never "0 %" for a rate that is not 0.
+fn cell_pct(v: f64) -> String {
+    if v > 0.0 && v < 0.0001 {
+        "< 0.01 %".to_owned()
+    } else {
+        fmt_pct(v)
+    }
 }
 
 pub(super) fn draw_rate_vs_shards<DB: DrawingBackend>(
@@ -578,7 +595,7 @@ where
             if nx <= LABELLED_CELLS && ny <= LABELLED_CELLS {
                 let color = if class >= 4 { WHITE } else { INK };
                 chart.draw_series(std::iter::once(Text::new(
-                    fmt_pct(*v),
+                    cell_pct(*v),
                     (
                         SegmentValue::CenterOf(x as i32),
                         SegmentValue::CenterOf(y as i32),
