@@ -592,7 +592,7 @@ fn pages(
 /// leaves it empty). Other files are left alone.
 fn write_with_pages(dir: &Path, files: &[(String, Vec<u8>)]) -> Result<()> {
     report::write_atomic(dir, files)?;
-    remove_stale(dir, files, report::report_page_files())
+    remove_stale(dir, files, crate::html::page_files())
 }
 
 fn remove_stale(
@@ -809,7 +809,7 @@ fn run_scenario(args: &RunArgs, out: &mut dyn Write) -> Result<()> {
     let optional = report::OPTIONAL_FILES
         .iter()
         .map(|s| (*s).to_owned())
-        .chain(report::report_page_files());
+        .chain(crate::html::page_files());
     remove_stale(&dir, &files, optional)?;
     write!(out, "{}", report::render_text(&report.summary, &dir))?;
     Ok(())

@@ -37,6 +37,19 @@ pre{background:#f7f7f7;border:1px solid #e2e2e2;padding:.8em;overflow-x:auto;fon
 footer{margin-top:2em;font-size:.85em;color:#555;border-top:1px solid #ddd;padding-top:.5em}\
 code{background:#f2f2f2;padding:0 .2em}";
 
+/// The files a run, plan or sweep writes by default or when asked:
+/// report.html (not with `--no-report`) and `charts/NAME.png` (with
+/// `--png`); an older one that a run does not write is removed.
+pub fn page_files() -> Vec<String> {
+    std::iter::once("report.html".to_owned())
+        .chain(
+            crate::charts::CHART_NAMES
+                .iter()
+                .map(|n| format!("charts/{n}.png")),
+        )
+        .collect()
+}
+
 /// Text escaped for HTML and XML.
 pub fn escape(s: &str) -> String {
     let mut out = String::with_capacity(s.len());
@@ -233,10 +246,11 @@ pub fn render_run(
                 report.slo.len()
             );
         } else {
+            let n = report.slo.len();
             let _ = writeln!(
                 v,
-                "<p class=\"big\">Misses {missed} of its {} objectives.</p>",
-                report.slo.len()
+                "<p class=\"big\">Misses {missed} of its {n} objective{}.</p>",
+                if n == 1 { "" } else { "s" }
             );
         }
         v.push_str(

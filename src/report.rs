@@ -16,7 +16,7 @@ use crate::scenario::{ReshardAction, Scenario};
 use crate::units::NANOS_PER_SEC;
 
 /// Report files a run writes only for some scenarios or flags (besides
-/// report.html and the charts, see [`report_page_files`]).
+/// report.html and the charts: `html::page_files`).
 pub const OPTIONAL_FILES: &[&str] = &[
     "timeseries-seconds.csv",
     "consumers.csv",
@@ -24,19 +24,6 @@ pub const OPTIONAL_FILES: &[&str] = &[
     "consumer-shards.csv",
     "reshards.csv",
 ];
-
-/// The files a run, plan or sweep writes only when asked or by default:
-/// report.html (not with `--no-report`) and `charts/NAME.png` (with
-/// `--png`), for removing stale ones.
-pub fn report_page_files() -> Vec<String> {
-    std::iter::once("report.html".to_owned())
-        .chain(
-            crate::charts::CHART_NAMES
-                .iter()
-                .map(|n| format!("charts/{n}.png")),
-        )
-        .collect()
-}
 
 /// How many keys `keys.csv` lists.
 pub const TOP_KEYS: usize = 20;

@@ -352,7 +352,11 @@ fn heatmap(axis: TimeAxis, scenario: &Scenario, outcome: &Outcome, hottest: &str
             label = Some((hottest.to_owned(), from as f64 / NANOS_PER_SEC as f64, mid));
         }
         let band = |key: u128| ((key as f64 / space) * BANDS as f64) as usize;
-        let (b0, b1) = (band(range.start), band(range.end).min(BANDS - 1));
+        // f64 rounding can take a key near the top to 2^128 itself.
+        let (b0, b1) = (
+            band(range.start).min(BANDS - 1),
+            band(range.end).min(BANDS - 1),
+        );
         let index = shard.id().index() as usize;
         let first = (from / col_ns) as usize;
         let last = ((to - 1) / col_ns) as usize;
@@ -835,12 +839,13 @@ fn keys(report: &RunReport) -> Option<Chart> {
     );
     let mut keys = Vec::new();
     for row in reader.records().flatten() {
-        let mut label = format!("{}:{}", &row[g], &row[k]);
+        let cell = |i: usize| row.get(i).unwrap_or("");
+        let mut label = format!("{}:{}", cell(g), cell(k));
         if label.chars().count() > KEY_LABEL_CHARS {
             label = label.chars().take(KEY_LABEL_CHARS - 1).collect::<String>() + "…";
         }
-        let rate = row[r].parse::<f64>().unwrap_or(0.0);
-        keys.push((label, rate, &row[x] == "true"));
+        let rate = cell(r).parse::<f64>().unwrap_or(0.0);
+        keys.push((label, rate, cell(x) == "true"));
     }
     if keys.is_empty() {
         return None;
