@@ -424,7 +424,15 @@ fn heatmap(axis: TimeAxis, scenario: &Scenario, outcome: &Outcome, hottest: &str
              take their parent's place), each column {span}; the colour is the shard's highest \
              per-second offered utilisation in it (attempts against one shard's limit, records \
              or bytes, whichever is higher). A hot shard shows as a dark stripe; purple to black \
-             is over the limit, where attempts are throttled."
+             is over the limit, where attempts are throttled.{}",
+            if outcome.map.shards().len() > BANDS {
+                format!(
+                    " The chart has {BANDS} rows: where a row holds several shards, it shows the \
+                     highest of them."
+                )
+            } else {
+                String::new()
+            }
         ),
         body: Body::Heatmap(Heatmap {
             axis,
