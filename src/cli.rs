@@ -158,6 +158,13 @@ pub struct RunArgs {
     /// Skip malformed lines of record traces (counted) instead of stopping.
     #[arg(long)]
     pub skip_bad_lines: bool,
+    /// Do not write report.html (the one-page report with the verdict and
+    /// the charts); an older one in the directory is removed.
+    #[arg(long)]
+    pub no_report: bool,
+    /// Also write each chart as a PNG image, charts/NAME.png.
+    #[arg(long)]
+    pub png: bool,
 }
 
 /// Arguments of `plan`.
@@ -185,6 +192,13 @@ pub struct PlanArgs {
     /// Directory for plan.csv and plan.md [default: reports/NAME-plan, NAME the file name without .toml].
     #[arg(long, short = 'o', value_name = "DIR")]
     pub out: Option<PathBuf>,
+    /// Do not write report.html (the one-page report with the verdict and
+    /// the charts); an older one in the directory is removed.
+    #[arg(long)]
+    pub no_report: bool,
+    /// Also write each chart as a PNG image, charts/NAME.png.
+    #[arg(long)]
+    pub png: bool,
 }
 
 /// Arguments of `sweep`.
@@ -211,6 +225,13 @@ pub struct SweepArgs {
     /// Output directory [default: reports/NAME-sweep, NAME the file name without .toml].
     #[arg(long, short = 'o', value_name = "DIR")]
     pub out: Option<PathBuf>,
+    /// Do not write report.html (the one-page report with the verdict and
+    /// the charts; a --partition part never has one); an older one in the directory is removed.
+    #[arg(long)]
+    pub no_report: bool,
+    /// Also write each chart as a PNG image, charts/NAME.png.
+    #[arg(long)]
+    pub png: bool,
 }
 
 /// Arguments of `merge`.
@@ -222,6 +243,13 @@ pub struct MergeArgs {
     /// Where to write the joined sweep.
     #[arg(long, short = 'o', value_name = "DIR")]
     pub out: PathBuf,
+    /// Do not write report.html (the one-page report with the verdict and
+    /// the charts); an older one in the directory is removed.
+    #[arg(long)]
+    pub no_report: bool,
+    /// Also write each chart as a PNG image, charts/NAME.png.
+    #[arg(long)]
+    pub png: bool,
 }
 
 /// Arguments of `compare`.
@@ -483,7 +511,7 @@ fn pool(threads: Option<usize>) -> Result<rayon::ThreadPool> {
 
 fn sweep(args: &SweepArgs, out: &mut dyn Write) -> Result<()> {
     use crate::sweep::{Partition, Sweep};
-    let (_, md5, text) = load_text(&args.file)?;
+    let (base, md5, text) = load_text(&args.file)?;
     let (file_sets, file_reps) = crate::sweep::file_grid(&text)?;
     let axes = crate::sweep::axes(&file_sets, &args.set)?;
     let partition = match &args.partition {
@@ -505,7 +533,8 @@ fn sweep(args: &SweepArgs, out: &mut dyn Write) -> Result<()> {
     );
     let rows = pool.install(|| sweep.run(partition, &|| bar.inc(1)));
     bar.finish_and_clear();
-    let files = crate::sweep::files(&sweep.manifest(partition), &rows?)?;
+    let manifest = sweep.manifest(partition);
+    let mut files = crate::sweep::files(&manifest, &rows?)?;
     let dir = match &args.out {
         Some(d) => d.clone(),
         None => {
@@ -513,16 +542,126 @@ fn sweep(args: &SweepArgs, out: &mut dyn Write) -> Result<()> {
             Path::new("reports").join(format!("{stem}-sweep"))
         }
     };
-    report::write_atomic(&dir, &files)
+    // A part's summary holds only its own points: its verdict and charts
+    // would mislead, so the page is made once, by `merge`.
+    if partition == Partition::WHOLE {
+        let pages = sweep_pages(
+            &manifest,
+            &files,
+            Some((&text, base.seed)),
+            base.slo.max_throttle_rate,
+            args.no_report,
+            args.png,
+        )?;
+        files.extend(pages);
+    }
+    write_with_pages(&dir, &files)
         .with_context(|| format!("cannot write the sweep into {}", dir.display()))?;
     writeln!(out, "wrote {}", dir.display())?;
     Ok(())
 }
 
+/// report.html (unless `no_report`) and the charts as PNG (if `png`) of a
+/// whole sweep, from its files.
+fn sweep_pages(
+    manifest: &crate::sweep::Manifest,
+    files: &[(String, Vec<u8>)],
+    scenario: Option<(&str, u64)>,
+    max_throttle_rate: Option<f64>,
+    no_report: bool,
+    png: bool,
+) -> Result<Vec<(String, Vec<u8>)>> {
+    if no_report && !png {
+        return Ok(Vec::new());
+    }
+    let summary = files
+        .iter()
+        .find(|(n, _)| n == "sweep-summary.csv")
+        .map(|(_, b)| b.as_slice())
+        .unwrap_or_default();
+    let axes: Vec<String> = manifest
+        .axes
+        .iter()
+        .map(|s| {
+            s.split_once('=')
+                .map_or(s.as_str(), |x| x.0)
+                .trim()
+                .to_owned()
+        })
+        .collect();
+    let charts = crate::charts::sweep_charts(&crate::charts::SweepData {
+        axes: &axes,
+        summary_csv: summary,
+        max_throttle_rate,
+    })?;
+    let html = (!no_report)
+        .then(|| crate::html::render_sweep(manifest, summary, scenario, &charts))
+        .transpose()?;
+    pages(&charts, html, png)
+}
+
+/// report.html (if given) and, with `png`, every chart as charts/NAME.png.
+fn pages(
+    charts: &[crate::charts::Chart],
+    html: Option<String>,
+    png: bool,
+) -> Result<Vec<(String, Vec<u8>)>> {
+    let mut files = Vec::new();
+    if let Some(h) = html {
+        files.push(("report.html".to_owned(), h.into_bytes()));
+    }
+    if png {
+        for c in charts {
+            files.push((
+                format!("charts/{}.png", c.name),
+                crate::charts::render_png(c)?,
+            ));
+        }
+    }
+    Ok(files)
+}
+
+/// Writes `files` into `dir` all or nothing ([`report::write_atomic`]),
+/// then removes a report.html or chart this run did not write, which would
+/// otherwise be taken for part of it (and the charts directory, if that
+/// leaves it empty). Other files are left alone.
+fn write_with_pages(dir: &Path, files: &[(String, Vec<u8>)]) -> Result<()> {
+    report::write_atomic(dir, files)?;
+    remove_stale(dir, files, crate::html::page_files())
+}
+
+fn remove_stale(
+    dir: &Path,
+    files: &[(String, Vec<u8>)],
+    names: impl IntoIterator<Item = String>,
+) -> Result<()> {
+    for name in names {
+        if !files.iter().any(|(n, _)| *n == name) {
+            let stale = dir.join(&name);
+            if stale.is_file() {
+                std::fs::remove_file(&stale)
+                    .with_context(|| format!("cannot remove the stale {}", stale.display()))?;
+            }
+        }
+    }
+    // Fails, harmlessly, unless the directory is there and empty.
+    let _ = std::fs::remove_dir(dir.join("charts"));
+    Ok(())
+}
+
 fn merge(args: &MergeArgs, out: &mut dyn Write) -> Result<()> {
     let dirs: Vec<&Path> = args.dirs.iter().map(PathBuf::as_path).collect();
-    let files = crate::sweep::merge(&dirs)?;
-    report::write_atomic(&args.out, &files)
+    let mut files = crate::sweep::merge(&dirs)?;
+    let manifest: crate::sweep::Manifest = files
+        .iter()
+        .find(|(n, _)| n == "sweep-manifest.toml")
+        .and_then(|(_, b)| toml::from_str(std::str::from_utf8(b).ok()?).ok())
+        .context("merge: the joined manifest does not parse")?;
+    // The parts keep no scenario file, so neither its text nor its
+    // objectives are known here.
+    let pages = sweep_pages(&manifest, &files, None, None, args.no_report, args.png)?;
+    files.extend(pages);
+    write_with_pages(&args.out, &files)
         .with_context(|| format!("cannot write the sweep into {}", args.out.display()))?;
     writeln!(
         out,
@@ -583,7 +722,7 @@ fn plan(args: &PlanArgs, out: &mut dyn Write) -> Result<()> {
             args.max_shards
         );
     }
-    let (scenario, _) = load(&args.file)?;
+    let (scenario, md5, text) = load_text(&args.file)?;
     let pool = pool(args.threads)?;
     let options = crate::plan::PlanOptions {
         replications: args.replications,
@@ -601,14 +740,27 @@ fn plan(args: &PlanArgs, out: &mut dyn Write) -> Result<()> {
             Path::new("reports").join(format!("{stem}-plan"))
         }
     };
-    report::write_atomic(
-        &dir,
-        &[
-            ("plan.csv".to_owned(), csv),
-            ("plan.md".to_owned(), md.clone().into_bytes()),
-        ],
-    )
-    .with_context(|| format!("cannot write the plan into {}", dir.display()))?;
+    let mut files = Vec::new();
+    if !args.no_report || args.png {
+        let charts = crate::charts::plan_charts(&plan);
+        let html = (!args.no_report)
+            .then(|| {
+                crate::html::render_plan(
+                    &plan,
+                    &scenario.name,
+                    &md,
+                    &csv,
+                    (&text, scenario.seed, &md5),
+                    &charts,
+                )
+            })
+            .transpose()?;
+        files = pages(&charts, html, args.png)?;
+    }
+    files.insert(0, ("plan.csv".to_owned(), csv));
+    files.insert(1, ("plan.md".to_owned(), md.clone().into_bytes()));
+    write_with_pages(&dir, &files)
+        .with_context(|| format!("cannot write the plan into {}", dir.display()))?;
     write!(out, "{md}")?;
     writeln!(out, "wrote {}", dir.display())?;
     Ok(())
@@ -657,7 +809,7 @@ fn load_text(path: &Path) -> Result<(Scenario, String, String)> {
 }
 
 fn run_scenario(args: &RunArgs, out: &mut dyn Write) -> Result<()> {
-    let (mut scenario, md5) = load(&args.file)?;
+    let (mut scenario, md5, text) = load_text(&args.file)?;
     if let Some(seed) = args.seed {
         scenario.seed = seed;
     }
@@ -674,7 +826,7 @@ fn run_scenario(args: &RunArgs, out: &mut dyn Write) -> Result<()> {
             per_second: args.per_second,
         },
     )?;
-    let report = report::build(&scenario, &outcome, &md5).context("rendering the report")?;
+    let mut report = report::build(&scenario, &outcome, &md5).context("rendering the report")?;
     let dir = match &args.out {
         Some(d) => d.clone(),
         None => {
@@ -682,19 +834,25 @@ fn run_scenario(args: &RunArgs, out: &mut dyn Write) -> Result<()> {
             Path::new("reports").join(stem)
         }
     };
-    report::write_atomic(&dir, &report.files)
+    let mut extra = Vec::new();
+    if !args.no_report || args.png {
+        let charts = crate::charts::run_charts(&scenario, &outcome, &report);
+        let html = (!args.no_report)
+            .then(|| crate::html::render_run(&report, &text, &charts))
+            .transpose()?;
+        extra = pages(&charts, html, args.png)?;
+    }
+    let mut files = std::mem::take(&mut report.files);
+    files.extend(extra);
+    report::write_atomic(&dir, &files)
         .with_context(|| format!("cannot write the report into {}", dir.display()))?;
     // Files of an earlier run that this one does not write (e.g. the
     // per-second series) would otherwise be mistaken for part of it.
-    for name in report::OPTIONAL_FILES {
-        if !report.files.iter().any(|(n, _)| n == name) {
-            let stale = dir.join(name);
-            if stale.is_file() {
-                std::fs::remove_file(&stale)
-                    .with_context(|| format!("cannot remove the stale {}", stale.display()))?;
-            }
-        }
-    }
+    let optional = report::OPTIONAL_FILES
+        .iter()
+        .map(|s| (*s).to_owned())
+        .chain(crate::html::page_files());
+    remove_stale(&dir, &files, optional)?;
     write!(out, "{}", report::render_text(&report.summary, &dir))?;
     for n in &scenario.notes {
         writeln!(out, "  note       {n}")?;

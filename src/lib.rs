@@ -19,7 +19,8 @@
 //! - [`scenario`], [`workload`]: scenario files validated into domain types.
 //! - [`model`]: the stream on the kernel: producers, write limits,
 //!   resharding in time, consumers, autoscaling policies, on-demand mode.
-//! - [`report`], [`plan`], [`check`]: what users read.
+//! - [`report`], [`plan`], [`sweep`], [`check`]: what users read;
+//!   [`charts`] and [`html`] draw them (SVG, PNG, one self-contained page).
 //!
 //! ```
 //! use shardcast::kds::{EpochNanos, ShardMap};
@@ -55,9 +56,11 @@
 
 #![warn(missing_docs, missing_debug_implementations, unreachable_pub)]
 
+pub mod charts;
 pub mod check;
 pub mod cli;
 pub mod compare;
+pub mod html;
 pub mod kds;
 pub mod metrics;
 pub mod model;

@@ -186,6 +186,102 @@ struct ShardLevel {
     rows: Vec<ShardMinuteRow>,
 }
 
+/// The most cells a [`UtilisationGrid`] keeps before it merges columns:
+/// 2^21 cells of 2 bytes, 4 MiB (about 1,000 shards for a day and a half
+/// at one column per minute).
+pub const MAX_GRID_CELLS: usize = 1 << 21;
+
+/// Per shard and per column of time, the peak per-second *offered*
+/// utilisation (demand: every attempt that reached the shard), in basis
+/// points (10,000 = one shard's limit), saturating at `u16::MAX` (655 %).
+/// This is what the shard-by-time heatmap draws.
+///
+/// A column spans one minute until `shards x columns` would pass
+/// [`MAX_GRID_CELLS`]; then neighbouring columns are merged (their maximum)
+/// and a column spans twice as long, as often as needed. Memory is thus
+/// bounded by about `MAX_GRID_CELLS` cells, or one cell per shard when a
+/// stream has more shards than that.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UtilisationGrid {
+    column_secs: u64,
+    /// By shard index; a row ends at its last column written (the rest is 0).
+    rows: Vec<Vec<u16>>,
+    cells: usize,
+    /// The longest row's length.
+    widest: usize,
+}
+
+impl Default for UtilisationGrid {
+    fn default() -> Self {
+        UtilisationGrid {
+            column_secs: 60,
+            rows: Vec::new(),
+            cells: 0,
+            widest: 0,
+        }
+    }
+}
+
+impl UtilisationGrid {
+    /// Seconds each column spans (60 times a power of two).
+    pub fn column_secs(&self) -> u64 {
+        self.column_secs
+    }
+
+    /// Shards with a row (the highest index written, plus one).
+    pub fn shards(&self) -> usize {
+        self.rows.len()
+    }
+
+    /// The peak offered utilisation of `shard` in column `column`, in basis
+    /// points (0 where nothing was offered, or out of range).
+    pub fn get(&self, shard: usize, column: usize) -> u16 {
+        self.rows
+            .get(shard)
+            .and_then(|r| r.get(column))
+            .copied()
+            .unwrap_or(0)
+    }
+
+    /// Notes `bp` for `shard` in second `second`: once per shard-second at
+    /// most, from the flush of the per-second counters.
+    fn record(&mut self, shard: usize, second: u64, bp: u16) {
+        let column = (second / self.column_secs) as usize;
+        if self.rows.len() <= shard {
+            self.rows.resize_with(shard + 1, Vec::new);
+        }
+        let row = &mut self.rows[shard];
+        if row.len() <= column {
+            self.cells += column + 1 - row.len();
+            row.resize(column + 1, 0);
+            self.widest = self.widest.max(column + 1);
+        }
+        row[column] = row[column].max(bp);
+        if self.cells > MAX_GRID_CELLS && self.widest > 1 {
+            self.coarsen();
+        }
+    }
+
+    /// Halves the columns (each the maximum of two) until the grid fits
+    /// again, or each row has one column left.
+    fn coarsen(&mut self) {
+        while self.cells > MAX_GRID_CELLS && self.widest > 1 {
+            self.column_secs *= 2;
+            self.cells = 0;
+            self.widest = self.widest.div_ceil(2);
+            for row in &mut self.rows {
+                let n = row.len().div_ceil(2);
+                for j in 0..n {
+                    row[j] = row[2 * j].max(row.get(2 * j + 1).copied().unwrap_or(0));
+                }
+                row.truncate(n);
+                row.shrink_to_fit();
+                self.cells += n;
+            }
+        }
+    }
+}
+
 /// All metrics of a run.
 #[derive(Debug, Clone)]
 pub struct Metrics {
@@ -220,6 +316,9 @@ pub struct Metrics {
     updating_now: bool,
     updating_this_second: bool,
     shard_level: Option<ShardLevel>,
+    /// Peak offered utilisation per shard and minute (or wider columns),
+    /// for the heatmap.
+    pub utilisation_grid: UtilisationGrid,
 }
 
 /// Quantities billed by use, while the stream is in one capacity mode.
@@ -264,6 +363,7 @@ impl Metrics {
             updating_now: false,
             updating_this_second: false,
             shard_level: None,
+            utilisation_grid: UtilisationGrid::default(),
         }
     }
 
@@ -416,6 +516,9 @@ impl Metrics {
             if let Some(sl) = &mut self.shard_level {
                 sl.writes[i as usize].add(&c);
             }
+            // Saturating: the `as` cast clamps, and NaN cannot occur (limits > 0).
+            let bp = (offered * 10_000.0).round() as u16;
+            self.utilisation_grid.record(i as usize, self.second, bp);
             row.shards.add(&c);
             row.max_shard_utilisation = row.max_shard_utilisation.max(util);
             row.max_offered_utilisation = row.max_offered_utilisation.max(offered);
@@ -485,5 +588,61 @@ impl Metrics {
         if !self.second.is_multiple_of(60) {
             self.close_minute();
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn grid_keeps_the_peak_and_saturates() {
+        let mut g = UtilisationGrid::default();
+        g.record(2, 0, 100);
+        g.record(2, 59, 7_000);
+        g.record(2, 60, 5);
+        g.record(0, 61, u16::MAX);
+        assert_eq!(g.shards(), 3);
+        assert_eq!(g.get(2, 0), 7_000);
+        assert_eq!(g.get(2, 1), 5);
+        assert_eq!(g.get(0, 1), u16::MAX);
+        assert_eq!(g.get(1, 0), 0);
+        assert_eq!(g.get(9, 9), 0);
+        // 8 shards x 1 s at 3x the limit: the cast saturates, it never wraps.
+        let mut m = Metrics::new(1, 1000, 1 << 20, false);
+        for _ in 0..3000 {
+            m.attempt(0, 10, Ok(()));
+        }
+        m.finish(NANOS_PER_SEC);
+        assert_eq!(m.utilisation_grid.get(0, 0), 30_000);
+        let mut m = Metrics::new(1, 1, 1 << 20, false);
+        for _ in 0..100 {
+            m.attempt(0, 10, Ok(()));
+        }
+        m.finish(NANOS_PER_SEC);
+        assert_eq!(m.utilisation_grid.get(0, 0), u16::MAX);
+    }
+
+    #[test]
+    fn grid_merges_columns_to_stay_bounded() {
+        let mut g = UtilisationGrid::default();
+        let shards = 1000;
+        // 3 days at one column per minute would be 4.3 million cells.
+        for minute in 0..3 * 1440u64 {
+            for s in 0..shards {
+                g.record(s, minute * 60, (minute % 7) as u16 + s as u16);
+            }
+            assert!(g.cells <= MAX_GRID_CELLS, "{} cells", g.cells);
+        }
+        assert_eq!(g.column_secs(), 240);
+        assert_eq!(g.rows[0].len(), 3 * 1440 / 4);
+        // A merged column holds the largest of its minutes.
+        assert_eq!(g.get(5, 0), 3 + 5);
+        // More shards than cells: one column each, never a loop.
+        let mut g = UtilisationGrid::default();
+        for s in 0..MAX_GRID_CELLS + 10 {
+            g.record(s, 3600, 1);
+        }
+        assert_eq!(g.rows[7].len(), 1);
     }
 }

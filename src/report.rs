@@ -15,7 +15,8 @@ use crate::model::{Outcome, ReshardLog};
 use crate::scenario::{ReshardAction, Scenario};
 use crate::units::NANOS_PER_SEC;
 
-/// Report files a run writes only for some scenarios or flags.
+/// Report files a run writes only for some scenarios or flags (besides
+/// report.html and the charts: `html::page_files`).
 pub const OPTIONAL_FILES: &[&str] = &[
     "timeseries-seconds.csv",
     "consumers.csv",
@@ -821,7 +822,7 @@ fn shard_lifetimes(scenario: &Scenario, outcome: &Outcome) -> Vec<u64> {
 }
 
 /// When each shard could take writes, in simulated ns: `[from, to)`.
-fn shard_intervals(scenario: &Scenario, outcome: &Outcome) -> Vec<(u64, u64)> {
+pub fn shard_intervals(scenario: &Scenario, outcome: &Outcome) -> Vec<(u64, u64)> {
     let map = &outcome.map;
     let sim = |t: crate::kds::EpochNanos| t.0.saturating_sub(scenario.start.0);
     map.shards()
@@ -1130,16 +1131,28 @@ pub fn write_atomic(dir: &Path, files: &[(String, Vec<u8>)]) -> io::Result<()> {
             ));
         }
     }
+    // A name may have a directory part (`charts/load.png`): its temporary
+    // and set-aside copies go beside it, in the same directory.
     let staged: Vec<(PathBuf, PathBuf, PathBuf)> = files
         .iter()
         .map(|(name, _)| {
+            let path = dir.join(name);
+            let parent = path.parent().unwrap_or(dir).to_owned();
+            let file = path
+                .file_name()
+                .map_or_else(|| name.clone(), |f| f.to_string_lossy().into_owned());
             (
-                dir.join(format!(".{name}.tmp")),
-                dir.join(name),
-                dir.join(format!(".{name}.old")),
+                parent.join(format!(".{file}.tmp")),
+                path,
+                parent.join(format!(".{file}.old")),
             )
         })
         .collect();
+    for (tmp, _, _) in &staged {
+        if let Some(parent) = tmp.parent() {
+            std::fs::create_dir_all(parent).map_err(|e| named(parent, e))?;
+        }
+    }
     let cleanup = |upto: usize| {
         for (tmp, _, _) in &staged[..upto] {
             let _ = std::fs::remove_file(tmp);

@@ -1,6 +1,7 @@
 //! One integration test binary (faster to link than one per file).
 
 mod autoscaling;
+mod charts;
 mod check;
 mod cli;
 mod closed_form;
