@@ -806,7 +806,13 @@ pub fn describe(sweep: &Sweep, partition: Partition) -> String {
         );
     }
     for a in &sweep.axes {
-        let _ = write!(t, "; {} ({} values)", a.path, a.values.len());
+        let n = a.values.len();
+        let _ = write!(
+            t,
+            "; {} ({n} value{})",
+            a.path,
+            if n == 1 { "" } else { "s" }
+        );
     }
     t
 }

@@ -3,7 +3,7 @@
 
     python3 scenarios/traces/generate.py
 
-- orders.csv: a record trace (RFC 3339 times, partition keys, sizes): 60 s of
+- orders.csv: a record trace (RFC 3339 times, partition keys, sizes): 30 s of
   an order service at about 300 records/s whose customer-42 sends 30 %.
 - clicks.jsonl: JSON Lines with epoch-millisecond times and explicit hash
   keys only (keys hashed beforehand, so no raw key leaves the team).

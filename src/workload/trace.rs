@@ -261,6 +261,9 @@ struct Line {
     size: Option<u64>,
     /// Records the line stands for (aggregate traces).
     count: Option<u64>,
+    /// The partition key's length when the line has one beside an explicit
+    /// hash key.
+    key_len: Option<u16>,
 }
 
 enum KeyText {
@@ -336,6 +339,8 @@ pub struct TraceReader {
     key_buf: String,
     /// The partition key of the line just read.
     key_in: String,
+    /// Its partition key's length, when a line has one beside a hash key.
+    line_key_len: Option<u16>,
     /// Keys counted so far: name (the partition key, or the hash key in
     /// decimal) and hash key, by index.
     pub keys: Vec<(String, u128)>,
@@ -389,6 +394,7 @@ impl TraceReader {
             skipped: 0,
             key_buf: String::new(),
             key_in: String::new(),
+            line_key_len: None,
             keys: Vec::new(),
             key_index: KeyIndex::default(),
         })
@@ -458,22 +464,26 @@ impl TraceReader {
                 } => match reader.read_record(record) {
                     Ok(false) => return Ok(None),
                     Err(e) => Err(e.to_string()),
-                    Ok(true) => parse_fields(
-                        Fields {
-                            ts: record.get(columns.timestamp).map(TsField::Text),
-                            key: columns.key.and_then(|i| record.get(i)),
-                            hash: columns.hash.and_then(|i| record.get(i)),
-                            size: columns.size.and_then(|i| record.get(i)).map(NumField::Text),
-                            shard: columns.shard.and_then(|i| record.get(i)),
-                            records: columns
-                                .records
-                                .and_then(|i| record.get(i))
-                                .map(NumField::Text),
-                        },
-                        unit,
-                        aggregate,
-                        &mut self.key_in,
-                    ),
+                    Ok(true) => {
+                        // The csv reader skips blank lines without counting
+                        // them; so do these line numbers (documented).
+                        parse_fields(
+                            Fields {
+                                ts: record.get(columns.timestamp).map(TsField::Text),
+                                key: columns.key.and_then(|i| record.get(i)),
+                                hash: columns.hash.and_then(|i| record.get(i)),
+                                size: columns.size.and_then(|i| record.get(i)).map(NumField::Text),
+                                shard: columns.shard.and_then(|i| record.get(i)),
+                                records: columns
+                                    .records
+                                    .and_then(|i| record.get(i))
+                                    .map(NumField::Text),
+                            },
+                            unit,
+                            aggregate,
+                            &mut self.key_in,
+                        )
+                    }
                 },
                 Source::Json { reader, line } => {
                     line.clear();
@@ -559,6 +569,7 @@ impl TraceReader {
             .saturating_add(self.loop_offset)
             .saturating_add(offset);
         self.frontier = at;
+        self.line_key_len = line.key_len;
         let Some(agg) = self.spec.aggregate else {
             self.emit(at, &line.key, line.size, true, rng, keys_rng);
             return Ok(());
@@ -633,7 +644,10 @@ impl TraceReader {
         }
         let (hash, key_bytes) = match key {
             KeyText::Shard(_) => unreachable!("shard rows are given hash keys first"),
-            KeyText::Hash(h) => (*h, self.spec.explicit_key_bytes),
+            KeyText::Hash(h) => (
+                *h,
+                self.line_key_len.unwrap_or(self.spec.explicit_key_bytes),
+            ),
             KeyText::Partition => {
                 // The key after the transforms, always left in `key_buf`.
                 let mut key: &str = &self.key_in;
@@ -771,6 +785,7 @@ fn parse_fields(
         Some(TsField::Float(x)) => return Err(bad_time(&x)),
     };
     let shard = shard.map(str::trim).filter(|s| !s.is_empty());
+    let mut key_len = None;
     let key = match (
         key.filter(|k| !k.is_empty()),
         hash.filter(|h| !h.is_empty()),
@@ -782,11 +797,16 @@ fn parse_fields(
                 .map_err(|e: crate::kds::KdsError| format!("bad shard id {text:?}: {e}"))?;
             KeyText::Shard(id.index())
         }
-        (_, Some(h)) => KeyText::Hash(
-            HashKey::parse_explicit(h.trim())
-                .map_err(|e| e.to_string())?
-                .0,
-        ),
+        (k, Some(h)) => {
+            // The service charges the partition key that goes with an
+            // explicit hash key: its length, if the trace has it.
+            key_len = k.map(|k| k.len().min(u16::MAX as usize) as u16);
+            KeyText::Hash(
+                HashKey::parse_explicit(h.trim())
+                    .map_err(|e| e.to_string())?
+                    .0,
+            )
+        }
         (Some(k), None) => {
             let n = k.chars().count();
             if n > 256 {
@@ -808,6 +828,7 @@ fn parse_fields(
     Ok(Line {
         ns,
         key,
+        key_len,
         size,
         count,
     })
@@ -878,7 +899,7 @@ pub fn summarize(spec: TraceSpec, shards: u32, top: usize) -> Result<String, Tra
         let name = match &line.key {
             KeyText::Partition => r.key_in.clone(),
             KeyText::Hash(h) => format!("hash:{h}"),
-            KeyText::Shard(i) => format!("shardId-{i:012}"),
+            KeyText::Shard(i) => format!("shard:{i}"),
         };
         if let Some(e) = keys.get_mut(&name) {
             e.0 += n;
@@ -934,11 +955,21 @@ pub fn summarize(spec: TraceSpec, shards: u32, top: usize) -> Result<String, Tra
         "top keys at {shards} shards (records/s over the trace; one shard takes 1000):"
     );
     for (k, (n, b)) in ranked.into_iter().take(top) {
-        let hash = match k.strip_prefix("hash:") {
-            Some(h) => h.parse::<u128>().unwrap_or(0),
-            None => HashKey::from_partition_key(k).0,
+        // A per-shard row names its shard; keys are routed by their hash.
+        let (k, shard) = match (k.strip_prefix("shard:"), k.strip_prefix("hash:")) {
+            (Some(i), _) => {
+                let id = crate::kds::ShardId(i.parse().unwrap_or(0));
+                (id.to_string(), id)
+            }
+            (None, Some(h)) => (
+                k.clone(),
+                map.shard_for_hash_key(HashKey(h.parse::<u128>().unwrap_or(0))),
+            ),
+            (None, None) => (
+                k.clone(),
+                map.shard_for_hash_key(HashKey::from_partition_key(k)),
+            ),
         };
-        let shard = map.shard_for_hash_key(HashKey(hash));
         let _ = writeln!(
             t,
             "  {k:<32} {n:>10} records {:>10.1}/s {:>12} B  {shard}",

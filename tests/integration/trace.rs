@@ -72,6 +72,17 @@ fn a_small_trace_replays_record_by_record() {
         .map(|s| s.shards.accepted_records)
         .collect();
     assert_eq!(&per_second[..7], &[0, 0, 2, 2, 0, 1, 0]);
+    // A partition key beside an explicit hash key is charged by its length.
+    fs::write(
+        dir.path().join("both.csv"),
+        format!(
+            "timestamp,key,hash_key,size\n0,customer-1,{},100\n",
+            u128::MAX / 3
+        ),
+    )
+    .unwrap();
+    let both = replay(dir.path(), "file = \"both.csv\", key_bytes = 3", "").unwrap();
+    assert_eq!(both.metrics.shard_totals[1].counts.accepted_bytes, 110);
     // Bytes: data plus the UTF-8 key.
     let bytes: u64 = out
         .metrics
@@ -197,7 +208,21 @@ fn malformed_lines_name_their_line_or_are_skipped() {
         let out = replay(dir.path(), "file = \"bad.csv\", skip_bad_lines = true", "").unwrap();
         assert_eq!(out.trace_lines_skipped, 1, "{body}");
     }
+    // The CSV reader skips blank lines without counting them: line numbers
+    // count the lines with records (documented).
+    fs::write(
+        dir.path().join("bad.csv"),
+        "timestamp,key,size\n2,a,10\n\n\n3,b,x\n",
+    )
+    .unwrap();
+    let e = replay(dir.path(), "file = \"bad.csv\"", "").unwrap_err();
+    assert!(e.contains("bad.csv line 3: bad size"), "{e}");
     // Through the CLI: exit 2 and nothing written; --skip-bad-lines runs.
+    fs::write(
+        dir.path().join("bad.csv"),
+        "timestamp,key,size\n2,a,10\n5,b,10\n4,c,10\n",
+    )
+    .unwrap();
     assert!(replay(dir.path(), "file = \"bad.csv\"", "").is_err());
     let file = dir.path().join("replay.toml");
     let out = dir.path().join("out");
