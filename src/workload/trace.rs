@@ -329,7 +329,8 @@ pub struct TraceReader {
     loop_offset: SimTime,
     /// Time of the last original read: no later record comes before it.
     frontier: SimTime,
-    ready: BinaryHeap<Reverse<(TraceRecord, u64)>>,
+    /// Queued records by (time, file order): equal times keep file order.
+    ready: BinaryHeap<Reverse<(SimTime, u64, TraceRecord)>>,
     /// Aggregate traces by shard: each shard's hash key range.
     shard_ranges: Vec<(u128, u128)>,
     seq: u64,
@@ -548,7 +549,8 @@ impl TraceReader {
             let span = (last - self.t0.unwrap_or(last)).max(0) as f64;
             let gap = match self.spec.aggregate {
                 Some(a) => a.interval as f64,
-                None if n > 1 => span / (n - 1) as f64,
+                // A trace of one instant loops once a second, not every ns.
+                None if n > 1 && span > 0.0 => span / (n - 1) as f64,
                 None => 1e9,
             };
             let period = ((span + gap) / self.spec.time_scale).max(1.0) as SimTime;
@@ -698,6 +700,8 @@ impl TraceReader {
             };
             self.seq += 1;
             self.ready.push(Reverse((
+                at.saturating_add(delay),
+                self.seq,
                 TraceRecord {
                     at: at.saturating_add(delay),
                     key: index,
@@ -705,7 +709,6 @@ impl TraceReader {
                     key_bytes,
                     size,
                 },
-                self.seq,
             )));
         }
     }
@@ -725,12 +728,12 @@ impl TraceReader {
             && self
                 .ready
                 .peek()
-                .is_none_or(|Reverse((r, _))| self.frontier <= r.at)
+                .is_none_or(|Reverse((at, _, _))| self.frontier <= *at)
         {
             self.read_one(rng, keys_rng)?;
         }
         match self.ready.pop() {
-            Some(Reverse((r, _))) if r.at < horizon => Ok(Some(r)),
+            Some(Reverse((_, _, r))) if r.at < horizon => Ok(Some(r)),
             _ => Ok(None),
         }
     }
@@ -865,6 +868,8 @@ pub fn summarize(spec: TraceSpec, shards: u32, top: usize) -> Result<String, Tra
     let mut sizes: Vec<u64> = Vec::new();
     let (mut first, mut last) = (None, 0i128);
     while let Some(line) = r.read_line()? {
+        // read_line checks time order against the last line.
+        r.last = Some(line.ns);
         // An aggregate row stands for `count` records and `size` bytes.
         let n = line.count.unwrap_or(1);
         records += n;

@@ -570,3 +570,49 @@ fn replayed_keys_reach_keys_csv_and_the_planner() {
         "salting the replayed key helps"
     );
 }
+
+/// Review findings: equal times keep file order; a looped trace of one
+/// instant does not spin; summarize refuses backwards timestamps.
+#[test]
+fn equal_times_keep_file_order_and_edge_traces_end() {
+    let dir = tempfile::tempdir().unwrap();
+    // Sizes 400, 200, 300 at one instant: sent in that order, so with
+    // PutRecord and no throttling the bytes arrive in file order; the
+    // per-second series cannot tell order, the first throttled can: one
+    // shard, records of 600 KB, the bucket takes the first (400 KB + 600)
+    // only if it comes first.
+    fs::write(
+        dir.path().join("eq.csv"),
+        "timestamp,key,size\n1,k,700000\n1,k,200000\n1,k,300000\n",
+    )
+    .unwrap();
+    let file = dir.path().join("eq.toml");
+    fs::write(
+        &file,
+        "name = \"eq\"\nduration = \"3s\"\n[stream]\nshards = 1\n[[producers]]\nname = \"t\"\n\
+         retry = \"none\"\ntrace = { file = \"eq.csv\" }\n",
+    )
+    .unwrap();
+    let out = simulate(&Scenario::load(&file).unwrap(), RunOptions::default()).unwrap();
+    // 1 MiB bucket: 700 KB then 200 KB pass, 300 KB is refused. Sorted by
+    // size (200, 300, 700) the 700 KB one would be refused instead.
+    let t = &out.metrics.shard_totals[0].counts;
+    assert_eq!(t.accepted_bytes, 700_001 + 200_001, "{t:?}");
+    // One instant, looped: ends (one pass a second).
+    fs::write(dir.path().join("one.csv"), "timestamp,key\n5,a\n5,b\n").unwrap();
+    let out = replay(
+        dir.path(),
+        "file = \"one.csv\", loop = true",
+        "size = \"1B\"\n",
+    )
+    .unwrap();
+    assert_eq!(out.metrics.producer_total.produced, 20);
+    // summarize: backwards timestamps are an error with the line.
+    fs::write(dir.path().join("back.csv"), "timestamp,key\n100,a\n50,b\n").unwrap();
+    shardcast()
+        .args(["trace", "summarize"])
+        .arg(dir.path().join("back.csv"))
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("line 3: timestamps go backwards"));
+}
