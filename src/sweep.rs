@@ -126,11 +126,14 @@ fn parse_values(text: &str) -> Result<Vec<toml::Value>, String> {
                     "the range {a}..{b} is empty (its start is above its end)"
                 ));
             }
-            let n = (b - a) / step + 1;
-            if n as usize > MAX_RUNS {
+            // i128: the span of two i64 cannot overflow it.
+            let n = (i128::from(b) - i128::from(a)) / i128::from(step) + 1;
+            if n > MAX_RUNS as i128 {
                 return Err(format!("{n} values; at most {MAX_RUNS}"));
             }
-            return Ok((0..n).map(|i| toml::Value::Integer(a + i * step)).collect());
+            return Ok((0..n as i64)
+                .map(|i| toml::Value::Integer(a + i * step))
+                .collect());
         }
         let num = |s: &str| {
             s.trim()
@@ -153,7 +156,11 @@ fn parse_values(text: &str) -> Result<Vec<toml::Value>, String> {
             ));
         }
         // Counted in steps with a tolerance, so 0.8..1.2:0.1 ends at 1.2.
-        let n = ((b - a) / step + 1e-9).floor() as usize + 1;
+        let steps = ((b - a) / step + 1e-9).floor();
+        if !(steps.is_finite() && steps < MAX_RUNS as f64) {
+            return Err(format!("more than {MAX_RUNS} values"));
+        }
+        let n = steps as usize + 1;
         if n > MAX_RUNS {
             return Err(format!("{n} values; at most {MAX_RUNS}"));
         }
@@ -363,7 +370,11 @@ impl Sweep {
             .map_err(|e| SweepError::Options(format!("{}: {e}", path.display())))?;
         // The grid is applied here; points are plain scenarios.
         table.remove("sweep");
-        let count = axes.iter().map(|a| a.values.len()).product::<usize>();
+        // Checked: a product past usize would wrap to a small grid.
+        let count = axes
+            .iter()
+            .try_fold(1usize, |n, a| n.checked_mul(a.values.len()))
+            .unwrap_or(usize::MAX);
         if count.saturating_mul(replications as usize) > MAX_RUNS {
             return Err(SweepError::Options(format!(
                 "{count} points x {replications} replications is over {MAX_RUNS} runs"
@@ -855,6 +866,8 @@ mod tests {
             "x=0.5..1.0",
             "x=a..b:1",
             "x=1,,2",
+            "x=-9223372036854775808..9223372036854775807",
+            "x=0..1e300:1e-300",
         ] {
             assert!(Axis::parse(bad).is_err(), "{bad}");
         }

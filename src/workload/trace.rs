@@ -121,6 +121,10 @@ pub enum Within {
     Poisson,
 }
 
+/// Most records one aggregate row may stand for: its records are queued
+/// together (about 60 bytes each), so this bounds a replay's memory.
+pub const MAX_ROW_RECORDS: u64 = 10_000_000;
+
 /// Distinct keys a replay counts one by one (keys.csv, hot keys); records
 /// of later keys are sent but not counted per key.
 pub const MAX_TRACKED_KEYS: usize = 100_000;
@@ -769,7 +773,14 @@ fn parse_fields(
             .map(NumField::whole)
             .transpose()
             .map_err(|t| format!("bad records count {t:?}: expected a whole number, 0 or more"))?;
-        Some(r.flatten().ok_or("no records count")?)
+        let n = r.flatten().ok_or("no records count")?;
+        // A row is expanded into memory before its records are sent.
+        if n > MAX_ROW_RECORDS {
+            return Err(format!(
+                "records {n} is out of range; accepted range is 0 to {MAX_ROW_RECORDS} per row"
+            ));
+        }
+        Some(n)
     } else {
         None
     };

@@ -237,6 +237,20 @@ fn bad_grids_are_clear_errors() {
     );
     fails(&["--set", "stream.shardz=2"], &["unknown field", "shardz"]);
     fails(&["--partition", "4/3"], &["--partition 4/3", "1 <= I <= N"]);
+    // A grid whose size overflows is refused, not wrapped to a small one.
+    fails(
+        &[
+            "--set",
+            "a=1..524288",
+            "--set",
+            "b=1..524288",
+            "--set",
+            "c=1..524288",
+            "--set",
+            "d=1..128",
+        ],
+        &["over 1000000 runs"],
+    );
     fails(&["--threads", "0"], &["--threads 0"]);
     // A broken [sweep] in the file is a scenario error with its line.
     fs::write(&file, SCENARIO.replace("1..4", "4..1")).unwrap();

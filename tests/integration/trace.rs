@@ -477,6 +477,17 @@ fn aggregate_rows_become_records_within_their_interval() {
     let out = replay(dir.path(), "file = \"shards.csv\"", "size = \"100B\"\n").unwrap();
     assert_eq!(accepted_per_shard(&out)[1..], [0, 700, 0]);
     assert_eq!(accepted_per_shard(&out)[0], 200);
+    // A row may stand for at most 10 million records (memory bound).
+    fs::write(
+        dir.path().join("big-row.csv"),
+        "timestamp,key,records\n0,a,10000001\n",
+    )
+    .unwrap();
+    let e = replay(dir.path(), "file = \"big-row.csv\"", "size = \"1B\"\n").unwrap_err();
+    assert!(
+        e.contains("big-row.csv line 2: records 10000001 is out of range"),
+        "{e}"
+    );
     // A shard the stream does not have is an error with its line.
     fs::write(
         dir.path().join("shards.csv"),
