@@ -102,6 +102,14 @@ pub struct Candidate {
 pub struct HotKey {
     /// `group:key`.
     pub key: String,
+    /// The producer group.
+    pub group: String,
+    /// The key as the group writes it: a partition key, or an explicit
+    /// hash key in decimal.
+    pub name: String,
+    /// Whether it is a partition key (which salting can rewrite), not an
+    /// explicit hash key.
+    pub partition_key: bool,
     /// Its records per second.
     pub records_per_s: f64,
     /// Its bytes per second.
@@ -168,13 +176,21 @@ fn objectives(scenario: &Scenario) -> (Slo, bool) {
 
 /// The AWS guide's sizing formula, which counts bytes only:
 /// `max(write KB/s / 1000, read KB/s / 2000)`, read as the polling
-/// applications' share of the writes.
-pub fn formula_shards(scenario: &Scenario) -> u32 {
+/// applications' share of the writes. A trace's rate is known only by
+/// replaying it: `offered_bytes[g]` is what group `g` offered in a run of
+/// the whole duration (used for trace groups; others use their model).
+pub fn formula_shards(scenario: &Scenario, offered_bytes: &[u64]) -> u32 {
+    let secs = (scenario.duration as f64 / crate::units::NANOS_PER_SEC as f64).max(1e-9);
     let write: f64 = scenario
         .producers
         .iter()
-        .map(|g| {
-            g.rate.mean_over(scenario.duration) * (g.size.mean() + g.keys.max_key_bytes() as f64)
+        .enumerate()
+        .map(|(i, g)| match &g.trace {
+            Some(_) => offered_bytes.get(i).copied().unwrap_or(0) as f64 / secs,
+            None => {
+                g.rate.mean_over(scenario.duration)
+                    * (g.size.mean() + g.keys.max_key_bytes() as f64)
+            }
         })
         .sum();
     let polling = scenario
@@ -284,16 +300,14 @@ pub fn plan(scenario: &Scenario, options: PlanOptions) -> Result<Plan, SimError>
     let mut salted = scenario.clone();
     let mut any = false;
     for h in &p.hot_keys {
-        let Some((group, key)) = h.key.split_once(':') else {
-            continue;
-        };
-        let Some(g) = salted.producers.iter_mut().find(|g| g.name == group) else {
+        let key = h.name.as_str();
+        let Some(g) = salted.producers.iter_mut().find(|g| g.name == h.group) else {
             continue;
         };
         if let Some(trace) = g.trace.as_mut() {
             // A replayed key is salted by the replay (not hash keys: salting
             // rewrites a partition key).
-            if key.parse::<u128>().is_err() && !trace.salt.iter().any(|(k, _)| k == key) {
+            if h.partition_key && !trace.salt.iter().any(|(k, _)| k == key) {
                 trace.salt.push((key.to_owned(), h.salt_into));
                 any = true;
             }
@@ -381,7 +395,7 @@ fn search(scenario: &Scenario, options: PlanOptions) -> Result<Plan, SimError> {
     }
     // Hot keys: from one run at the largest candidate tried.
     let top = *seen.keys().last().expect("at least one candidate");
-    let hot_keys = hot_keys(&sc, top)?;
+    let (hot_keys, offered_bytes) = hot_keys(&sc, top)?;
     let failing = seen.values().rev().find(|c| !c.meets);
     let binding = binding(failing, &hot_keys, hi.is_some());
     Ok(Plan {
@@ -390,7 +404,7 @@ fn search(scenario: &Scenario, options: PlanOptions) -> Result<Plan, SimError> {
         binding,
         slo,
         default_slo,
-        formula_shards: formula_shards(scenario),
+        formula_shards: formula_shards(scenario, &offered_bytes),
         hot_keys,
         replications: r,
         salted: None,
@@ -400,10 +414,13 @@ fn search(scenario: &Scenario, options: PlanOptions) -> Result<Plan, SimError> {
     })
 }
 
-fn hot_keys(scenario: &Scenario, shards: u32) -> Result<Vec<HotKey>, SimError> {
+/// The keys over one shard's limit in a run at `shards` shards, and the
+/// bytes each group offered in it.
+fn hot_keys(scenario: &Scenario, shards: u32) -> Result<(Vec<HotKey>, Vec<u64>), SimError> {
     let mut sc = scenario.clone();
     sc.stream.shards = shards;
     let out = simulate(&sc, RunOptions::default())?;
+    let offered = out.keys.iter().map(|k| k.offered_bytes).collect();
     let rep = report::build(&sc, &out, "").map_err(|e| SimError::Conservation(e.to_string()))?;
     let (_, keys) = rep
         .files
@@ -425,12 +442,17 @@ fn hot_keys(scenario: &Scenario, shards: u32) -> Result<Vec<HotKey>, SimError> {
             .ceil() as u32;
         hot.push(HotKey {
             key: format!("{}:{}", &row[0], &row[1]),
+            group: row[0].to_owned(),
+            name: row[1].to_owned(),
+            // keys.csv names an explicit hash key by its hash key; a
+            // partition key's is its MD5, which is not its own text.
+            partition_key: row[1] != row[2],
             records_per_s: rate,
             bytes_per_s: bytes,
             salt_into,
         });
     }
-    Ok(hot)
+    Ok((hot, offered))
 }
 
 fn binding(failing: Option<&Candidate>, hot: &[HotKey], met: bool) -> String {

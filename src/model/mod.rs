@@ -147,6 +147,9 @@ pub struct KeyCounts {
     pub records: Vec<u64>,
     /// Their bytes (data plus key) per key index.
     pub bytes: Vec<u64>,
+    /// Bytes (data plus key) of every record the group produced, counted
+    /// key or not.
+    pub offered_bytes: u64,
 }
 
 /// What a run produced, for reports.
@@ -302,6 +305,7 @@ pub fn simulate(scenario: &Scenario, options: RunOptions) -> Result<Outcome, Sim
         keys.push(KeyCounts {
             records: vec![0; n],
             bytes: vec![0; n],
+            offered_bytes: 0,
         });
     }
     let metrics = Metrics::new(
@@ -379,6 +383,10 @@ pub fn simulate(scenario: &Scenario, options: RunOptions) -> Result<Outcome, Sim
     }
     for p in 0..engine.producers.len() {
         engine.schedule_arrival(p as u32, 0, &mut queue);
+        // A trace whose first lines are bad fails before the run starts.
+        if let Some(e) = engine.trace_error.take() {
+            return Err(SimError::Trace(e));
+        }
     }
     // Events at the horizon itself or later are not part of the run.
     let events = if scenario.duration > 0 {
@@ -586,6 +594,7 @@ impl Engine<'_> {
         };
         let bytes = size.saturating_add(u64::from(key.key_bytes));
         self.metrics.producer_second.produced += 1;
+        self.keys[g].offered_bytes += bytes;
         if bytes > self.max_record {
             self.metrics.producer_second.rejected_too_large += 1;
             return;

@@ -1151,7 +1151,21 @@ fn trace_spec(
                 ),
             ));
         }
-        let shards = t.shards.unwrap_or(stream.shards);
+        // Per-shard rows name shards of the stream they were captured
+        // from; that count must be said, not taken from the simulated
+        // stream (a sweep over stream.shards would remap the rows).
+        let shards = match t.shards {
+            Some(n) => n,
+            None if columns.has_shard() => {
+                return Err((
+                    "shards",
+                    format!(
+                        "is required: the trace has a shard_id column; set the shard count of the stream it was captured from (1 to {MAX_CREATE_SHARDS})"
+                    ),
+                ));
+            }
+            None => stream.shards,
+        };
         if !(1..=MAX_CREATE_SHARDS).contains(&shards) {
             return Err((
                 "shards",
@@ -1193,7 +1207,35 @@ fn trace_spec(
                 ),
             ));
         }
+        // The sub-keys `key#0`..`key#{n-1}` are partition keys too.
+        let longest = s.key.chars().count() + 1 + (s.into - 1).to_string().len();
+        if s.key.is_empty() || longest > 256 {
+            return Err((
+                "salt",
+                format!(
+                    "key {:?} salted into {} makes partition keys of up to {longest} characters; accepted length is 1 to 256",
+                    s.key, s.into
+                ),
+            ));
+        }
         salt.push((s.key, s.into));
+    }
+    for r in &t.remap {
+        for (what, key) in [("from", &r.from), ("to", &r.to)] {
+            let n = key.chars().count();
+            if !(1..=256).contains(&n) {
+                return Err((
+                    "remap",
+                    format!("{what} = {key:?} has {n} characters; a partition key has 1 to 256"),
+                ));
+            }
+        }
+    }
+    if let Some(b) = t.key_bytes.filter(|b| *b > 256) {
+        return Err((
+            "key_bytes",
+            format!("{b} is out of range; accepted range is 0 to 256 (a partition key's length)"),
+        ));
     }
     Ok(TraceSpec {
         path,

@@ -17,6 +17,11 @@
 //! keys before hashing: `remap` sends one key's traffic to another, `salt`
 //! spreads a key over `key#0..key#{n-1}`. All draws come from the
 //! producer's seeded streams.
+//!
+//! An aggregate row (a count per interval) is expanded lazily: its records
+//! are made one at a time in time order (evenly spaced, or as sorted
+//! uniform order statistics), so a row of any count replays in constant
+//! memory.
 
 use std::cmp::Reverse;
 use std::collections::BinaryHeap;
@@ -121,10 +126,6 @@ pub enum Within {
     Poisson,
 }
 
-/// Most records one aggregate row may stand for: its records are queued
-/// together (about 60 bytes each), so this bounds a replay's memory.
-pub const MAX_ROW_RECORDS: u64 = 10_000_000;
-
 /// Distinct keys a replay counts one by one (keys.csv, hot keys); records
 /// of later keys are sent but not counted per key.
 pub const MAX_TRACKED_KEYS: usize = 100_000;
@@ -168,6 +169,11 @@ impl Columns {
         self.records.is_some()
     }
 
+    /// Whether the trace has a `shard_id` column (per-shard rows).
+    pub fn has_shard(&self) -> bool {
+        self.shard.is_some()
+    }
+
     fn find(names: &[&str]) -> Result<Columns, String> {
         let pos = |aliases: &[&str]| names.iter().position(|n| aliases.contains(&n.trim()));
         let timestamp = pos(&["timestamp", "time", "ts"])
@@ -204,22 +210,65 @@ fn columns(path: &Path, format: TraceFormat) -> Result<Columns, TraceError> {
         message,
     };
     let file = File::open(path).map_err(|e| err(0, format!("cannot open: {e}")))?;
-    let mut first = String::new();
-    BufReader::new(file)
-        .read_line(&mut first)
-        .map_err(|e| err(1, e.to_string()))?;
+    let mut reader = BufReader::new(file);
     match format {
-        TraceFormat::Csv => {
-            let names: Vec<&str> = first.trim_end().split(',').collect();
-            Columns::find(&names).map_err(|m| err(1, m))
-        }
+        // The csv reader reads the header as the replay will: quoted names
+        // and a byte-order mark are handled the same way.
+        TraceFormat::Csv => csv_columns(&mut csv_reader(reader), path),
         TraceFormat::JsonLines => {
+            let mut first = String::new();
+            reader
+                .read_line(&mut first)
+                .map_err(|e| err(1, e.to_string()))?;
             let v: serde_json::Map<String, serde_json::Value> =
-                serde_json::from_str(first.trim()).map_err(|e| err(1, e.to_string()))?;
+                serde_json::from_str(without_bom(&first).trim())
+                    .map_err(|e| err(1, e.to_string()))?;
             let names: Vec<&str> = v.keys().map(String::as_str).collect();
             Columns::find(&names).map_err(|m| err(1, m))
         }
     }
+}
+
+/// The 1-based line at a byte offset of a file.
+fn line_at(path: &Path, byte: u64) -> Option<u64> {
+    use std::io::Read as _;
+    let mut file = File::open(path).ok()?.take(byte);
+    let mut buf = vec![0u8; 1 << 16];
+    let mut line = 1;
+    loop {
+        let n = file.read(&mut buf).ok()?;
+        if n == 0 {
+            return Some(line);
+        }
+        line += buf[..n].iter().filter(|&&b| b == b'\n').count() as u64;
+    }
+}
+
+/// A UTF-8 byte-order mark, which some exporters write first, removed.
+fn without_bom(line: &str) -> &str {
+    line.strip_prefix('\u{feff}').unwrap_or(line)
+}
+
+fn csv_reader<R: std::io::Read>(reader: R) -> csv::Reader<R> {
+    csv::ReaderBuilder::new()
+        .has_headers(true)
+        .flexible(true)
+        .from_reader(reader)
+}
+
+/// The columns named by a CSV trace's header.
+fn csv_columns<R: std::io::Read>(
+    reader: &mut csv::Reader<R>,
+    path: &Path,
+) -> Result<Columns, TraceError> {
+    let err = |message: String| TraceError {
+        path: path.to_owned(),
+        line: 1,
+        message,
+    };
+    let headers = reader.headers().map_err(|e| err(e.to_string()))?;
+    let names: Vec<&str> = headers.iter().collect();
+    Columns::find(&names).map_err(err)
 }
 
 #[derive(Deserialize)]
@@ -227,7 +276,8 @@ fn columns(path: &Path, format: TraceFormat) -> Result<Columns, TraceError> {
 enum JsonTime<'a> {
     Int(i64),
     Float(f64),
-    Text(&'a str),
+    // Borrowed unless the string has escapes.
+    Text(#[serde(borrow)] std::borrow::Cow<'a, str>),
 }
 
 #[derive(Deserialize)]
@@ -324,6 +374,8 @@ pub struct TraceReader {
     source: Source,
     /// Lines read in this pass (the header counts as line 1 in CSV).
     line: u64,
+    /// CSV: the byte offset of the record just read.
+    line_byte: Option<u64>,
     t0: Option<i128>,
     last: Option<i128>,
     /// Records of the first pass, and its last timestamp (for the loop period).
@@ -335,6 +387,8 @@ pub struct TraceReader {
     frontier: SimTime,
     /// Queued records by (time, file order): equal times keep file order.
     ready: BinaryHeap<Reverse<(SimTime, u64, TraceRecord)>>,
+    /// Aggregate rows still making records, by their next record's time.
+    rows: BinaryHeap<Reverse<Row>>,
     /// Aggregate traces by shard: each shard's hash key range.
     shard_ranges: Vec<(u128, u128)>,
     seq: u64,
@@ -344,8 +398,6 @@ pub struct TraceReader {
     key_buf: String,
     /// The partition key of the line just read.
     key_in: String,
-    /// Its partition key's length, when a line has one beside a hash key.
-    line_key_len: Option<u16>,
     /// Keys counted so far: name (the partition key, or the hash key in
     /// decimal) and hash key, by index.
     pub keys: Vec<(String, u128)>,
@@ -385,6 +437,7 @@ impl TraceReader {
         Ok(TraceReader {
             shard_ranges,
             line: u64::from(matches!(spec.format, TraceFormat::Csv)),
+            line_byte: None,
             spec,
             source,
             t0: None,
@@ -394,12 +447,12 @@ impl TraceReader {
             loop_offset: 0,
             frontier: 0,
             ready: BinaryHeap::new(),
+            rows: BinaryHeap::new(),
             seq: 0,
             eof: false,
             skipped: 0,
             key_buf: String::new(),
             key_in: String::new(),
-            line_key_len: None,
             keys: Vec::new(),
             key_index: KeyIndex::default(),
         })
@@ -414,26 +467,8 @@ impl TraceReader {
         let reader = BufReader::with_capacity(1 << 16, file);
         Ok(match spec.format {
             TraceFormat::Csv => {
-                let mut reader = csv::ReaderBuilder::new()
-                    .has_headers(true)
-                    .flexible(true)
-                    .from_reader(reader);
-                let names: Vec<String> = reader
-                    .headers()
-                    .map_err(|e| TraceError {
-                        path: spec.path.clone(),
-                        line: 1,
-                        message: e.to_string(),
-                    })?
-                    .iter()
-                    .map(str::to_owned)
-                    .collect();
-                let names: Vec<&str> = names.iter().map(String::as_str).collect();
-                let columns = Columns::find(&names).map_err(|message| TraceError {
-                    path: spec.path.clone(),
-                    line: 1,
-                    message,
-                })?;
+                let mut reader = csv_reader(reader);
+                let columns = csv_columns(&mut reader, &spec.path)?;
                 Source::Csv {
                     reader,
                     record: csv::StringRecord::new(),
@@ -468,10 +503,12 @@ impl TraceReader {
                     columns,
                 } => match reader.read_record(record) {
                     Ok(false) => return Ok(None),
-                    Err(e) => Err(e.to_string()),
+                    Err(e) => {
+                        self.line_byte = e.position().map(csv::Position::byte);
+                        Err(e.to_string())
+                    }
                     Ok(true) => {
-                        // The csv reader skips blank lines without counting
-                        // them; so do these line numbers (documented).
+                        self.line_byte = record.position().map(csv::Position::byte);
                         parse_fields(
                             Fields {
                                 ts: record.get(columns.timestamp).map(TsField::Text),
@@ -496,33 +533,40 @@ impl TraceReader {
                         Ok(0) => return Ok(None),
                         Err(e) => Err(e.to_string()),
                         Ok(_) if line.trim().is_empty() => continue,
-                        Ok(_) => match serde_json::from_str::<JsonLine<'_>>(line.trim_end()) {
-                            Err(e) => Err(format!("not a JSON object: {e}")),
-                            Ok(j) => parse_fields(
-                                Fields {
-                                    ts: j.timestamp.map(|t| match t {
-                                        JsonTime::Int(i) => TsField::Int(i),
-                                        JsonTime::Float(x) => TsField::Float(x),
-                                        JsonTime::Text(t) => TsField::Text(t),
-                                    }),
-                                    key: j.partition_key.as_deref(),
-                                    hash: j.explicit_hash_key.as_deref(),
-                                    size: j.size.as_ref().map(NumField::Json),
-                                    shard: j.shard_id.as_deref(),
-                                    records: j.records.as_ref().map(NumField::Json),
-                                },
-                                unit,
-                                aggregate,
-                                &mut self.key_in,
-                            ),
-                        },
+                        Ok(_) => {
+                            match serde_json::from_str::<JsonLine<'_>>(without_bom(line).trim_end())
+                            {
+                                Err(e) => Err(format!("not a JSON object: {e}")),
+                                Ok(j) => parse_fields(
+                                    Fields {
+                                        ts: j.timestamp.as_ref().map(|t| match t {
+                                            JsonTime::Int(i) => TsField::Int(*i),
+                                            JsonTime::Float(x) => TsField::Float(*x),
+                                            JsonTime::Text(t) => TsField::Text(t),
+                                        }),
+                                        key: j.partition_key.as_deref(),
+                                        hash: j.explicit_hash_key.as_deref(),
+                                        size: j.size.as_ref().map(NumField::Json),
+                                        shard: j.shard_id.as_deref(),
+                                        records: j.records.as_ref().map(NumField::Json),
+                                    },
+                                    unit,
+                                    aggregate,
+                                    &mut self.key_in,
+                                ),
+                            }
+                        }
                     }
                 }
             };
-            let checked = parsed.and_then(|l| match self.last {
-                Some(prev) if l.ns < prev => Err(format!(
+            let shards = self.shard_ranges.len();
+            let checked = parsed.and_then(|l| match (self.last, &l.key) {
+                (Some(prev), _) if l.ns < prev => Err(format!(
                     "timestamps go backwards ({} ns before the previous line's)",
                     prev - l.ns
+                )),
+                (_, KeyText::Shard(i)) if *i as usize >= shards => Err(format!(
+                    "shardId-{i:012} is not one of the {shards} shards the trace is read against (trace.shards; --shards in trace summarize)"
                 )),
                 _ => Ok(l),
             });
@@ -532,7 +576,17 @@ impl TraceReader {
                     let _ = m;
                     self.skipped += 1;
                 }
-                Err(m) => return Err(self.error(m)),
+                Err(m) => {
+                    // The csv reader counts neither blank lines nor line
+                    // breaks inside quotes: an error names the line an
+                    // editor shows, counted from the record's byte offset.
+                    if let (Source::Csv { .. }, Some(byte)) = (&self.source, self.line_byte)
+                        && let Some(line) = line_at(&self.spec.path, byte)
+                    {
+                        self.line = line;
+                    }
+                    return Err(self.error(m));
+                }
             }
         }
     }
@@ -575,12 +629,15 @@ impl TraceReader {
             .saturating_add(self.loop_offset)
             .saturating_add(offset);
         self.frontier = at;
-        self.line_key_len = line.key_len;
         let Some(agg) = self.spec.aggregate else {
-            self.emit(at, &line.key, line.size, true, rng, keys_rng);
+            let key = match line.key {
+                KeyText::Hash(h) => EmitKey::Hash(h),
+                _ => EmitKey::Partition,
+            };
+            self.emit(at, key, line.key_len, line.size, true, rng, keys_rng);
             return Ok(());
         };
-        // An aggregate row: its records within the interval.
+        // An aggregate row: its records are made later, one at a time.
         let span = (agg.interval as f64 / self.spec.time_scale).max(1.0) as SimTime;
         let count = line.count.unwrap_or(0);
         let n = match agg.within {
@@ -591,53 +648,99 @@ impl TraceReader {
                 Poisson::new(count as f64).map_or(count, |d| d.sample(rng) as u64)
             }
         };
-        // Bytes split evenly over the row's records (data only).
-        let each = line.size.map(|b| (b / count.max(1), b % count.max(1)));
-        let range = match &line.key {
-            KeyText::Shard(i) => Some(
-                self.shard_ranges
-                    .get(*i as usize)
-                    .copied()
-                    .ok_or_else(|| {
-                        self.error(format!(
-                            "shardId-{i:012} is not one of the {} shards the trace is read against (trace.shards)",
-                            agg.shards
-                        ))
-                    })?,
-            ),
-            _ => None,
-        };
-        for k in 0..n {
-            let offset = match agg.within {
-                Within::Even => ((2 * k + 1) as f64 / (2 * n) as f64 * span as f64) as SimTime,
-                Within::Uniform | Within::Poisson => rng.random_range(0..span),
-            };
-            let size = each.map(|(q, r)| q + u64::from(k < r));
-            let key = match (&line.key, range) {
-                (_, Some((lo, hi))) => KeyText::Hash(rng.random_range(lo..=hi)),
-                (KeyText::Hash(h), None) => KeyText::Hash(*h),
-                (KeyText::Partition, None) => KeyText::Partition,
-                (KeyText::Shard(_), None) => unreachable!("a shard row has a range"),
-            };
-            // Hash keys drawn for a shard's row are not keys of the trace.
-            let counted = range.is_none();
-            self.emit(
-                at.saturating_add(offset),
-                &key,
-                size,
-                counted,
-                rng,
-                keys_rng,
-            );
+        if n == 0 {
+            return Ok(());
         }
+        let key = match line.key {
+            // Checked against the ranges when the line was read.
+            KeyText::Shard(i) => {
+                let (lo, hi) = self.shard_ranges[i as usize];
+                RowKey::Range(lo, hi)
+            }
+            KeyText::Hash(h) => RowKey::Hash(h),
+            KeyText::Partition => RowKey::Partition(self.key_in.clone()),
+        };
+        self.seq += 1;
+        let mut row = Row {
+            next_at: at,
+            seq: self.seq,
+            start: at,
+            span,
+            within: agg.within,
+            n,
+            made: 0,
+            u: 0.0,
+            key,
+            key_len: line.key_len,
+            // Bytes split evenly over the row's records (data only).
+            each: line.size.map(|b| (b / count.max(1), b % count.max(1))),
+        };
+        row.advance(rng);
+        self.rows.push(Reverse(row));
         Ok(())
     }
 
+    /// Makes the next record of the row that is due first.
+    fn expand_row(&mut self, rng: &mut SimRng, keys_rng: &mut SimRng) {
+        let Some(Reverse(mut row)) = self.rows.pop() else {
+            return;
+        };
+        let size = row.each.map(|(q, r)| q + u64::from(row.made < r));
+        let at = row.next_at;
+        match &row.key {
+            RowKey::Partition(k) => {
+                // `emit` reads the key from `key_in`.
+                self.key_in.clear();
+                self.key_in.push_str(k);
+                self.emit(
+                    at,
+                    EmitKey::Partition,
+                    row.key_len,
+                    size,
+                    true,
+                    rng,
+                    keys_rng,
+                );
+            }
+            RowKey::Hash(h) => {
+                self.emit(
+                    at,
+                    EmitKey::Hash(*h),
+                    row.key_len,
+                    size,
+                    true,
+                    rng,
+                    keys_rng,
+                );
+            }
+            RowKey::Range(lo, hi) => {
+                // Hash keys drawn for a shard's row are not keys of the trace.
+                let h = rng.random_range(*lo..=*hi);
+                self.emit(
+                    at,
+                    EmitKey::Hash(h),
+                    row.key_len,
+                    size,
+                    false,
+                    rng,
+                    keys_rng,
+                );
+            }
+        }
+        row.made += 1;
+        if row.made < row.n {
+            row.advance(rng);
+            self.rows.push(Reverse(row));
+        }
+    }
+
     /// Queues one trace record at `at`, thinned or copied, its key rewritten.
+    #[allow(clippy::too_many_arguments)]
     fn emit(
         &mut self,
         at: SimTime,
-        key: &KeyText,
+        key: EmitKey,
+        key_len: Option<u16>,
         size: Option<u64>,
         counted: bool,
         rng: &mut SimRng,
@@ -649,12 +752,8 @@ impl TraceReader {
             return;
         }
         let (hash, key_bytes) = match key {
-            KeyText::Shard(_) => unreachable!("shard rows are given hash keys first"),
-            KeyText::Hash(h) => (
-                *h,
-                self.line_key_len.unwrap_or(self.spec.explicit_key_bytes),
-            ),
-            KeyText::Partition => {
+            EmitKey::Hash(h) => (h, key_len.unwrap_or(self.spec.explicit_key_bytes)),
+            EmitKey::Partition => {
                 // The key after the transforms, always left in `key_buf`.
                 let mut key: &str = &self.key_in;
                 if let Some((_, to)) = self.spec.remap.iter().find(|(from, _)| from == key) {
@@ -683,8 +782,8 @@ impl TraceReader {
                 Some(&i) => i,
                 None if self.keys.len() < MAX_TRACKED_KEYS => {
                     let name = match key {
-                        KeyText::Hash(h) => h.to_string(),
-                        _ => self.key_buf.clone(),
+                        EmitKey::Hash(h) => h.to_string(),
+                        EmitKey::Partition => self.key_buf.clone(),
                     };
                     let i = self.keys.len() as u32;
                     self.keys.push((name, hash));
@@ -718,28 +817,119 @@ impl TraceReader {
     }
 
     /// The next record before `horizon`, in time order; `None` when the
-    /// trace (or the horizon) is reached. `rng` draws thinning and copy
-    /// times, `keys_rng` salted sub-keys.
+    /// trace (or the horizon) is reached. `rng` draws thinning, copy and
+    /// in-row times, `keys_rng` salted sub-keys.
     pub fn next(
         &mut self,
         horizon: SimTime,
         rng: &mut SimRng,
         keys_rng: &mut SimRng,
     ) -> Result<Option<TraceRecord>, TraceError> {
-        // Read until no unread record can come before the earliest queued one.
-        while !self.eof
-            && self.frontier < horizon
-            && self
-                .ready
-                .peek()
-                .is_none_or(|Reverse((at, _, _))| self.frontier <= *at)
-        {
-            self.read_one(rng, keys_rng)?;
+        loop {
+            let queued = self.ready.peek().map(|Reverse((at, _, _))| *at);
+            let row = self.rows.peek().map(|Reverse(r)| r.next_at);
+            let earliest = match (queued, row) {
+                (Some(q), Some(r)) => Some(q.min(r)),
+                (q, r) => q.or(r),
+            };
+            // Read until no unread line can come before the earliest
+            // pending record.
+            if !self.eof && self.frontier < horizon && earliest.is_none_or(|e| self.frontier <= e) {
+                self.read_one(rng, keys_rng)?;
+                continue;
+            }
+            match row {
+                Some(r) if r < horizon && queued.is_none_or(|q| r <= q) => {
+                    self.expand_row(rng, keys_rng);
+                }
+                _ => {
+                    return Ok(match self.ready.pop() {
+                        Some(Reverse((_, _, r))) if r.at < horizon => Some(r),
+                        _ => None,
+                    });
+                }
+            }
         }
-        match self.ready.pop() {
-            Some(Reverse((_, _, r))) if r.at < horizon => Ok(Some(r)),
-            _ => Ok(None),
-        }
+    }
+}
+
+/// The key of a record to queue: the partition key in `key_in`, or a hash
+/// key.
+#[derive(Clone, Copy)]
+enum EmitKey {
+    Partition,
+    Hash(u128),
+}
+
+/// The key of an aggregate row's records.
+enum RowKey {
+    Partition(String),
+    Hash(u128),
+    /// A shard's row: hash keys drawn from its range, inclusive.
+    Range(u128, u128),
+}
+
+/// An aggregate row being expanded.
+struct Row {
+    /// Time of its next record.
+    next_at: SimTime,
+    /// File order: rows with records at equal times keep it.
+    seq: u64,
+    start: SimTime,
+    span: SimTime,
+    within: Within,
+    /// Records it makes, and those made.
+    n: u64,
+    made: u64,
+    /// The last uniform order statistic drawn, in [0, 1].
+    u: f64,
+    key: RowKey,
+    key_len: Option<u16>,
+    /// Data bytes per record: quotient, and the remainder spread one byte
+    /// each over the first records.
+    each: Option<(u64, u64)>,
+}
+
+impl Row {
+    /// Sets `next_at` to the time of record `made` (of `n`).
+    fn advance(&mut self, rng: &mut SimRng) {
+        let offset = match self.within {
+            // The k-th of n at (k + 1/2) / n of the span.
+            Within::Even => {
+                ((2 * u128::from(self.made) + 1) * u128::from(self.span) / (2 * u128::from(self.n)))
+                    as SimTime
+            }
+            // The next of the remaining m sorted uniforms: the minimum of
+            // m uniforms on [u, 1] is u + (1 - u)(1 - V^(1/m)); written
+            // with expm1 so a row of billions keeps its precision.
+            Within::Uniform | Within::Poisson => {
+                let m = (self.n - self.made) as f64;
+                let v: f64 = rng.random();
+                self.u += (1.0 - self.u) * -(v.ln() / m).exp_m1();
+                ((self.u * self.span as f64) as SimTime).min(self.span - 1)
+            }
+        };
+        self.next_at = self.start.saturating_add(offset);
+    }
+}
+
+impl PartialEq for Row {
+    fn eq(&self, other: &Self) -> bool {
+        (self.next_at, self.seq) == (other.next_at, other.seq)
+    }
+}
+
+impl Eq for Row {}
+
+impl PartialOrd for Row {
+    fn partial_cmp(&self, other: &Self) -> Option<std::cmp::Ordering> {
+        Some(self.cmp(other))
+    }
+}
+
+impl Ord for Row {
+    fn cmp(&self, other: &Self) -> std::cmp::Ordering {
+        (self.next_at, self.seq).cmp(&(other.next_at, other.seq))
     }
 }
 
@@ -773,14 +963,7 @@ fn parse_fields(
             .map(NumField::whole)
             .transpose()
             .map_err(|t| format!("bad records count {t:?}: expected a whole number, 0 or more"))?;
-        let n = r.flatten().ok_or("no records count")?;
-        // A row is expanded into memory before its records are sent.
-        if n > MAX_ROW_RECORDS {
-            return Err(format!(
-                "records {n} is out of range; accepted range is 0 to {MAX_ROW_RECORDS} per row"
-            ));
-        }
-        Some(n)
+        Some(r.flatten().ok_or("no records count")?)
     } else {
         None
     };
@@ -855,6 +1038,23 @@ pub fn summarize(spec: TraceSpec, shards: u32, top: usize) -> Result<String, Tra
     use std::fmt::Write as _;
     /// Distinct keys counted exactly, at most (memory bound).
     const MAX_KEYS: usize = 1_000_000;
+    /// Rate buckets a trace's span is cut into, at most, before the next
+    /// coarser unit is used.
+    const MAX_BUCKETS: i128 = 3600;
+    /// Bucket widths in seconds, finest first, with their names.
+    const UNITS: [(i128, &str, &str); 4] = [
+        (1, "s", "second"),
+        (60, "min", "minute"),
+        (3600, "h", "hour"),
+        (86_400, "d", "day"),
+    ];
+    /// A key of the trace: typed, so no key text can pass for another kind.
+    #[derive(PartialEq, Eq, PartialOrd, Ord)]
+    enum Key {
+        Partition(String),
+        Hash(u128),
+        Shard(u32),
+    }
     let mut r = TraceReader::open(TraceSpec {
         rate_multiplier: 1.0,
         time_scale: 1.0,
@@ -871,9 +1071,11 @@ pub fn summarize(spec: TraceSpec, shards: u32, top: usize) -> Result<String, Tra
                 message: e.to_string(),
             }
         })?;
-    let mut per_minute: Vec<(u64, u64)> = Vec::new();
-    let mut resolution: u64 = 1;
-    let mut keys: BTreeMap<String, (u64, u64)> = BTreeMap::new();
+    // Only buckets with records are kept: a trace with a long gap (or a
+    // stray epoch timestamp) costs two entries, not the gap's length.
+    let mut buckets: BTreeMap<i128, (u64, u64)> = BTreeMap::new();
+    let mut unit = 0;
+    let mut keys: BTreeMap<Key, (u64, u64)> = BTreeMap::new();
     let mut untracked = 0u64;
     let (mut records, mut bytes, mut sized) = (0u64, 0u64, 0u64);
     let mut sizes: Vec<u64> = Vec::new();
@@ -884,27 +1086,27 @@ pub fn summarize(spec: TraceSpec, shards: u32, top: usize) -> Result<String, Tra
         // An aggregate row stands for `count` records and `size` bytes.
         let n = line.count.unwrap_or(1);
         records += n;
-        first.get_or_insert(line.ns);
+        let since = line.ns - *first.get_or_insert(line.ns);
         last = line.ns;
-        // Per second for the first hour; past it, folded into minutes (a
-        // long trace keeps one bucket per minute).
-        let mut bucket =
-            ((line.ns - first.unwrap_or(line.ns)) / (resolution as i128 * 1_000_000_000)) as usize;
-        if resolution == 1 && bucket >= 3600 {
-            let minutes: Vec<(u64, u64)> = per_minute
-                .chunks(60)
-                .map(|c| c.iter().fold((0, 0), |a, x| (a.0 + x.0, a.1 + x.1)))
-                .collect();
-            per_minute = minutes;
-            resolution = 60;
-            bucket /= 60;
+        // Seconds while the span fits in MAX_BUCKETS of them, then minutes,
+        // hours, days.
+        while unit + 1 < UNITS.len() && since / (UNITS[unit].0 * 1_000_000_000) >= MAX_BUCKETS {
+            let ratio = UNITS[unit + 1].0 / UNITS[unit].0;
+            let mut coarser: BTreeMap<i128, (u64, u64)> = BTreeMap::new();
+            for (b, (n, s)) in buckets {
+                let e = coarser.entry(b / ratio).or_default();
+                e.0 += n;
+                e.1 += s;
+            }
+            buckets = coarser;
+            unit += 1;
         }
-        if per_minute.len() <= bucket {
-            per_minute.resize(bucket + 1, (0, 0));
-        }
-        per_minute[bucket].0 += n;
+        let bucket = buckets
+            .entry(since / (UNITS[unit].0 * 1_000_000_000))
+            .or_default();
+        bucket.0 += n;
         if let Some(s) = line.size {
-            per_minute[bucket].1 += s;
+            bucket.1 += s;
             bytes += s;
             sized += n;
             // A bounded sample for the quantiles (records, or row means).
@@ -912,16 +1114,16 @@ pub fn summarize(spec: TraceSpec, shards: u32, top: usize) -> Result<String, Tra
                 sizes.push(s / n);
             }
         }
-        let name = match &line.key {
-            KeyText::Partition => r.key_in.clone(),
-            KeyText::Hash(h) => format!("hash:{h}"),
-            KeyText::Shard(i) => format!("shard:{i}"),
+        let key = match &line.key {
+            KeyText::Partition => Key::Partition(r.key_in.clone()),
+            KeyText::Hash(h) => Key::Hash(*h),
+            KeyText::Shard(i) => Key::Shard(*i),
         };
-        if let Some(e) = keys.get_mut(&name) {
+        if let Some(e) = keys.get_mut(&key) {
             e.0 += n;
             e.1 += line.size.unwrap_or(0);
         } else if keys.len() < MAX_KEYS {
-            keys.insert(name, (n, line.size.unwrap_or(0)));
+            keys.insert(key, (n, line.size.unwrap_or(0)));
         } else {
             untracked += n;
         }
@@ -964,7 +1166,7 @@ pub fn summarize(spec: TraceSpec, shards: u32, top: usize) -> Result<String, Tra
             String::new()
         }
     );
-    let mut ranked: Vec<(&String, &(u64, u64))> = keys.iter().collect();
+    let mut ranked: Vec<(&Key, &(u64, u64))> = keys.iter().collect();
     ranked.sort_by(|a, b| b.1.0.cmp(&a.1.0).then(a.0.cmp(b.0)));
     let _ = writeln!(
         t,
@@ -972,23 +1174,20 @@ pub fn summarize(spec: TraceSpec, shards: u32, top: usize) -> Result<String, Tra
     );
     for (k, (n, b)) in ranked.into_iter().take(top) {
         // A per-shard row names its shard; keys are routed by their hash.
-        let (k, shard) = match (k.strip_prefix("shard:"), k.strip_prefix("hash:")) {
-            (Some(i), _) => {
-                let id = crate::kds::ShardId(i.parse().unwrap_or(0));
+        let (name, shard) = match k {
+            Key::Shard(i) => {
+                let id = crate::kds::ShardId(*i);
                 (id.to_string(), id)
             }
-            (None, Some(h)) => (
-                k.clone(),
-                map.shard_for_hash_key(HashKey(h.parse::<u128>().unwrap_or(0))),
-            ),
-            (None, None) => (
+            Key::Hash(h) => (format!("hash:{h}"), map.shard_for_hash_key(HashKey(*h))),
+            Key::Partition(k) => (
                 k.clone(),
                 map.shard_for_hash_key(HashKey::from_partition_key(k)),
             ),
         };
         let _ = writeln!(
             t,
-            "  {k:<32} {n:>10} records {:>10.1}/s {:>12} B  {shard}",
+            "  {name:<32} {n:>10} records {:>10.1}/s {:>12} B  {shard}",
             if span_s > 0.0 {
                 *n as f64 / span_s
             } else {
@@ -997,24 +1196,25 @@ pub fn summarize(spec: TraceSpec, shards: u32, top: usize) -> Result<String, Tra
             b
         );
     }
-    let (unit, width) = if resolution == 1 {
-        ("s", 1.0)
-    } else {
-        ("min", 60.0)
-    };
-    let _ = writeln!(
-        t,
-        "rate per {} (records/s, bytes/s):",
-        if resolution == 1 { "second" } else { "minute" }
-    );
-    for (i, (n, b)) in per_minute.iter().enumerate() {
+    let (width, unit, unit_name) = UNITS[unit];
+    let _ = writeln!(t, "rate per {unit_name} (records/s, bytes/s):");
+    let mut next = 0;
+    for (&i, &(n, b)) in &buckets {
+        // Short gaps print as zero rows; a long one as a single line.
+        if i - next > 10 {
+            let _ = writeln!(t, "  ({} {unit_name}s without records)", i - next);
+        } else {
+            for j in next..i {
+                let _ = writeln!(t, "  {j:>6} {unit:<3} {:>10.1} {:>12.0}", 0.0, 0.0);
+            }
+        }
         let _ = writeln!(
             t,
-            "  {:>6} {unit:<3} {:>10.1} {:>12.0}",
-            i,
-            *n as f64 / width,
-            *b as f64 / width
+            "  {i:>6} {unit:<3} {:>10.1} {:>12.0}",
+            n as f64 / width as f64,
+            b as f64 / width as f64
         );
+        next = i + 1;
     }
     Ok(t)
 }

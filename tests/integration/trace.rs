@@ -208,15 +208,36 @@ fn malformed_lines_name_their_line_or_are_skipped() {
         let out = replay(dir.path(), "file = \"bad.csv\", skip_bad_lines = true", "").unwrap();
         assert_eq!(out.trace_lines_skipped, 1, "{body}");
     }
-    // The CSV reader skips blank lines without counting them: line numbers
-    // count the lines with records (documented).
+    // Line numbers are an editor's: blank lines and line breaks inside
+    // quotes count (the csv reader counts neither).
     fs::write(
         dir.path().join("bad.csv"),
-        "timestamp,key,size\n2,a,10\n\n\n3,b,x\n",
+        "timestamp,key,size\n2,a,10\n\n\n3,\"b\nc\",10\n4,d,x\n",
     )
     .unwrap();
     let e = replay(dir.path(), "file = \"bad.csv\"", "").unwrap_err();
-    assert!(e.contains("bad.csv line 3: bad size"), "{e}");
+    assert!(e.contains("bad.csv line 7: bad size"), "{e}");
+    // A byte-order mark and quoted names in the header are read as the
+    // csv reader reads them; JSON timestamps with escapes are text too.
+    fs::write(
+        dir.path().join("bom.csv"),
+        "\u{feff}\"timestamp\",\"key\",size\n1,a,10\n2,b,10\n",
+    )
+    .unwrap();
+    let out = replay(dir.path(), "file = \"bom.csv\"", "").unwrap();
+    assert_eq!(out.metrics.producer_total.produced, 2);
+    fs::write(
+        dir.path().join("esc.jsonl"),
+        "\u{feff}{\"ts\": \"2025-01-01T00:00:01\\u005A\", \"key\": \"a\", \"size\": 3}\n\
+         {\"ts\": \"2025-01-01T00:00:02Z\", \"key\": \"b\", \"size\": 3}\n",
+    )
+    .unwrap();
+    let out = replay(dir.path(), "file = \"esc.jsonl\"", "").unwrap();
+    assert_eq!(out.metrics.producer_total.produced, 2);
+    assert_eq!(
+        out.metrics.seconds.as_ref().unwrap()[1].producers.produced,
+        1
+    );
     // Through the CLI: exit 2 and nothing written; --skip-bad-lines runs.
     fs::write(
         dir.path().join("bad.csv"),
@@ -314,7 +335,40 @@ fn summarize_lists_rate_keys_shards_and_sizes() {
         text.contains("     0 min        0.0") && text.contains("   120 min        0.0"),
         "{text}"
     );
-    assert_eq!(text.lines().filter(|l| l.contains(" min ")).count(), 121);
+    // The empty minutes between are one line, not 119.
+    assert!(text.contains("(119 minutes without records)"), "{text}");
+    assert_eq!(text.lines().filter(|l| l.contains(" min ")).count(), 2);
+    // A stray epoch timestamp after small ones: a few lines, not one per
+    // second of 54 years; a key that looks like a shard stays a key.
+    fs::write(
+        &path,
+        "timestamp,key
+0,shard:3
+1700000000,hash:5
+",
+    )
+    .unwrap();
+    let out = shardcast()
+        .args(["trace", "summarize", "--shards", "4"])
+        .arg(&path)
+        .assert()
+        .success()
+        .get_output()
+        .stdout
+        .clone();
+    let text = String::from_utf8(out).unwrap();
+    assert!(text.contains("rate per day"), "{text}");
+    assert!(text.lines().count() < 20, "{text}");
+    for key in ["shard:3", "hash:5"] {
+        let line = text
+            .lines()
+            .find(|l| l.trim_start().starts_with(key))
+            .unwrap_or_else(|| panic!("{key} missing: {text}"));
+        assert!(
+            line.contains(&format!("shardId-{:012}", shard_of(key))),
+            "{line}"
+        );
+    }
 }
 
 /// The response of `aws cloudwatch get-metric-data` (documented shape,
@@ -474,28 +528,83 @@ fn aggregate_rows_become_records_within_their_interval() {
         "timestamp,shard_id,records\n0,shardId-000000000002,700\n0,shardId-000000000000,200\n",
     )
     .unwrap();
-    let out = replay(dir.path(), "file = \"shards.csv\"", "size = \"100B\"\n").unwrap();
-    assert_eq!(accepted_per_shard(&out)[1..], [0, 700, 0]);
-    assert_eq!(accepted_per_shard(&out)[0], 200);
-    // A row may stand for at most 10 million records (memory bound).
-    fs::write(
-        dir.path().join("big-row.csv"),
-        "timestamp,key,records\n0,a,10000001\n",
+    let out = replay(
+        dir.path(),
+        "file = \"shards.csv\", shards = 4",
+        "size = \"100B\"\n",
     )
     .unwrap();
-    let e = replay(dir.path(), "file = \"big-row.csv\"", "size = \"1B\"\n").unwrap_err();
+    assert_eq!(accepted_per_shard(&out)[1..], [0, 700, 0]);
+    assert_eq!(accepted_per_shard(&out)[0], 200);
+    // The shard count is the captured stream's, and must be said: rows
+    // of a 2-shard capture on a 4-shard stream keep their hash ranges
+    // (shardId-1 of 2 is the upper half: shards 2 and 3 of 4).
+    let e = replay(dir.path(), "file = \"shards.csv\"", "size = \"100B\"\n").unwrap_err();
     assert!(
-        e.contains("big-row.csv line 2: records 10000001 is out of range"),
+        e.contains("trace.shards") && e.contains("is required: the trace has a shard_id column"),
         "{e}"
     );
+    fs::write(
+        dir.path().join("half.csv"),
+        "timestamp,shard_id,records\n0,shardId-000000000001,600\n",
+    )
+    .unwrap();
+    let out = replay(
+        dir.path(),
+        "file = \"half.csv\", shards = 2",
+        "size = \"100B\"\n",
+    )
+    .unwrap();
+    let per = accepted_per_shard(&out);
+    assert_eq!(per[0] + per[1], 0, "{per:?}");
+    assert_eq!(per[2] + per[3], 600, "{per:?}");
+    assert!(per[2] > 200 && per[3] > 200, "{per:?}");
+    // A row's records are made one at a time, up to the horizon: an hour
+    // row of 36 billion records (2 TB if expanded at once) replays its
+    // first millisecond, 10,000 records, evenly spaced or about that many
+    // uniformly.
+    fs::write(
+        dir.path().join("big-row.csv"),
+        "timestamp,key,records\n0,a,36000000000\n",
+    )
+    .unwrap();
+    for (within, lo, hi) in [("even", 10_000, 10_000), ("uniform", 9_500, 10_500)] {
+        let file = dir.path().join("big.toml");
+        fs::write(
+            &file,
+            format!(
+                "name = \"big\"\nduration = \"1ms\"\n[stream]\nshards = 1\n[[producers]]\nname = \"t\"\n\
+                 retry = \"none\"\nsize = \"1B\"\n\
+                 trace = {{ file = \"big-row.csv\", interval = \"1h\", within = \"{within}\" }}\n"
+            ),
+        )
+        .unwrap();
+        let out = simulate(&Scenario::load(&file).unwrap(), RunOptions::default()).unwrap();
+        let n = out.metrics.producer_total.produced;
+        assert!((lo..=hi).contains(&n), "{within}: {n}");
+    }
     // A shard the stream does not have is an error with its line.
     fs::write(
         dir.path().join("shards.csv"),
-        "timestamp,shard_id,records\n0,shardId-000000000009,7\n",
+        "timestamp,shard_id,records\n0,shardId-000000000009,7\n1,shardId-000000000001,5\n",
     )
     .unwrap();
-    let e = replay(dir.path(), "file = \"shards.csv\"", "size = \"100B\"\n").unwrap_err();
+    let e = replay(
+        dir.path(),
+        "file = \"shards.csv\", shards = 4",
+        "size = \"100B\"\n",
+    )
+    .unwrap_err();
     assert!(e.contains("shards.csv line 2: shardId-000000000009"), "{e}");
+    // ... or a bad line like any other, skipped and counted.
+    let out = replay(
+        dir.path(),
+        "file = \"shards.csv\", shards = 4, skip_bad_lines = true",
+        "size = \"100B\"\n",
+    )
+    .unwrap();
+    assert_eq!(out.trace_lines_skipped, 1);
+    assert_eq!(accepted_per_shard(&out), [0, 5, 0, 0]);
     // Record-trace options refuse aggregate-only fields.
     fs::write(dir.path().join("rec.csv"), "timestamp,key\n0,a\n").unwrap();
     let e = replay(
@@ -626,4 +735,126 @@ fn equal_times_keep_file_order_and_edge_traces_end() {
         .assert()
         .code(2)
         .stderr(predicate::str::contains("line 3: timestamps go backwards"));
+}
+
+/// Review findings: the planner salts a replayed partition key even when
+/// it is all digits (only explicit hash keys cannot be salted), and its
+/// bytes-only formula counts a trace's bytes.
+#[test]
+fn the_planner_salts_numeric_partition_keys_and_sizes_traces() {
+    let dir = tempfile::tempdir().unwrap();
+    let plan = |header: &str, hot: &str| {
+        let mut t = format!("timestamp,{header},size\n");
+        for i in 0..6_000u32 {
+            let key = if i % 2 == 0 {
+                hot.to_owned()
+            } else {
+                format!("{}", 1000 + i % 50)
+            };
+            t.push_str(&format!("{:.5},{key},1000\n", f64::from(i) / 3000.0));
+        }
+        fs::write(dir.path().join("n.csv"), t).unwrap();
+        let file = dir.path().join("n.toml");
+        fs::write(
+            &file,
+            "name = \"n\"\nduration = \"2s\"\n[stream]\nshards = 4\n[[producers]]\nname = \"t\"\n\
+             trace = { file = \"n.csv\", key_bytes = 2 }\n[slo]\nmax_throttle_rate = 0.01\n",
+        )
+        .unwrap();
+        shardcast::plan::plan(
+            &Scenario::load(&file).unwrap(),
+            shardcast::plan::PlanOptions {
+                replications: 1,
+                min_shards: 1,
+                max_shards: 8,
+                on_demand: false,
+            },
+        )
+        .unwrap()
+    };
+    let p = plan("key", "42");
+    assert_eq!(p.hot_keys.len(), 1, "{:?}", p.hot_keys);
+    assert!(p.hot_keys[0].partition_key && p.hot_keys[0].name == "42");
+    assert!(p.salted.is_some(), "the numeric key is salted");
+    // 3,000 records/s of 1,002-1,004 bytes: 3.0 MB/s, 4 shards by bytes.
+    assert_eq!(p.formula_shards, 4);
+    // The same traffic on explicit hash keys: named, not salted.
+    let p = plan("explicit_hash_key", "42");
+    assert_eq!(p.hot_keys.len(), 1, "{:?}", p.hot_keys);
+    assert!(!p.hot_keys[0].partition_key);
+    assert!(p.salted.is_none());
+    assert_eq!(p.formula_shards, 4);
+}
+
+/// Bad replay options are errors naming the field and its accepted range.
+#[test]
+fn bad_trace_options_name_the_field_and_range() {
+    let dir = tempfile::tempdir().unwrap();
+    fs::write(dir.path().join("t.csv"), "timestamp,key\n0,a\n").unwrap();
+    fs::write(dir.path().join("a.csv"), "timestamp,key,records\n0,a,5\n").unwrap();
+    let long = "k".repeat(254);
+    let cases = [
+        (
+            "time_scale = 0.0",
+            "trace.time_scale",
+            "accepted range is 0.001 to 1000",
+        ),
+        (
+            "rate_multiplier = 0.0",
+            "trace.rate_multiplier",
+            "accepted range",
+        ),
+        (
+            "copy_spread = \"2h\"",
+            "trace.copy_spread",
+            "accepted range is 0s to 1h",
+        ),
+        (
+            "salt = [{ key = \"a\", into = 0 }]",
+            "trace.salt",
+            "accepted range is 1 to 10000",
+        ),
+        (
+            &format!("salt = [{{ key = \"{long}\", into = 20 }}]"),
+            "trace.salt",
+            "up to 257 characters; accepted length is 1 to 256",
+        ),
+        (
+            "remap = [{ from = \"a\", to = \"\" }]",
+            "trace.remap",
+            "to = \"\" has 0 characters; a partition key has 1 to 256",
+        ),
+        (
+            "key_bytes = 300",
+            "trace.key_bytes",
+            "accepted range is 0 to 256",
+        ),
+    ];
+    for (option, field, range) in cases {
+        let e = replay(
+            dir.path(),
+            &format!("file = \"t.csv\", {option}"),
+            "size = \"1B\"\n",
+        )
+        .unwrap_err();
+        assert!(e.contains(field) && e.contains(range), "{option}: {e}");
+    }
+    let e = replay(
+        dir.path(),
+        "file = \"a.csv\", interval = \"2h\"",
+        "size = \"1B\"\n",
+    )
+    .unwrap_err();
+    assert!(
+        e.contains("trace.interval") && e.contains("accepted range is 1ms to 1h"),
+        "{e}"
+    );
+    // At the edges, accepted: 256-character sub-keys, 256 key bytes.
+    let edge = "k".repeat(253);
+    replay(
+        dir.path(),
+        &format!("file = \"t.csv\", salt = [{{ key = \"{edge}\", into = 20 }}], key_bytes = 256"),
+        "size = \"1B\"\n",
+    )
+    .unwrap();
 }
