@@ -518,6 +518,25 @@ fn aggregate_rows_become_records_within_their_interval() {
         .sum();
     // 100 bytes of data each, plus the key.
     assert_eq!(bytes, 800 * 105 + 100 * 104);
+    // Uniform within a row (sorted order statistics, made one by one):
+    // a 10-second row of 10,000 puts 1,000 +- 5 sd (30) in each second.
+    fs::write(
+        dir.path().join("ten.csv"),
+        "timestamp,key,records\n0,a,10000\n",
+    )
+    .unwrap();
+    let out = replay(
+        dir.path(),
+        "file = \"ten.csv\", interval = \"10s\", within = \"uniform\"",
+        "size = \"1B\"\nretry = \"none\"\n",
+    )
+    .unwrap();
+    let s: Vec<u64> = out.metrics.seconds.as_ref().unwrap()[..10]
+        .iter()
+        .map(|x| x.producers.produced)
+        .collect();
+    assert_eq!(s.iter().sum::<u64>(), 10_000);
+    assert!(s.iter().all(|&n| n.abs_diff(1_000) < 150), "{s:?}");
     // Poisson counts: about the row's count.
     let out = replay(dir.path(), "file = \"agg.csv\", within = \"poisson\"", "").unwrap();
     let n = out.metrics.producer_total.produced as f64;
