@@ -342,6 +342,27 @@ pub enum TraceCommand {
     /// Print a trace's rate over time, key count, top keys with their
     /// shards at a given shard count, and size distribution.
     Summarize(TraceSummarizeArgs),
+    /// Write a copy of a trace with each partition key replaced by its
+    /// hash key and length, so it can be shared without its keys and still
+    /// replay exactly.
+    Hash(TraceHashArgs),
+}
+
+/// Arguments of `trace hash`.
+#[derive(Debug, Args)]
+pub struct TraceHashArgs {
+    /// The trace (CSV with a header, or JSON Lines).
+    #[arg(value_name = "FILE")]
+    pub file: PathBuf,
+    /// The file to write, in the same format (written whole or not at all).
+    #[arg(long, value_name = "FILE")]
+    pub out: PathBuf,
+    /// Unit of numeric timestamps: s, ms, us or ns.
+    #[arg(long, default_value = "s")]
+    pub time_unit: String,
+    /// Skip malformed lines (counted) instead of stopping.
+    #[arg(long)]
+    pub skip_bad_lines: bool,
 }
 
 /// Arguments of `trace summarize`.
@@ -428,6 +449,7 @@ pub fn run(cli: Cli, input: &mut dyn BufRead, out: &mut dyn Write) -> Result<boo
         Command::Quotas(args) => quotas(&args, out),
         Command::Prices(args) => prices(&args, out),
         Command::Trace(TraceCommand::Summarize(args)) => trace_summarize(&args, out),
+        Command::Trace(TraceCommand::Hash(args)) => trace_hash(&args, out),
     }
     .map(|()| true)
 }
@@ -1253,24 +1275,31 @@ struct QuotaJson {
     as_of: &'static str,
 }
 
-fn trace_summarize(args: &TraceSummarizeArgs, out: &mut dyn Write) -> Result<()> {
+/// A trace read as it is (no replay options), for `trace summarize` and
+/// `trace hash`; per-shard rows are read against `shards` shards.
+fn trace_as_is(
+    file: &Path,
+    time_unit: &str,
+    skip_bad_lines: bool,
+    shards: u32,
+) -> Result<crate::workload::TraceSpec> {
     use crate::workload::{TraceFormat, TraceSpec};
-    let format = TraceFormat::from_path(&args.file).ok_or_else(|| {
+    let format = TraceFormat::from_path(file).ok_or_else(|| {
         anyhow::anyhow!(
             "{}: cannot tell the format; name the file .csv or .jsonl",
-            args.file.display()
+            file.display()
         )
     })?;
-    let time_unit_ns = match args.time_unit.as_str() {
+    let time_unit_ns = match time_unit {
         "s" => 1_000_000_000,
         "ms" => 1_000_000,
         "us" => 1_000,
         "ns" => 1,
         other => bail!("--time-unit {other}: accepted units are s, ms, us and ns"),
     };
-    let columns = crate::workload::Columns::read(&args.file, format)?;
-    let spec = TraceSpec {
-        path: args.file.clone(),
+    let columns = crate::workload::Columns::read(file, format)?;
+    Ok(TraceSpec {
+        path: file.to_owned(),
         format,
         time_unit_ns,
         time_scale: 1.0,
@@ -1278,7 +1307,7 @@ fn trace_summarize(args: &TraceSummarizeArgs, out: &mut dyn Write) -> Result<()>
         copy_spread: 0,
         shift: 0,
         looped: false,
-        skip_bad_lines: args.skip_bad_lines,
+        skip_bad_lines,
         explicit_key_bytes: 0,
         remap: vec![],
         salt: vec![],
@@ -1289,13 +1318,84 @@ fn trace_summarize(args: &TraceSummarizeArgs, out: &mut dyn Write) -> Result<()>
             .then_some(crate::workload::AggregateSpec {
                 interval: 1_000_000_000,
                 within: crate::workload::Within::Even,
-                shards: args.shards,
+                shards,
             }),
-    };
+    })
+}
+
+fn trace_summarize(args: &TraceSummarizeArgs, out: &mut dyn Write) -> Result<()> {
+    let spec = trace_as_is(
+        &args.file,
+        &args.time_unit,
+        args.skip_bad_lines,
+        args.shards,
+    )?;
     write!(
         out,
         "{}",
         crate::workload::summarize(spec, args.shards, args.top)?
+    )?;
+    Ok(())
+}
+
+fn trace_hash(args: &TraceHashArgs, out: &mut dyn Write) -> Result<()> {
+    // Shard ids are copied as they are: any count reads them.
+    let spec = trace_as_is(
+        &args.file,
+        &args.time_unit,
+        args.skip_bad_lines,
+        crate::kds::MAX_CREATE_SHARDS,
+    )?;
+    if crate::workload::TraceFormat::from_path(&args.out) != Some(spec.format) {
+        bail!(
+            "--out {}: the hashed trace has the input's format; name it .{}",
+            args.out.display(),
+            match spec.format {
+                crate::workload::TraceFormat::Csv => "csv",
+                crate::workload::TraceFormat::JsonLines => "jsonl",
+            }
+        );
+    }
+    if args.out.canonicalize().ok() == args.file.canonicalize().ok() {
+        bail!(
+            "--out {}: is the input; write the copy elsewhere",
+            args.out.display()
+        );
+    }
+    // Written beside the target and renamed: never half a file.
+    let dir = args
+        .out
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    let name = args.out.file_name().unwrap_or_default().to_string_lossy();
+    let tmp = dir.join(format!(".{name}.{}.tmp", std::process::id()));
+    let written = (|| -> Result<crate::workload::Hashed> {
+        let file = std::fs::File::create(&tmp)
+            .with_context(|| format!("--out {}: cannot write there", args.out.display()))?;
+        let mut w = std::io::BufWriter::new(file);
+        let done = crate::workload::hash_keys(spec, &mut w)?;
+        w.into_inner()
+            .map_err(|e| e.into_error())
+            .and_then(|f| f.sync_all())
+            .with_context(|| format!("cannot write {}", args.out.display()))?;
+        std::fs::rename(&tmp, &args.out)
+            .with_context(|| format!("cannot write {}", args.out.display()))?;
+        Ok(done)
+    })();
+    let done = written.inspect_err(|_| {
+        let _ = std::fs::remove_file(&tmp);
+    })?;
+    writeln!(
+        out,
+        "wrote {}: {} lines, partition keys replaced by hash keys and lengths{}",
+        args.out.display(),
+        done.lines,
+        if done.skipped > 0 {
+            format!(" ({} malformed line(s) skipped)", done.skipped)
+        } else {
+            String::new()
+        }
     )?;
     Ok(())
 }

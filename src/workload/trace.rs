@@ -38,7 +38,7 @@ use crate::sim::rng::SimRng;
 
 /// A trace that cannot be read or replayed.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("trace {} line {line}: {message}", path.display())]
+#[error("trace {}{}: {message}", path.display(), if *line > 0 { format!(" line {line}") } else { String::new() })]
 pub struct TraceError {
     /// The file.
     pub path: PathBuf,
@@ -156,6 +156,7 @@ pub struct Columns {
     size: Option<usize>,
     shard: Option<usize>,
     records: Option<usize>,
+    key_bytes: Option<usize>,
 }
 
 impl Columns {
@@ -185,6 +186,7 @@ impl Columns {
             size: pos(&["size", "bytes"]),
             shard: pos(&["shard_id", "shard"]),
             records: pos(&["records", "count"]),
+            key_bytes: pos(&["key_bytes", "partition_key_bytes"]),
         };
         if c.key.is_none() && c.hash.is_none() && c.shard.is_none() {
             return Err(
@@ -294,6 +296,8 @@ struct JsonLine<'a> {
     shard_id: Option<std::borrow::Cow<'a, str>>,
     #[serde(alias = "count")]
     records: Option<serde_json::Number>,
+    #[serde(alias = "partition_key_bytes")]
+    key_bytes: Option<serde_json::Number>,
 }
 
 enum Source {
@@ -520,6 +524,10 @@ impl TraceReader {
                                     .records
                                     .and_then(|i| record.get(i))
                                     .map(NumField::Text),
+                                key_bytes: columns
+                                    .key_bytes
+                                    .and_then(|i| record.get(i))
+                                    .map(NumField::Text),
                             },
                             unit,
                             aggregate,
@@ -549,6 +557,7 @@ impl TraceReader {
                                         size: j.size.as_ref().map(NumField::Json),
                                         shard: j.shard_id.as_deref(),
                                         records: j.records.as_ref().map(NumField::Json),
+                                        key_bytes: j.key_bytes.as_ref().map(NumField::Json),
                                     },
                                     unit,
                                     aggregate,
@@ -941,6 +950,7 @@ struct Fields<'a> {
     size: Option<NumField<'a>>,
     shard: Option<&'a str>,
     records: Option<NumField<'a>>,
+    key_bytes: Option<NumField<'a>>,
 }
 
 /// Parses a line's fields; a partition key is copied into `key_in`.
@@ -957,6 +967,7 @@ fn parse_fields(
         size,
         shard,
         records,
+        key_bytes,
     } = f;
     let count = if aggregate {
         let r = records
@@ -996,8 +1007,25 @@ fn parse_fields(
         }
         (k, Some(h)) => {
             // The service charges the partition key that goes with an
-            // explicit hash key: its length, if the trace has it.
-            key_len = k.map(|k| k.len().min(u16::MAX as usize) as u16);
+            // explicit hash key: its length, if the trace has it, or the
+            // line's key_bytes (a trace hashed by `trace hash`).
+            key_len = match k {
+                Some(k) => Some(k.len().min(u16::MAX as usize) as u16),
+                None => match key_bytes.map(NumField::whole).transpose() {
+                    Ok(Some(Some(b))) if b <= 256 => Some(b as u16),
+                    Ok(Some(None)) | Ok(None) => None,
+                    Ok(Some(Some(b))) => {
+                        return Err(format!(
+                            "key_bytes {b} is out of range; accepted range is 0 to 256"
+                        ));
+                    }
+                    Err(t) => {
+                        return Err(format!(
+                            "bad key_bytes {t:?}: expected a whole number from 0 to 256"
+                        ));
+                    }
+                },
+            };
             KeyText::Hash(
                 HashKey::parse_explicit(h.trim())
                     .map_err(|e| e.to_string())?
@@ -1217,6 +1245,139 @@ pub fn summarize(spec: TraceSpec, shards: u32, top: usize) -> Result<String, Tra
         next = i + 1;
     }
     Ok(t)
+}
+
+/// What [`hash_keys`] wrote.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Hashed {
+    /// Lines written.
+    pub lines: u64,
+    /// Malformed lines skipped (with `skip_bad_lines`).
+    pub skipped: u64,
+}
+
+/// Rewrites a trace so it can be shared without its keys: each partition
+/// key becomes its hash key (the MD5 the service routes by, in decimal)
+/// and its length in bytes (what the service charges), so the result
+/// replays exactly as the original, record for record. Only the columns
+/// a replay reads are written (times as RFC 3339 with nanoseconds, so no
+/// `time_unit` is needed); every other column is dropped. Hash keys cannot
+/// be salted: salt what-ifs need the original.
+pub fn hash_keys(spec: TraceSpec, out: &mut dyn std::io::Write) -> Result<Hashed, TraceError> {
+    #[derive(serde::Serialize)]
+    struct Row<'a> {
+        timestamp: &'a str,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        explicit_hash_key: Option<String>,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        key_bytes: Option<u16>,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        shard_id: Option<String>,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        records: Option<u64>,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        size: Option<u64>,
+    }
+    let columns = Columns::read(&spec.path, spec.format)?;
+    let format = spec.format;
+    let mut r = TraceReader::open(TraceSpec {
+        looped: false,
+        ..spec
+    })?;
+    let path = r.spec.path.clone();
+    let io = |line: u64, e: &dyn std::fmt::Display| TraceError {
+        path: path.clone(),
+        line,
+        message: format!("cannot write the hashed trace: {e}"),
+    };
+    enum Sink<'w> {
+        Csv(csv::Writer<&'w mut dyn std::io::Write>, Vec<&'static str>),
+        Json(&'w mut dyn std::io::Write),
+    }
+    let mut sink = match format {
+        TraceFormat::Csv => {
+            let mut w = csv::Writer::from_writer(&mut *out);
+            // Every column a line of this trace can have, in one order.
+            let mut header = vec!["timestamp"];
+            if columns.key.is_some() || columns.hash.is_some() {
+                header.extend(["explicit_hash_key", "key_bytes"]);
+            }
+            if columns.shard.is_some() {
+                header.push("shard_id");
+            }
+            if columns.records.is_some() {
+                header.push("records");
+            }
+            if columns.size.is_some() {
+                header.push(if columns.records.is_some() {
+                    "bytes"
+                } else {
+                    "size"
+                });
+            }
+            w.write_record(&header).map_err(|e| io(0, &e))?;
+            Sink::Csv(w, header)
+        }
+        TraceFormat::JsonLines => Sink::Json(out),
+    };
+    let mut json = Vec::new();
+    let mut lines = 0;
+    while let Some(line) = r.read_line()? {
+        r.last = Some(line.ns);
+        let at = u64::try_from(line.ns)
+            .map_err(|_| r.error("a time before 1970 cannot be written as RFC 3339".to_owned()))?;
+        let time = humantime::format_rfc3339_nanos(
+            std::time::UNIX_EPOCH + std::time::Duration::from_nanos(at),
+        )
+        .to_string();
+        let (hash, key_bytes, shard) = match line.key {
+            KeyText::Partition => (
+                Some(HashKey::from_partition_key(&r.key_in).0.to_string()),
+                Some(r.key_in.len() as u16),
+                None,
+            ),
+            KeyText::Hash(h) => (Some(h.to_string()), line.key_len, None),
+            KeyText::Shard(i) => (None, None, Some(crate::kds::ShardId(i).to_string())),
+        };
+        let row = Row {
+            timestamp: &time,
+            explicit_hash_key: hash,
+            key_bytes,
+            shard_id: shard,
+            records: line.count,
+            size: line.size,
+        };
+        match &mut sink {
+            Sink::Csv(w, header) => {
+                let cell = |name: &str| -> String {
+                    match name {
+                        "timestamp" => row.timestamp.to_owned(),
+                        "explicit_hash_key" => row.explicit_hash_key.clone().unwrap_or_default(),
+                        "key_bytes" => row.key_bytes.map(|b| b.to_string()).unwrap_or_default(),
+                        "shard_id" => row.shard_id.clone().unwrap_or_default(),
+                        "records" => row.records.map(|n| n.to_string()).unwrap_or_default(),
+                        _ => row.size.map(|n| n.to_string()).unwrap_or_default(),
+                    }
+                };
+                w.write_record(header.iter().map(|h| cell(h)))
+                    .map_err(|e| io(r.line, &e))?;
+            }
+            Sink::Json(out) => {
+                json.clear();
+                serde_json::to_writer(&mut json, &row).map_err(|e| io(r.line, &e))?;
+                json.push(b'\n');
+                out.write_all(&json).map_err(|e| io(r.line, &e))?;
+            }
+        }
+        lines += 1;
+    }
+    if let Sink::Csv(mut w, _) = sink {
+        w.flush().map_err(|e| io(r.line, &e))?;
+    }
+    Ok(Hashed {
+        lines,
+        skipped: r.skipped,
+    })
 }
 
 #[cfg(test)]
