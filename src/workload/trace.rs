@@ -302,7 +302,8 @@ struct JsonLine<'a> {
 
 enum Source {
     Csv {
-        reader: csv::Reader<BufReader<File>>,
+        // Boxed: the csv reader is large beside the JSON variant.
+        reader: Box<csv::Reader<BufReader<File>>>,
         record: csv::StringRecord,
         columns: Columns,
     },
@@ -474,7 +475,7 @@ impl TraceReader {
                 let mut reader = csv_reader(reader);
                 let columns = csv_columns(&mut reader, &spec.path)?;
                 Source::Csv {
-                    reader,
+                    reader: Box::new(reader),
                     record: csv::StringRecord::new(),
                     columns,
                 }
@@ -1291,7 +1292,10 @@ pub fn hash_keys(spec: TraceSpec, out: &mut dyn std::io::Write) -> Result<Hashed
         message: format!("cannot write the hashed trace: {e}"),
     };
     enum Sink<'w> {
-        Csv(csv::Writer<&'w mut dyn std::io::Write>, Vec<&'static str>),
+        Csv(
+            Box<csv::Writer<&'w mut dyn std::io::Write>>,
+            Vec<&'static str>,
+        ),
         Json(&'w mut dyn std::io::Write),
     }
     let mut sink = match format {
@@ -1316,7 +1320,7 @@ pub fn hash_keys(spec: TraceSpec, out: &mut dyn std::io::Write) -> Result<Hashed
                 });
             }
             w.write_record(&header).map_err(|e| io(0, &e))?;
-            Sink::Csv(w, header)
+            Sink::Csv(Box::new(w), header)
         }
         TraceFormat::JsonLines => Sink::Json(out),
     };
