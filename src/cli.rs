@@ -12,7 +12,6 @@ use std::time::{Duration, SystemTime};
 
 use anyhow::{Context, Result, bail};
 use clap::{Args, Parser, Subcommand, ValueEnum};
-use md5::Digest;
 use serde::Serialize;
 
 use crate::kds::{
@@ -816,17 +815,9 @@ fn load_text(path: &Path) -> Result<(Scenario, String, String)> {
     let text = String::from_utf8(bytes.clone())
         .map_err(|_| anyhow::anyhow!("{} is not valid UTF-8 text", path.display()))?;
     let scenario = Scenario::parse(&text, path)?;
-    // The input is the scenario and the files it imports: a change to an
+    // The scenario and every file it reads: a change to a trace or an
     // imported configuration changes the digest too.
-    let mut md5 = md5::Md5::new();
-    md5.update(&bytes);
-    for import in &scenario.imports {
-        let imported =
-            std::fs::read(import).with_context(|| format!("cannot read {}", import.display()))?;
-        md5.update(&imported);
-    }
-    let digest: [u8; 16] = md5.finalize().into();
-    let hex = digest.iter().map(|b| format!("{b:02x}")).collect();
+    let hex = crate::scenario::input_md5(&bytes, &scenario.imports)?;
     Ok((scenario, hex, text))
 }
 

@@ -299,7 +299,9 @@ impl Partition {
 pub struct Sweep {
     /// The base scenario's name.
     pub name: String,
-    /// MD5 of the scenario file.
+    /// MD5 of the inputs: the scenario file and every file it reads
+    /// ([`input_md5`](crate::scenario::input_md5)), and the files that
+    /// only some points read (an axis over `trace.file`).
     pub scenario_md5: String,
     /// The axes.
     pub axes: Vec<Axis>,
@@ -353,6 +355,8 @@ pub fn axes(file: &[String], cli: &[String]) -> Result<Vec<Axis>, SweepError> {
 impl Sweep {
     /// Builds and validates every point of `axes` over the scenario file
     /// `text` (read from `path`, which relative paths inside it follow).
+    /// `scenario_md5` is the digest of the file's inputs; files that only
+    /// points read (a path set by an axis) are hashed into it here.
     pub fn new(
         text: &str,
         path: &Path,
@@ -409,9 +413,25 @@ impl Sweep {
             })?;
             points.push(scenario);
         }
+        // Files read by points but not by the file as written, in grid
+        // order: whatever the partition, every part hashes the same list.
+        let mut seen: std::collections::BTreeSet<&std::path::PathBuf> =
+            base.imports.iter().collect();
+        let extra: Vec<std::path::PathBuf> = points
+            .iter()
+            .flat_map(|p| &p.imports)
+            .filter(|f| seen.insert(*f))
+            .cloned()
+            .collect();
+        let scenario_md5 = if extra.is_empty() {
+            scenario_md5.to_owned()
+        } else {
+            crate::scenario::input_md5(scenario_md5.as_bytes(), &extra)
+                .map_err(|e| SweepError::Options(e.to_string()))?
+        };
         Ok(Sweep {
             name: base.name,
-            scenario_md5: scenario_md5.to_owned(),
+            scenario_md5,
             axes,
             replications,
             points,
@@ -632,7 +652,7 @@ pub fn summarize(sweep_csv: &[u8], axes: usize) -> Result<Vec<u8>, SweepError> {
 pub struct Manifest {
     /// Scenario name.
     pub scenario: String,
-    /// MD5 of the scenario file.
+    /// MD5 of the inputs: the scenario file and the files it reads.
     pub scenario_md5: String,
     /// The axes as given.
     pub axes: Vec<String>,
@@ -715,9 +735,20 @@ pub fn merge(dirs: &[&Path]) -> Result<Vec<(String, Vec<u8>)>, SweepError> {
             partition: "1/1".into(),
             ..m.clone()
         };
+        if m.scenario_md5 != first.scenario_md5 && m.scenario == first.scenario {
+            return Err(SweepError::Merge(format!(
+                "{} and {} ran on other inputs (scenario_md5 {} and {}): the scenario file or a \
+                 file it reads (a trace, a CloudWatch export, a price file, a scaling-utils \
+                 configuration) differs",
+                first_dir.display(),
+                dir.display(),
+                first.scenario_md5,
+                m.scenario_md5
+            )));
+        }
         if as_whole != whole || p.count != first_p.count {
             return Err(SweepError::Merge(format!(
-                "{} is a part of another sweep than {} (scenario, axes, replications, version and partition count must match)",
+                "{} is a part of another sweep than {} (scenario and its inputs, axes, replications, version and partition count must match)",
                 dir.display(),
                 first_dir.display()
             )));

@@ -220,7 +220,9 @@ struct Engine<'s> {
     /// Records awaiting a retry, by slot; free slots are reused.
     parked: Vec<Record>,
     free_slots: Vec<u32>,
-    /// Per group: the rate's upper bound and whether it is constant.
+    /// Per group: the rate this run follows (imported bursts drawn from
+    /// the run's seed), its upper bound and whether it is constant.
+    rates: Vec<std::borrow::Cow<'s, crate::workload::RateProfile>>,
     rate_bounds: Vec<(f64, bool)>,
     /// Birth times of the user records in each aggregate, by slot; emptied
     /// vectors are kept for reuse, so steady state allocates nothing.
@@ -308,6 +310,16 @@ pub fn simulate(scenario: &Scenario, options: RunOptions) -> Result<Outcome, Sim
             offered_bytes: 0,
         });
     }
+    let rates: Vec<_> = scenario
+        .producers
+        .iter()
+        .enumerate()
+        .map(|(g, group)| {
+            group
+                .rate
+                .realize(scenario.seed, g as u64, scenario.duration)
+        })
+        .collect();
     let metrics = Metrics::new(
         shards as usize,
         records_rate,
@@ -324,11 +336,8 @@ pub fn simulate(scenario: &Scenario, options: RunOptions) -> Result<Outcome, Sim
         max_record: spec.max_record_bytes,
         parked: Vec::new(),
         free_slots: Vec::new(),
-        rate_bounds: scenario
-            .producers
-            .iter()
-            .map(|g| (g.rate.max(), g.rate.is_constant()))
-            .collect(),
+        rate_bounds: rates.iter().map(|r| (r.max(), r.is_constant())).collect(),
+        rates,
         births: Vec::new(),
         free_births: Vec::new(),
         reshard_rng: stream(scenario.seed, Purpose::Reshard, 0),
@@ -563,7 +572,7 @@ impl Engine<'_> {
         let group = &self.scenario.producers[p.group as usize];
         let (max, constant) = self.rate_bounds[p.group as usize];
         if let Some(t) = group.arrivals.next(
-            &group.rate,
+            &self.rates[p.group as usize],
             (max, constant),
             p.share,
             now,

@@ -42,8 +42,10 @@ pub struct Scenario {
     /// Service-level objectives: judged by `run` (the `slo` column of
     /// summary.csv), and the targets of later planning commands.
     pub slo: Slo,
-    /// Other files the scenario reads (a scaling-utils configuration), as
-    /// resolved against the scenario file's directory, in the order read.
+    /// Every other file the scenario reads (a price file, traces,
+    /// CloudWatch exports, a scaling-utils configuration), as resolved
+    /// against the scenario file's directory, each once, in the order read.
+    /// [`input_md5`] hashes them with the scenario's text.
     pub imports: Vec<PathBuf>,
     /// What validation wants the user to know (e.g. what an import read and
     /// assumed); printed by `run` and `validate`.
@@ -493,6 +495,16 @@ pub enum ScenarioError {
         #[source]
         source: std::io::Error,
     },
+    /// A file the scenario read could not be read again for
+    /// [`input_md5`] (it was removed or changed meanwhile).
+    #[error("cannot read {}, an input of the scenario", file.display())]
+    InputRead {
+        /// The file, as resolved.
+        file: PathBuf,
+        /// Why.
+        #[source]
+        source: std::io::Error,
+    },
     /// A file the scenario imports is not valid JSON, is not a valid
     /// configuration, or holds a value outside its accepted range.
     #[error(
@@ -542,4 +554,45 @@ impl Scenario {
     pub fn parse(text: &str, path: &Path) -> Result<Scenario, ScenarioError> {
         validate::parse(text, path)
     }
+}
+
+/// The MD5 (lowercase hex) of a scenario's inputs: `text` (the scenario
+/// file), then each file of `imports` in order, as its content and its
+/// length. Reports and sweep manifests carry it, so a change to any input
+/// (a trace, a CloudWatch export, a price file) shows, and `merge` refuses
+/// parts that ran on other data.
+///
+/// Every file is read whole, by content (times are not stable across
+/// machines): hashing a 1 GB trace takes a few seconds, paid once per
+/// command for that safety.
+pub fn input_md5(text: &[u8], imports: &[PathBuf]) -> Result<String, ScenarioError> {
+    use md5::Digest;
+    use std::io::Read;
+    let mut md5 = md5::Md5::new();
+    md5.update(text);
+    let mut buffer = vec![0; 1 << 16];
+    for file in imports {
+        let fail = |source| ScenarioError::InputRead {
+            file: file.clone(),
+            source,
+        };
+        let mut f = std::fs::File::open(file).map_err(fail)?;
+        let mut length: u64 = 0;
+        loop {
+            match f.read(&mut buffer) {
+                Ok(0) => break,
+                Ok(n) => {
+                    md5.update(&buffer[..n]);
+                    length += n as u64;
+                }
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+                Err(e) => return Err(fail(e)),
+            }
+        }
+        // Each file's length after it, so bytes moved from one file to the
+        // next change the digest.
+        md5.update(length.to_le_bytes());
+    }
+    let digest: [u8; 16] = md5.finalize().into();
+    Ok(digest.iter().map(|b| format!("{b:02x}")).collect())
 }

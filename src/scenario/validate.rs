@@ -145,8 +145,17 @@ fn scenario(ctx: &Ctx<'_>, raw: RawScenario) -> Result<Scenario, ScenarioError> 
             })?
         }
     };
+    // Every file read, in reading order, for the digest of the inputs.
+    let mut imports = Vec::new();
+    let prices = raw
+        .stream
+        .get_ref()
+        .prices
+        .as_deref()
+        .map(|f| beside(ctx, f));
     let stream_span = raw.stream.span();
     let stream = stream(ctx, stream_span, raw.stream.into_inner())?;
+    imports.extend(prices);
     if raw.producers.get_ref().is_empty() {
         return Err(ctx.invalid(
             raw.producers.span(),
@@ -164,7 +173,7 @@ fn scenario(ctx: &Ctx<'_>, raw: RawScenario) -> Result<Scenario, ScenarioError> 
             span.clone(),
             p.into_inner(),
             &stream,
-            raw.seed,
+            &mut imports,
             &mut notes,
         )?;
         if producers
@@ -236,13 +245,14 @@ fn scenario(ctx: &Ctx<'_>, raw: RawScenario) -> Result<Scenario, ScenarioError> 
             ),
         ));
     }
-    let mut imports = Vec::new();
     let autoscaling = match raw.autoscaling {
         None => None,
         Some(a) => {
             let span = a.span();
             let mut a = a.into_inner();
-            imports.extend(import_scaling_utils(ctx, span.clone(), &mut a)?);
+            if let Some(file) = import_scaling_utils(ctx, span.clone(), &mut a)? {
+                push_once(&mut imports, file);
+            }
             Some(
                 autoscaling(a, &stream)
                     .map_err(|(f, m)| ctx.invalid(span, &format!("autoscaling.{f}"), m))?,
@@ -1023,13 +1033,19 @@ fn stream(ctx: &Ctx<'_>, span: Range<usize>, raw: RawStream) -> Result<StreamSpe
     })
 }
 
+/// A file named in the scenario: relative to the scenario file's
+/// directory, so a scenario runs from any directory.
+fn beside(ctx: &Ctx<'_>, name: &str) -> std::path::PathBuf {
+    ctx.path.parent().unwrap_or(Path::new("")).join(name)
+}
+
 /// Reads a user's price file (`stream.prices`, relative to the scenario).
 fn price_file(
     ctx: &Ctx<'_>,
     bad: &dyn Fn(&str, String) -> ScenarioError,
     name: &str,
 ) -> Result<crate::kds::prices::Prices, ScenarioError> {
-    let path = ctx.path.parent().unwrap_or(Path::new("")).join(name);
+    let path = beside(ctx, name);
     let text = std::fs::read_to_string(&path).map_err(|e| {
         bad(
             "stream.prices",
@@ -1270,7 +1286,7 @@ fn producer(
     span: Range<usize>,
     raw: RawProducer,
     stream: &StreamSpec,
-    seed: u64,
+    files: &mut Vec<std::path::PathBuf>,
     notes: &mut Vec<String>,
 ) -> Result<ProducerGroup, ScenarioError> {
     let label = format!("producers[{i}] (\"{}\")", raw.name);
@@ -1313,6 +1329,7 @@ fn producer(
             }
             let spec =
                 trace_spec(ctx, t, stream).map_err(|(f, m)| bad(&format!("trace.{f}"), m))?;
+            push_once(files, spec.path.clone());
             if !spec.has_size && raw.size.is_none() {
                 return Err(bad(
                     "size",
@@ -1327,12 +1344,11 @@ fn producer(
         (Some(r), None) => {
             let import = Import {
                 base: ctx.path.parent().unwrap_or(Path::new("")),
-                seed,
-                group: i as u64,
                 label: &label,
+                files,
                 notes,
             };
-            rate_profile(r, &raw.spikes, import).map_err(|m| bad("rate", m))?
+            rate_profile(r, &raw.spikes, import).map_err(|(f, m)| bad(&f, m))?
         }
         (None, None) => return Err(bad("rate", "is required (or a trace)".into())),
     };
@@ -1486,155 +1502,50 @@ fn producer(
     })
 }
 
-/// What a rate import needs: where files are, a seed for bursts, and
-/// where to say what was imported.
+/// What a rate import needs: where files are, where to list the files
+/// read, and where to say what was imported.
 struct Import<'a> {
     base: &'a Path,
-    seed: u64,
-    group: u64,
     label: &'a str,
+    files: &'a mut Vec<std::path::PathBuf>,
     notes: &'a mut Vec<String>,
 }
 
+/// The profile, or the field that is wrong (`rate`, `rate[1]` in a list
+/// of components, `rate.period`) and the message.
 fn rate_profile(
     raw: &RawRate,
     spikes: &[RawSpike],
-    import: Import<'_>,
-) -> Result<RateProfile, String> {
+    mut import: Import<'_>,
+) -> Result<RateProfile, (String, String)> {
+    let whole = |m: String| ("rate".to_owned(), m);
     let mut components = Vec::with_capacity(raw.0.len());
     if raw.0.is_empty() {
-        return Err("needs at least one component".into());
+        return Err(whole("needs at least one component".into()));
     }
-    for c in &raw.0 {
-        let non_negative = |r: f64, what: &str| {
-            if finite_in(r, 0.0, f64::MAX) {
-                Ok(r)
-            } else {
-                Err(format!("{what} must be a rate of 0/s or more"))
+    for (k, c) in raw.0.iter().enumerate() {
+        components.push(component(c, &mut import).map_err(|(sub, m)| {
+            let mut field = "rate".to_owned();
+            if raw.0.len() > 1 {
+                field.push_str(&format!("[{k}]"));
             }
-        };
-        components.push(match c {
-            RawComponent::Constant { rate } => {
-                if !(rate.0 > 0.0 && rate.0.is_finite()) {
-                    return Err(format!(
-                        "{} is out of range; a constant rate must be above 0/s",
-                        rate
-                    ));
-                }
-                Component::Constant(rate.0)
+            if !sub.is_empty() {
+                field.push('.');
+                field.push_str(sub);
             }
-            RawComponent::Steps { steps } => {
-                if steps.is_empty() {
-                    return Err("steps needs at least one [time, rate] pair".into());
-                }
-                if steps.windows(2).any(|w| w[0].0 >= w[1].0) {
-                    return Err("step times must increase".into());
-                }
-                let mut v = Vec::with_capacity(steps.len());
-                for (t, r) in steps {
-                    v.push((t.0, non_negative(r.0, "every step")?));
-                }
-                Component::Steps(v)
-            }
-            RawComponent::Ramp {
-                from,
-                to,
-                start,
-                end,
-            } => {
-                if start >= end {
-                    return Err(format!(
-                        "ramp start ({start}) must be before its end ({end})"
-                    ));
-                }
-                Component::Ramp {
-                    from: non_negative(from.0, "from")?,
-                    to: non_negative(to.0, "to")?,
-                    start: start.0,
-                    end: end.0,
-                }
-            }
-            RawComponent::Diurnal {
-                mean,
-                amplitude,
-                period,
-                phase,
-            } => {
-                if !(mean.0 > 0.0 && mean.0.is_finite()) {
-                    return Err(format!("mean {mean} is out of range; it must be above 0/s"));
-                }
-                if !finite_in(*amplitude, 0.0, 1.0) {
-                    return Err(format!(
-                        "amplitude {amplitude} is out of range; accepted range is 0 to 1"
-                    ));
-                }
-                if period.0 == 0 {
-                    return Err("period must be above 0s".into());
-                }
-                Component::Diurnal {
-                    mean: mean.0,
-                    amplitude: *amplitude,
-                    period: period.0,
-                    phase: phase.0,
-                }
-            }
-            RawComponent::Cloudwatch {
-                file,
-                metric,
-                period,
-                burstiness,
-            } => {
-                let path = import.base.join(file);
-                let data = crate::workload::cloudwatch::read(&path, metric.as_deref())
-                    .map_err(|m| format!("CloudWatch file {}: {m}", path.display()))?;
-                let period = period.map_or_else(|| data.period(), |d| d.0);
-                if !(NANOS_PER_SEC..=24 * HOUR).contains(&period) || period % NANOS_PER_SEC != 0 {
-                    return Err(format!(
-                        "period {} is out of range; accepted range is whole seconds from 1s to 24h",
-                        Duration(period)
-                    ));
-                }
-                let sigma = burstiness.unwrap_or(0.0);
-                if !finite_in(sigma, 0.0, 3.0) {
-                    return Err(format!(
-                        "burstiness {sigma} is out of range; accepted range is 0 to 3"
-                    ));
-                }
-                let mut rng = crate::sim::rng::stream(
-                    import.seed,
-                    crate::sim::rng::Purpose::Import,
-                    import.group,
-                );
-                let steps = data.steps(period, sigma, &mut rng);
-                import.notes.push(format!(
-                    "{}.rate: {} CloudWatch datapoints of {} s from {} ({} series added up){}",
-                    import.label,
-                    data.points.len(),
-                    period / NANOS_PER_SEC,
-                    path.display(),
-                    data.series,
-                    if sigma > 0.0 {
-                        format!(
-                            "; bursts within each period: lognormal per-second factors, sigma {sigma}, totals kept"
-                        )
-                    } else {
-                        "; flat within each period (per-period data hides micro-bursts: set burstiness to model them)".to_owned()
-                    }
-                ));
-                Component::Steps(steps)
-            }
-        });
+            (field, m)
+        })?);
     }
     let mut out = Vec::with_capacity(spikes.len());
     for s in spikes {
         if !finite_in(s.multiplier, 0.0, 1e6) {
-            return Err(format!(
+            return Err(whole(format!(
                 "spike multiplier {} is out of range; accepted range is 0 to 1000000",
                 s.multiplier
-            ));
+            )));
         }
         if s.duration.0 == 0 {
-            return Err("spike duration must be above 0s".into());
+            return Err(whole("spike duration must be above 0s".into()));
         }
         out.push(Spike {
             at: s.at.0,
@@ -1647,12 +1558,165 @@ fn rate_profile(
         spikes: out,
     };
     if profile.max() <= 0.0 {
-        return Err("the rate is 0/s throughout; give at least one positive rate".into());
+        return Err(whole(
+            "the rate is 0/s throughout; give at least one positive rate".into(),
+        ));
     }
     if !profile.max().is_finite() || profile.max() > 1e9 {
-        return Err("the rate exceeds 1000000000/s".into());
+        return Err(whole("the rate exceeds 1000000000/s".into()));
     }
     Ok(profile)
+}
+
+/// One component of a rate, or its field that is wrong ("" for the
+/// component as a whole) and the message.
+fn component(
+    c: &RawComponent,
+    import: &mut Import<'_>,
+) -> Result<Component, (&'static str, String)> {
+    let non_negative = |r: f64, what: &str| {
+        if finite_in(r, 0.0, f64::MAX) {
+            Ok(r)
+        } else {
+            Err(("", format!("{what} must be a rate of 0/s or more")))
+        }
+    };
+    Ok(match c {
+        RawComponent::Constant { rate } => {
+            if !(rate.0 > 0.0 && rate.0.is_finite()) {
+                return Err((
+                    "",
+                    format!("{rate} is out of range; a constant rate must be above 0/s"),
+                ));
+            }
+            Component::Constant(rate.0)
+        }
+        RawComponent::Steps { steps } => {
+            if steps.is_empty() {
+                return Err(("", "steps needs at least one [time, rate] pair".into()));
+            }
+            if steps.windows(2).any(|w| w[0].0 >= w[1].0) {
+                return Err(("", "step times must increase".into()));
+            }
+            let mut v = Vec::with_capacity(steps.len());
+            for (t, r) in steps {
+                v.push((t.0, non_negative(r.0, "every step")?));
+            }
+            Component::Steps(v)
+        }
+        RawComponent::Ramp {
+            from,
+            to,
+            start,
+            end,
+        } => {
+            if start >= end {
+                return Err((
+                    "",
+                    format!("ramp start ({start}) must be before its end ({end})"),
+                ));
+            }
+            Component::Ramp {
+                from: non_negative(from.0, "from")?,
+                to: non_negative(to.0, "to")?,
+                start: start.0,
+                end: end.0,
+            }
+        }
+        RawComponent::Diurnal {
+            mean,
+            amplitude,
+            period,
+            phase,
+        } => {
+            if !(mean.0 > 0.0 && mean.0.is_finite()) {
+                return Err((
+                    "",
+                    format!("mean {mean} is out of range; it must be above 0/s"),
+                ));
+            }
+            if !finite_in(*amplitude, 0.0, 1.0) {
+                return Err((
+                    "",
+                    format!("amplitude {amplitude} is out of range; accepted range is 0 to 1"),
+                ));
+            }
+            if period.0 == 0 {
+                return Err(("", "period must be above 0s".into()));
+            }
+            Component::Diurnal {
+                mean: mean.0,
+                amplitude: *amplitude,
+                period: period.0,
+                phase: phase.0,
+            }
+        }
+        RawComponent::Cloudwatch {
+            file,
+            metric,
+            period,
+            burstiness,
+        } => {
+            let path = import.base.join(file);
+            let data = crate::workload::cloudwatch::read(&path, metric.as_deref())
+                .map_err(|m| ("file", format!("CloudWatch file {}: {m}", path.display())))?;
+            push_once(import.files, path.clone());
+            let given = period.is_some();
+            let period = period.map_or_else(|| data.period(), |d| d.0);
+            // Without a period, say where the one checked came from.
+            let from = |m: String| {
+                if given {
+                    m
+                } else {
+                    format!("not given, so the smallest gap between datapoints: {m}")
+                }
+            };
+            if !(NANOS_PER_SEC..=24 * HOUR).contains(&period) || period % NANOS_PER_SEC != 0 {
+                return Err((
+                    "period",
+                    from(format!(
+                        "{} is out of range; accepted range is whole seconds from 1s to 24h",
+                        Duration(period)
+                    )),
+                ));
+            }
+            data.check_period(period).map_err(|m| ("period", from(m)))?;
+            let sigma = burstiness.unwrap_or(0.0);
+            if !finite_in(sigma, 0.0, 3.0) {
+                return Err((
+                    "burstiness",
+                    format!("{sigma} is out of range; accepted range is 0 to 3"),
+                ));
+            }
+            import.notes.push(format!(
+                "{}.rate: {} CloudWatch datapoints of {} s from {} ({} series added up){}",
+                import.label,
+                data.points.len(),
+                period / NANOS_PER_SEC,
+                path.display(),
+                data.series,
+                if sigma > 0.0 {
+                    format!(
+                        "; bursts within each period: lognormal per-second factors, sigma {sigma}, totals kept, drawn from the run's seed"
+                    )
+                } else {
+                    "; flat within each period (per-period data hides micro-bursts: set burstiness to model them)".to_owned()
+                }
+            ));
+            Component::Periods {
+                period,
+                rates: data.rates(period),
+                burstiness: sigma,
+            }
+        }
+    })
+}
+
+/// Adds `path` to the files read, unless it is there already.
+fn push_once(files: &mut Vec<std::path::PathBuf>, path: std::path::PathBuf) {
+    if !files.contains(&path) {
+        files.push(path);
+    }
 }
 
 /// Sizes are data only; the record limit applies to data plus partition key

@@ -32,7 +32,8 @@ pub enum Purpose {
     Reshard = 6,
     /// A consumer application's poll phases.
     Consumers = 7,
-    /// Draws made while importing data (e.g. CloudWatch bursts).
+    /// A group's bursts within imported per-period rates (CloudWatch),
+    /// drawn at the start of each run.
     Import = 8,
 }
 

@@ -10,19 +10,20 @@
 //! decide shards in the simulation. A period without a datapoint had no
 //! records (CloudWatch omits empty periods).
 //!
+//! Each datapoint is one period's sum, so the period may not exceed the
+//! smallest gap between datapoints, and every gap must be a whole number of
+//! periods ([`Datapoints::check_period`]).
+//!
 //! Per-minute sums hide micro-bursts. With `burstiness` = sigma > 0, the
-//! rate within each period varies second by second by lognormal factors
-//! `exp(sigma Z - sigma^2 / 2)`, rescaled so each period's total is kept
-//! exactly: the import matches CloudWatch at its own resolution and is
-//! burstier below it. With 0 the rate is flat within a period.
+//! rate within each period varies second by second by lognormal factors,
+//! rescaled so each period's total is kept exactly (see
+//! [`Component::Periods`](crate::workload::Component::Periods)); the
+//! factors are drawn per run, from the run's seed.
 
 use std::path::Path;
 
-use rand_distr::{Distribution, StandardNormal};
-
 use crate::sim::SimTime;
-use crate::sim::rng::SimRng;
-use crate::units::NANOS_PER_SEC;
+use crate::units::{Duration, NANOS_PER_SEC};
 
 /// Datapoints of one metric: `(epoch ns, sum)`, summed over series, sorted.
 #[derive(Debug, Clone, PartialEq)]
@@ -151,85 +152,183 @@ pub fn read(path: &Path, metric: Option<&str>) -> Result<Datapoints, String> {
 }
 
 impl Datapoints {
-    /// The period: the smallest gap between datapoints (60 s for one point).
+    /// The default period: the smallest gap between datapoints (60 s for
+    /// one point).
     pub fn period(&self) -> SimTime {
-        self.points
-            .windows(2)
-            .map(|w| (w[1].0 - w[0].0) as SimTime)
+        self.gaps()
+            .map(|(_, _, gap)| gap)
             .min()
             .unwrap_or(60 * NANOS_PER_SEC)
     }
 
-    /// The rate as steps from time 0 (the first datapoint): one step per
-    /// period, or per second with `burstiness` above 0.
-    pub fn steps(&self, period: SimTime, burstiness: f64, rng: &mut SimRng) -> Vec<(SimTime, f64)> {
+    /// Consecutive datapoints and the time between them (saturated: a gap
+    /// past `u64` nanoseconds, about 584 years, is out of any scenario).
+    fn gaps(&self) -> impl Iterator<Item = (i128, i128, SimTime)> + '_ {
+        self.points.windows(2).map(|w| {
+            let gap = SimTime::try_from(w[1].0 - w[0].0).unwrap_or(SimTime::MAX);
+            (w[0].0, w[1].0, gap)
+        })
+    }
+
+    /// Checks that each datapoint can be one `period`'s sum: no gap is
+    /// shorter than the period (the periods would overlap) and every gap is
+    /// a whole number of periods (a gap of several is periods without
+    /// records). The message says which datapoints break the rule and what
+    /// is accepted.
+    pub fn check_period(&self, period: SimTime) -> Result<(), String> {
+        let smallest = self.period();
+        if self.points.len() > 1 && period > smallest {
+            return Err(format!(
+                "{} is out of range; accepted range is 1s to {}: datapoints are {} apart at the closest, \
+                 and each datapoint is the sum of one period, so longer periods would overlap",
+                Duration(period),
+                Duration(smallest),
+                seconds(smallest)
+            ));
+        }
+        if let Some((a, b, gap)) = self.gaps().find(|g| !g.2.is_multiple_of(period)) {
+            // The largest period that fits every gap, if it is whole seconds.
+            let fits = self.gaps().fold(0, |g, x| gcd(g, x.2));
+            let hint = if fits >= NANOS_PER_SEC && fits.is_multiple_of(NANOS_PER_SEC) {
+                format!(
+                    "; the largest period that fits every gap is {}",
+                    Duration(fits)
+                )
+            } else {
+                "; the datapoints are not on a grid of whole seconds".to_owned()
+            };
+            return Err(format!(
+                "{} does not fit the datapoints at {} and {}, {} apart: every gap between \
+                 datapoints must be a whole number of periods (a gap of several periods is \
+                 periods without records){hint}",
+                Duration(period),
+                stamp(a),
+                stamp(b),
+                seconds(gap)
+            ));
+        }
+        Ok(())
+    }
+
+    /// The rate of each period with a datapoint: `(start, records/s)`, the
+    /// start counted from the first datapoint. Datapoints past `u64`
+    /// nanoseconds from the first (centuries) are left out.
+    pub fn rates(&self, period: SimTime) -> Vec<(SimTime, f64)> {
         let t0 = self.points[0].0;
         let per_s = period as f64 / NANOS_PER_SEC as f64;
-        let seconds = (period / NANOS_PER_SEC).max(1);
-        let mut steps = Vec::new();
-        let mut next = 0;
-        for &(t, sum) in &self.points {
-            let start = (t - t0) as SimTime;
-            if start > next {
-                // A missing period: no records.
-                steps.push((next, 0.0));
-            }
-            let rate = sum / per_s;
-            if burstiness > 0.0 && seconds > 1 {
-                let factors: Vec<f64> = (0..seconds)
-                    .map(|_| {
-                        let z: f64 = StandardNormal.sample(rng);
-                        (burstiness * z - burstiness * burstiness / 2.0).exp()
-                    })
-                    .collect();
-                let mean = factors.iter().sum::<f64>() / seconds as f64;
-                for (k, f) in factors.iter().enumerate() {
-                    steps.push((start + k as SimTime * NANOS_PER_SEC, rate * f / mean));
-                }
-            } else {
-                steps.push((start, rate));
-            }
-            next = start + period;
-        }
-        steps.push((next, 0.0));
-        steps
+        self.points
+            .iter()
+            .map_while(|&(t, sum)| Some((SimTime::try_from(t - t0).ok()?, sum / per_s)))
+            .collect()
     }
+}
+
+fn gcd(a: u64, b: u64) -> u64 {
+    if b == 0 { a } else { gcd(b, a % b) }
+}
+
+/// `90 s`, or `0.5 s` for a gap that is not whole seconds.
+fn seconds(ns: SimTime) -> String {
+    if ns.is_multiple_of(NANOS_PER_SEC) {
+        format!("{} s", ns / NANOS_PER_SEC)
+    } else {
+        format!("{} s", ns as f64 / NANOS_PER_SEC as f64)
+    }
+}
+
+/// An epoch time in RFC 3339, as CloudWatch prints it.
+fn stamp(t: i128) -> String {
+    u64::try_from(t)
+        .ok()
+        .and_then(|ns| std::time::UNIX_EPOCH.checked_add(std::time::Duration::from_nanos(ns)))
+        .map_or_else(
+            || format!("{t} ns"),
+            |st| humantime::format_rfc3339(st).to_string(),
+        )
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::sim::rng::{Purpose, stream};
+
+    const S: SimTime = NANOS_PER_SEC;
+
+    fn at(seconds: &[i128]) -> Datapoints {
+        Datapoints {
+            points: seconds
+                .iter()
+                .map(|&t| (t * 1_000_000_000, 600.0))
+                .collect(),
+            series: 1,
+        }
+    }
 
     #[test]
-    fn bursts_keep_each_period_total() {
+    fn rates_are_sums_over_the_period() {
         let d = Datapoints {
             points: vec![
                 (0, 6000.0),
-                (60_000_000_000, 12_000.0),
-                (180_000_000_000, 600.0),
+                (60 * S as i128, 12_000.0),
+                (180 * S as i128, 600.0),
             ],
             series: 1,
         };
-        let mut rng = stream(1, Purpose::Arrivals, 0);
-        let flat = d.steps(60 * NANOS_PER_SEC, 0.0, &mut rng);
+        assert_eq!(d.period(), 60 * S);
         assert_eq!(
-            flat,
-            [
-                (0, 100.0),
-                (60_000_000_000, 200.0),
-                (120_000_000_000, 0.0),
-                (180_000_000_000, 10.0),
-                (240_000_000_000, 0.0)
-            ]
+            d.rates(60 * S),
+            [(0, 100.0), (60 * S, 200.0), (180 * S, 10.0)]
         );
-        let bursty = d.steps(60 * NANOS_PER_SEC, 0.5, &mut rng);
-        assert_eq!(bursty.len(), 60 * 3 + 2);
-        let first: f64 = bursty[..60].iter().map(|s| s.1).sum();
-        assert!((first - 6000.0).abs() < 1e-6, "{first}");
+        // A shorter period: the same sums over less time.
+        assert_eq!(d.rates(30 * S)[1], (60 * S, 400.0));
+    }
+
+    #[test]
+    fn a_period_must_fit_between_datapoints() {
+        // 60 s apart, then a missing minute: 1m fits, and so do its divisors.
+        let d = at(&[0, 60, 180]);
+        for ok in [S, 20 * S, 30 * S, 60 * S] {
+            assert_eq!(d.check_period(ok), Ok(()), "{ok}");
+        }
+        // Longer than the closest datapoints: periods would overlap.
+        let e = d.check_period(300 * S).unwrap_err();
         assert!(
-            bursty[..60].iter().any(|s| s.1 > 150.0),
-            "no burst above 1.5x"
+            e.starts_with(
+                "5m is out of range; accepted range is 1s to 1m: datapoints are 60 s apart"
+            ),
+            "{e}"
         );
+        assert!(d.check_period(61 * S).is_err());
+        // Not a divisor of every gap: the rates would straddle datapoints.
+        let e = d.check_period(45 * S).unwrap_err();
+        assert!(
+            e.contains("45s does not fit the datapoints at 1970-01-01T00:00:00Z and 1970-01-01T00:01:00Z, 60 s apart")
+                && e.ends_with("the largest period that fits every gap is 1m"),
+            "{e}"
+        );
+        // The default (smallest gap) can fail too: 60 s, then 90 s.
+        let d = at(&[0, 60, 150]);
+        assert_eq!(d.period(), 60 * S);
+        let e = d.check_period(d.period()).unwrap_err();
+        assert!(
+            e.contains("1970-01-01T00:01:00Z and 1970-01-01T00:02:30Z, 90 s apart")
+                && e.ends_with("is 30s"),
+            "{e}"
+        );
+        // Off a whole-second grid, no period is suggested.
+        let d = Datapoints {
+            points: vec![
+                (0, 1.0),
+                (2 * S as i128, 1.0),
+                (3 * S as i128 + 500_000_000, 1.0),
+            ],
+            series: 1,
+        };
+        let e = d.check_period(S).unwrap_err();
+        assert!(
+            e.contains("1.5 s apart") && e.ends_with("not on a grid of whole seconds"),
+            "{e}"
+        );
+        // One datapoint: any period.
+        assert_eq!(at(&[0]).check_period(3600 * S), Ok(()));
     }
 }

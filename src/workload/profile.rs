@@ -1,10 +1,12 @@
 //! Arrival rate over time, and the arrival processes that follow it.
 
+use std::borrow::Cow;
+
 use rand::RngExt;
-use rand_distr::{Distribution, Exp1};
+use rand_distr::{Distribution, Exp1, StandardNormal};
 
 use crate::sim::SimTime;
-use crate::sim::rng::SimRng;
+use crate::sim::rng::{Purpose, SimRng, stream};
 use crate::units::NANOS_PER_SEC;
 
 /// One additive part of a rate profile, in records per second.
@@ -36,6 +38,24 @@ pub enum Component {
         period: SimTime,
         /// Time at which the rate crosses the mean going up.
         phase: SimTime,
+    },
+    /// Per-period rates, as imported from CloudWatch: each `(start, rate)`
+    /// holds for one `period`, zero between them and after the last.
+    ///
+    /// With `burstiness` = sigma above 0 the rate varies second by second
+    /// within each period by lognormal factors `exp(sigma Z - sigma^2 / 2)`,
+    /// rescaled so each period's total is kept exactly. Those factors are
+    /// drawn per run, by [`RateProfile::realize`], so that replications
+    /// with other seeds see other bursts; unrealized, the component reads
+    /// as its flat per-period rate, which is the bursts' mean over each
+    /// period (what sizing formulas want).
+    Periods {
+        /// Length of one period, whole seconds.
+        period: SimTime,
+        /// `(start, records/s)`, starts at least one period apart, sorted.
+        rates: Vec<(SimTime, f64)>,
+        /// Sigma of the per-second factors; 0 is flat within a period.
+        burstiness: f64,
     },
 }
 
@@ -71,6 +91,13 @@ impl Component {
                 let x = (t as f64 - *phase as f64) / *period as f64;
                 mean * (1.0 + amplitude * (std::f64::consts::TAU * x).sin())
             }
+            Component::Periods { period, rates, .. } => {
+                let i = rates.partition_point(|&(from, _)| from <= t);
+                match i.checked_sub(1).map(|i| rates[i]) {
+                    Some((from, rate)) if t - from < *period => rate,
+                    _ => 0.0,
+                }
+            }
         }
     }
 
@@ -82,7 +109,49 @@ impl Component {
             Component::Diurnal {
                 mean, amplitude, ..
             } => mean * (1.0 + amplitude),
+            Component::Periods { rates, .. } => rates.iter().map(|s| s.1).fold(0.0, f64::max),
         }
+    }
+
+    /// Bursty per-period rates as per-second steps up to `horizon`, with
+    /// factors from `rng`; `None` for any other component.
+    fn realize(&self, horizon: SimTime, rng: &mut SimRng) -> Option<Component> {
+        let Component::Periods {
+            period,
+            rates,
+            burstiness,
+        } = self
+        else {
+            return None;
+        };
+        let seconds = period / NANOS_PER_SEC;
+        if *burstiness <= 0.0 || seconds <= 1 {
+            return None;
+        }
+        let sigma = *burstiness;
+        let mut steps = Vec::new();
+        let mut next = 0;
+        // Periods are drawn in order, a period's factors all at once, so a
+        // longer horizon extends the draws without changing earlier ones.
+        for &(start, rate) in rates.iter().take_while(|r| r.0 < horizon) {
+            if start > next {
+                // A missing period: no records.
+                steps.push((next, 0.0));
+            }
+            let factors: Vec<f64> = (0..seconds)
+                .map(|_| {
+                    let z: f64 = StandardNormal.sample(rng);
+                    (sigma * z - sigma * sigma / 2.0).exp()
+                })
+                .collect();
+            let mean = factors.iter().sum::<f64>() / seconds as f64;
+            for (k, f) in factors.iter().enumerate() {
+                steps.push((start + k as SimTime * NANOS_PER_SEC, rate * f / mean));
+            }
+            next = start + period;
+        }
+        steps.push((next, 0.0));
+        Some(Component::Steps(steps))
     }
 }
 
@@ -144,6 +213,30 @@ impl RateProfile {
             })
             .fold(1.0, f64::max);
         base * factor
+    }
+
+    /// The profile one run follows: bursty imported rates
+    /// ([`Component::Periods`]) drawn as per-second steps up to `horizon`
+    /// from stream `(seed, Purpose::Import, group)`, components in order
+    /// from the one stream; any other profile as it is. The seed is the
+    /// run's, so replications differ and a run is repeatable.
+    pub fn realize(&self, seed: u64, group: u64, horizon: SimTime) -> Cow<'_, RateProfile> {
+        let bursty = |c: &Component| {
+            matches!(c, Component::Periods { period, burstiness, .. }
+                if *burstiness > 0.0 && *period > NANOS_PER_SEC)
+        };
+        if !self.components.iter().any(bursty) {
+            return Cow::Borrowed(self);
+        }
+        let mut rng = stream(seed, Purpose::Import, group);
+        Cow::Owned(RateProfile {
+            components: self
+                .components
+                .iter()
+                .map(|c| c.realize(horizon, &mut rng).unwrap_or_else(|| c.clone()))
+                .collect(),
+            spikes: self.spikes.clone(),
+        })
     }
 
     /// Whether the rate never changes (no thinning needed).
@@ -319,6 +412,54 @@ mod tests {
         assert_eq!(ending.max(), 300.0);
         assert_eq!(ending.at(12 * S), 300.0);
         assert_eq!(overlapping.at(7 * S), 600.0);
+    }
+
+    #[test]
+    fn bursts_are_drawn_per_run_and_keep_each_period_total() {
+        let p = RateProfile {
+            components: vec![Component::Periods {
+                period: 60 * S,
+                rates: vec![(0, 100.0), (60 * S, 200.0), (180 * S, 10.0)],
+                burstiness: 0.5,
+            }],
+            spikes: vec![],
+        };
+        // Unrealized: the flat rate of each period, 0 in the missing one.
+        let flat: Vec<f64> = [0, 59, 60, 150, 200, 240].map(|s| p.at(s * S)).into();
+        assert_eq!(flat, [100.0, 100.0, 200.0, 0.0, 10.0, 0.0]);
+        assert_eq!(p.max(), 200.0);
+        let horizon = 300 * S;
+        let per_second =
+            |q: &RateProfile| -> Vec<f64> { (0..300).map(|s| q.at(s * S + S / 2)).collect() };
+        let one = per_second(&p.realize(1, 0, horizon));
+        let two = per_second(&p.realize(2, 0, horizon));
+        assert_eq!(one, per_second(&p.realize(1, 0, horizon)), "same seed");
+        assert_ne!(one, two, "other seed, same bursts");
+        assert_ne!(one, per_second(&p.realize(1, 1, horizon)), "other group");
+        for bursts in [&one, &two] {
+            // Every period's total is kept; the missing period stays empty.
+            let totals: Vec<f64> = bursts.chunks(60).map(|c| c.iter().sum()).collect();
+            for (got, want) in totals.iter().zip([6000.0, 12_000.0, 0.0, 600.0, 0.0]) {
+                assert!((got - want).abs() < 1e-6, "{totals:?}");
+            }
+            assert!(
+                bursts[..60].iter().any(|&r| r > 150.0),
+                "no burst above 1.5x"
+            );
+        }
+        // A shorter run draws the start of the same bursts.
+        let short = p.realize(1, 0, 61 * S);
+        assert_eq!(one[..61], per_second(&short)[..61]);
+        // Flat imports and other profiles need no draws.
+        let calm = RateProfile {
+            components: vec![Component::Periods {
+                period: 60 * S,
+                rates: vec![(0, 100.0)],
+                burstiness: 0.0,
+            }],
+            spikes: vec![],
+        };
+        assert!(matches!(calm.realize(1, 0, horizon), Cow::Borrowed(_)));
     }
 
     fn count(arrivals: Arrivals, profile: &RateProfile, from: SimTime, to: SimTime) -> u64 {

@@ -142,6 +142,67 @@ fn threads_and_partitions_give_the_same_bytes() {
     assert!(!bad.exists());
 }
 
+/// The manifest's digest covers the files the scenario reads: parts run on
+/// another trace are refused by `merge`, and a file only a point reads (an
+/// axis over `trace.file`) counts too.
+#[test]
+fn merge_refuses_parts_run_on_another_trace() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let file = d.join("replay.toml");
+    fs::write(
+        &file,
+        "name = \"replay\"\nduration = \"10s\"\n[stream]\nshards = 2\n[[producers]]\n\
+         name = \"t\"\ntrace = { file = \"a.csv\" }\nsize = \"100B\"\n\
+         [sweep]\nset = [\"stream.shards=1,2\"]\n",
+    )
+    .unwrap();
+    let trace = "timestamp,key\n0,a\n1,b\n2,c\n";
+    fs::write(d.join("a.csv"), trace).unwrap();
+    let md5 = |part: &Path| {
+        let m = fs::read_to_string(part.join("sweep-manifest.toml")).unwrap();
+        let line = m.lines().find(|l| l.starts_with("scenario_md5")).unwrap();
+        line.to_owned()
+    };
+    let merge = |parts: &[&Path], out: &Path| {
+        let mut cmd = shardcast();
+        cmd.arg("merge").args(parts).arg("--out").arg(out);
+        cmd.assert()
+    };
+    let part = |name: &str, i: u32, extra: &[&str]| {
+        let p = d.join(name);
+        let mut args = vec!["--partition".to_owned(), format!("{i}/2")];
+        args.extend(extra.iter().map(|s| (*s).to_owned()));
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        sweep(&file, &p, &args);
+        p
+    };
+    let one = part("one", 1, &[]);
+    let two = part("two", 2, &[]);
+    merge(&[&one, &two], &d.join("merged")).success();
+    // The same scenario text, another trace: refused, naming both parts.
+    fs::write(d.join("a.csv"), trace.replace("2,c", "2,d")).unwrap();
+    let changed = part("changed", 2, &[]);
+    assert_ne!(md5(&two), md5(&changed));
+    let bad = d.join("bad");
+    merge(&[&one, &changed], &bad).code(2).stderr(
+        predicate::str::contains("ran on other inputs")
+            .and(predicate::str::contains("a file it reads (a trace")),
+    );
+    assert!(!bad.exists());
+    // A trace only a point reads, through an axis over the file.
+    fs::write(d.join("b.csv"), trace).unwrap();
+    let axis = ["--set", "producers.t.trace.file=a.csv,b.csv"];
+    let before = part("before", 1, &axis);
+    fs::write(d.join("b.csv"), trace.replace("1,b", "1,e")).unwrap();
+    let after = part("after", 1, &axis);
+    assert_ne!(
+        md5(&before),
+        md5(&after),
+        "a point's own trace is not covered"
+    );
+}
+
 /// A grid of one point is `run`: the same seed, the same numbers.
 #[test]
 fn a_one_point_grid_equals_run() {
