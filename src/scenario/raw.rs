@@ -272,6 +272,14 @@ pub(crate) struct RawTrace {
     pub(crate) shards: Option<u32>,
 }
 
+/// What a CloudWatch series counts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub(crate) enum RawMeasures {
+    Records,
+    Bytes,
+}
+
 #[derive(Debug, Clone, Copy, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub(crate) enum RawWithin {
@@ -369,6 +377,7 @@ pub(crate) enum RawComponent {
         metric: Option<String>,
         period: Option<Duration>,
         burstiness: Option<f64>,
+        measures: Option<RawMeasures>,
     },
 }
 

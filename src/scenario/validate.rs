@@ -1339,19 +1339,6 @@ fn producer(
             Some(spec)
         }
     };
-    let rate = match (&raw.rate, &trace) {
-        (_, Some(_)) => RateProfile::constant(0.0),
-        (Some(r), None) => {
-            let import = Import {
-                base: ctx.path.parent().unwrap_or(Path::new("")),
-                label: &label,
-                files,
-                notes,
-            };
-            rate_profile(r, &raw.spikes, import).map_err(|(f, m)| bad(&f, m))?
-        }
-        (None, None) => return Err(bad("rate", "is required (or a trace)".into())),
-    };
     let keys = match (raw.keys, &trace) {
         (_, Some(_)) => KeySpace::Random { key_bytes: 0 },
         (Some(k), None) => {
@@ -1366,6 +1353,22 @@ fn producer(
             .map_err(|m| bad("size", m))?,
         None if trace.is_some() => SizeModel::Fixed(0),
         None => return Err(bad("size", "is required".into())),
+    };
+    // After keys and sizes: an IncomingBytes import is turned into records
+    // at the group's record size.
+    let rate = match (&raw.rate, &trace) {
+        (_, Some(_)) => RateProfile::constant(0.0),
+        (Some(r), None) => {
+            let import = Import {
+                base: ctx.path.parent().unwrap_or(Path::new("")),
+                label: &label,
+                files,
+                notes,
+                record_bytes: size.mean() + keys.max_key_bytes() as f64,
+            };
+            rate_profile(r, &raw.spikes, import).map_err(|(f, m)| bad(&f, m))?
+        }
+        (None, None) => return Err(bad("rate", "is required (or a trace)".into())),
     };
     let api = match (raw.api.unwrap_or(RawApi::PutRecord), raw.batch) {
         (RawApi::PutRecord, None) => Api::PutRecord,
@@ -1509,6 +1512,8 @@ struct Import<'a> {
     label: &'a str,
     files: &'a mut Vec<std::path::PathBuf>,
     notes: &'a mut Vec<String>,
+    /// The group's mean record: data plus (longest) partition key, bytes.
+    record_bytes: f64,
 }
 
 /// The profile, or the field that is wrong (`rate`, `rate[1]` in a list
@@ -1656,6 +1661,7 @@ fn component(
             metric,
             period,
             burstiness,
+            measures,
         } => {
             let path = import.base.join(file);
             let data = crate::workload::cloudwatch::read(&path, metric.as_deref())
@@ -1703,9 +1709,50 @@ fn component(
                     "; flat within each period (per-period data hides micro-bursts: set burstiness to model them)".to_owned()
                 }
             ));
+            let bytes = match measures {
+                Some(m) => *m == RawMeasures::Bytes,
+                None => data.named_bytes,
+            };
+            let mut rates = data.rates(period);
+            let record = import.record_bytes;
+            if bytes {
+                // Bytes per second over the group's mean record: records/s.
+                if record < 1.0 {
+                    return Err((
+                        "measures",
+                        format!(
+                            "\"bytes\" needs a record size: the group's records average {record:.0} bytes (size plus key); accepted is 1 byte or more"
+                        ),
+                    ));
+                }
+                for r in &mut rates {
+                    r.1 /= record;
+                }
+                import.notes.push(format!(
+                    "{}.rate: the series counts bytes (IncomingBytes): records/s = bytes/s / {record:.0} bytes, the group's mean record (size plus longest key)",
+                    import.label
+                ));
+            } else if let Some((n, b)) = data.both_totals.filter(|t| t.0 > 0.0) {
+                // The file has both metrics: does the size model match?
+                let seen = b / n;
+                let off = (record - seen) / seen;
+                import.notes.push(format!(
+                    "{}.rate: the file's IncomingBytes / IncomingRecords is {seen:.0} bytes a record; the group's records average {record:.0} bytes (size plus longest key){}",
+                    import.label,
+                    if off.abs() > 0.1 {
+                        format!(
+                            ": {:.0} % {}, so bytes and byte limits will be off by that much",
+                            off.abs() * 100.0,
+                            if off > 0.0 { "more" } else { "less" }
+                        )
+                    } else {
+                        ", within 10 %".to_owned()
+                    }
+                ));
+            }
             Component::Periods {
                 period,
-                rates: data.rates(period),
+                rates,
                 burstiness: sigma,
             }
         }

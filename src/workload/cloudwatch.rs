@@ -32,6 +32,12 @@ pub struct Datapoints {
     pub points: Vec<(i128, f64)>,
     /// How many series were added up.
     pub series: usize,
+    /// Whether the series read is named as bytes (`IncomingBytes`): its Id
+    /// or Label, or the CSV value column, contains "Bytes".
+    pub named_bytes: bool,
+    /// For get-metric-data JSON holding both IncomingRecords and
+    /// IncomingBytes: their totals, `(records, bytes)`, whichever was read.
+    pub both_totals: Option<(f64, f64)>,
 }
 
 fn time(text: &str) -> Result<i128, String> {
@@ -50,7 +56,10 @@ pub fn read(path: &Path, metric: Option<&str>) -> Result<Datapoints, String> {
     let is_json = text.trim_start().starts_with('{');
     let mut points: Vec<(i128, f64)> = Vec::new();
     let mut series = 0;
+    let mut named_bytes = false;
+    let mut both_totals = None;
     let wanted = metric.unwrap_or("IncomingRecords");
+    let is_bytes = |name: &str| name.contains("Bytes");
     if is_json {
         #[derive(serde::Deserialize)]
         #[serde(rename_all = "PascalCase")]
@@ -91,7 +100,21 @@ pub fn read(path: &Path, metric: Option<&str>) -> Result<Datapoints, String> {
                 ));
             }
         };
+        // The mean record size the stream saw, when the query asked for
+        // both metrics (a check of the group's size model).
+        let total = |metric: &str| {
+            let of: Vec<&Result_> = r
+                .metric_data_results
+                .iter()
+                .filter(|m| m.id == metric || m.label.contains(metric))
+                .collect();
+            (!of.is_empty()).then(|| of.iter().flat_map(|m| &m.values).sum::<f64>())
+        };
+        if let (Some(n), Some(b)) = (total("IncomingRecords"), total("IncomingBytes")) {
+            both_totals = Some((n, b));
+        }
         for m in chosen {
+            named_bytes |= is_bytes(&m.id) || is_bytes(&m.label);
             if m.timestamps.len() != m.values.len() {
                 return Err(format!(
                     "result {}: {} timestamps but {} values",
@@ -114,8 +137,15 @@ pub fn read(path: &Path, metric: Option<&str>) -> Result<Datapoints, String> {
                 .position(|h| names.iter().any(|n| h.trim().eq_ignore_ascii_case(n)))
         };
         let t = col(&["timestamp", "time"]).ok_or("no timestamp column (timestamp or time)")?;
+        // Without a metric, an IncomingBytes column is read if there is no
+        // records column.
         let v = col(&["value", "sum", wanted])
-            .ok_or(format!("no value column (value, sum or {wanted})"))?;
+            .or_else(|| metric.is_none().then(|| col(&["IncomingBytes"])).flatten())
+            .ok_or(format!(
+                "no value column (value, sum or {wanted}{})",
+                if metric.is_none() { ", or IncomingBytes" } else { "" }
+            ))?;
+        named_bytes = is_bytes(&header[v]) || (metric.is_some() && is_bytes(wanted));
         series = 1;
         for (i, row) in r.records().enumerate() {
             let row = row.map_err(|e| format!("line {}: {e}", i + 2))?;
@@ -148,6 +178,8 @@ pub fn read(path: &Path, metric: Option<&str>) -> Result<Datapoints, String> {
     Ok(Datapoints {
         points: merged,
         series,
+        named_bytes,
+        both_totals,
     })
 }
 
@@ -260,6 +292,8 @@ mod tests {
                 .map(|&t| (t * 1_000_000_000, 600.0))
                 .collect(),
             series: 1,
+            named_bytes: false,
+            both_totals: None,
         }
     }
 
@@ -272,6 +306,8 @@ mod tests {
                 (180 * S as i128, 600.0),
             ],
             series: 1,
+            named_bytes: false,
+            both_totals: None,
         };
         assert_eq!(d.period(), 60 * S);
         assert_eq!(
@@ -322,6 +358,8 @@ mod tests {
                 (3 * S as i128 + 500_000_000, 1.0),
             ],
             series: 1,
+            named_bytes: false,
+            both_totals: None,
         };
         let e = d.check_period(S).unwrap_err();
         assert!(

@@ -1141,3 +1141,83 @@ fn a_hashed_trace_replays_as_the_original() {
         "{e}"
     );
 }
+
+/// IncomingBytes imports: a bytes series becomes records at the group's
+/// record size, and a file with both metrics checks the size model.
+#[test]
+fn incoming_bytes_imports_at_the_group_record_size() {
+    let dir = tempfile::tempdir().unwrap();
+    let times = r#"["2025-03-01T10:02:00+00:00", "2025-03-01T10:01:00+00:00", "2025-03-01T10:00:00+00:00"]"#;
+    fs::write(
+        dir.path().join("both.json"),
+        format!(
+            r#"{{"MetricDataResults": [
+  {{"Id": "m1", "Label": "IncomingRecords", "Timestamps": {times}, "Values": [30000.0, 120000.0, 60000.0]}},
+  {{"Id": "m2", "Label": "IncomingBytes", "Timestamps": {times}, "Values": [31080000.0, 124320000.0, 62160000.0]}}
+]}}"#
+        ),
+    )
+    .unwrap();
+    fs::write(
+        dir.path().join("bytes.csv"),
+        "Timestamp,IncomingBytes\n2025-03-01T10:00:00Z,62160000\n2025-03-01T10:01:00Z,124320000\n",
+    )
+    .unwrap();
+    let scenario = |rate: &str, size: &str| {
+        let text = format!(
+            "name = \"cw\"\nduration = \"3m\"\n[stream]\nshards = 4\n[[producers]]\nname = \"p\"\n\
+             rate = {rate}\narrivals = \"even\"\nsize = \"{size}\"\nkeys = {{ kind = \"random\", key_bytes = 36 }}\n"
+        );
+        let file = dir.path().join("cw.toml");
+        fs::write(&file, text).unwrap();
+        Scenario::load(&file).unwrap()
+    };
+    let minutes = |s: &Scenario| -> Vec<u64> {
+        simulate(s, RunOptions::default())
+            .unwrap()
+            .metrics
+            .minutes
+            .iter()
+            .map(|m| m.producers.produced)
+            .collect()
+    };
+    // Records, with the file's bytes as a check: 1,036 bytes a record.
+    let s = scenario("{ kind = \"cloudwatch\", file = \"both.json\" }", "1000B");
+    let note = s.notes.iter().find(|n| n.contains("a record")).unwrap();
+    assert!(
+        note.contains("is 1036 bytes a record") && note.contains("within 10 %"),
+        "{note}"
+    );
+    let s = scenario("{ kind = \"cloudwatch\", file = \"both.json\" }", "2000B");
+    let note = s.notes.iter().find(|n| n.contains("a record")).unwrap();
+    assert!(
+        note.contains("2036 bytes") && note.contains("97 % more"),
+        "{note}"
+    );
+    // The bytes series: 62,160,000 bytes in a minute of 1,036-byte records
+    // is 60,000 records.
+    let s = scenario(
+        "{ kind = \"cloudwatch\", file = \"both.json\", metric = \"IncomingBytes\" }",
+        "1000B",
+    );
+    assert!(
+        s.notes.iter().any(|n| n.contains("counts bytes")),
+        "{:?}",
+        s.notes
+    );
+    for (got, want) in minutes(&s).iter().zip([60_000u64, 120_000, 30_000]) {
+        assert!(got.abs_diff(want) <= 1, "{got} vs {want}");
+    }
+    // A CSV column named IncomingBytes is bytes; `measures` says otherwise.
+    let s = scenario("{ kind = \"cloudwatch\", file = \"bytes.csv\" }", "1000B");
+    let m = minutes(&s);
+    assert!(
+        m[0].abs_diff(60_000) <= 1 && m[1].abs_diff(120_000) <= 1,
+        "{m:?}"
+    );
+    let s = scenario(
+        "{ kind = \"cloudwatch\", file = \"bytes.csv\", measures = \"records\", period = \"1m\" }",
+        "1000B",
+    );
+    assert_eq!(s.producers[0].rate.max(), 124_320_000.0 / 60.0);
+}
