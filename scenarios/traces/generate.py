@@ -80,6 +80,10 @@ def incoming_records():
         rate = 1500 + 2500 / (1 + math.exp(-(m - 90) / 12.0))
         stamps.append((START + datetime.timedelta(minutes=m)).strftime("%Y-%m-%dT%H:%M:%S+00:00"))
         values.append(float(round(rate * 60 * rng.uniform(0.95, 1.05))))
+    # The same query's IncomingBytes: records of about 1,150 bytes (data
+    # plus key), from its own generator so the records stay as they were.
+    sizes = random.Random(12)
+    nbytes = [float(round(v * sizes.uniform(1120, 1180))) for v in values]
     return {
         "MetricDataResults": [
             {
@@ -88,7 +92,14 @@ def incoming_records():
                 "Timestamps": stamps[::-1],
                 "Values": values[::-1],
                 "StatusCode": "Complete",
-            }
+            },
+            {
+                "Id": "bytes",
+                "Label": "IncomingBytes",
+                "Timestamps": stamps[::-1],
+                "Values": nbytes[::-1],
+                "StatusCode": "Complete",
+            },
         ],
         "Messages": [],
     }
