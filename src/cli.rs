@@ -1272,7 +1272,7 @@ fn trace_as_is(
     file: &Path,
     time_unit: &str,
     skip_bad_lines: bool,
-    shards: u32,
+    shards: Option<u32>,
 ) -> Result<crate::workload::TraceSpec> {
     use crate::workload::{TraceFormat, TraceSpec};
     let format = TraceFormat::from_path(file).ok_or_else(|| {
@@ -1319,7 +1319,7 @@ fn trace_summarize(args: &TraceSummarizeArgs, out: &mut dyn Write) -> Result<()>
         &args.file,
         &args.time_unit,
         args.skip_bad_lines,
-        args.shards,
+        Some(args.shards),
     )?;
     write!(
         out,
@@ -1331,12 +1331,8 @@ fn trace_summarize(args: &TraceSummarizeArgs, out: &mut dyn Write) -> Result<()>
 
 fn trace_hash(args: &TraceHashArgs, out: &mut dyn Write) -> Result<()> {
     // Shard ids are copied as they are: any count reads them.
-    let spec = trace_as_is(
-        &args.file,
-        &args.time_unit,
-        args.skip_bad_lines,
-        crate::kds::MAX_CREATE_SHARDS,
-    )?;
+    // Shard ids are copied as they are: no count is needed.
+    let spec = trace_as_is(&args.file, &args.time_unit, args.skip_bad_lines, None)?;
     if crate::workload::TraceFormat::from_path(&args.out) != Some(spec.format) {
         bail!(
             "--out {}: the hashed trace has the input's format; name it .{}",
@@ -1379,9 +1375,10 @@ fn trace_hash(args: &TraceHashArgs, out: &mut dyn Write) -> Result<()> {
     })?;
     writeln!(
         out,
-        "wrote {}: {} lines, partition keys replaced by hash keys and lengths{}",
+        "wrote {}: {} lines over {} of trace time, partition keys replaced by hash keys and lengths{}",
         args.out.display(),
         done.lines,
+        format!("{:.1} s", done.span as f64 / 1e9),
         if done.skipped > 0 {
             format!(" ({} malformed line(s) skipped)", done.skipped)
         } else {

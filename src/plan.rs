@@ -306,9 +306,18 @@ pub fn plan(scenario: &Scenario, options: PlanOptions) -> Result<Plan, SimError>
         };
         if let Some(trace) = g.trace.as_mut() {
             // A replayed key is salted by the replay (not hash keys: salting
-            // rewrites a partition key).
-            if h.partition_key && !trace.salt.iter().any(|(k, _)| k == key) {
-                trace.salt.push((key.to_owned(), h.salt_into));
+            // rewrites a partition key), within the replay's salt ranges; a
+            // sub-key of a salt the scenario has (`hot#0`) is not a key of
+            // the trace, so salting it would change nothing.
+            let into = h.salt_into.clamp(1, 10_000);
+            let fits = key.chars().count() + 1 + (into - 1).to_string().len() <= 256;
+            let sub_key = trace.salt.iter().any(|(k, _)| {
+                key.strip_prefix(k.as_str())
+                    .and_then(|rest| rest.strip_prefix('#'))
+                    .is_some_and(|n| n.parse::<u32>().is_ok())
+            });
+            if h.partition_key && fits && !sub_key && !trace.salt.iter().any(|(k, _)| k == key) {
+                trace.salt.push((key.to_owned(), into));
                 any = true;
             }
         } else if let Some(keys) = g.keys.salted(key, h.salt_into) {

@@ -1112,11 +1112,7 @@ fn price_file(
 /// A producer's `trace`: the file (relative to the scenario) and replay
 /// options; the header is read now so a missing column is caught before
 /// the run.
-fn trace_spec(
-    ctx: &Ctx<'_>,
-    t: RawTrace,
-    stream: &StreamSpec,
-) -> Result<TraceSpec, (&'static str, String)> {
+fn trace_spec(ctx: &Ctx<'_>, t: RawTrace) -> Result<TraceSpec, (&'static str, String)> {
     let path = ctx.path.parent().unwrap_or(Path::new("")).join(&t.file);
     let format = match t.format {
         Some(RawTraceFormat::Csv) => TraceFormat::Csv,
@@ -1170,19 +1166,19 @@ fn trace_spec(
         // Per-shard rows name shards of the stream they were captured
         // from; that count must be said, not taken from the simulated
         // stream (a sweep over stream.shards would remap the rows).
-        let shards = match t.shards {
-            Some(n) => n,
-            None if columns.has_shard() => {
-                return Err((
-                    "shards",
-                    format!(
-                        "is required: the trace has a shard_id column; set the shard count of the stream it was captured from (1 to {MAX_CREATE_SHARDS})"
-                    ),
-                ));
-            }
-            None => stream.shards,
-        };
-        if !(1..=MAX_CREATE_SHARDS).contains(&shards) {
+        // (A JSON Lines trace shows its columns on its first line only: a
+        // later per-shard row without the count fails at its line.)
+        if t.shards.is_none() && columns.has_shard() {
+            return Err((
+                "shards",
+                format!(
+                    "is required: the trace has a shard_id column; set the shard count of the stream it was captured from (1 to {MAX_CREATE_SHARDS})"
+                ),
+            ));
+        }
+        if let Some(shards) = t.shards
+            && !(1..=MAX_CREATE_SHARDS).contains(&shards)
+        {
             return Err((
                 "shards",
                 format!("{shards} is out of range; accepted range is 1 to {MAX_CREATE_SHARDS}"),
@@ -1195,7 +1191,7 @@ fn trace_spec(
                 RawWithin::Uniform => crate::workload::Within::Uniform,
                 RawWithin::Poisson => crate::workload::Within::Poisson,
             },
-            shards,
+            shards: t.shards,
         })
     } else {
         for (field, present) in [
@@ -1247,10 +1243,13 @@ fn trace_spec(
             }
         }
     }
-    if let Some(b) = t.key_bytes.filter(|b| *b > 256) {
+    let max = crate::workload::MAX_KEY_BYTES;
+    if let Some(b) = t.key_bytes.filter(|b| u64::from(*b) > max) {
         return Err((
             "key_bytes",
-            format!("{b} is out of range; accepted range is 0 to 256 (a partition key's length)"),
+            format!(
+                "{b} is out of range; accepted range is 0 to {max} (a partition key's UTF-8 bytes)"
+            ),
         ));
     }
     Ok(TraceSpec {
@@ -1327,8 +1326,7 @@ fn producer(
                     ),
                 ));
             }
-            let spec =
-                trace_spec(ctx, t, stream).map_err(|(f, m)| bad(&format!("trace.{f}"), m))?;
+            let spec = trace_spec(ctx, t).map_err(|(f, m)| bad(&format!("trace.{f}"), m))?;
             push_once(files, spec.path.clone());
             if !spec.has_size && raw.size.is_none() {
                 return Err(bad(

@@ -143,7 +143,11 @@ pub fn read(path: &Path, metric: Option<&str>) -> Result<Datapoints, String> {
             .or_else(|| metric.is_none().then(|| col(&["IncomingBytes"])).flatten())
             .ok_or(format!(
                 "no value column (value, sum or {wanted}{})",
-                if metric.is_none() { ", or IncomingBytes" } else { "" }
+                if metric.is_none() {
+                    ", or IncomingBytes"
+                } else {
+                    ""
+                }
             ))?;
         named_bytes = is_bytes(&header[v]) || (metric.is_some() && is_bytes(wanted));
         series = 1;

@@ -13,6 +13,6 @@ pub use keys::{
 pub use profile::{Arrivals, Component, RateProfile, Spike};
 pub use sizes::SizeModel;
 pub use trace::{
-    AggregateSpec, Columns, Hashed, MAX_TRACKED_KEYS, TraceError, TraceFormat, TraceReader,
-    TraceRecord, TraceSpec, Within, hash_keys, parse_time, summarize,
+    AggregateSpec, Columns, Hashed, MAX_KEY_BYTES, MAX_TRACKED_KEYS, TraceError, TraceFormat,
+    TraceReader, TraceRecord, TraceSpec, Within, hash_keys, parse_time, summarize,
 };

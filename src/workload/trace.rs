@@ -111,8 +111,10 @@ pub struct AggregateSpec {
     pub within: Within,
     /// For per-shard rows: shard `shardId-N` is the N-th of a stream created
     /// with this many shards; its records get hash keys drawn uniformly
-    /// from that shard's range.
-    pub shards: u32,
+    /// from that shard's range. `None`: a per-shard row is an error (it
+    /// needs the count), except where shard ids are only copied
+    /// ([`hash_keys`]).
+    pub shards: Option<u32>,
 }
 
 /// The rule for arrival times within an interval.
@@ -125,6 +127,11 @@ pub enum Within {
     /// A Poisson count with the row's count as mean, at uniform times.
     Poisson,
 }
+
+/// The most bytes a partition key can take: 256 characters of up to 4
+/// bytes each in UTF-8 (KDS-REFERENCE.md §1.4: 256 characters, charged by
+/// their UTF-8 bytes).
+pub const MAX_KEY_BYTES: u64 = 1024;
 
 /// Distinct keys a replay counts one by one (keys.csv, hot keys); records
 /// of later keys are sent but not counted per key.
@@ -234,7 +241,10 @@ fn columns(path: &Path, format: TraceFormat) -> Result<Columns, TraceError> {
 /// The 1-based line at a byte offset of a file.
 fn line_at(path: &Path, byte: u64) -> Option<u64> {
     use std::io::Read as _;
-    let mut file = File::open(path).ok()?.take(byte);
+    // With CRLF line ends the csv reader's offset is the `\n` of the line
+    // before: count through the offset's own byte (never a newline of the
+    // record itself, whose first byte it is with LF).
+    let mut file = File::open(path).ok()?.take(byte + 1);
     let mut buf = vec![0u8; 1 << 16];
     let mut line = 1;
     loop {
@@ -407,6 +417,8 @@ pub struct TraceReader {
     /// decimal) and hash key, by index.
     pub keys: Vec<(String, u128)>,
     key_index: KeyIndex,
+    /// Per-shard rows are read without a shard count (only copied).
+    copy_shards: bool,
 }
 
 /// Hash key to index in `keys`. Only looked up, never iterated (indices
@@ -428,8 +440,8 @@ impl TraceReader {
     /// Opens a trace.
     pub fn open(spec: TraceSpec) -> Result<TraceReader, TraceError> {
         let source = Self::source(&spec)?;
-        let shard_ranges = match spec.aggregate {
-            Some(a) => crate::kds::ShardMap::create(a.shards, crate::kds::EpochNanos(0))
+        let shard_ranges = match spec.aggregate.and_then(|a| a.shards) {
+            Some(shards) => crate::kds::ShardMap::create(shards, crate::kds::EpochNanos(0))
                 .map(|m| {
                     m.shards()
                         .iter()
@@ -460,6 +472,7 @@ impl TraceReader {
             key_in: String::new(),
             keys: Vec::new(),
             key_index: KeyIndex::default(),
+            copy_shards: false,
         })
     }
 
@@ -485,6 +498,18 @@ impl TraceReader {
                 line: String::new(),
             },
         })
+    }
+
+    /// An error at the line just read. The csv reader counts neither blank
+    /// lines nor line breaks inside quotes: a CSV line is counted from the
+    /// record's byte offset, as an editor numbers it.
+    fn error_here(&mut self, message: String) -> TraceError {
+        if let (Source::Csv { .. }, Some(byte)) = (&self.source, self.line_byte)
+            && let Some(line) = line_at(&self.spec.path, byte)
+        {
+            self.line = line;
+        }
+        self.error(message)
     }
 
     fn error(&self, message: String) -> TraceError {
@@ -569,14 +594,18 @@ impl TraceReader {
                     }
                 }
             };
-            let shards = self.shard_ranges.len();
-            let checked = parsed.and_then(|l| match (self.last, &l.key) {
-                (Some(prev), _) if l.ns < prev => Err(format!(
+            let shards = self.spec.aggregate.and_then(|a| a.shards);
+            let copy_shards = self.copy_shards;
+            let checked = parsed.and_then(|l| match (self.last, &l.key, shards) {
+                (Some(prev), _, _) if l.ns < prev => Err(format!(
                     "timestamps go backwards ({} ns before the previous line's)",
                     prev - l.ns
                 )),
-                (_, KeyText::Shard(i)) if *i as usize >= shards => Err(format!(
-                    "shardId-{i:012} is not one of the {shards} shards the trace is read against (trace.shards; --shards in trace summarize)"
+                (_, KeyText::Shard(_), None) if !copy_shards => Err(
+                    "a per-shard row needs trace.shards, the shard count of the stream the trace was captured from".to_owned()
+                ),
+                (_, KeyText::Shard(i), Some(n)) if *i >= n => Err(format!(
+                    "shardId-{i:012} is not one of the {n} shards the trace is read against (trace.shards; --shards in trace summarize)"
                 )),
                 _ => Ok(l),
             });
@@ -586,17 +615,7 @@ impl TraceReader {
                     let _ = m;
                     self.skipped += 1;
                 }
-                Err(m) => {
-                    // The csv reader counts neither blank lines nor line
-                    // breaks inside quotes: an error names the line an
-                    // editor shows, counted from the record's byte offset.
-                    if let (Source::Csv { .. }, Some(byte)) = (&self.source, self.line_byte)
-                        && let Some(line) = line_at(&self.spec.path, byte)
-                    {
-                        self.line = line;
-                    }
-                    return Err(self.error(m));
-                }
+                Err(m) => return Err(self.error_here(m)),
             }
         }
     }
@@ -848,8 +867,11 @@ impl TraceReader {
                 self.read_one(rng, keys_rng)?;
                 continue;
             }
+            // On a tie the queued record goes first: it came from an
+            // earlier row (file order), and rows at one instant are then
+            // expanded one record at a time, not all at once.
             match row {
-                Some(r) if r < horizon && queued.is_none_or(|q| r <= q) => {
+                Some(r) if r < horizon && queued.is_none_or(|q| r < q) => {
                     self.expand_row(rng, keys_rng);
                 }
                 _ => {
@@ -993,6 +1015,14 @@ fn parse_fields(
         Some(TsField::Float(x)) if x.is_finite() => (x * unit_ns as f64).round() as i128,
         Some(TsField::Float(x)) => return Err(bad_time(&x)),
     };
+    // Nanoseconds in an i64 (1677 to 2262): differences of two times and
+    // the arithmetic on them cannot overflow.
+    if i64::try_from(ns).is_err() {
+        return Err(format!(
+            "timestamp {} ns from the epoch is out of range; accepted are the years 1678 to 2261 (is time_unit right?)",
+            ns
+        ));
+    }
     let shard = shard.map(str::trim).filter(|s| !s.is_empty());
     let mut key_len = None;
     let key = match (
@@ -1013,16 +1043,16 @@ fn parse_fields(
             key_len = match k {
                 Some(k) => Some(k.len().min(u16::MAX as usize) as u16),
                 None => match key_bytes.map(NumField::whole).transpose() {
-                    Ok(Some(Some(b))) if b <= 256 => Some(b as u16),
+                    Ok(Some(Some(b))) if b <= MAX_KEY_BYTES => Some(b as u16),
                     Ok(Some(None)) | Ok(None) => None,
                     Ok(Some(Some(b))) => {
                         return Err(format!(
-                            "key_bytes {b} is out of range; accepted range is 0 to 256"
+                            "key_bytes {b} is out of range; accepted range is 0 to {MAX_KEY_BYTES}"
                         ));
                     }
                     Err(t) => {
                         return Err(format!(
-                            "bad key_bytes {t:?}: expected a whole number from 0 to 256"
+                            "bad key_bytes {t:?}: expected a whole number from 0 to {MAX_KEY_BYTES}"
                         ));
                     }
                 },
@@ -1114,7 +1144,7 @@ pub fn summarize(spec: TraceSpec, shards: u32, top: usize) -> Result<String, Tra
         r.last = Some(line.ns);
         // An aggregate row stands for `count` records and `size` bytes.
         let n = line.count.unwrap_or(1);
-        records += n;
+        records = records.saturating_add(n);
         let since = line.ns - *first.get_or_insert(line.ns);
         last = line.ns;
         // Seconds while the span fits in MAX_BUCKETS of them, then minutes,
@@ -1124,8 +1154,8 @@ pub fn summarize(spec: TraceSpec, shards: u32, top: usize) -> Result<String, Tra
             let mut coarser: BTreeMap<i128, (u64, u64)> = BTreeMap::new();
             for (b, (n, s)) in buckets {
                 let e = coarser.entry(b / ratio).or_default();
-                e.0 += n;
-                e.1 += s;
+                e.0 = e.0.saturating_add(n);
+                e.1 = e.1.saturating_add(s);
             }
             buckets = coarser;
             unit += 1;
@@ -1133,11 +1163,11 @@ pub fn summarize(spec: TraceSpec, shards: u32, top: usize) -> Result<String, Tra
         let bucket = buckets
             .entry(since / (UNITS[unit].0 * 1_000_000_000))
             .or_default();
-        bucket.0 += n;
+        bucket.0 = bucket.0.saturating_add(n);
         if let Some(s) = line.size {
-            bucket.1 += s;
-            bytes += s;
-            sized += n;
+            bucket.1 = bucket.1.saturating_add(s);
+            bytes = bytes.saturating_add(s);
+            sized = sized.saturating_add(n);
             // A bounded sample for the quantiles (records, or row means).
             if sizes.len() < 1_000_000 && n > 0 {
                 sizes.push(s / n);
@@ -1149,12 +1179,12 @@ pub fn summarize(spec: TraceSpec, shards: u32, top: usize) -> Result<String, Tra
             KeyText::Shard(i) => Key::Shard(*i),
         };
         if let Some(e) = keys.get_mut(&key) {
-            e.0 += n;
-            e.1 += line.size.unwrap_or(0);
+            e.0 = e.0.saturating_add(n);
+            e.1 = e.1.saturating_add(line.size.unwrap_or(0));
         } else if keys.len() < MAX_KEYS {
             keys.insert(key, (n, line.size.unwrap_or(0)));
         } else {
-            untracked += n;
+            untracked = untracked.saturating_add(n);
         }
     }
     let mut t = String::new();
@@ -1255,6 +1285,9 @@ pub struct Hashed {
     pub lines: u64,
     /// Malformed lines skipped (with `skip_bad_lines`).
     pub skipped: u64,
+    /// Nanoseconds from the first time to the last (a check of the time
+    /// unit: the copy's times are absolute).
+    pub span: u64,
 }
 
 /// Rewrites a trace so it can be shared without its keys: each partition
@@ -1274,10 +1307,13 @@ pub fn hash_keys(spec: TraceSpec, out: &mut dyn std::io::Write) -> Result<Hashed
         key_bytes: Option<u16>,
         #[serde(skip_serializing_if = "Option::is_none")]
         shard_id: Option<String>,
+        // Outer `None`: the trace has no such column; inner: this line has
+        // no value (written as null, so the copy keeps the column even
+        // when its first line has none).
         #[serde(skip_serializing_if = "Option::is_none")]
-        records: Option<u64>,
+        records: Option<Option<u64>>,
         #[serde(skip_serializing_if = "Option::is_none")]
-        size: Option<u64>,
+        size: Option<Option<u64>>,
     }
     let columns = Columns::read(&spec.path, spec.format)?;
     let format = spec.format;
@@ -1285,6 +1321,8 @@ pub fn hash_keys(spec: TraceSpec, out: &mut dyn std::io::Write) -> Result<Hashed
         looped: false,
         ..spec
     })?;
+    // Shard ids are copied as they are, whatever the count.
+    r.copy_shards = true;
     let path = r.spec.path.clone();
     let io = |line: u64, e: &dyn std::fmt::Display| TraceError {
         path: path.clone(),
@@ -1326,10 +1364,17 @@ pub fn hash_keys(spec: TraceSpec, out: &mut dyn std::io::Write) -> Result<Hashed
     };
     let mut json = Vec::new();
     let mut lines = 0;
+    let (mut first, mut last) = (None, 0);
     while let Some(line) = r.read_line()? {
         r.last = Some(line.ns);
-        let at = u64::try_from(line.ns)
-            .map_err(|_| r.error("a time before 1970 cannot be written as RFC 3339".to_owned()))?;
+        let Ok(at) = u64::try_from(line.ns) else {
+            return Err(r.error_here(
+                "a time before 1970 cannot be written as RFC 3339 (is --time-unit right?)"
+                    .to_owned(),
+            ));
+        };
+        first.get_or_insert(line.ns);
+        last = line.ns;
         let time = humantime::format_rfc3339_nanos(
             std::time::UNIX_EPOCH + std::time::Duration::from_nanos(at),
         )
@@ -1348,8 +1393,10 @@ pub fn hash_keys(spec: TraceSpec, out: &mut dyn std::io::Write) -> Result<Hashed
             explicit_hash_key: hash,
             key_bytes,
             shard_id: shard,
-            records: line.count,
-            size: line.size,
+            // JSON columns are per line: a value is always written; a
+            // column the first line has is written as null when empty.
+            records: (columns.records.is_some() || line.count.is_some()).then_some(line.count),
+            size: (columns.size.is_some() || line.size.is_some()).then_some(line.size),
         };
         match &mut sink {
             Sink::Csv(w, header) => {
@@ -1359,8 +1406,16 @@ pub fn hash_keys(spec: TraceSpec, out: &mut dyn std::io::Write) -> Result<Hashed
                         "explicit_hash_key" => row.explicit_hash_key.clone().unwrap_or_default(),
                         "key_bytes" => row.key_bytes.map(|b| b.to_string()).unwrap_or_default(),
                         "shard_id" => row.shard_id.clone().unwrap_or_default(),
-                        "records" => row.records.map(|n| n.to_string()).unwrap_or_default(),
-                        _ => row.size.map(|n| n.to_string()).unwrap_or_default(),
+                        "records" => row
+                            .records
+                            .flatten()
+                            .map(|n| n.to_string())
+                            .unwrap_or_default(),
+                        _ => row
+                            .size
+                            .flatten()
+                            .map(|n| n.to_string())
+                            .unwrap_or_default(),
                     }
                 };
                 w.write_record(header.iter().map(|h| cell(h)))
@@ -1381,6 +1436,7 @@ pub fn hash_keys(spec: TraceSpec, out: &mut dyn std::io::Write) -> Result<Hashed
     Ok(Hashed {
         lines,
         skipped: r.skipped,
+        span: (last - first.unwrap_or(last)) as u64,
     })
 }
 
