@@ -1375,10 +1375,10 @@ fn trace_hash(args: &TraceHashArgs, out: &mut dyn Write) -> Result<()> {
     })?;
     writeln!(
         out,
-        "wrote {}: {} lines over {} of trace time, partition keys replaced by hash keys and lengths{}",
+        "wrote {}: {} lines over {:.1} s of trace time, partition keys replaced by hash keys and lengths{}",
         args.out.display(),
         done.lines,
-        format!("{:.1} s", done.span as f64 / 1e9),
+        done.span as f64 / 1e9,
         if done.skipped > 0 {
             format!(" ({} malformed line(s) skipped)", done.skipped)
         } else {
