@@ -221,9 +221,10 @@ struct Engine<'s> {
     parked: Vec<Record>,
     free_slots: Vec<u32>,
     /// Per group: the rate this run follows (imported bursts drawn from
-    /// the run's seed), its upper bound and whether it is constant.
+    /// the run's seed), its upper bound, whether it is constant, and when
+    /// its arrivals end (the run's end, or where the rate is 0 for good).
     rates: Vec<std::borrow::Cow<'s, crate::workload::RateProfile>>,
-    rate_bounds: Vec<(f64, bool)>,
+    rate_bounds: Vec<(f64, bool, SimTime)>,
     /// Birth times of the user records in each aggregate, by slot; emptied
     /// vectors are kept for reuse, so steady state allocates nothing.
     births: Vec<Vec<SimTime>>,
@@ -314,11 +315,7 @@ pub fn simulate(scenario: &Scenario, options: RunOptions) -> Result<Outcome, Sim
         .producers
         .iter()
         .enumerate()
-        .map(|(g, group)| {
-            group
-                .rate
-                .realize(scenario.seed, g as u64, scenario.duration)
-        })
+        .map(|(g, group)| group.rate.realize(scenario.seed, g as u64))
         .collect();
     let metrics = Metrics::new(
         shards as usize,
@@ -336,7 +333,15 @@ pub fn simulate(scenario: &Scenario, options: RunOptions) -> Result<Outcome, Sim
         max_record: spec.max_record_bytes,
         parked: Vec::new(),
         free_slots: Vec::new(),
-        rate_bounds: rates.iter().map(|r| (r.max(), r.is_constant())).collect(),
+        rate_bounds: rates
+            .iter()
+            .map(|r| {
+                // No arrival after the rate is 0 for good (an import that
+                // ends before the run does).
+                let end = r.end().unwrap_or(SimTime::MAX).min(scenario.duration);
+                (r.max(), r.is_constant(), end)
+            })
+            .collect(),
         rates,
         births: Vec::new(),
         free_births: Vec::new(),
@@ -570,13 +575,13 @@ impl Engine<'_> {
             return;
         }
         let group = &self.scenario.producers[p.group as usize];
-        let (max, constant) = self.rate_bounds[p.group as usize];
+        let (max, constant, end) = self.rate_bounds[p.group as usize];
         if let Some(t) = group.arrivals.next(
             &self.rates[p.group as usize],
             (max, constant),
             p.share,
             now,
-            self.scenario.duration,
+            end,
             &mut p.arrivals,
         ) {
             queue.push(t, Event::Arrival { producer });

@@ -176,6 +176,20 @@ fn scenario(ctx: &Ctx<'_>, raw: RawScenario) -> Result<Scenario, ScenarioError> 
             &mut imports,
             &mut notes,
         )?;
+        // An import shorter than the run: say where its rate stops.
+        let imported = group
+            .rate
+            .components
+            .iter()
+            .any(|c| matches!(c, crate::workload::Component::Periods { .. }));
+        if let Some(end) = group.rate.end().filter(|e| imported && *e < duration) {
+            notes.push(format!(
+                "producers[{i}] (\"{}\").rate: the imported data ends {} into the run, {} before it does; the rate is 0 from there",
+                group.name,
+                Duration(end),
+                Duration(duration - end)
+            ));
+        }
         if producers
             .iter()
             .any(|g: &ProducerGroup| g.name == group.name)
@@ -1363,6 +1377,7 @@ fn producer(
                 files,
                 notes,
                 record_bytes: size.mean() + keys.max_key_bytes() as f64,
+                aggregation: raw.aggregation.is_some(),
             };
             rate_profile(r, &raw.spikes, import).map_err(|(f, m)| bad(&f, m))?
         }
@@ -1512,6 +1527,8 @@ struct Import<'a> {
     notes: &'a mut Vec<String>,
     /// The group's mean record: data plus (longest) partition key, bytes.
     record_bytes: f64,
+    /// Whether the group aggregates records (KPL).
+    aggregation: bool,
 }
 
 /// The profile, or the field that is wrong (`rate`, `rate[1]` in a list
@@ -1565,7 +1582,7 @@ fn rate_profile(
             "the rate is 0/s throughout; give at least one positive rate".into(),
         ));
     }
-    if !profile.max().is_finite() || profile.max() > 1e9 {
+    if !profile.max().is_finite() || profile.max() > crate::workload::MAX_RATE {
         return Err(whole("the rate exceeds 1000000000/s".into()));
     }
     Ok(profile)
@@ -1684,7 +1701,8 @@ fn component(
                     )),
                 ));
             }
-            data.check_period(period).map_err(|m| ("period", from(m)))?;
+            data.check_period(period)
+                .map_err(|m| ("period", from(format!("{m} (in {})", path.display()))))?;
             let sigma = burstiness.unwrap_or(0.0);
             if !finite_in(sigma, 0.0, 3.0) {
                 return Err((
@@ -1713,6 +1731,12 @@ fn component(
             };
             let mut rates = data.rates(period);
             let record = import.record_bytes;
+            if import.aggregation && !bytes {
+                import.notes.push(format!(
+                    "{}.rate: the group aggregates records (KPL), and a stream's IncomingRecords counts Kinesis records, aggregates included: they are read here as user records, so the group sends too few; import IncomingBytes instead (measures = \"bytes\")",
+                    import.label
+                ));
+            }
             if bytes {
                 // Bytes per second over the group's mean record: records/s.
                 if record < 1.0 {

@@ -213,26 +213,46 @@ impl Datapoints {
     /// is accepted.
     pub fn check_period(&self, period: SimTime) -> Result<(), String> {
         let smallest = self.period();
+        // The largest period of whole seconds, up to 24 h, that divides
+        // every gap: what a period may be at most.
+        let fits = self.gaps().fold(0, |g, x| gcd(g, x.2));
+        let best = if self.points.len() < 2 {
+            Some(24 * 3600 * NANOS_PER_SEC)
+        } else if fits.is_multiple_of(NANOS_PER_SEC) && fits > 0 {
+            let s = fits / NANOS_PER_SEC;
+            (1..=s.min(24 * 3600))
+                .rev()
+                .find(|d| s.is_multiple_of(*d))
+                .map(|d| d * NANOS_PER_SEC)
+        } else {
+            None
+        };
+        let hint = match best {
+            Some(b) => format!(
+                "; the largest period that fits every gap is {}",
+                Duration(b)
+            ),
+            None => {
+                "; no period fits: the datapoints are not on a grid of whole seconds".to_owned()
+            }
+        };
+        if best.is_none() && self.points.len() > 1 && period > smallest {
+            return Err(format!(
+                "{} does not fit: datapoints are {} apart at the closest{hint}",
+                Duration(period),
+                seconds(smallest)
+            ));
+        }
         if self.points.len() > 1 && period > smallest {
             return Err(format!(
                 "{} is out of range; accepted range is 1s to {}: datapoints are {} apart at the closest, \
-                 and each datapoint is the sum of one period, so longer periods would overlap",
+                 and each datapoint is the sum of one period, so longer periods would overlap{hint}",
                 Duration(period),
                 Duration(smallest),
                 seconds(smallest)
             ));
         }
         if let Some((a, b, gap)) = self.gaps().find(|g| !g.2.is_multiple_of(period)) {
-            // The largest period that fits every gap, if it is whole seconds.
-            let fits = self.gaps().fold(0, |g, x| gcd(g, x.2));
-            let hint = if fits >= NANOS_PER_SEC && fits.is_multiple_of(NANOS_PER_SEC) {
-                format!(
-                    "; the largest period that fits every gap is {}",
-                    Duration(fits)
-                )
-            } else {
-                "; the datapoints are not on a grid of whole seconds".to_owned()
-            };
             return Err(format!(
                 "{} does not fit the datapoints at {} and {}, {} apart: every gap between \
                  datapoints must be a whole number of periods (a gap of several periods is \
@@ -338,6 +358,26 @@ mod tests {
             "{e}"
         );
         assert!(d.check_period(61 * S).is_err());
+        assert!(
+            e.ends_with("the largest period that fits every gap is 1m"),
+            "{e}"
+        );
+        // Daily data: the largest period that fits is within the 24 h limit.
+        let daily = at(&[0, 2 * 86_400, 4 * 86_400]);
+        let e = daily.check_period(5 * 3600 * S).unwrap_err();
+        assert!(e.ends_with("fits every gap is 1day"), "{e}");
+        // Off a whole-second grid, nothing is said to be accepted.
+        let frac = Datapoints {
+            points: vec![(0, 1.0), (1_500_000_000, 1.0)],
+            series: 1,
+            named_bytes: false,
+            both_totals: None,
+        };
+        let e = frac.check_period(2 * S).unwrap_err();
+        assert_eq!(
+            e,
+            "2s does not fit: datapoints are 1.5 s apart at the closest; no period fits: the datapoints are not on a grid of whole seconds"
+        );
         // Not a divisor of every gap: the rates would straddle datapoints.
         let e = d.check_period(45 * S).unwrap_err();
         assert!(

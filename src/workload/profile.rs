@@ -57,7 +57,25 @@ pub enum Component {
         /// Sigma of the per-second factors; 0 is flat within a period.
         burstiness: f64,
     },
+    /// [`Component::Periods`] with its bursts drawn for one run: each
+    /// period's rate times one factor per second of it. Made by
+    /// [`RateProfile::realize`] only.
+    Bursts {
+        /// Length of one period, whole seconds.
+        period: SimTime,
+        /// `(start, records/s, index of its first factor)`, sorted.
+        rates: Vec<(SimTime, f64, usize)>,
+        /// Per-second factors of every period, each period's averaging 1
+        /// (f32: four bytes a second of imported data).
+        factors: Vec<f32>,
+        /// The largest rate of any second (for thinning).
+        peak: f64,
+    },
 }
+
+/// The highest rate one second of a burst may reach: the cap on any rate
+/// (records/s) a scenario may give.
+pub const MAX_RATE: f64 = 1e9;
 
 impl Component {
     fn at(&self, t: SimTime) -> f64 {
@@ -98,6 +116,40 @@ impl Component {
                     _ => 0.0,
                 }
             }
+            Component::Bursts {
+                period,
+                rates,
+                factors,
+                ..
+            } => {
+                let i = rates.partition_point(|&(from, _, _)| from <= t);
+                match i.checked_sub(1).map(|i| rates[i]) {
+                    Some((from, rate, first)) if t - from < *period => {
+                        let k = ((t - from) / NANOS_PER_SEC) as usize;
+                        (rate * f64::from(factors[first + k])).min(MAX_RATE)
+                    }
+                    _ => 0.0,
+                }
+            }
+        }
+    }
+
+    /// The time from which the rate is 0 for good, if there is one.
+    fn end(&self) -> Option<SimTime> {
+        match self {
+            Component::Constant(r) => (*r <= 0.0).then_some(0),
+            Component::Steps(steps) => match steps.last() {
+                None => Some(0),
+                Some(&(from, rate)) => (rate <= 0.0).then_some(from),
+            },
+            Component::Ramp { to, end, .. } => (*to <= 0.0).then_some(*end),
+            Component::Diurnal { mean, .. } => (*mean <= 0.0).then_some(0),
+            Component::Periods { period, rates, .. } => {
+                Some(rates.last().map_or(0, |r| r.0.saturating_add(*period)))
+            }
+            Component::Bursts { period, rates, .. } => {
+                Some(rates.last().map_or(0, |r| r.0.saturating_add(*period)))
+            }
         }
     }
 
@@ -110,12 +162,15 @@ impl Component {
                 mean, amplitude, ..
             } => mean * (1.0 + amplitude),
             Component::Periods { rates, .. } => rates.iter().map(|s| s.1).fold(0.0, f64::max),
+            Component::Bursts { peak, .. } => *peak,
         }
     }
 
-    /// Bursty per-period rates as per-second steps up to `horizon`, with
-    /// factors from `rng`; `None` for any other component.
-    fn realize(&self, horizon: SimTime, rng: &mut SimRng) -> Option<Component> {
+    /// Bursty per-period rates with their per-second factors drawn from
+    /// `rng`; `None` for any other component. Every period of the import
+    /// is drawn, whatever the run's length, so a run's first minutes (and
+    /// the thinning bound, the peak) do not depend on its duration.
+    fn realize(&self, rng: &mut SimRng) -> Option<Component> {
         let Component::Periods {
             period,
             rates,
@@ -124,34 +179,35 @@ impl Component {
         else {
             return None;
         };
-        let seconds = period / NANOS_PER_SEC;
+        let seconds = (period / NANOS_PER_SEC) as usize;
         if *burstiness <= 0.0 || seconds <= 1 {
             return None;
         }
         let sigma = *burstiness;
-        let mut steps = Vec::new();
-        let mut next = 0;
-        // Periods are drawn in order, a period's factors all at once, so a
-        // longer horizon extends the draws without changing earlier ones.
-        for &(start, rate) in rates.iter().take_while(|r| r.0 < horizon) {
-            if start > next {
-                // A missing period: no records.
-                steps.push((next, 0.0));
+        let mut factors = Vec::with_capacity(rates.len() * seconds);
+        let mut drawn = Vec::with_capacity(seconds);
+        let mut out = Vec::with_capacity(rates.len());
+        let mut peak: f64 = 0.0;
+        for &(start, rate) in rates {
+            drawn.clear();
+            drawn.extend((0..seconds).map(|_| {
+                let z: f64 = StandardNormal.sample(rng);
+                (sigma * z - sigma * sigma / 2.0).exp()
+            }));
+            let mean = drawn.iter().sum::<f64>() / seconds as f64;
+            out.push((start, rate, factors.len()));
+            for f in &drawn {
+                let f = (f / mean) as f32;
+                peak = peak.max((rate * f64::from(f)).min(MAX_RATE));
+                factors.push(f);
             }
-            let factors: Vec<f64> = (0..seconds)
-                .map(|_| {
-                    let z: f64 = StandardNormal.sample(rng);
-                    (sigma * z - sigma * sigma / 2.0).exp()
-                })
-                .collect();
-            let mean = factors.iter().sum::<f64>() / seconds as f64;
-            for (k, f) in factors.iter().enumerate() {
-                steps.push((start + k as SimTime * NANOS_PER_SEC, rate * f / mean));
-            }
-            next = start + period;
         }
-        steps.push((next, 0.0));
-        Some(Component::Steps(steps))
+        Some(Component::Bursts {
+            period: *period,
+            rates: out,
+            factors,
+            peak,
+        })
     }
 }
 
@@ -216,11 +272,12 @@ impl RateProfile {
     }
 
     /// The profile one run follows: bursty imported rates
-    /// ([`Component::Periods`]) drawn as per-second steps up to `horizon`
-    /// from stream `(seed, Purpose::Import, group)`, components in order
-    /// from the one stream; any other profile as it is. The seed is the
-    /// run's, so replications differ and a run is repeatable.
-    pub fn realize(&self, seed: u64, group: u64, horizon: SimTime) -> Cow<'_, RateProfile> {
+    /// ([`Component::Periods`]) with their per-second factors drawn, each
+    /// component from its own stream (`Purpose::Import`, index
+    /// `group << 32 | component`), so one component's draws never shift
+    /// another's; any other profile as it is. The seed is the run's, so
+    /// replications differ and a run is repeatable.
+    pub fn realize(&self, seed: u64, group: u64) -> Cow<'_, RateProfile> {
         let bursty = |c: &Component| {
             matches!(c, Component::Periods { period, burstiness, .. }
                 if *burstiness > 0.0 && *period > NANOS_PER_SEC)
@@ -228,15 +285,28 @@ impl RateProfile {
         if !self.components.iter().any(bursty) {
             return Cow::Borrowed(self);
         }
-        let mut rng = stream(seed, Purpose::Import, group);
         Cow::Owned(RateProfile {
             components: self
                 .components
                 .iter()
-                .map(|c| c.realize(horizon, &mut rng).unwrap_or_else(|| c.clone()))
+                .enumerate()
+                .map(|(i, c)| {
+                    let mut rng = stream(seed, Purpose::Import, group << 32 | i as u64);
+                    c.realize(&mut rng).unwrap_or_else(|| c.clone())
+                })
                 .collect(),
             spikes: self.spikes.clone(),
         })
+    }
+
+    /// The time from which the rate is 0 for good (every component's rate
+    /// is), if there is one: arrivals stop there instead of drawing
+    /// candidates that thinning would all refuse.
+    pub fn end(&self) -> Option<SimTime> {
+        self.components
+            .iter()
+            .map(Component::end)
+            .try_fold(0, |a, e| e.map(|e| a.max(e)))
     }
 
     /// Whether the rate never changes (no thinning needed).
@@ -428,28 +498,49 @@ mod tests {
         let flat: Vec<f64> = [0, 59, 60, 150, 200, 240].map(|s| p.at(s * S)).into();
         assert_eq!(flat, [100.0, 100.0, 200.0, 0.0, 10.0, 0.0]);
         assert_eq!(p.max(), 200.0);
-        let horizon = 300 * S;
         let per_second =
             |q: &RateProfile| -> Vec<f64> { (0..300).map(|s| q.at(s * S + S / 2)).collect() };
-        let one = per_second(&p.realize(1, 0, horizon));
-        let two = per_second(&p.realize(2, 0, horizon));
-        assert_eq!(one, per_second(&p.realize(1, 0, horizon)), "same seed");
+        let one = per_second(&p.realize(1, 0));
+        let two = per_second(&p.realize(2, 0));
+        assert_eq!(one, per_second(&p.realize(1, 0)), "same seed");
         assert_ne!(one, two, "other seed, same bursts");
-        assert_ne!(one, per_second(&p.realize(1, 1, horizon)), "other group");
+        assert_ne!(one, per_second(&p.realize(1, 1)), "other group");
         for bursts in [&one, &two] {
-            // Every period's total is kept; the missing period stays empty.
+            // Every period's total is kept (to f32's precision); the
+            // missing period stays empty.
             let totals: Vec<f64> = bursts.chunks(60).map(|c| c.iter().sum()).collect();
             for (got, want) in totals.iter().zip([6000.0, 12_000.0, 0.0, 600.0, 0.0]) {
-                assert!((got - want).abs() < 1e-6, "{totals:?}");
+                assert!((got - want).abs() <= want * 1e-5, "{totals:?}");
             }
             assert!(
                 bursts[..60].iter().any(|&r| r > 150.0),
                 "no burst above 1.5x"
             );
         }
-        // A shorter run draws the start of the same bursts.
-        let short = p.realize(1, 0, 61 * S);
-        assert_eq!(one[..61], per_second(&short)[..61]);
+        // The peak bounds every second, and is reached; the rate ends with
+        // the last period.
+        let realized = p.realize(1, 0);
+        let peak = one.iter().copied().fold(0.0, f64::max);
+        assert_eq!(realized.max(), peak);
+        assert_eq!(realized.end(), Some(240 * S));
+        assert_eq!(p.end(), Some(240 * S));
+        // A second bursty component draws from its own stream: the first's
+        // bursts are the same with or without it.
+        let mut both = p.clone();
+        both.components.push(Component::Periods {
+            period: 60 * S,
+            rates: vec![(0, 50.0)],
+            burstiness: 1.0,
+        });
+        both.components.push(Component::Constant(1.0));
+        assert_eq!(both.end(), None, "a constant rate never ends");
+        let first_only = |q: &RateProfile| -> Vec<f64> {
+            match &q.components[0] {
+                c @ Component::Bursts { .. } => (0..300).map(|s| c.at(s * S + S / 2)).collect(),
+                other => panic!("{other:?}"),
+            }
+        };
+        assert_eq!(first_only(&both.realize(1, 0)), one);
         // Flat imports and other profiles need no draws.
         let calm = RateProfile {
             components: vec![Component::Periods {
@@ -459,7 +550,7 @@ mod tests {
             }],
             spikes: vec![],
         };
-        assert!(matches!(calm.realize(1, 0, horizon), Cow::Borrowed(_)));
+        assert!(matches!(calm.realize(1, 0), Cow::Borrowed(_)));
     }
 
     fn count(arrivals: Arrivals, profile: &RateProfile, from: SimTime, to: SimTime) -> u64 {

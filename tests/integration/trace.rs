@@ -605,7 +605,8 @@ fn a_cloudwatch_period_must_fit_the_datapoints() {
     let e = cloudwatch_scenario(d, "{ kind = \"cloudwatch\", file = \"cw.json\" }").unwrap_err();
     assert!(
         e.contains("rate.period: not given, so the smallest gap between datapoints: 1m does not fit the datapoints at 2025-03-01T10:01:00Z and 2025-03-01T10:02:30Z, 90 s apart")
-            && e.ends_with("the largest period that fits every gap is 30s"),
+            && e.contains("the largest period that fits every gap is 30s (in ")
+            && e.ends_with("cw.json)"),
         "{e}"
     );
     // The command line says the same, with exit code 2.
@@ -639,9 +640,9 @@ fn cloudwatch_bursts_follow_the_run_seed() {
         "{ kind = \"cloudwatch\", file = \"cw.json\", burstiness = 1.0 }",
     )
     .unwrap();
-    let mut per_second = |seed: u64| {
+    let per_second = |s: &mut Scenario, seed: u64| {
         s.seed = seed;
-        let out = simulate(&s, RunOptions { per_second: true }).unwrap();
+        let out = simulate(s, RunOptions { per_second: true }).unwrap();
         let seconds: Vec<u64> = out
             .metrics
             .seconds
@@ -658,9 +659,9 @@ fn cloudwatch_bursts_follow_the_run_seed() {
             .collect();
         (seconds, minutes)
     };
-    let (nine, nine_minutes) = per_second(9);
-    let (other, other_minutes) = per_second(derive_seed(9, Purpose::Replication, 1));
-    assert_eq!(per_second(9).0, nine, "a seed repeats its bursts");
+    let (nine, nine_minutes) = per_second(&mut s, 9);
+    let (other, other_minutes) = per_second(&mut s, derive_seed(9, Purpose::Replication, 1));
+    assert_eq!(per_second(&mut s, 9).0, nine, "a seed repeats its bursts");
     assert_ne!(nine, other, "another seed drew the same bursts");
     // The bursts keep each minute's sum; even arrivals lose a little at each
     // of a minute's 60 rate changes (a gap drawn at one second's rate can
@@ -671,6 +672,25 @@ fn cloudwatch_bursts_follow_the_run_seed() {
             assert!(got.abs_diff(want) <= want / 100, "{minutes:?}");
         }
     }
+    // Poisson arrivals thin against the bursts' peak: each minute's count
+    // is its sum within 4 sd (a bound below the peak would clip bursts
+    // and lose a third of them at sigma 1).
+    s.producers[0].arrivals = shardcast::workload::Arrivals::Poisson;
+    let (seconds, minutes) = per_second(&mut s, 9);
+    for (got, want) in minutes.iter().zip([60_000u64, 120_000, 30_000]) {
+        let sd = (want as f64).sqrt();
+        assert!((*got as f64 - want as f64).abs() < 4.0 * sd, "{minutes:?}");
+    }
+    // A run's first minutes do not depend on its length: the bursts and
+    // their peak come from the whole import, not the part the run covers;
+    // and arrivals stop where the import ends.
+    s.duration = 90 * 1_000_000_000;
+    let (short, _) = per_second(&mut s, 9);
+    assert_eq!(short[..90], seconds[..90]);
+    s.duration = 3_600 * 1_000_000_000;
+    let (long, _) = per_second(&mut s, 9);
+    assert_eq!(long[..180], seconds[..180]);
+    assert!(long[180..].iter().all(|&n| n == 0));
 }
 
 /// Aggregate traces (records and bytes per interval, per key or per shard)
@@ -1342,4 +1362,61 @@ fn a_hashed_trace_is_the_original_record_by_record() {
         e.contains("e.jsonl line 2: a per-shard row needs trace.shards"),
         "{e}"
     );
+}
+
+/// Review findings: an import that ends before the run says so, and a
+/// records import into an aggregating (KPL) group warns that CloudWatch
+/// counted aggregates.
+#[test]
+fn cloudwatch_notes_say_where_an_import_falls_short() {
+    let dir = tempfile::tempdir().unwrap();
+    fs::write(
+        dir.path().join("cw.json"),
+        metric_data(&[
+            ("2025-03-01T10:00:00Z", 6000.0),
+            ("2025-03-01T10:01:00Z", 6000.0),
+        ]),
+    )
+    .unwrap();
+    let load = |extra: &str| {
+        let file = dir.path().join("n.toml");
+        fs::write(
+            &file,
+            format!(
+                "name = \"n\"\nduration = \"10m\"\n[stream]\nshards = 2\n[[producers]]\nname = \"p\"\n\
+                 rate = {{ kind = \"cloudwatch\", file = \"cw.json\" }}\nsize = \"100B\"\n\
+                 keys = {{ kind = \"random\" }}\n{extra}"
+            ),
+        )
+        .unwrap();
+        Scenario::load(&file).unwrap()
+    };
+    let s = load("");
+    assert!(
+        s.notes
+            .iter()
+            .any(|n| n.contains("the imported data ends 2m into the run, 8m before it does")),
+        "{:?}",
+        s.notes
+    );
+    assert!(!s.notes.iter().any(|n| n.contains("KPL")));
+    let s = load(
+        "api = \"put-records\"\naggregation = { max_size = \"50KiB\", max_buffered_time = \"100ms\" }\n",
+    );
+    assert!(
+        s.notes
+            .iter()
+            .any(|n| n.contains("aggregates records (KPL)") && n.contains("measures = \"bytes\"")),
+        "{:?}",
+        s.notes
+    );
+    // The run stops drawing arrivals where the import ends.
+    let out = simulate(&load(""), RunOptions::default()).unwrap();
+    let m: Vec<u64> = out
+        .metrics
+        .minutes
+        .iter()
+        .map(|m| m.producers.produced)
+        .collect();
+    assert!(m[2..].iter().all(|&n| n == 0) && m[0] > 5_000, "{m:?}");
 }
