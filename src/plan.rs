@@ -187,10 +187,7 @@ pub fn formula_shards(scenario: &Scenario, offered_bytes: &[u64]) -> u32 {
         .enumerate()
         .map(|(i, g)| match &g.trace {
             Some(_) => offered_bytes.get(i).copied().unwrap_or(0) as f64 / secs,
-            None => {
-                g.rate.mean_over(scenario.duration)
-                    * (g.size.mean() + g.keys.max_key_bytes() as f64)
-            }
+            None => g.rate.mean_over(scenario.duration) * (g.size.mean() + g.keys.mean_key_bytes()),
         })
         .sum();
     let polling = scenario

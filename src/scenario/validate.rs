@@ -1360,8 +1360,10 @@ fn producer(
         }
         (None, None) => return Err(bad("keys", "is required (or a trace)".into())),
     };
+    // Once: O(keys) for a table.
+    let mean_key = keys.mean_key_bytes();
     let size = match raw.size {
-        Some(s) => size_model(s.0, stream.max_record_bytes, keys.max_key_bytes())
+        Some(s) => size_model(s.0, stream.max_record_bytes, keys.max_key_bytes(), mean_key)
             .map_err(|m| bad("size", m))?,
         None if trace.is_some() => SizeModel::Fixed(0),
         None => return Err(bad("size", "is required".into())),
@@ -1376,7 +1378,7 @@ fn producer(
                 label: &label,
                 files,
                 notes,
-                record_bytes: size.mean() + keys.max_key_bytes() as f64,
+                record_bytes: size.mean() + mean_key,
                 aggregation: raw.aggregation.is_some(),
             };
             rate_profile(r, &raw.spikes, import).map_err(|(f, m)| bad(&f, m))?
@@ -1525,7 +1527,8 @@ struct Import<'a> {
     label: &'a str,
     files: &'a mut Vec<std::path::PathBuf>,
     notes: &'a mut Vec<String>,
-    /// The group's mean record: data plus (longest) partition key, bytes.
+    /// The group's mean record: mean data plus mean partition key (each key
+    /// weighted by its share), bytes.
     record_bytes: f64,
     /// Whether the group aggregates records (KPL).
     aggregation: bool,
@@ -1751,7 +1754,7 @@ fn component(
                     r.1 /= record;
                 }
                 import.notes.push(format!(
-                    "{}.rate: the series counts bytes (IncomingBytes): records/s = bytes/s / {record:.0} bytes, the group's mean record (size plus longest key)",
+                    "{}.rate: the series counts bytes (IncomingBytes): records/s = bytes/s / {record:.0} bytes, the group's mean record (mean size plus mean key)",
                     import.label
                 ));
             } else if let Some((n, b)) = data.both_totals.filter(|t| t.0 > 0.0) {
@@ -1759,7 +1762,7 @@ fn component(
                 let seen = b / n;
                 let off = (record - seen) / seen;
                 import.notes.push(format!(
-                    "{}.rate: the file's IncomingBytes / IncomingRecords is {seen:.0} bytes a record; the group's records average {record:.0} bytes (size plus longest key){}",
+                    "{}.rate: the file's IncomingBytes / IncomingRecords is {seen:.0} bytes a record; the group's records average {record:.0} bytes (mean size plus mean key){}",
                     import.label,
                     if off.abs() > 0.1 {
                         format!(
@@ -1790,7 +1793,14 @@ fn push_once(files: &mut Vec<std::path::PathBuf>, path: std::path::PathBuf) {
 
 /// Sizes are data only; the record limit applies to data plus partition key
 /// (KDS-REFERENCE.md §1.4), so a size must leave room for the longest key.
-fn size_model(raw: RawSizeTable, max_record: u64, key_bytes: u64) -> Result<SizeModel, String> {
+/// A lognormal is unbounded: its mean counts the draws that fit beside the
+/// mean key (`mean_key`), the rest being rejected as too large.
+fn size_model(
+    raw: RawSizeTable,
+    max_record: u64,
+    key_bytes: u64,
+    mean_key: f64,
+) -> Result<SizeModel, String> {
     let max_data = max_record.saturating_sub(key_bytes);
     let over = |b: u64| {
         format!(
@@ -1828,7 +1838,11 @@ fn size_model(raw: RawSizeTable, max_record: u64, key_bytes: u64) -> Result<Size
                     "sigma {sigma} is out of range; accepted range is 0 to 5"
                 ));
             }
-            SizeModel::lognormal(median.0 as f64, sigma).ok_or_else(|| "invalid lognormal".into())
+            // Keys differ by at most 1 KiB in 1 MiB or more: the limit at the
+            // mean key moves the mean by under 0.1 %.
+            let limit = max_record as f64 - mean_key;
+            SizeModel::lognormal(median.0 as f64, sigma, limit)
+                .ok_or_else(|| "invalid lognormal".into())
         }
         RawSizeTable::Empirical { sizes, weights } => {
             if sizes.is_empty() || sizes.len() != weights.len() {

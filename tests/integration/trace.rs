@@ -1420,3 +1420,45 @@ fn cloudwatch_notes_say_where_an_import_falls_short() {
         .collect();
     assert!(m[2..].iter().all(|&n| n == 0) && m[0] > 5_000, "{m:?}");
 }
+
+/// An IncomingBytes series becomes records at the group's mean record, each
+/// key weighted by its share: the shards then see the file's bytes. With
+/// the longest key (200 bytes, drawn once in 100) the records would be 300
+/// bytes, not 103, and the bytes 34 % short.
+#[test]
+fn incoming_bytes_imports_at_the_mean_key() {
+    let dir = tempfile::tempdir().unwrap();
+    fs::write(
+        dir.path().join("bytes.csv"),
+        "Timestamp,IncomingBytes\n2025-03-01T10:00:00Z,6000000\n\
+         2025-03-01T10:01:00Z,6000000\n2025-03-01T10:02:00Z,6000000\n",
+    )
+    .unwrap();
+    let long = "k".repeat(200);
+    let text = format!(
+        "name = \"cw\"\nduration = \"3m\"\n[stream]\nshards = 4\n[[producers]]\nname = \"p\"\n\
+         rate = {{ kind = \"cloudwatch\", file = \"bytes.csv\" }}\narrivals = \"even\"\n\
+         size = \"100B\"\nkeys = {{ kind = \"listed\", keys = [\"a\", \"{long}\"], weights = [99, 1] }}\n"
+    );
+    let file = dir.path().join("cw.toml");
+    fs::write(&file, text).unwrap();
+    let s = Scenario::load(&file).unwrap();
+    let note = s.notes.iter().find(|n| n.contains("counts bytes")).unwrap();
+    // 100 + 0.99 x 1 + 0.01 x 200 = 102.99 bytes.
+    assert!(
+        note.contains("/ 103 bytes") && note.contains("mean size plus mean key"),
+        "{note}"
+    );
+    let out = simulate(&s, RunOptions::default()).unwrap();
+    assert_eq!(out.metrics.minutes.len(), 3);
+    for (i, m) in out.metrics.minutes.iter().enumerate() {
+        // 961 records/s of key "a" stay under one shard's 1,000: nothing
+        // is retried, so offered bytes are the records' bytes once.
+        assert_eq!(m.shards.throttled_records, 0, "minute {i}");
+        let got = m.shards.offered_bytes as f64;
+        assert!(
+            (got - 6_000_000.0).abs() < 0.02 * 6_000_000.0,
+            "minute {i}: {got}"
+        );
+    }
+}
