@@ -148,7 +148,8 @@ pub struct KeyCounts {
     /// Their bytes (data plus key) per key index.
     pub bytes: Vec<u64>,
     /// Bytes (data plus key) of every record the group produced, counted
-    /// key or not.
+    /// key or not, except records refused as too large (at most 10 MiB
+    /// each, so no overflow).
     pub offered_bytes: u64,
 }
 
@@ -608,11 +609,12 @@ impl Engine<'_> {
         };
         let bytes = size.saturating_add(u64::from(key.key_bytes));
         self.metrics.producer_second.produced += 1;
-        self.keys[g].offered_bytes += bytes;
         if bytes > self.max_record {
             self.metrics.producer_second.rejected_too_large += 1;
             return;
         }
+        // What can reach the stream (not records refused as too large).
+        self.keys[g].offered_bytes += bytes;
         if p.outstanding >= group.buffer_limit {
             self.metrics.producer_second.dropped_buffer_full += 1;
             return;
