@@ -1018,9 +1018,14 @@ fn parse_fields(
     // Nanoseconds in an i64 (1677 to 2262): differences of two times and
     // the arithmetic on them cannot overflow.
     if i64::try_from(ns).is_err() {
+        let shown = match ts {
+            Some(TsField::Text(t)) => t.trim().to_owned(),
+            Some(TsField::Int(i)) => i.to_string(),
+            Some(TsField::Float(x)) => x.to_string(),
+            None => String::new(),
+        };
         return Err(format!(
-            "timestamp {} ns from the epoch is out of range; accepted are the years 1678 to 2261 (is time_unit right?)",
-            ns
+            "timestamp {shown:?} is out of range; accepted are times in the years 1678 to 2261 (is time_unit right?)"
         ));
     }
     let shard = shard.map(str::trim).filter(|s| !s.is_empty());
