@@ -86,7 +86,8 @@ pub enum Command {
     DecodeSeq(DecodeSeqArgs),
     /// Print the service limits shardcast enforces, each with its source.
     Quotas(QuotasArgs),
-    /// Inspect a record trace before replaying it.
+    /// Inspect a record trace before replaying it, or make a copy without
+    /// its keys.
     #[command(subcommand)]
     Trace(TraceCommand),
     /// Print a built-in price table as a price file (TOML): the template for
