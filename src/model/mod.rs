@@ -225,7 +225,7 @@ struct Engine<'s> {
     /// the run's seed), its upper bound, whether it is constant, and when
     /// its arrivals end (the run's end, or where the rate is 0 for good).
     rates: Vec<std::borrow::Cow<'s, crate::workload::RateProfile>>,
-    rate_bounds: Vec<(f64, bool, SimTime)>,
+    rate_bounds: Vec<(crate::workload::Bounds, SimTime)>,
     /// Birth times of the user records in each aggregate, by slot; emptied
     /// vectors are kept for reuse, so steady state allocates nothing.
     births: Vec<Vec<SimTime>>,
@@ -316,7 +316,7 @@ pub fn simulate(scenario: &Scenario, options: RunOptions) -> Result<Outcome, Sim
         .producers
         .iter()
         .enumerate()
-        .map(|(g, group)| group.rate.realize(scenario.seed, g as u64))
+        .map(|(g, group)| group.rate.realize(scenario.seed, g as u64, scenario.duration))
         .collect();
     let metrics = Metrics::new(
         shards as usize,
@@ -340,7 +340,7 @@ pub fn simulate(scenario: &Scenario, options: RunOptions) -> Result<Outcome, Sim
                 // No arrival after the rate is 0 for good (an import that
                 // ends before the run does).
                 let end = r.end().unwrap_or(SimTime::MAX).min(scenario.duration);
-                (r.max(), r.is_constant(), end)
+                (r.bounds(), end)
             })
             .collect(),
         rates,
@@ -576,10 +576,10 @@ impl Engine<'_> {
             return;
         }
         let group = &self.scenario.producers[p.group as usize];
-        let (max, constant, end) = self.rate_bounds[p.group as usize];
+        let (bounds, end) = self.rate_bounds[p.group as usize];
         if let Some(t) = group.arrivals.next(
             &self.rates[p.group as usize],
-            (max, constant),
+            &bounds,
             p.share,
             now,
             end,

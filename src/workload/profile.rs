@@ -63,12 +63,13 @@ pub enum Component {
     Bursts {
         /// Length of one period, whole seconds.
         period: SimTime,
-        /// `(start, records/s, index of its first factor)`, sorted.
-        rates: Vec<(SimTime, f64, usize)>,
-        /// Per-second factors of every period, each period's averaging 1
-        /// (f32: four bytes a second of imported data).
+        /// `(start, records/s, index of its first factor, its highest
+        /// second's rate)`, sorted.
+        rates: Vec<(SimTime, f64, usize, f64)>,
+        /// Per-second factors of every period drawn, each period's
+        /// averaging 1 (f32: four bytes a second of imported data).
         factors: Vec<f32>,
-        /// The largest rate of any second (for thinning).
+        /// The largest rate of any second.
         peak: f64,
     },
 }
@@ -122,9 +123,9 @@ impl Component {
                 factors,
                 ..
             } => {
-                let i = rates.partition_point(|&(from, _, _)| from <= t);
+                let i = rates.partition_point(|r| r.0 <= t);
                 match i.checked_sub(1).map(|i| rates[i]) {
-                    Some((from, rate, first)) if t - from < *period => {
+                    Some((from, rate, first, _)) if t - from < *period => {
                         let k = ((t - from) / NANOS_PER_SEC) as usize;
                         (rate * f64::from(factors[first + k])).min(MAX_RATE)
                     }
@@ -166,11 +167,25 @@ impl Component {
         }
     }
 
+    /// For drawn bursts: the highest rate from `t` on until the returned
+    /// time (the current period's peak, or 0 until the next period).
+    fn burst_bound(&self, t: SimTime) -> Option<(f64, SimTime)> {
+        let Component::Bursts { period, rates, .. } = self else {
+            return None;
+        };
+        let i = rates.partition_point(|r| r.0 <= t);
+        Some(match i.checked_sub(1).map(|i| rates[i]) {
+            Some((from, _, _, peak)) if t - from < *period => (peak, from + period),
+            _ => (0.0, rates.get(i).map_or(SimTime::MAX, |r| r.0)),
+        })
+    }
+
     /// Bursty per-period rates with their per-second factors drawn from
-    /// `rng`; `None` for any other component. Every period of the import
-    /// is drawn, whatever the run's length, so a run's first minutes (and
-    /// the thinning bound, the peak) do not depend on its duration.
-    fn realize(&self, rng: &mut SimRng) -> Option<Component> {
+    /// `rng`, for the periods that start before `horizon`; `None` for any
+    /// other component. Periods are drawn in order from the component's
+    /// own stream, so a longer run draws the same first periods: a run's
+    /// first minutes do not depend on its length.
+    fn realize(&self, rng: &mut SimRng, horizon: SimTime) -> Option<Component> {
         let Component::Periods {
             period,
             rates,
@@ -188,19 +203,23 @@ impl Component {
         let mut drawn = Vec::with_capacity(seconds);
         let mut out = Vec::with_capacity(rates.len());
         let mut peak: f64 = 0.0;
-        for &(start, rate) in rates {
+        for &(start, rate) in rates.iter().take_while(|r| r.0 < horizon) {
             drawn.clear();
             drawn.extend((0..seconds).map(|_| {
                 let z: f64 = StandardNormal.sample(rng);
                 (sigma * z - sigma * sigma / 2.0).exp()
             }));
             let mean = drawn.iter().sum::<f64>() / seconds as f64;
-            out.push((start, rate, factors.len()));
+            let first = factors.len();
+            let mut top: f64 = 0.0;
             for f in &drawn {
                 let f = (f / mean) as f32;
-                peak = peak.max((rate * f64::from(f)).min(MAX_RATE));
+                // As `at` computes it, so the bound holds exactly.
+                top = top.max((rate * f64::from(f)).min(MAX_RATE));
                 factors.push(f);
             }
+            out.push((start, rate, first, top));
+            peak = peak.max(top);
         }
         Some(Component::Bursts {
             period: *period,
@@ -209,6 +228,21 @@ impl Component {
             peak,
         })
     }
+}
+
+/// What thinning needs of a profile, from [`RateProfile::bounds`].
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Bounds {
+    /// An upper bound of the rate over all time.
+    pub max: f64,
+    /// Whether the rate never changes.
+    pub constant: bool,
+    /// The bound of the components other than drawn bursts.
+    steady: f64,
+    /// The largest product of spike multipliers.
+    spike_factor: f64,
+    /// Whether some component is drawn bursts (bounded period by period).
+    bursty: bool,
 }
 
 /// A multiplier on the whole profile during `[at, at + duration)`.
@@ -241,23 +275,61 @@ impl RateProfile {
         }
     }
 
-    /// The rate at `t`, records per second.
+    /// The rate at `t`, records per second (at most [`MAX_RATE`]: drawn
+    /// bursts under a spike could pass it).
     pub fn at(&self, t: SimTime) -> f64 {
         let base: f64 = self.components.iter().map(|c| c.at(t)).sum();
         self.spikes
             .iter()
             .filter(|s| t >= s.at && t - s.at < s.duration)
             .fold(base, |r, s| r * s.multiplier)
+            .min(MAX_RATE)
     }
 
-    /// An upper bound of the rate over all time (for thinning).
+    /// An upper bound of the rate over all time.
     pub fn max(&self) -> f64 {
         let base: f64 = self.components.iter().map(Component::max).sum();
-        // The largest product of the multipliers active at one time: the set
-        // of active spikes only changes where a spike starts or ends, so those
-        // instants (and "no spike", factor 1) cover every case.
-        let factor = self
-            .spikes
+        base * self.spike_factor()
+    }
+
+    /// What thinning needs, computed once for a run.
+    pub fn bounds(&self) -> Bounds {
+        let bursty = |c: &&Component| matches!(c, Component::Bursts { .. });
+        Bounds {
+            max: self.max().min(MAX_RATE),
+            constant: self.is_constant(),
+            steady: self
+                .components
+                .iter()
+                .filter(|c| !bursty(c))
+                .map(Component::max)
+                .sum(),
+            spike_factor: self.spike_factor(),
+            bursty: self.components.iter().any(|c| bursty(&c)),
+        }
+    }
+
+    /// An upper bound of the rate from `t` until the returned time: with
+    /// drawn bursts, their current periods' peaks (a far lower bound than
+    /// the highest second of the whole import); else the bound of all time.
+    pub fn bound_at(&self, t: SimTime, b: &Bounds) -> (f64, SimTime) {
+        if !b.bursty {
+            return (b.max, SimTime::MAX);
+        }
+        let (mut sum, mut until) = (b.steady, SimTime::MAX);
+        for (rate, end) in self.components.iter().filter_map(|c| c.burst_bound(t)) {
+            sum += rate;
+            until = until.min(end);
+        }
+        ((sum * b.spike_factor).min(MAX_RATE), until)
+    }
+
+    /// The largest product of the spike multipliers active at one time.
+    fn spike_factor(&self) -> f64 {
+        // The set of active spikes only changes where a spike starts or
+        // ends, so those instants (and "no spike", factor 1) cover every
+        // case.
+        self.spikes
             .iter()
             .flat_map(|s| [s.at, s.at.saturating_add(s.duration)])
             .map(|t| {
@@ -267,17 +339,17 @@ impl RateProfile {
                     .map(|o| o.multiplier)
                     .product::<f64>()
             })
-            .fold(1.0, f64::max);
-        base * factor
+            .fold(1.0, f64::max)
     }
 
     /// The profile one run follows: bursty imported rates
-    /// ([`Component::Periods`]) with their per-second factors drawn, each
-    /// component from its own stream (`Purpose::Import`, index
-    /// `group << 32 | component`), so one component's draws never shift
-    /// another's; any other profile as it is. The seed is the run's, so
-    /// replications differ and a run is repeatable.
-    pub fn realize(&self, seed: u64, group: u64) -> Cow<'_, RateProfile> {
+    /// ([`Component::Periods`]) with their per-second factors drawn for the
+    /// periods before `horizon`, each component from its own stream
+    /// (`Purpose::Import`, index `group << 32 | component`), so one
+    /// component's draws never shift another's; any other profile as it
+    /// is. The seed is the run's, so replications differ and a run is
+    /// repeatable.
+    pub fn realize(&self, seed: u64, group: u64, horizon: SimTime) -> Cow<'_, RateProfile> {
         let bursty = |c: &Component| {
             matches!(c, Component::Periods { period, burstiness, .. }
                 if *burstiness > 0.0 && *period > NANOS_PER_SEC)
@@ -292,7 +364,7 @@ impl RateProfile {
                 .enumerate()
                 .map(|(i, c)| {
                     let mut rng = stream(seed, Purpose::Import, group << 32 | i as u64);
-                    c.realize(&mut rng).unwrap_or_else(|| c.clone())
+                    c.realize(&mut rng, horizon).unwrap_or_else(|| c.clone())
                 })
                 .collect(),
             spikes: self.spikes.clone(),
@@ -342,28 +414,39 @@ pub enum Arrivals {
 impl Arrivals {
     /// The next arrival strictly after `now` for a source with `profile`
     /// scaled by `share`, or `None` if there is none before `horizon`.
-    /// `bounds` is `(profile.max(), profile.is_constant())`, computed once by
-    /// the caller.
+    /// `bounds` is `profile.bounds()`, computed once by the caller.
     ///
-    /// Poisson: candidates at exponential gaps of the maximum rate, each
-    /// kept with probability rate(t)/max (Lewis-Shedler thinning; exact).
+    /// Poisson: candidates at exponential gaps of an upper bound of the
+    /// rate, each kept with probability rate(t)/bound (Lewis-Shedler
+    /// thinning; exact). With drawn bursts the bound is piecewise (each
+    /// period's peak): a candidate past the end of a piece restarts the
+    /// gap from that end, which is exact as the process is memoryless.
     /// Even: one gap of 1/rate(now); at rate 0 it waits one gap of the
-    /// maximum rate and looks again.
+    /// bound and looks again (or jumps to where the bound is above 0).
     pub fn next(
         self,
         profile: &RateProfile,
-        bounds: (f64, bool),
+        bounds: &Bounds,
         share: f64,
         now: SimTime,
         horizon: SimTime,
         rng: &mut SimRng,
     ) -> Option<SimTime> {
-        let (max, constant) = (bounds.0 * share, bounds.1);
-        if max <= 0.0 {
+        if bounds.max * share <= 0.0 {
             return None;
         }
         let mut t = now;
         loop {
+            let (bound, until) = profile.bound_at(t, bounds);
+            let max = bound * share;
+            if max <= 0.0 {
+                // No arrival can come before `until`.
+                if until >= horizon {
+                    return None;
+                }
+                t = until;
+                continue;
+            }
             let gap = match self {
                 Arrivals::Poisson => {
                     let e: f64 = Exp1.sample(rng);
@@ -376,10 +459,16 @@ impl Arrivals {
             };
             // At least 1 ns, so time always advances.
             let gap_ns = ((gap * NANOS_PER_SEC as f64) as u64).max(1);
-            t = t.checked_add(gap_ns)?;
-            if t >= horizon {
+            let next = t.checked_add(gap_ns)?;
+            if next >= horizon {
                 return None;
             }
+            if matches!(self, Arrivals::Poisson) && next >= until {
+                t = until;
+                continue;
+            }
+            t = next;
+            let constant = bounds.constant;
             let keep = match self {
                 Arrivals::Poisson if !constant => {
                     let u: f64 = rng.random();
@@ -500,11 +589,11 @@ mod tests {
         assert_eq!(p.max(), 200.0);
         let per_second =
             |q: &RateProfile| -> Vec<f64> { (0..300).map(|s| q.at(s * S + S / 2)).collect() };
-        let one = per_second(&p.realize(1, 0));
-        let two = per_second(&p.realize(2, 0));
-        assert_eq!(one, per_second(&p.realize(1, 0)), "same seed");
+        let one = per_second(&p.realize(1, 0, SimTime::MAX));
+        let two = per_second(&p.realize(2, 0, SimTime::MAX));
+        assert_eq!(one, per_second(&p.realize(1, 0, SimTime::MAX)), "same seed");
         assert_ne!(one, two, "other seed, same bursts");
-        assert_ne!(one, per_second(&p.realize(1, 1)), "other group");
+        assert_ne!(one, per_second(&p.realize(1, 1, SimTime::MAX)), "other group");
         for bursts in [&one, &two] {
             // Every period's total is kept (to f32's precision); the
             // missing period stays empty.
@@ -519,7 +608,7 @@ mod tests {
         }
         // The peak bounds every second, and is reached; the rate ends with
         // the last period.
-        let realized = p.realize(1, 0);
+        let realized = p.realize(1, 0, SimTime::MAX);
         let peak = one.iter().copied().fold(0.0, f64::max);
         assert_eq!(realized.max(), peak);
         assert_eq!(realized.end(), Some(240 * S));
@@ -540,7 +629,7 @@ mod tests {
                 other => panic!("{other:?}"),
             }
         };
-        assert_eq!(first_only(&both.realize(1, 0)), one);
+        assert_eq!(first_only(&both.realize(1, 0, SimTime::MAX)), one);
         // Flat imports and other profiles need no draws.
         let calm = RateProfile {
             components: vec![Component::Periods {
@@ -550,15 +639,68 @@ mod tests {
             }],
             spikes: vec![],
         };
-        assert!(matches!(calm.realize(1, 0), Cow::Borrowed(_)));
+        assert!(matches!(calm.realize(1, 0, SimTime::MAX), Cow::Borrowed(_)));
+    }
+
+    /// A long import in a short run: only the periods the run reaches are
+    /// drawn (the same ones a longer run draws first), and thinning is
+    /// bounded period by period, above the rate everywhere, spikes too.
+    #[test]
+    fn bursts_are_drawn_to_the_horizon_and_bounded_per_period() {
+        let long = RateProfile {
+            components: vec![
+                Component::Periods {
+                    period: 60 * S,
+                    rates: (0..10_000).map(|i| (i * 60 * S, 100.0)).collect(),
+                    burstiness: 2.0,
+                },
+                Component::Constant(5.0),
+            ],
+            spikes: vec![Spike {
+                at: 30 * S,
+                duration: 45 * S,
+                multiplier: 3.0,
+            }],
+        };
+        let short = long.realize(4, 0, 120 * S);
+        let full = long.realize(4, 0, SimTime::MAX);
+        let drawn = |p: &RateProfile| match &p.components[0] {
+            Component::Bursts { factors, .. } => factors.len(),
+            other => panic!("{other:?}"),
+        };
+        assert_eq!(drawn(&short), 120, "two periods of 60 s");
+        assert_eq!(drawn(&full), 600_000);
+        let b = short.bounds();
+        for s in 0..120 {
+            let t = s * S + S / 3;
+            assert_eq!(short.at(t), full.at(t), "second {s}");
+            let (bound, until) = short.bound_at(t, &b);
+            assert!(short.at(t) <= bound && until > t, "second {s}");
+        }
+        // The period's bound is its own peak, far below the whole import's
+        // (10,000 periods at sigma 2), and it holds to the period's end.
+        let fb = full.bounds();
+        let (first, until) = full.bound_at(0, &fb);
+        assert_eq!(until, 60 * S);
+        assert!(first * 5.0 < fb.max, "{first} vs {}", fb.max);
+        // Poisson arrivals over the short run follow the bursts: the count
+        // is the integral of the rate, within 4 sd.
+        let mut rng = stream(9, Purpose::Arrivals, 0);
+        let (mut t, mut n) = (0, 0u64);
+        while let Some(next) = Arrivals::Poisson.next(&short, &b, 1.0, t, 120 * S, &mut rng) {
+            t = next;
+            n += 1;
+        }
+        let want: f64 = (0..120_000).map(|ms| short.at(ms * 1_000_000) / 1000.0).sum();
+        assert!((n as f64 - want).abs() < 4.0 * want.sqrt(), "{n} vs {want}");
     }
 
     fn count(arrivals: Arrivals, profile: &RateProfile, from: SimTime, to: SimTime) -> u64 {
         let mut rng = stream(7, Purpose::Arrivals, 0);
         let mut t = 0;
         let mut n = 0;
-        let bounds = (profile.max(), profile.is_constant());
-        while let Some(next) = arrivals.next(profile, bounds, 1.0, t, to, &mut rng) {
+        let bounds = profile.bounds();
+        while let Some(next) = arrivals.next(profile, &bounds, 1.0, t, to, &mut rng) {
             t = next;
             if t >= from {
                 n += 1;
