@@ -187,7 +187,13 @@ pub fn formula_shards(scenario: &Scenario, offered_bytes: &[u64]) -> u32 {
         .enumerate()
         .map(|(i, g)| match &g.trace {
             Some(_) => offered_bytes.get(i).copied().unwrap_or(0) as f64 / secs,
-            None => g.rate.mean_over(scenario.duration) * (g.size.mean() + g.keys.mean_key_bytes()),
+            // Bytes that reach the stream: records refused as too large
+            // send none.
+            None => {
+                g.rate.mean_over(scenario.duration)
+                    * g.size.sent_fraction()
+                    * (g.size.mean() + g.keys.mean_key_bytes())
+            }
         })
         .sum();
     let polling = scenario

@@ -60,7 +60,7 @@ const AGGREGATE_FIXED_BYTES: u64 = 1 + 20;
 /// key index and length varints, and the key's entry in the key table.
 /// (The KPL stores each distinct key once; charging every record its key is
 /// an upper bound of a few bytes per record.)
-const AGGREGATE_PER_RECORD_BYTES: u64 = 6;
+pub(crate) const AGGREGATE_PER_RECORD_BYTES: u64 = 6;
 
 /// An aggregate being filled, one per producer and predicted shard.
 #[derive(Debug, Clone, Copy)]
@@ -316,7 +316,11 @@ pub fn simulate(scenario: &Scenario, options: RunOptions) -> Result<Outcome, Sim
         .producers
         .iter()
         .enumerate()
-        .map(|(g, group)| group.rate.realize(scenario.seed, g as u64, scenario.duration))
+        .map(|(g, group)| {
+            group
+                .rate
+                .realize(scenario.seed, g as u64, scenario.duration)
+        })
         .collect();
     let metrics = Metrics::new(
         shards as usize,

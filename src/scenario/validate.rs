@@ -1378,7 +1378,17 @@ fn producer(
                 label: &label,
                 files,
                 notes,
-                record_bytes: size.mean() + mean_key,
+                // Bytes that reach the stream per record produced: those
+                // refused as too large send none; an aggregated (KPL)
+                // record carries its framing too.
+                record_bytes: size.sent_fraction()
+                    * (size.mean()
+                        + mean_key
+                        + if raw.aggregation.is_some() {
+                            crate::model::AGGREGATE_PER_RECORD_BYTES as f64
+                        } else {
+                            0.0
+                        }),
                 aggregation: raw.aggregation.is_some(),
             };
             rate_profile(r, &raw.spikes, import).map_err(|(f, m)| bad(&f, m))?

@@ -593,7 +593,11 @@ mod tests {
         let two = per_second(&p.realize(2, 0, SimTime::MAX));
         assert_eq!(one, per_second(&p.realize(1, 0, SimTime::MAX)), "same seed");
         assert_ne!(one, two, "other seed, same bursts");
-        assert_ne!(one, per_second(&p.realize(1, 1, SimTime::MAX)), "other group");
+        assert_ne!(
+            one,
+            per_second(&p.realize(1, 1, SimTime::MAX)),
+            "other group"
+        );
         for bursts in [&one, &two] {
             // Every period's total is kept (to f32's precision); the
             // missing period stays empty.
@@ -691,7 +695,9 @@ mod tests {
             t = next;
             n += 1;
         }
-        let want: f64 = (0..120_000).map(|ms| short.at(ms * 1_000_000) / 1000.0).sum();
+        let want: f64 = (0..120_000)
+            .map(|ms| short.at(ms * 1_000_000) / 1000.0)
+            .sum();
         assert!((n as f64 - want).abs() < 4.0 * want.sqrt(), "{n} vs {want}");
     }
 

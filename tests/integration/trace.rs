@@ -1456,3 +1456,39 @@ fn incoming_bytes_imports_at_the_mean_key() {
         );
     }
 }
+
+/// Review finding: an IncomingBytes import into a group whose lognormal
+/// sizes often pass the record limit still delivers the file's bytes (the
+/// records refused as too large send none, so more are made).
+#[test]
+fn incoming_bytes_count_only_records_that_fit() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut csv = String::from("Timestamp,IncomingBytes\n");
+    for m in 0..5 {
+        csv.push_str(&format!("2025-03-01T10:0{m}:00Z,1200000000\n"));
+    }
+    fs::write(dir.path().join("b.csv"), csv).unwrap();
+    let file = dir.path().join("b.toml");
+    fs::write(
+        &file,
+        "name = \"b\"\nduration = \"5m\"\n[stream]\nshards = 40\n[[producers]]\nname = \"p\"\n\
+         rate = { kind = \"cloudwatch\", file = \"b.csv\" }\nretry = \"none\"\n\
+         size = { kind = \"lognormal\", median = \"900KiB\", sigma = 0.5 }\n\
+         keys = { kind = \"random\", key_bytes = 36 }\n",
+    )
+    .unwrap();
+    let out = simulate(&Scenario::load(&file).unwrap(), RunOptions::default()).unwrap();
+    let p = &out.metrics.producer_total;
+    assert!(p.rejected_too_large * 4 > p.produced, "{p:?}");
+    let offered: u64 = out
+        .metrics
+        .minutes
+        .iter()
+        .map(|m| m.shards.offered_bytes)
+        .sum();
+    let want = 5.0 * 1.2e9;
+    assert!(
+        (offered as f64 - want).abs() < 0.05 * want,
+        "{offered} vs {want}"
+    );
+}
