@@ -245,6 +245,44 @@ pub struct Bounds {
     bursty: bool,
 }
 
+/// Even arrivals under drawn bursts, whose rate changes every second: the
+/// next arrival is where one record's worth of rate has accrued since
+/// `now`, summed second by second (a gap of 1/rate(now) would step over
+/// the bursts that follow a quiet second and lose records).
+fn even_through_bursts(
+    profile: &RateProfile,
+    bounds: &Bounds,
+    share: f64,
+    now: SimTime,
+    horizon: SimTime,
+) -> Option<SimTime> {
+    let mut need = 1.0;
+    let mut t = now;
+    loop {
+        let (bound, until) = profile.bound_at(t, bounds);
+        if bound <= 0.0 {
+            // Nothing accrues before `until`.
+            if until >= horizon {
+                return None;
+            }
+            t = until;
+            continue;
+        }
+        let second_end = (t / NANOS_PER_SEC + 1) * NANOS_PER_SEC;
+        let r = profile.at(t) * share;
+        let span = (second_end - t) as f64 / NANOS_PER_SEC as f64;
+        if r * span >= need {
+            let at = t + ((need / r * NANOS_PER_SEC as f64) as u64).max(1);
+            return (at < horizon).then_some(at);
+        }
+        need -= r * span;
+        if second_end >= horizon {
+            return None;
+        }
+        t = second_end;
+    }
+}
+
 /// A multiplier on the whole profile during `[at, at + duration)`.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Spike {
@@ -434,6 +472,9 @@ impl Arrivals {
     ) -> Option<SimTime> {
         if bounds.max * share <= 0.0 {
             return None;
+        }
+        if matches!(self, Arrivals::Even) && bounds.bursty {
+            return even_through_bursts(profile, bounds, share, now, horizon);
         }
         let mut t = now;
         loop {
@@ -699,6 +740,30 @@ mod tests {
             .map(|ms| short.at(ms * 1_000_000) / 1000.0)
             .sum();
         assert!((n as f64 - want).abs() < 4.0 * want.sqrt(), "{n} vs {want}");
+    }
+
+    /// Even arrivals through bursts send what the rate adds up to: an hour
+    /// at 10/s, sigma 1, is 36,000 records (a gap of 1/rate taken in a
+    /// quiet second steps over the next bursts and sent about 8 % fewer).
+    #[test]
+    fn even_arrivals_through_bursts_send_the_total() {
+        let p = RateProfile {
+            components: vec![Component::Periods {
+                period: 60 * S,
+                rates: (0..60).map(|i| (i * 60 * S, 10.0)).collect(),
+                burstiness: 1.0,
+            }],
+            spikes: vec![],
+        };
+        let run = p.realize(5, 0, 3600 * S);
+        let b = run.bounds();
+        let mut rng = stream(9, Purpose::Arrivals, 0);
+        let (mut t, mut n) = (0, 0u64);
+        while let Some(next) = Arrivals::Even.next(&run, &b, 1.0, t, 3600 * S, &mut rng) {
+            t = next;
+            n += 1;
+        }
+        assert!(n.abs_diff(36_000) <= 1, "{n}");
     }
 
     fn count(arrivals: Arrivals, profile: &RateProfile, from: SimTime, to: SimTime) -> u64 {

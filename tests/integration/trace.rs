@@ -657,13 +657,13 @@ fn cloudwatch_bursts_follow_the_run_seed() {
     let (other, other_minutes) = per_second(&mut s, derive_seed(9, Purpose::Replication, 1));
     assert_eq!(per_second(&mut s, 9).0, nine, "a seed repeats its bursts");
     assert_ne!(nine, other, "another seed drew the same bursts");
-    // The bursts keep each minute's sum; even arrivals lose a little at each
-    // of a minute's 60 rate changes (a gap drawn at one second's rate can
-    // run into the next), so within 1 %. Unscaled factors (mean 1 only in
-    // expectation) would miss by about 17 % at sigma 1.
+    // The bursts keep each minute's sum, and even arrivals add the rate up
+    // second by second, so each minute sends its sum to a record or two.
+    // Unscaled factors (mean 1 only in expectation) would miss by about
+    // 17 % at sigma 1.
     for minutes in [&nine_minutes, &other_minutes] {
         for (got, want) in minutes.iter().zip([60_000u64, 120_000, 30_000]) {
-            assert!(got.abs_diff(want) <= want / 100, "{minutes:?}");
+            assert!(got.abs_diff(want) <= 2, "{minutes:?}");
         }
     }
     // Poisson arrivals thin against the bursts' peak: each minute's count
