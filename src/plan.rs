@@ -190,9 +190,14 @@ pub fn formula_shards(scenario: &Scenario, offered_bytes: &[u64]) -> u32 {
             // Bytes that reach the stream: records refused as too large
             // send none.
             None => {
+                let framing = if g.aggregation.is_some() {
+                    crate::model::AGGREGATE_PER_RECORD_BYTES as f64
+                } else {
+                    0.0
+                };
                 g.rate.mean_over(scenario.duration)
                     * g.size.sent_fraction()
-                    * (g.size.mean() + g.keys.mean_key_bytes())
+                    * (g.size.mean() + g.keys.mean_key_bytes() + framing)
             }
         })
         .sum();

@@ -1378,17 +1378,16 @@ fn producer(
                 label: &label,
                 files,
                 notes,
-                // Bytes that reach the stream per record produced: those
-                // refused as too large send none; an aggregated (KPL)
-                // record carries its framing too.
-                record_bytes: size.sent_fraction()
-                    * (size.mean()
-                        + mean_key
-                        + if raw.aggregation.is_some() {
-                            crate::model::AGGREGATE_PER_RECORD_BYTES as f64
-                        } else {
-                            0.0
-                        }),
+                // A record that reaches the stream: mean size and key, and
+                // an aggregated (KPL) record's framing.
+                record_bytes: size.mean()
+                    + mean_key
+                    + if raw.aggregation.is_some() {
+                        crate::model::AGGREGATE_PER_RECORD_BYTES as f64
+                    } else {
+                        0.0
+                    },
+                sent_fraction: size.sent_fraction(),
                 aggregation: raw.aggregation.is_some(),
             };
             rate_profile(r, &raw.spikes, import).map_err(|(f, m)| bad(&f, m))?
@@ -1537,9 +1536,13 @@ struct Import<'a> {
     label: &'a str,
     files: &'a mut Vec<std::path::PathBuf>,
     notes: &'a mut Vec<String>,
-    /// The group's mean record: mean data plus mean partition key (each key
-    /// weighted by its share), bytes.
+    /// The mean bytes of a record that reaches the stream: mean data plus
+    /// mean partition key (each key weighted by its share), and KPL
+    /// framing.
     record_bytes: f64,
+    /// The share of records made that reach it (the others are refused as
+    /// too large).
+    sent_fraction: f64,
     /// Whether the group aggregates records (KPL).
     aggregation: bool,
 }
@@ -1750,9 +1753,13 @@ fn component(
                     import.label
                 ));
             }
+            // Records made per record the stream took: those refused as too
+            // large never reach it, so more are made.
+            let sent = import.sent_fraction.max(1e-9);
             if bytes {
-                // Bytes per second over the group's mean record: records/s.
-                if record < 1.0 {
+                // Bytes per second over the bytes a record made sends:
+                // records/s.
+                if record * sent < 1.0 {
                     return Err((
                         "measures",
                         format!(
@@ -1761,13 +1768,23 @@ fn component(
                     ));
                 }
                 for r in &mut rates {
-                    r.1 /= record;
+                    r.1 /= record * sent;
                 }
                 import.notes.push(format!(
-                    "{}.rate: the series counts bytes (IncomingBytes): records/s = bytes/s / {record:.0} bytes, the group's mean record (mean size plus mean key)",
-                    import.label
+                    "{}.rate: the series counts bytes (IncomingBytes): records/s = bytes/s / {record:.0} bytes, the group's mean record (mean size plus mean key){}",
+                    import.label,
+                    if sent < 1.0 {
+                        format!(", / {sent:.3}, the share of records that fit the record limit")
+                    } else {
+                        String::new()
+                    }
                 ));
-            } else if let Some((n, b)) = data.both_totals.filter(|t| t.0 > 0.0) {
+            } else {
+                for r in &mut rates {
+                    r.1 /= sent;
+                }
+            }
+            if let (false, Some((n, b))) = (bytes, data.both_totals.filter(|t| t.0 > 0.0)) {
                 // The file has both metrics: does the size model match?
                 let seen = b / n;
                 let off = (record - seen) / seen;

@@ -268,18 +268,25 @@ fn even_through_bursts(
             t = until;
             continue;
         }
+        // The rate holds to the end of the second, or to a spike's edge.
         let second_end = (t / NANOS_PER_SEC + 1) * NANOS_PER_SEC;
+        let step_end = profile
+            .spikes
+            .iter()
+            .flat_map(|s| [s.at, s.at.saturating_add(s.duration)])
+            .filter(|&e| e > t)
+            .fold(second_end, SimTime::min);
         let r = profile.at(t) * share;
-        let span = (second_end - t) as f64 / NANOS_PER_SEC as f64;
+        let span = (step_end - t) as f64 / NANOS_PER_SEC as f64;
         if r * span >= need {
             let at = t + ((need / r * NANOS_PER_SEC as f64) as u64).max(1);
             return (at < horizon).then_some(at);
         }
         need -= r * span;
-        if second_end >= horizon {
+        if step_end >= horizon {
             return None;
         }
-        t = second_end;
+        t = step_end;
     }
 }
 
@@ -500,13 +507,16 @@ impl Arrivals {
             };
             // At least 1 ns, so time always advances.
             let gap_ns = ((gap * NANOS_PER_SEC as f64) as u64).max(1);
-            let next = t.checked_add(gap_ns)?;
-            if next >= horizon {
-                return None;
-            }
-            if matches!(self, Arrivals::Poisson) && next >= until {
+            let next = t.saturating_add(gap_ns);
+            // Past the end of the bound's piece (a quiet period's long gap):
+            // start again from there, before looking at the horizon, or
+            // the busy periods after it would be lost.
+            if matches!(self, Arrivals::Poisson) && next >= until && until < horizon {
                 t = until;
                 continue;
+            }
+            if next >= horizon {
+                return None;
             }
             t = next;
             let constant = bounds.constant;
@@ -740,6 +750,55 @@ mod tests {
             .map(|ms| short.at(ms * 1_000_000) / 1000.0)
             .sum();
         assert!((n as f64 - want).abs() < 4.0 * want.sqrt(), "{n} vs {want}");
+    }
+
+    /// Review findings: a quiet period's long Poisson gap restarts at its
+    /// end (it used to end the producer when it also passed the horizon),
+    /// even below 1e-14/s; even arrivals see a spike that starts and ends
+    /// within a second.
+    #[test]
+    fn quiet_periods_and_short_spikes_lose_nothing() {
+        let count = |arrivals: Arrivals, p: &RateProfile, seed: u64, horizon: SimTime| {
+            let run = p.realize(seed, 0, horizon);
+            let b = run.bounds();
+            let mut rng = stream(seed, Purpose::Arrivals, 0);
+            let (mut t, mut n) = (0, 0u64);
+            while let Some(next) = arrivals.next(&run, &b, 1.0, t, horizon, &mut rng) {
+                t = next;
+                n += 1;
+            }
+            n
+        };
+        for quiet in [1e-4, 1e-15] {
+            let p = RateProfile {
+                components: vec![Component::Periods {
+                    period: 60 * S,
+                    rates: vec![(0, quiet), (60 * S, 1000.0)],
+                    burstiness: 1.0,
+                }],
+                spikes: vec![],
+            };
+            for seed in 0..10 {
+                let n = count(Arrivals::Poisson, &p, seed, 120 * S);
+                assert!(n.abs_diff(60_000) < 1_000, "rate {quiet}, seed {seed}: {n}");
+            }
+        }
+        let spiked = RateProfile {
+            components: vec![Component::Periods {
+                period: 60 * S,
+                rates: vec![(0, 10.0)],
+                burstiness: 0.01,
+            }],
+            spikes: vec![Spike {
+                at: 10 * S + S / 4,
+                duration: S / 2,
+                multiplier: 1000.0,
+            }],
+        };
+        let run = spiked.realize(3, 0, 60 * S);
+        let want: f64 = (0..60_000).map(|ms| run.at(ms * 1_000_000) / 1000.0).sum();
+        let n = count(Arrivals::Even, &spiked, 3, 60 * S);
+        assert!((n as f64 - want).abs() <= 2.0, "{n} vs {want}");
     }
 
     /// Even arrivals through bursts send what the rate adds up to: an hour

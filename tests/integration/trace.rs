@@ -1492,3 +1492,50 @@ fn incoming_bytes_count_only_records_that_fit() {
         "{offered} vs {want}"
     );
 }
+
+/// Review finding: with sizes that often pass the record limit, an
+/// IncomingRecords import makes enough records for the file's to reach
+/// the stream, and the both-metrics check compares records that reached
+/// it (no false warning).
+#[test]
+fn incoming_records_count_only_records_that_fit() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("r.toml");
+    let load = |body: &str| {
+        fs::write(dir.path().join("r.json"), body).unwrap();
+        fs::write(
+            &file,
+            "name = \"r\"\nduration = \"3m\"\n[stream]\nshards = 40\n[[producers]]\nname = \"p\"\n\
+             rate = { kind = \"cloudwatch\", file = \"r.json\" }\nretry = \"none\"\n\
+             size = { kind = \"lognormal\", median = \"900KiB\", sigma = 0.5 }\n\
+             keys = { kind = \"random\", key_bytes = 36 }\n",
+        )
+        .unwrap();
+        Scenario::load(&file).unwrap()
+    };
+    let times = r#"["2025-03-01T10:02:00Z", "2025-03-01T10:01:00Z", "2025-03-01T10:00:00Z"]"#;
+    let records = |bytes_each: f64| {
+        format!(
+            r#"{{"MetricDataResults": [
+  {{"Id": "r", "Label": "IncomingRecords", "Timestamps": {times}, "Values": [1200, 1200, 1200]}},
+  {{"Id": "b", "Label": "IncomingBytes", "Timestamps": {times}, "Values": [{b}, {b}, {b}]}}
+]}}"#,
+            b = 1200.0 * bytes_each
+        )
+    };
+    // The bytes of a record that reaches the stream, from the model.
+    let s = load(&records(1.0));
+    let each = s.producers[0].size.mean() + 36.0;
+    let s = load(&records(each));
+    let note = s.notes.iter().find(|n| n.contains("a record")).unwrap();
+    assert!(note.contains("within 10 %"), "{note}");
+    let out = simulate(&s, RunOptions::default()).unwrap();
+    let offered: u64 = out
+        .metrics
+        .minutes
+        .iter()
+        .map(|m| m.shards.offered_records)
+        .sum();
+    assert!(offered.abs_diff(3_600) < 250, "{offered}");
+    assert!(out.metrics.producer_total.rejected_too_large > 1_000);
+}
