@@ -683,7 +683,11 @@ impl TraceReader {
         let key = match line.key {
             // Checked against the ranges when the line was read.
             KeyText::Shard(i) => {
-                let (lo, hi) = self.shard_ranges[i as usize];
+                let (lo, hi) = self.shard_ranges.get(i as usize).copied().ok_or_else(|| {
+                    self.error(format!(
+                        "shardId-{i:012} has no hash key range to draw from"
+                    ))
+                })?;
                 RowKey::Range(lo, hi)
             }
             KeyText::Hash(h) => RowKey::Hash(h),

@@ -24,6 +24,13 @@ fn replay(dir: &Path, trace_line: &str, extra: &str) -> Result<Outcome, String> 
     simulate(&scenario, RunOptions { per_second: true }).map_err(|e| e.to_string())
 }
 
+/// Writes a scenario into `dir` (beside the files it names) and loads it.
+fn load_in(dir: &Path, text: &str) -> Scenario {
+    let file = dir.join("scenario.toml");
+    fs::write(&file, text).unwrap();
+    Scenario::load(&file).unwrap()
+}
+
 fn shard_of(key: &str) -> usize {
     let map = ShardMap::create(4, EpochNanos(0)).unwrap();
     map.shard_for_hash_key(HashKey::from_partition_key(key))
@@ -786,17 +793,15 @@ fn aggregate_rows_become_records_within_their_interval() {
     )
     .unwrap();
     for (within, lo, hi) in [("even", 10_000, 10_000), ("uniform", 9_500, 10_500)] {
-        let file = dir.path().join("big.toml");
-        fs::write(
-            &file,
-            format!(
+        let s = load_in(
+            dir.path(),
+            &format!(
                 "name = \"big\"\nduration = \"1ms\"\n[stream]\nshards = 1\n[[producers]]\nname = \"t\"\n\
                  retry = \"none\"\nsize = \"1B\"\n\
                  trace = {{ file = \"big-row.csv\", interval = \"1h\", within = \"{within}\" }}\n"
             ),
-        )
-        .unwrap();
-        let out = simulate(&Scenario::load(&file).unwrap(), RunOptions::default()).unwrap();
+        );
+        let out = simulate(&s, RunOptions::default()).unwrap();
         let n = out.metrics.producer_total.produced;
         assert!((lo..=hi).contains(&n), "{within}: {n}");
     }
@@ -923,14 +928,12 @@ fn equal_times_keep_file_order_and_edge_traces_end() {
         "timestamp,key,size\n1,k,700000\n1,k,200000\n1,k,300000\n",
     )
     .unwrap();
-    let file = dir.path().join("eq.toml");
-    fs::write(
-        &file,
+    let s = load_in(
+        dir.path(),
         "name = \"eq\"\nduration = \"3s\"\n[stream]\nshards = 1\n[[producers]]\nname = \"t\"\n\
          retry = \"none\"\ntrace = { file = \"eq.csv\" }\n",
-    )
-    .unwrap();
-    let out = simulate(&Scenario::load(&file).unwrap(), RunOptions::default()).unwrap();
+    );
+    let out = simulate(&s, RunOptions::default()).unwrap();
     // 1 MiB bucket: 700 KB then 200 KB pass, 300 KB is refused. Sorted by
     // size (200, 300, 700) the 700 KB one would be refused instead.
     let t = &out.metrics.shard_totals[0].counts;
@@ -1146,6 +1149,17 @@ fn a_hashed_trace_replays_as_the_original() {
         .assert()
         .code(2)
         .stderr(predicate::str::contains("name it .csv"));
+    let orig = dir.path().join("orig.csv");
+    let before = fs::read(&orig).unwrap();
+    shardcast()
+        .args(["trace", "hash"])
+        .arg(&orig)
+        .arg("--out")
+        .arg(&orig)
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("is the input"));
+    assert_eq!(fs::read(&orig).unwrap(), before, "the input is untouched");
     fs::write(dir.path().join("bad.csv"), "timestamp,key\n1,a\nx,b\n").unwrap();
     shardcast()
         .args(["trace", "hash"])
@@ -1197,13 +1211,13 @@ fn incoming_bytes_imports_at_the_group_record_size() {
     )
     .unwrap();
     let scenario = |rate: &str, size: &str| {
-        let text = format!(
-            "name = \"cw\"\nduration = \"3m\"\n[stream]\nshards = 4\n[[producers]]\nname = \"p\"\n\
-             rate = {rate}\narrivals = \"even\"\nsize = \"{size}\"\nkeys = {{ kind = \"random\", key_bytes = 36 }}\n"
-        );
-        let file = dir.path().join("cw.toml");
-        fs::write(&file, text).unwrap();
-        Scenario::load(&file).unwrap()
+        load_in(
+            dir.path(),
+            &format!(
+                "name = \"cw\"\nduration = \"3m\"\n[stream]\nshards = 4\n[[producers]]\nname = \"p\"\n\
+                 rate = {rate}\narrivals = \"even\"\nsize = \"{size}\"\nkeys = {{ kind = \"random\", key_bytes = 36 }}\n"
+            ),
+        )
     };
     let minutes = |s: &Scenario| -> Vec<u64> {
         simulate(s, RunOptions::default())
@@ -1373,17 +1387,14 @@ fn cloudwatch_notes_say_where_an_import_falls_short() {
     )
     .unwrap();
     let load = |extra: &str| {
-        let file = dir.path().join("n.toml");
-        fs::write(
-            &file,
-            format!(
+        load_in(
+            dir.path(),
+            &format!(
                 "name = \"n\"\nduration = \"10m\"\n[stream]\nshards = 2\n[[producers]]\nname = \"p\"\n\
                  rate = {{ kind = \"cloudwatch\", file = \"cw.json\" }}\nsize = \"100B\"\n\
                  keys = {{ kind = \"random\" }}\n{extra}"
             ),
         )
-        .unwrap();
-        Scenario::load(&file).unwrap()
     };
     let s = load("");
     assert!(
@@ -1434,9 +1445,7 @@ fn incoming_bytes_imports_at_the_mean_key() {
          rate = {{ kind = \"cloudwatch\", file = \"bytes.csv\" }}\narrivals = \"even\"\n\
          size = \"100B\"\nkeys = {{ kind = \"listed\", keys = [\"a\", \"{long}\"], weights = [99, 1] }}\n"
     );
-    let file = dir.path().join("cw.toml");
-    fs::write(&file, text).unwrap();
-    let s = Scenario::load(&file).unwrap();
+    let s = load_in(dir.path(), &text);
     let note = s.notes.iter().find(|n| n.contains("counts bytes")).unwrap();
     // 100 + 0.99 x 1 + 0.01 x 200 = 102.99 bytes.
     assert!(
@@ -1468,16 +1477,14 @@ fn incoming_bytes_count_only_records_that_fit() {
         csv.push_str(&format!("2025-03-01T10:0{m}:00Z,1200000000\n"));
     }
     fs::write(dir.path().join("b.csv"), csv).unwrap();
-    let file = dir.path().join("b.toml");
-    fs::write(
-        &file,
+    let s = load_in(
+        dir.path(),
         "name = \"b\"\nduration = \"5m\"\n[stream]\nshards = 40\n[[producers]]\nname = \"p\"\n\
          rate = { kind = \"cloudwatch\", file = \"b.csv\" }\nretry = \"none\"\n\
          size = { kind = \"lognormal\", median = \"900KiB\", sigma = 0.5 }\n\
          keys = { kind = \"random\", key_bytes = 36 }\n",
-    )
-    .unwrap();
-    let out = simulate(&Scenario::load(&file).unwrap(), RunOptions::default()).unwrap();
+    );
+    let out = simulate(&s, RunOptions::default()).unwrap();
     let p = &out.metrics.producer_total;
     assert!(p.rejected_too_large * 4 > p.produced, "{p:?}");
     let offered: u64 = out
@@ -1500,18 +1507,15 @@ fn incoming_bytes_count_only_records_that_fit() {
 #[test]
 fn incoming_records_count_only_records_that_fit() {
     let dir = tempfile::tempdir().unwrap();
-    let file = dir.path().join("r.toml");
     let load = |body: &str| {
         fs::write(dir.path().join("r.json"), body).unwrap();
-        fs::write(
-            &file,
+        load_in(
+            dir.path(),
             "name = \"r\"\nduration = \"3m\"\n[stream]\nshards = 40\n[[producers]]\nname = \"p\"\n\
              rate = { kind = \"cloudwatch\", file = \"r.json\" }\nretry = \"none\"\n\
              size = { kind = \"lognormal\", median = \"900KiB\", sigma = 0.5 }\n\
              keys = { kind = \"random\", key_bytes = 36 }\n",
         )
-        .unwrap();
-        Scenario::load(&file).unwrap()
     };
     let times = r#"["2025-03-01T10:02:00Z", "2025-03-01T10:01:00Z", "2025-03-01T10:00:00Z"]"#;
     let records = |bytes_each: f64| {
