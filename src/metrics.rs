@@ -4,7 +4,7 @@
 
 use hdrhistogram::Histogram;
 
-use crate::model::Throttle;
+use crate::kds::Throttle;
 use crate::sim::SimTime;
 use crate::units::NANOS_PER_SEC;
 

@@ -191,7 +191,7 @@ pub fn formula_shards(scenario: &Scenario, offered_bytes: &[u64]) -> u32 {
             // send none.
             None => {
                 let framing = if g.aggregation.is_some() {
-                    crate::model::AGGREGATE_PER_RECORD_BYTES as f64
+                    crate::kds::AGGREGATE_PER_RECORD_BYTES as f64
                 } else {
                     0.0
                 };

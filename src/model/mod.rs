@@ -17,18 +17,19 @@
 pub mod backlog;
 mod consumers;
 mod exec;
-mod limiter;
 mod ondemand;
 pub mod policy;
 mod reshard;
 
 pub use consumers::{ConsumerCounts, ConsumerState};
-pub use limiter::{Limiter, Throttle};
 pub use reshard::ReshardLog;
 
 use rand::RngExt;
 
-use crate::kds::{EpochNanos, HashKey, Quota, ShardMap};
+use crate::kds::{
+    AGGREGATE_FIXED_BYTES, AGGREGATE_PER_RECORD_BYTES, EpochNanos, HashKey, Limiter, Quota,
+    ShardMap, Throttle,
+};
 use crate::metrics::Metrics;
 use crate::scenario::{Api, Jitter, RetryPolicy, Scenario};
 use crate::sim::rng::{Purpose, SimRng, stream};
@@ -51,16 +52,6 @@ struct Record {
 }
 
 const NO_SLOT: u32 = u32::MAX;
-
-/// Bytes an aggregate costs besides its user records: the partition key "a"
-/// plus the 4-byte magic and 16-byte MD5 of the KPL format (KDS-REFERENCE.md
-/// §7b.2-3).
-const AGGREGATE_FIXED_BYTES: u64 = 1 + 20;
-/// Protobuf framing per user record, approximated: a record entry's tag,
-/// key index and length varints, and the key's entry in the key table.
-/// (The KPL stores each distinct key once; charging every record its key is
-/// an upper bound of a few bytes per record.)
-pub(crate) const AGGREGATE_PER_RECORD_BYTES: u64 = 6;
 
 /// An aggregate being filled, one per producer and predicted shard.
 #[derive(Debug, Clone, Copy)]

@@ -3,10 +3,10 @@
 
 use std::collections::VecDeque;
 
-use super::{Engine, Event, Limiter, ReshardLog};
-use crate::kds::{EpochNanos, Quota, ReshardOp, ShardId};
+use super::{Engine, Event, ReshardLog};
+use crate::kds::{EpochNanos, Limiter, Quota, ReshardOp, ShardId, WriteLimit};
 use crate::metrics::IntervalRow;
-use crate::scenario::{ReshardAction, WriteLimit};
+use crate::scenario::ReshardAction;
 use crate::sim::{EventQueue, SimTime};
 use crate::units::NANOS_PER_SEC;
 

@@ -4,7 +4,8 @@
 
 use rand::RngExt;
 
-use super::{Engine, Event, Limiter};
+use super::{Engine, Event};
+use crate::kds::Limiter;
 use crate::kds::{EpochNanos, KdsError, Quota, ReshardOp, ShardId, ShardMap, UpdatePlan};
 use crate::scenario::ReshardAction;
 use crate::sim::{EventQueue, SimTime};

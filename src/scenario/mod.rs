@@ -328,20 +328,9 @@ pub enum ReshardAction {
     },
 }
 
-/// The model of per-shard write throttling (KDS-REFERENCE.md §4a.4: the
-/// service documents per-second limits but not how it enforces them).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum WriteLimit {
-    /// Two token buckets per shard, records and bytes, refilled continuously
-    /// at the per-second limits and holding `burst` worth of refill (the byte
-    /// bucket holds at least one maximum-size record).
-    TokenBucket {
-        /// Depth of the buckets, as time of refill.
-        burst: SimTime,
-    },
-    /// Counters per shard that reset at each whole second of simulated time.
-    FixedWindow,
-}
+/// The model of per-shard write throttling; it lives with the service's
+/// throughput rules in [`crate::kds`].
+pub use crate::kds::WriteLimit;
 
 /// One group of identical producers.
 #[derive(Debug, Clone)]

@@ -1383,7 +1383,7 @@ fn producer(
                 record_bytes: size.mean()
                     + mean_key
                     + if raw.aggregation.is_some() {
-                        crate::model::AGGREGATE_PER_RECORD_BYTES as f64
+                        crate::kds::AGGREGATE_PER_RECORD_BYTES as f64
                     } else {
                         0.0
                     },

@@ -1,12 +1,44 @@
-//! Per-shard write limits: the two token buckets, or a fixed one-second window.
+//! The service's write throughput rules: per-shard limits enforced as two
+//! token buckets or a fixed one-second window, and the KPL aggregation
+//! framing that counts against them.
 //!
 //! Integer arithmetic throughout: a token is 10^-9 of a record (or of a
 //! byte), so a bucket refilled at `r` per second gains exactly `r` tokens per
-//! nanosecond and nothing is ever rounded.
+//! nanosecond and nothing is ever rounded. Times are nanoseconds (`u64`), as
+//! everywhere in the crate; this module imports nothing else of it.
 
-use crate::scenario::WriteLimit;
-use crate::sim::SimTime;
-use crate::units::NANOS_PER_SEC;
+/// Nanoseconds in a second: token units per record or byte.
+const NANOS_PER_SEC: u64 = 1_000_000_000;
+
+/// Simulated time in nanoseconds (the same `u64` as `sim::SimTime`).
+type SimTime = u64;
+
+/// Bytes an aggregate costs besides its user records: the partition key "a"
+/// plus the 4-byte magic and 16-byte MD5 of the KPL format (KDS-REFERENCE.md
+/// §7b.2-3).
+pub const AGGREGATE_FIXED_BYTES: u64 = 1 + 20;
+
+/// Protobuf framing per user record in a KPL aggregate, approximated: a
+/// record entry's tag, key index and length varints, and the key's entry in
+/// the key table (KDS-REFERENCE.md §7b). The KPL stores each distinct key
+/// once; charging every record its key is an upper bound of a few bytes per
+/// record.
+pub const AGGREGATE_PER_RECORD_BYTES: u64 = 6;
+
+/// The model of per-shard write throttling (KDS-REFERENCE.md §4a.4: the
+/// service documents per-second limits but not how it enforces them).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum WriteLimit {
+    /// Two token buckets per shard, records and bytes, refilled continuously
+    /// at the per-second limits and holding `burst` worth of refill (the byte
+    /// bucket holds at least one maximum-size record).
+    TokenBucket {
+        /// Depth of the buckets, as time of refill (ns).
+        burst: u64,
+    },
+    /// Counters per shard that reset at each whole second of simulated time.
+    FixedWindow,
+}
 
 /// Why a record was refused.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
