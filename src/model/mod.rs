@@ -16,7 +16,6 @@
 
 pub mod backlog;
 mod consumers;
-mod exec;
 mod ondemand;
 pub mod policy;
 mod reshard;
@@ -229,8 +228,8 @@ struct Engine<'s> {
     consumers: Vec<ConsumerState>,
     /// Reused by reads: `(records, arrival)` pieces for latency statistics.
     read_buffer: Vec<(u64, SimTime)>,
-    policy_state: policy::PolicyState,
-    exec: Option<exec::ExecPolicy>,
+    /// The autoscaling policy with its bounds, if the scenario has one.
+    scaler: Option<policy::Scaler>,
     policy_error: Option<String>,
     trace_error: Option<crate::workload::TraceError>,
     on_demand: Option<ondemand::OnDemand>,
@@ -246,6 +245,57 @@ struct Engine<'s> {
 
 /// Simulates `scenario` with its seed.
 pub fn simulate(scenario: &Scenario, options: RunOptions) -> Result<Outcome, SimError> {
+    let scaler = match &scenario.autoscaling {
+        None => None,
+        Some(a) => Some(
+            policy::Scaler::from_scenario(a, scenario.stream.enhanced_monitoring).map_err(
+                |message| SimError::Policy {
+                    command: exec_command(scenario),
+                    message,
+                },
+            )?,
+        ),
+    };
+    run(scenario, options, scaler)
+}
+
+/// Simulates `scenario` with `policy` deciding in place of the scenario's
+/// own: evaluated on the scenario's `[autoscaling]` schedule, within its
+/// `min_shards` and `max_shards`. A test's fake ([`policy::Scripted`]) or a
+/// team's policy written in Rust plugs in here.
+pub fn simulate_with_policy(
+    scenario: &Scenario,
+    options: RunOptions,
+    policy: Box<dyn policy::ScalingPolicy>,
+) -> Result<Outcome, SimError> {
+    let Some(a) = &scenario.autoscaling else {
+        return Err(SimError::Policy {
+            command: Vec::new(),
+            message: "the scenario has no [autoscaling] table, which says when a policy is \
+                      evaluated and its bounds"
+                .into(),
+        });
+    };
+    let scaler = policy::Scaler::new(policy, a.min_shards, a.max_shards);
+    run(scenario, options, Some(scaler))
+}
+
+/// The external policy's command, if the scenario's policy is one.
+fn exec_command(scenario: &Scenario) -> Vec<String> {
+    match &scenario.autoscaling {
+        Some(crate::scenario::Autoscaling {
+            policy: crate::scenario::Policy::Exec { command, .. },
+            ..
+        }) => command.clone(),
+        _ => Vec::new(),
+    }
+}
+
+fn run(
+    scenario: &Scenario,
+    options: RunOptions,
+    scaler: Option<policy::Scaler>,
+) -> Result<Outcome, SimError> {
     let records_rate = Quota::WriteRecordsPerShardPerSec.value();
     let bytes_rate = Quota::WriteBytesPerShardPerSec.value();
     let spec = &scenario.stream;
@@ -348,8 +398,7 @@ pub fn simulate(scenario: &Scenario, options: RunOptions) -> Result<Outcome, Sim
         read_limits: Vec::new(),
         consumers: Vec::new(),
         read_buffer: Vec::new(),
-        policy_state: policy::PolicyState::default(),
-        exec: None,
+        scaler: None,
         policy_error: None,
         trace_error: None,
         on_demand: None,
@@ -358,22 +407,7 @@ pub fn simulate(scenario: &Scenario, options: RunOptions) -> Result<Outcome, Sim
         mode_switches: Vec::new(),
         mode_switch: None,
     };
-    if let Some(crate::scenario::Autoscaling {
-        policy:
-            crate::scenario::Policy::Exec {
-                command,
-                timeout,
-                window,
-            },
-        ..
-    }) = &scenario.autoscaling
-    {
-        let spawned = exec::ExecPolicy::spawn(command, *timeout, *window, spec.enhanced_monitoring);
-        engine.exec = Some(spawned.map_err(|message| SimError::Policy {
-            command: command.clone(),
-            message,
-        })?);
-    }
+    engine.scaler = scaler;
     if let Some(keep) = shard_level_minutes(scenario) {
         engine.metrics.enable_shard_level(keep);
     }
@@ -409,16 +443,13 @@ pub fn simulate(scenario: &Scenario, options: RunOptions) -> Result<Outcome, Sim
         return Err(SimError::Trace(e));
     }
     if let Some(message) = engine.policy_error.take() {
-        let command = match &scenario.autoscaling {
-            Some(crate::scenario::Autoscaling {
-                policy: crate::scenario::Policy::Exec { command, .. },
-                ..
-            }) => command.clone(),
-            _ => Vec::new(),
-        };
-        return Err(SimError::Policy { command, message });
+        return Err(SimError::Policy {
+            command: exec_command(scenario),
+            message,
+        });
     }
-    engine.exec = None;
+    // An external policy's process ends with the run.
+    engine.scaler = None;
 
     // Pending records, counted from the queue and the batches: independent of
     // the `outstanding` tallies, so that conservation is a real check.
@@ -985,17 +1016,20 @@ impl Engine<'_> {
             minutes: &self.metrics.minutes[..published],
             shard_minutes: &shard_minutes[..shard_published],
         };
-        let external = match self.exec.as_mut().map(|e| e.ask(&obs)) {
-            Some(Err(message)) => {
+        let decision = match self.scaler.as_mut() {
+            Some(scaler) => scaler.decide(&obs),
+            None => Ok(None),
+        };
+        let decision = match decision {
+            Err(message) => {
                 // The run ends here, with this error.
                 self.policy_error = Some(message);
                 queue.clear();
                 return;
             }
-            Some(Ok(answer)) => answer,
-            None => None,
+            Ok(decision) => decision,
         };
-        if let Some(target) = policy::decide(a, &mut self.policy_state, &obs, external) {
+        if let Some(target) = decision {
             self.request(
                 crate::scenario::ReshardAction::UpdateShardCount { target },
                 "policy",

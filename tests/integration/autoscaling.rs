@@ -299,3 +299,70 @@ fn policy_runs_are_byte_identical_on_rerun() {
         assert_eq!(outputs[0], outputs[1], "{name}: reruns differ");
     }
 }
+
+/// The policy seam: a scripted fake in place of the scenario's policy sees
+/// only published minutes and the UPDATING state, and its answers go
+/// through the scenario's bounds and UpdateShardCount.
+#[test]
+fn a_scripted_policy_sees_published_minutes_and_is_bounded() {
+    use shardcast::model::policy::Scripted;
+    use shardcast::model::simulate_with_policy;
+    const MIN: u64 = 60_000_000_000;
+    let text = format!(
+        "{RAMP}
+[autoscaling]
+min_shards = 1
+max_shards = 2
+policy = {{ kind = \"target-tracking\", target = 0.6 }}
+"
+    );
+    let scenario = crate::util::scenario(&text);
+    // Evaluation 1 (at 1 min) does nothing; 2 asks for 50, clamped to 2
+    // (one split of 2 to 10 s); 3 asks for 1 shard again (a merge).
+    let fake = Scripted::new(vec![Ok(None), Ok(Some(50)), Ok(Some(1))]);
+    let seen = fake.seen();
+    let out = simulate_with_policy(&scenario, RunOptions::default(), Box::new(fake)).unwrap();
+    let seen = seen.borrow();
+    // One evaluation a minute for 40 minutes, the last at 39 min.
+    assert_eq!(seen.len(), 39);
+    assert_eq!(seen[0].now, MIN);
+    // A minute is published a minute after it ends: none at 1 min, the
+    // first at 2 min.
+    assert!(seen[0].minutes.is_empty());
+    assert_eq!(seen[1].minutes, [0]);
+    assert_eq!(seen[10].minutes.len(), 10);
+    let by_policy: Vec<_> = out
+        .reshards
+        .iter()
+        .filter(|r| r.source == "policy")
+        .collect();
+    assert_eq!(by_policy.len(), 2, "{by_policy:?}");
+    let update = |target| shardcast::scenario::ReshardAction::UpdateShardCount { target };
+    assert_eq!(
+        (by_policy[0].requested, &by_policy[0].action),
+        (2 * MIN, &update(2))
+    );
+    assert_eq!(
+        (by_policy[1].requested, &by_policy[1].action),
+        (3 * MIN, &update(1))
+    );
+    assert!(
+        by_policy.iter().all(|r| r.rejected.is_none()),
+        "{by_policy:?}"
+    );
+    // The split was done by the third evaluation, which saw its shards and
+    // the history of the scale-out.
+    assert_eq!((seen[2].open_shards, seen[2].updating), (2, false));
+    assert_eq!(seen[2].history.last_up, Some(2 * MIN));
+    assert_eq!(out.map.open_count(), 1);
+
+    // Without [autoscaling] there is no schedule to evaluate a policy on.
+    let bare = crate::util::scenario(RAMP);
+    let err = simulate_with_policy(
+        &bare,
+        RunOptions::default(),
+        Box::new(Scripted::new(vec![])),
+    )
+    .unwrap_err();
+    assert!(err.to_string().contains("no [autoscaling] table"), "{err}");
+}

@@ -25,12 +25,12 @@ use std::time::Duration;
 use serde::Deserialize;
 use serde_json::json;
 
-use super::policy::Observation;
+use super::{History, Observation, ScalingPolicy};
 use crate::kds::ShardId;
 
-/// A running external policy.
+/// A running external policy: the process, and a thread reading its lines.
 #[derive(Debug)]
-pub(super) struct ExecPolicy {
+pub struct ExecPolicy {
     child: Child,
     stdin: Option<ChildStdin>,
     lines: Receiver<std::io::Result<String>>,
@@ -48,8 +48,9 @@ struct Decision {
 }
 
 impl ExecPolicy {
-    /// Starts the process.
-    pub(super) fn spawn(
+    /// Starts the process `command` (program, then arguments); each answer
+    /// is awaited `timeout`, and the latest `window` minutes are sent.
+    pub fn spawn(
         command: &[String],
         timeout: Duration,
         window: u32,
@@ -85,7 +86,7 @@ impl ExecPolicy {
     }
 
     /// Sends one observation and reads the decision.
-    pub(super) fn ask(&mut self, obs: &Observation<'_>) -> Result<Option<u32>, String> {
+    fn ask(&mut self, obs: &Observation<'_>) -> Result<Option<u32>, String> {
         self.evaluations += 1;
         let n = self.evaluations;
         let recent = &obs.minutes[obs.minutes.len().saturating_sub(self.window)..];
@@ -165,6 +166,18 @@ impl ExecPolicy {
             ));
         }
         Ok(decision.target_shards)
+    }
+}
+
+impl ScalingPolicy for ExecPolicy {
+    /// Asked at every evaluation, UPDATING or not: the process decides for
+    /// itself.
+    fn evaluate(
+        &mut self,
+        obs: &Observation<'_>,
+        _history: &History,
+    ) -> Result<Option<u32>, String> {
+        self.ask(obs)
     }
 }
 
