@@ -194,3 +194,51 @@ pub enum KdsError {
         shard: ShardId,
     },
 }
+/// The exception names the service's API answers a refused request with
+/// (the Kinesis API reference lists them per operation).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum ApiException {
+    /// A malformed or out-of-range argument.
+    InvalidArgument,
+    /// A limit reached: the account's shards, UpdateShardCount calls a day,
+    /// capacity-mode switches a day.
+    LimitExceeded,
+    /// The stream is not ACTIVE (UPDATING, for instance).
+    ResourceInUse,
+    /// An unknown stream or shard.
+    ResourceNotFound,
+    /// A request the stream's state does not allow (such as resharding an
+    /// on-demand stream).
+    Validation,
+}
+
+impl ApiException {
+    /// The name as the API spells it, e.g. `LimitExceededException`.
+    pub fn name(self) -> &'static str {
+        match self {
+            ApiException::InvalidArgument => "InvalidArgumentException",
+            ApiException::LimitExceeded => "LimitExceededException",
+            ApiException::ResourceInUse => "ResourceInUseException",
+            ApiException::ResourceNotFound => "ResourceNotFoundException",
+            ApiException::Validation => "ValidationException",
+        }
+    }
+}
+
+impl std::fmt::Display for ApiException {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+impl KdsError {
+    /// The exception the service answers this refusal with.
+    pub fn exception(&self) -> ApiException {
+        match self {
+            KdsError::UnknownShard { .. } => ApiException::ResourceNotFound,
+            KdsError::TooManyUpdates { .. } => ApiException::LimitExceeded,
+            _ => ApiException::InvalidArgument,
+        }
+    }
+}

@@ -13,7 +13,7 @@ mod sequence;
 mod shard_map;
 mod throughput;
 
-pub use error::KdsError;
+pub use error::{ApiException, KdsError};
 pub use hash_key::{HashKey, KeyLengthRule, format_width, validate_partition_key};
 pub use quotas::{QUOTAS_AS_OF, Quota, QuotaUnit};
 pub use sequence::{ExtendedSequenceNumber, SECS_MAX, SEQ_IX_MAX, SequenceNumber};

@@ -6,11 +6,11 @@ use hdrhistogram::Histogram;
 use rand::RngExt;
 
 use super::backlog::{Backlog, Cursor};
-use super::{Engine, Event};
-use crate::kds::Quota;
-use crate::scenario::{ConsumerApp, ConsumerKind, StartPosition};
+use crate::kds::{Quota, ShardMap};
+use crate::metrics::Metrics;
+use crate::scenario::{ConsumerApp, ConsumerKind, Scenario, StartPosition};
 use crate::sim::rng::{Purpose, SimRng, stream};
-use crate::sim::{EventQueue, SimTime};
+use crate::sim::{Schedule, SimTime};
 use crate::units::NANOS_PER_SEC;
 
 /// KCL's periodic shard sync: new shards are found at most this late
@@ -280,9 +280,91 @@ impl ConsumerState {
     }
 }
 
-impl Engine<'_> {
-    pub(super) fn start_consumers(&mut self, queue: &mut EventQueue<Event>) {
-        let shards = self.map.shards().len();
+/// A wake-up the readers asked for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum ReadEvent {
+    /// Application `app` starts.
+    AppStart {
+        /// Its index in the scenario.
+        app: u32,
+    },
+    /// Application `app` calls GetRecords on (or is pushed records of) `shard`.
+    Poll {
+        /// Its index in the scenario.
+        app: u32,
+        /// The shard's index.
+        shard: u32,
+    },
+    /// Retention expiry, once a second.
+    Expire,
+}
+
+/// The read side of a run: the shards' backlogs, their shared read limits
+/// and the consumer applications reading them. It knows the stream only
+/// through the shard map it is shown, and asks for its wake-ups through a
+/// [`Schedule`].
+#[derive(Debug)]
+pub(crate) struct Readers<'s> {
+    scenario: &'s Scenario,
+    /// The shards' backlogs (empty without consumers).
+    pub(crate) backlogs: Vec<Backlog>,
+    read_limits: Vec<ReadLimiter>,
+    /// Per application: its state and counts.
+    pub(crate) consumers: Vec<ConsumerState>,
+    /// Reused by reads: `(records, arrival)` pieces for latency statistics.
+    read_buffer: Vec<(u64, SimTime)>,
+}
+
+impl<'s> Readers<'s> {
+    /// No readers yet: [`Readers::start`] gives the scenario's applications
+    /// their state.
+    pub(crate) fn new(scenario: &'s Scenario) -> Readers<'s> {
+        Readers {
+            scenario,
+            backlogs: Vec::new(),
+            read_limits: Vec::new(),
+            consumers: Vec::new(),
+            read_buffer: Vec::new(),
+        }
+    }
+
+    /// Stores an accepted record of `bytes` on shard `shard`, if anyone reads.
+    #[inline]
+    pub(crate) fn append(&mut self, shard: usize, now: SimTime, bytes: u64) {
+        if let Some(b) = self.backlogs.get_mut(shard) {
+            b.append(now, bytes);
+        }
+    }
+
+    /// Handles a wake-up at `now`.
+    pub(crate) fn handle(
+        &mut self,
+        event: ReadEvent,
+        now: SimTime,
+        map: &ShardMap,
+        on_demand: bool,
+        metrics: &mut Metrics,
+        sched: &mut impl Schedule<ReadEvent>,
+    ) {
+        match event {
+            ReadEvent::AppStart { app } => self.app_start(app as usize, now, map, sched),
+            ReadEvent::Poll { app, shard } => self.poll(
+                app as usize,
+                shard as usize,
+                now,
+                map,
+                on_demand,
+                metrics,
+                sched,
+            ),
+            ReadEvent::Expire => self.expire(now, metrics, sched),
+        }
+    }
+
+    /// Gives every shard a backlog and every application its state, and asks
+    /// for their starts and the expiry ticks.
+    pub(crate) fn start(&mut self, map: &ShardMap, sched: &mut impl Schedule<ReadEvent>) {
+        let shards = map.shards().len();
         self.backlogs = (0..shards)
             .map(|_| Backlog::new(self.scenario.stream.backlog_resolution))
             .collect();
@@ -302,24 +384,30 @@ impl Engine<'_> {
                 wait_sum_ns: 0,
                 phases: stream(self.scenario.seed, Purpose::Consumers, a as u64),
             });
-            queue.push(app.starts_at, Event::AppStart { app: a as u32 });
+            sched.at(app.starts_at, ReadEvent::AppStart { app: a as u32 });
         }
         if !self.scenario.consumers.is_empty() {
-            queue.push(EXPIRY_TICK, Event::Expire);
+            sched.at(EXPIRY_TICK, ReadEvent::Expire);
         }
     }
 
     /// Application `a` starts: a lease on every shard with records it may
     /// read (LATEST: the open shards, from their tip; TRIM_HORIZON: every
     /// shard still holding records, from the oldest).
-    pub(super) fn app_start(&mut self, a: usize, now: SimTime, queue: &mut EventQueue<Event>) {
+    fn app_start(
+        &mut self,
+        a: usize,
+        now: SimTime,
+        map: &ShardMap,
+        sched: &mut impl Schedule<ReadEvent>,
+    ) {
         self.consumers[a].started = true;
         let latest = self.scenario.consumers[a].start_position == StartPosition::Latest;
         for s in 0..self.backlogs.len() {
-            if latest && !self.map.shards()[s].is_open() {
+            if latest && !map.shards()[s].is_open() {
                 continue;
             }
-            self.add_lease(a, s, now, true, queue);
+            self.add_lease(a, s, now, true, sched);
         }
     }
 
@@ -332,7 +420,7 @@ impl Engine<'_> {
         s: usize,
         now: SimTime,
         initial: bool,
-        queue: &mut EventQueue<Event>,
+        sched: &mut impl Schedule<ReadEvent>,
     ) {
         let app = &self.scenario.consumers[a];
         let c = &mut self.consumers[a];
@@ -387,9 +475,9 @@ impl Engine<'_> {
             return;
         }
         let phase = c.phases.random_range(0..app.poll_interval);
-        queue.push(
+        sched.at(
             discovered + phase,
-            Event::Poll {
+            ReadEvent::Poll {
                 app: a as u32,
                 shard: s as u32,
             },
@@ -397,11 +485,16 @@ impl Engine<'_> {
     }
 
     /// New shards from a reshard: backlogs, read limits and leases.
-    pub(super) fn consumers_grow(&mut self, now: SimTime, queue: &mut EventQueue<Event>) {
+    pub(crate) fn grow(
+        &mut self,
+        now: SimTime,
+        map: &ShardMap,
+        sched: &mut impl Schedule<ReadEvent>,
+    ) {
         if self.scenario.consumers.is_empty() {
             return;
         }
-        let n = self.map.shards().len();
+        let n = map.shards().len();
         while self.backlogs.len() < n {
             let s = self.backlogs.len();
             self.backlogs
@@ -409,7 +502,7 @@ impl Engine<'_> {
             self.read_limits.push(ReadLimiter::new());
             for a in 0..self.scenario.consumers.len() {
                 if self.consumers[a].started {
-                    self.add_lease(a, s, now, false, queue);
+                    self.add_lease(a, s, now, false, sched);
                 }
             }
         }
@@ -423,9 +516,19 @@ impl Engine<'_> {
     }
 
     /// One GetRecords call (or push) of application `a` on shard `s`.
-    pub(super) fn poll(&mut self, a: usize, s: usize, now: SimTime, queue: &mut EventQueue<Event>) {
+    #[allow(clippy::too_many_arguments)]
+    fn poll(
+        &mut self,
+        a: usize,
+        s: usize,
+        now: SimTime,
+        map: &ShardMap,
+        on_demand: bool,
+        metrics: &mut Metrics,
+        sched: &mut impl Schedule<ReadEvent>,
+    ) {
         let app = &self.scenario.consumers[a];
-        let next = Event::Poll {
+        let next = ReadEvent::Poll {
             app: a as u32,
             shard: s as u32,
         };
@@ -433,7 +536,7 @@ impl Engine<'_> {
             if let Some(l) = self.consumers[a].leases[s].as_mut() {
                 l.restart = true;
             }
-            queue.push(until, next);
+            sched.at(until, next);
             return;
         }
         let Some(lease) = self.consumers[a].leases[s].as_mut() else {
@@ -471,7 +574,7 @@ impl Engine<'_> {
             LeaseState::Finished => return,
             LeaseState::Waiting => {
                 // A child is read only once its parents are read to their end.
-                let shard = &self.map.shards()[s];
+                let shard = &map.shards()[s];
                 let parents_done = shard
                     .parent()
                     .into_iter()
@@ -482,7 +585,7 @@ impl Engine<'_> {
                             .is_none_or(|l| l.finished.is_some_and(|f| f <= now))
                     });
                 if !parents_done {
-                    queue.push(now + PARENT_POLL, next);
+                    sched.at(now + PARENT_POLL, next);
                     return;
                 }
                 self.consumers[a].lease(s).state = LeaseState::Reading;
@@ -498,10 +601,10 @@ impl Engine<'_> {
                     let worker = lease.worker as usize;
                     c.total.throttled += 1;
                     c.workers[worker].throttled += 1;
-                    self.metrics.reads.throttled += 1;
-                    self.metrics.shard_read_throttled(s);
+                    metrics.reads.throttled += 1;
+                    metrics.shard_read_throttled(s);
                     let gap = self.consumers[a].next_gap(app.poll_interval);
-                    queue.push(now + gap, next);
+                    sched.at(now + gap, next);
                     return;
                 }
                 Quota::GetRecordsMaxBytes.value()
@@ -553,7 +656,7 @@ impl Engine<'_> {
         } else {
             now
         };
-        let closed = !self.map.shards()[s].is_open();
+        let closed = !map.shards()[s].is_open();
         let at_end = closed && backlog.unread(cursor) == 0;
         let c = &mut self.consumers[a];
         for &(n, t) in &pieces {
@@ -565,7 +668,7 @@ impl Engine<'_> {
             .filter(|&&(_, t)| now.saturating_sub(t) > LONG_TERM_AGE)
             .map(|&(n, _)| n)
             .sum();
-        let billing = &mut self.metrics.billing[usize::from(self.on_demand.is_some())];
+        let billing = &mut metrics.billing[usize::from(on_demand)];
         billing.long_term_read_bytes += read.bytes * long_term / read.records.max(1);
         match app.kind {
             ConsumerKind::Polling => billing.polling_bytes += read.bytes,
@@ -580,17 +683,16 @@ impl Engine<'_> {
         }
         let behind_ms = behind / 1_000_000;
         c.behind_ms_per_minute[minute] = c.behind_ms_per_minute[minute].max(behind_ms);
-        self.metrics.reads.records += read.records;
-        self.metrics.reads.bytes += read.bytes;
+        metrics.reads.records += read.records;
+        metrics.reads.bytes += read.bytes;
         if app.kind == ConsumerKind::Polling && read.records > 0 {
             // "the difference between the current time and when the last
             // record of the GetRecords call was written" (KDS-REFERENCE.md §8.6).
             let age_ms = now.saturating_sub(read.last_arrival) / 1_000_000;
-            self.metrics.reads.iterator_age_ms = self.metrics.reads.iterator_age_ms.max(age_ms);
-            self.metrics
-                .shard_read(s, read.records, read.bytes, Some(age_ms));
+            metrics.reads.iterator_age_ms = metrics.reads.iterator_age_ms.max(age_ms);
+            metrics.shard_read(s, read.records, read.bytes, Some(age_ms));
         } else {
-            self.metrics.shard_read(s, read.records, read.bytes, None);
+            metrics.shard_read(s, read.records, read.bytes, None);
         }
         let lease = c.lease(s);
         lease.counts.add_read(read.records, read.bytes);
@@ -620,9 +722,9 @@ impl Engine<'_> {
                 let lease = c.lease(waiting);
                 lease.worker = worker as u32;
                 // Not before the application has found the shard.
-                queue.push(
+                sched.at(
                     done.max(lease.discovered),
-                    Event::Poll {
+                    ReadEvent::Poll {
                         app: a as u32,
                         shard: waiting as u32,
                     },
@@ -631,12 +733,17 @@ impl Engine<'_> {
             return;
         }
         let gap = c.next_gap(app.poll_interval);
-        queue.push((now + gap).max(done), next);
+        sched.at((now + gap).max(done), next);
     }
 
     /// Applies retention: drops expired buckets and counts, per application,
     /// the records that expired unread.
-    pub(super) fn expire(&mut self, now: SimTime, queue: &mut EventQueue<Event>) {
+    fn expire(
+        &mut self,
+        now: SimTime,
+        metrics: &mut Metrics,
+        sched: &mut impl Schedule<ReadEvent>,
+    ) {
         let stream = &self.scenario.stream;
         let retention = stream
             .retention_changes
@@ -683,7 +790,7 @@ impl Engine<'_> {
                     }
                 }
             });
-            self.metrics.reads.lost += lost_total;
+            metrics.reads.lost += lost_total;
         }
         for c in &mut self.consumers {
             if c.started {
@@ -692,7 +799,7 @@ impl Engine<'_> {
             }
         }
         if now + EXPIRY_TICK < self.scenario.duration {
-            queue.push(now + EXPIRY_TICK, Event::Expire);
+            sched.at(now + EXPIRY_TICK, ReadEvent::Expire);
         }
     }
 }

@@ -21,21 +21,49 @@ pub type SimTime = u64;
 pub trait Model {
     /// The model's event type.
     type Event;
+    /// Why a run cannot go on (a bad input line, a policy that failed).
+    type Error;
 
-    /// Handles `event`, delivered at time `now`.
-    fn handle(&mut self, now: SimTime, event: Self::Event, queue: &mut EventQueue<Self::Event>);
+    /// Handles `event`, delivered at time `now`. An error ends the run.
+    fn handle(
+        &mut self,
+        now: SimTime,
+        event: Self::Event,
+        queue: &mut EventQueue<Self::Event>,
+    ) -> Result<(), Self::Error>;
+}
+
+/// Somewhere to schedule events of kind `E`: a component (resharding,
+/// consumers) asks for a wake-up at a time without knowing the engine's own
+/// event type or queue. An [`EventQueue`] of any event type that `E`
+/// converts into is one, so such wake-ups keep the queue's FIFO-on-ties order.
+pub trait Schedule<E> {
+    /// Asks for `event` at `time`.
+    fn at(&mut self, time: SimTime, event: E);
+}
+
+impl<E, F: From<E>> Schedule<E> for EventQueue<F> {
+    #[inline]
+    fn at(&mut self, time: SimTime, event: E) {
+        self.push(time, F::from(event));
+    }
 }
 
 /// Delivers events in order until the queue is empty or the next event is
 /// later than `until`; returns the number of events handled. Events left in
-/// the queue stay there, so a run can be continued.
-pub fn run_until<M: Model>(model: &mut M, queue: &mut EventQueue<M::Event>, until: SimTime) -> u64 {
+/// the queue stay there, so a run can be continued. The first error the
+/// model returns ends the run and is returned.
+pub fn run_until<M: Model>(
+    model: &mut M,
+    queue: &mut EventQueue<M::Event>,
+    until: SimTime,
+) -> Result<u64, M::Error> {
     let mut handled = 0;
     while let Some((now, event)) = queue.pop_until(until) {
-        model.handle(now, event, queue);
+        model.handle(now, event, queue)?;
         handled += 1;
     }
-    handled
+    Ok(handled)
 }
 
 #[cfg(test)]
@@ -48,12 +76,22 @@ mod tests {
 
     impl Model for Echo {
         type Event = u32;
-        fn handle(&mut self, now: SimTime, event: u32, queue: &mut EventQueue<u32>) {
+        type Error = SimTime;
+        fn handle(
+            &mut self,
+            now: SimTime,
+            event: u32,
+            queue: &mut EventQueue<u32>,
+        ) -> Result<(), SimTime> {
+            if event == 99 {
+                return Err(now);
+            }
             self.seen.push((now, event));
             if event < 3 {
                 // Schedules at the same instant: must come after what is queued.
                 queue.push(now, event + 10);
             }
+            Ok(())
         }
     }
 
@@ -65,8 +103,24 @@ mod tests {
         q.push(1, 0);
         q.push(9, 4);
         let mut m = Echo { seen: vec![] };
-        assert_eq!(run_until(&mut m, &mut q, 5), 6);
+        assert_eq!(run_until(&mut m, &mut q, 5), Ok(6));
         assert_eq!(m.seen, [(1, 0), (1, 10), (5, 1), (5, 2), (5, 11), (5, 12)]);
         assert_eq!(q.len(), 1);
+    }
+
+    #[test]
+    fn an_error_ends_the_run_and_leaves_the_rest_queued() {
+        let mut q = EventQueue::new();
+        q.push(1, 4);
+        q.push(2, 99);
+        q.push(3, 5);
+        let mut m = Echo { seen: vec![] };
+        assert_eq!(run_until(&mut m, &mut q, 10), Err(2));
+        assert_eq!(m.seen, [(1, 4)]);
+        assert_eq!(q.len(), 1);
+        // A component schedules through `Schedule` in the queue's order.
+        Schedule::<u8>::at(&mut q, 3, 7u8);
+        assert_eq!(run_until(&mut m, &mut q, 10), Ok(2));
+        assert_eq!(m.seen, [(1, 4), (3, 5), (3, 7)]);
     }
 }

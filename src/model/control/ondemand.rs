@@ -1,13 +1,15 @@
 //! On-demand capacity mode: the stream-level limit that follows the 30-day
-//! peak, and the service's own shard splits (KDS-REFERENCE.md §5.3).
+//! peak, the service's own shard splits (KDS-REFERENCE.md §5.3), and
+//! switches between capacity modes (§5.6).
 
 use std::collections::VecDeque;
 
-use super::{Engine, Event, ReshardLog};
-use crate::kds::{EpochNanos, Limiter, Quota, ReshardOp, ShardId, WriteLimit};
-use crate::metrics::IntervalRow;
+use super::{Control, ControlEvent, ControlHooks, ReshardLog};
+use crate::kds::{ApiException, Quota, ReshardOp, ShardId};
+use crate::metrics::{IntervalRow, Metrics};
+use crate::model::stream::{OnDemandCapacity, StreamService};
 use crate::scenario::ReshardAction;
-use crate::sim::{EventQueue, SimTime};
+use crate::sim::SimTime;
 use crate::units::NANOS_PER_SEC;
 
 const MINUTE: SimTime = 60 * NANOS_PER_SEC;
@@ -50,15 +52,13 @@ impl WindowMax {
     }
 }
 
-/// The on-demand machinery of a run.
+/// The on-demand machinery of a run: what the service tracks to size the
+/// stream's capacity (the stream service holds the capacity itself).
 #[derive(Debug)]
 pub(super) struct OnDemand {
     delay: SimTime,
     /// The largest record: the stream bucket always holds one.
     max_record: u64,
-    pub(super) stream: Limiter,
-    /// Offered bytes per shard in the current minute.
-    pub(super) minute_bytes: Vec<u64>,
     split_pending: Vec<bool>,
     peak_bytes: WindowMax,
     peak_records: WindowMax,
@@ -70,19 +70,19 @@ pub(super) struct OnDemand {
 }
 
 impl OnDemand {
-    pub(super) fn new(delay: SimTime, shards: usize, max_record: u64, warm: u64) -> OnDemand {
+    /// Starts on-demand mode: the stream's capacity begins at the
+    /// new-stream floor, then follows the peak.
+    pub(super) fn new(
+        delay: SimTime,
+        max_record: u64,
+        warm: u64,
+        service: &mut StreamService,
+    ) -> OnDemand {
+        let shards = service.map().shards().len();
+        service.set_on_demand(Some((FLOOR_RECORDS, FLOOR_BYTES)));
         let mut od = OnDemand {
             delay,
             max_record,
-            stream: Limiter::new(
-                WriteLimit::TokenBucket {
-                    burst: NANOS_PER_SEC,
-                },
-                FLOOR_RECORDS,
-                FLOOR_BYTES,
-                max_record,
-            ),
-            minute_bytes: vec![0; shards],
             split_pending: vec![false; shards],
             peak_bytes: WindowMax::default(),
             peak_records: WindowMax::default(),
@@ -90,8 +90,14 @@ impl OnDemand {
             warm,
             period: 0,
         };
-        od.refresh(&[], 0);
+        od.refresh(&[], 0, Self::capacity(service));
         od
+    }
+
+    fn capacity(service: &mut StreamService) -> &mut OnDemandCapacity {
+        service
+            .on_demand_mut()
+            .expect("the stream is on-demand while OnDemand exists")
     }
 
     /// Shards a warm throughput needs: one per MiB/s (a shard's write limit).
@@ -102,7 +108,7 @@ impl OnDemand {
     /// The stream-level capacity: double the 30-day peak of per-minute write
     /// throughput (minutes at least 15 minutes old, whatever the mode was
     /// then), never below the new-stream floor nor the warm throughput.
-    fn refresh(&mut self, minutes: &[IntervalRow], now: SimTime) {
+    fn refresh(&mut self, minutes: &[IntervalRow], now: SimTime, capacity: &mut OnDemandCapacity) {
         let now_minute = now / MINUTE;
         for row in &minutes[self.minutes_seen.min(minutes.len())..] {
             let minute = row.start_secs / 60;
@@ -121,36 +127,47 @@ impl OnDemand {
         let records = (2 * self.peak_records.max())
             .max(FLOOR_RECORDS)
             .max(warm_records);
-        self.stream.set_rates(records, bytes, self.max_record);
+        capacity.limiter.set_rates(records, bytes, self.max_record);
     }
 }
 
-impl Engine<'_> {
+impl Control<'_> {
     /// Once a minute: follow the peak, and split shards over 500 KB/s.
-    pub(super) fn on_demand_tick(&mut self, now: SimTime, queue: &mut EventQueue<Event>) {
+    pub(super) fn on_demand_tick(
+        &mut self,
+        now: SimTime,
+        service: &mut StreamService,
+        metrics: &mut Metrics,
+        hooks: &mut impl ControlHooks,
+    ) {
         let Some(od) = self.on_demand.as_mut() else {
             // Switched to provisioned: the chain of ticks ends here.
             self.on_demand_ticking = false;
             return;
         };
-        od.refresh(&self.metrics.minutes, now);
-        for s in self.map.open_shards() {
-            let i = s.id().index() as usize;
-            let rate = od.minute_bytes[i] / 60;
+        let open: Vec<usize> = service
+            .map()
+            .open_shards()
+            .map(|s| s.id().index() as usize)
+            .collect();
+        let capacity = OnDemand::capacity(service);
+        od.refresh(&metrics.minutes, now, capacity);
+        for i in open {
+            let rate = capacity.minute_bytes[i] / 60;
             if rate > SPLIT_BYTES_PER_SEC && !od.split_pending[i] {
                 od.split_pending[i] = true;
-                queue.push(
+                hooks.at(
                     now + od.delay,
-                    Event::OnDemandSplit {
+                    ControlEvent::OnDemandSplit {
                         shard: i as u32,
                         period: od.period,
                     },
                 );
             }
         }
-        od.minute_bytes.iter_mut().for_each(|b| *b = 0);
+        capacity.minute_bytes.iter_mut().for_each(|b| *b = 0);
         if now + MINUTE < self.scenario.duration {
-            queue.push(now + MINUTE, Event::OnDemandTick);
+            hooks.at(now + MINUTE, ControlEvent::OnDemandTick);
         }
     }
 
@@ -160,14 +177,16 @@ impl Engine<'_> {
         &mut self,
         shard: u32,
         now: SimTime,
-        queue: &mut EventQueue<Event>,
+        service: &mut StreamService,
+        metrics: &mut Metrics,
+        hooks: &mut impl ControlHooks,
     ) {
         if self.on_demand.is_none() {
             // Switched to provisioned before the split was due.
             return;
         }
         let id = ShardId(shard);
-        let Ok(s) = self.map.shard(id) else {
+        let Ok(s) = service.map().shard(id) else {
             return;
         };
         let range = s.range();
@@ -175,11 +194,11 @@ impl Engine<'_> {
             return;
         }
         let key = range.start + (range.end - range.start) / 2;
-        let epoch = EpochNanos(self.scenario.start.0 + now);
-        let Ok((lower, upper)) = self.map.split_shard(id, key, epoch) else {
+        let epoch = service.epoch(now);
+        let Ok((lower, upper)) = service.map_mut().split_shard(id, key, epoch) else {
             return;
         };
-        self.reshard_log.push(ReshardLog {
+        self.log.push(ReshardLog {
             source: "on-demand",
             requested: now,
             action: ReshardAction::Split {
@@ -197,53 +216,56 @@ impl Engine<'_> {
             created: vec![lower, upper],
             transient: vec![],
         });
-        self.grow_to_map();
-        self.consumers_grow(now, queue);
-        self.note_open_shards();
+        Self::shards_created(now, service, metrics, hooks);
         if let Some(od) = self.on_demand.as_mut() {
-            let n = self.map.shards().len();
-            od.minute_bytes.resize(n, 0);
+            let n = service.map().shards().len();
             od.split_pending.resize(n, false);
         }
     }
 }
 
-impl Engine<'_> {
+impl Control<'_> {
     /// The stream becomes on-demand (at the start, or when a switch
     /// completes): it keeps its shards, and with a warm throughput splits
     /// the widest ones at once until it has a shard per MiB/s.
-    pub(super) fn start_on_demand(&mut self, now: SimTime, queue: &mut EventQueue<Event>) {
+    pub(super) fn start_on_demand(
+        &mut self,
+        now: SimTime,
+        service: &mut StreamService,
+        metrics: &mut Metrics,
+        hooks: &mut impl ControlHooks,
+    ) {
         let spec = &self.scenario.stream;
         let warm = spec.warm_throughput.unwrap_or(0);
         let mut od = OnDemand::new(
             spec.on_demand_split_delay,
-            self.map.shards().len(),
             spec.max_record_bytes,
             warm,
+            service,
         );
-        od.refresh(&self.metrics.minutes, now);
+        od.refresh(&metrics.minutes, now, OnDemand::capacity(service));
         self.on_demand_periods += 1;
         od.period = self.on_demand_periods;
         self.on_demand = Some(od);
-        while self.map.open_count() < OnDemand::warm_shards(warm) {
-            let Some(widest) = self
-                .map
+        while service.map().open_count() < OnDemand::warm_shards(warm) {
+            let Some(widest) = service
+                .map()
                 .open_shards()
                 .max_by_key(|s| (s.range().span(), std::cmp::Reverse(s.id())))
                 .map(|s| s.id().index())
             else {
                 break;
             };
-            let before = self.map.open_count();
-            self.on_demand_split(widest, now, queue);
-            if self.map.open_count() == before {
+            let before = service.map().open_count();
+            self.on_demand_split(widest, now, service, metrics, hooks);
+            if service.map().open_count() == before {
                 break;
             }
         }
         if !self.on_demand_ticking {
             self.on_demand_ticking = true;
             // On the minute, as CloudWatch minutes are.
-            queue.push((now / MINUTE + 1) * MINUTE, Event::OnDemandTick);
+            hooks.at((now / MINUTE + 1) * MINUTE, ControlEvent::OnDemandTick);
         }
     }
 
@@ -253,7 +275,8 @@ impl Engine<'_> {
         on_demand: bool,
         source: &'static str,
         now: SimTime,
-        queue: &mut EventQueue<Event>,
+        metrics: &mut Metrics,
+        hooks: &mut impl ControlHooks,
     ) {
         const DAY: SimTime = 24 * 3600 * NANOS_PER_SEC;
         let recent: Vec<SimTime> = self
@@ -263,17 +286,22 @@ impl Engine<'_> {
             .filter(|&t| t + DAY > now)
             .collect();
         let name = |od: bool| if od { "ON_DEMAND" } else { "PROVISIONED" };
-        let rejected = if self.active.is_some() || self.mode_switch.is_some() {
-            Some("ResourceInUseException: the stream is UPDATING".to_owned())
+        let rejected = if self.updating() {
+            Some(format!(
+                "{}: the stream is UPDATING",
+                ApiException::ResourceInUse
+            ))
         } else if self.on_demand.is_some() == on_demand {
             Some(format!(
-                "ValidationException: the stream is already in {} mode",
+                "{}: the stream is already in {} mode",
+                ApiException::Validation,
                 name(on_demand)
             ))
         } else if recent.len() >= 2 {
             Some(format!(
-                "LimitExceededException: the capacity mode can be switched twice within 24 hours; \
+                "{}: the capacity mode can be switched twice within 24 hours; \
                  it was switched at {:.0} s and {:.0} s",
+                ApiException::LimitExceeded,
                 recent[recent.len() - 2] as f64 / 1e9,
                 recent[recent.len() - 1] as f64 / 1e9
             ))
@@ -281,7 +309,7 @@ impl Engine<'_> {
             None
         };
         let accepted = rejected.is_none();
-        self.reshard_log.push(ReshardLog {
+        self.log.push(ReshardLog {
             source,
             requested: now,
             action: ReshardAction::UpdateStreamMode { on_demand },
@@ -293,29 +321,36 @@ impl Engine<'_> {
         });
         if accepted {
             self.mode_switches.push(now);
-            self.mode_switch = Some(self.reshard_log.len() - 1);
-            self.metrics.set_updating(true);
+            self.mode_switch = Some(self.log.len() - 1);
+            metrics.set_updating(true);
             // UPDATING for as long as one resharding operation (undocumented).
             let d = self.reshard_duration();
-            queue.push(now + d, Event::ModeSwitched);
+            hooks.at(now + d, ControlEvent::ModeSwitched);
         }
     }
 
     /// The switch is done: the new mode applies from now.
-    pub(super) fn mode_switched(&mut self, now: SimTime, queue: &mut EventQueue<Event>) {
+    pub(super) fn mode_switched(
+        &mut self,
+        now: SimTime,
+        service: &mut StreamService,
+        metrics: &mut Metrics,
+        hooks: &mut impl ControlHooks,
+    ) {
         let Some(i) = self.mode_switch.take() else {
             return;
         };
-        self.reshard_log[i].finished = Some(now);
-        self.metrics.set_updating(false);
-        let ReshardAction::UpdateStreamMode { on_demand } = self.reshard_log[i].action else {
+        self.log[i].finished = Some(now);
+        metrics.set_updating(false);
+        let ReshardAction::UpdateStreamMode { on_demand } = self.log[i].action else {
             return;
         };
         if on_demand {
-            self.start_on_demand(now, queue);
+            self.start_on_demand(now, service, metrics, hooks);
         } else {
             // Provisioned keeps the shards; the per-shard limits stay.
             self.on_demand = None;
+            service.set_on_demand(None);
         }
     }
 }

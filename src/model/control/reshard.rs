@@ -4,11 +4,12 @@
 
 use rand::RngExt;
 
-use super::{Engine, Event};
-use crate::kds::Limiter;
-use crate::kds::{EpochNanos, KdsError, Quota, ReshardOp, ShardId, ShardMap, UpdatePlan};
+use super::{Control, ControlEvent, ControlHooks};
+use crate::kds::{ApiException, KdsError, ReshardOp, ShardId, ShardMap, UpdatePlan};
+use crate::metrics::Metrics;
+use crate::model::stream::StreamService;
 use crate::scenario::ReshardAction;
-use crate::sim::{EventQueue, SimTime};
+use crate::sim::SimTime;
 
 /// What happened to one resharding request.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -34,7 +35,9 @@ pub struct ReshardLog {
 /// The reshard in progress.
 #[derive(Debug)]
 pub(super) struct Active {
+    /// Its entry in the log.
     log: usize,
+    /// Its next operation.
     next: usize,
 }
 
@@ -52,32 +55,20 @@ fn peak_open(open: u32, ops: &[ReshardOp]) -> u32 {
     peak
 }
 
-impl Engine<'_> {
-    fn epoch(&self, now: SimTime) -> EpochNanos {
-        EpochNanos(self.scenario.start.0 + now)
-    }
-
-    /// Checks a request as the service would and, if accepted, starts it.
-    pub(super) fn reshard_request(
-        &mut self,
-        index: usize,
-        now: SimTime,
-        queue: &mut EventQueue<Event>,
-    ) {
-        let action = self.scenario.reshards[index].action.clone();
-        self.request(action, "scenario", now, queue);
-    }
-
-    /// Makes a resharding request at `now`.
+impl Control<'_> {
+    /// Makes a resharding request at `now`: checked as the service would
+    /// and, if accepted, started.
     pub(super) fn request(
         &mut self,
         action: ReshardAction,
         source: &'static str,
         now: SimTime,
-        queue: &mut EventQueue<Event>,
+        service: &mut StreamService,
+        metrics: &mut Metrics,
+        hooks: &mut impl ControlHooks,
     ) {
         if let ReshardAction::UpdateStreamMode { on_demand } = action {
-            self.request_mode(on_demand, source, now, queue);
+            self.request_mode(on_demand, source, now, metrics, hooks);
             return;
         }
         let mut log = ReshardLog {
@@ -90,7 +81,7 @@ impl Engine<'_> {
             created: Vec::new(),
             transient: Vec::new(),
         };
-        match self.plan(&action, now) {
+        match self.plan(&action, now, service) {
             Err(reason) => log.rejected = Some(reason),
             Ok(plan) => {
                 log.operations = plan.operations;
@@ -99,52 +90,57 @@ impl Engine<'_> {
         }
         let accepted = log.rejected.is_none();
         let empty = log.operations.is_empty();
-        self.reshard_log.push(log);
+        self.log.push(log);
         if accepted && empty {
             // Nothing to do (UpdateShardCount to the current count).
-            self.reshard_log.last_mut().expect("just pushed").finished = Some(now);
+            self.log.last_mut().expect("just pushed").finished = Some(now);
         } else if accepted {
             if let ReshardAction::UpdateShardCount { target } = action {
                 // Record the call against the daily limit.
-                let epoch = self.epoch(now);
-                self.map
+                let epoch = service.epoch(now);
+                service
+                    .map_mut()
                     .begin_update_shard_count(target, epoch)
                     .expect("checked by plan");
             }
             self.active = Some(Active {
-                log: self.reshard_log.len() - 1,
+                log: self.log.len() - 1,
                 next: 0,
             });
-            self.metrics.set_updating(true);
-            self.schedule_step(now, queue);
+            metrics.set_updating(true);
+            self.schedule_step(now, hooks);
         }
     }
 
     /// The operations a request needs, or the service's reason to refuse it.
-    fn plan(&self, action: &ReshardAction, now: SimTime) -> Result<UpdatePlan, String> {
+    fn plan(
+        &self,
+        action: &ReshardAction,
+        now: SimTime,
+        service: &StreamService,
+    ) -> Result<UpdatePlan, String> {
         if self.on_demand.is_some() {
-            return Err("ValidationException: SplitShard, MergeShards and UpdateShardCount apply to provisioned streams only; this stream is on-demand".into());
+            return Err(format!(
+                "{}: SplitShard, MergeShards and UpdateShardCount apply to provisioned streams only; this stream is on-demand",
+                ApiException::Validation
+            ));
         }
-        if self.active.is_some() || self.mode_switch.is_some() {
-            return Err("ResourceInUseException: the stream is UPDATING; one resharding operation at a time".into());
+        if self.updating() {
+            return Err(format!(
+                "{}: the stream is UPDATING; one resharding operation at a time",
+                ApiException::ResourceInUse
+            ));
         }
-        let epoch = self.epoch(now);
-        let kds = |e: KdsError| {
-            let kind = match e {
-                KdsError::UnknownShard { .. } => "ResourceNotFoundException",
-                KdsError::TooManyUpdates { .. } => "LimitExceededException",
-                _ => "InvalidArgumentException",
-            };
-            format!("{kind}: {e}")
-        };
+        let map = service.map();
+        let epoch = service.epoch(now);
+        let kds = |e: KdsError| format!("{}: {e}", e.exception());
         let plan = match *action {
             ReshardAction::UpdateStreamMode { .. } => {
                 unreachable!("mode switches are handled by request_mode")
             }
-            ReshardAction::UpdateShardCount { target } => self
-                .map
-                .plan_update_shard_count(target, epoch)
-                .map_err(kds)?,
+            ReshardAction::UpdateShardCount { target } => {
+                map.plan_update_shard_count(target, epoch).map_err(kds)?
+            }
             ReshardAction::Split {
                 shard,
                 new_starting_hash_key,
@@ -152,15 +148,15 @@ impl Engine<'_> {
                 let key = match new_starting_hash_key {
                     Some(k) => k,
                     None => {
-                        let r = self.map.shard(shard).map_err(kds)?.range();
+                        let r = map.shard(shard).map_err(kds)?.range();
                         // The midpoint the AWS documentation suggests.
                         r.start + (r.end - r.start) / 2
                     }
                 };
-                let mut probe: ShardMap = self.map.clone();
+                let mut probe: ShardMap = map.clone();
                 let (lower, upper) = probe.split_shard(shard, key, epoch).map_err(kds)?;
                 UpdatePlan {
-                    from: self.map.open_count(),
+                    from: map.open_count(),
                     to: probe.open_count(),
                     operations: vec![ReshardOp::Split {
                         parent: shard,
@@ -173,10 +169,10 @@ impl Engine<'_> {
                 }
             }
             ReshardAction::Merge { shard, adjacent } => {
-                let mut probe: ShardMap = self.map.clone();
+                let mut probe: ShardMap = map.clone();
                 let child = probe.merge_shards(shard, adjacent, epoch).map_err(kds)?;
                 UpdatePlan {
-                    from: self.map.open_count(),
+                    from: map.open_count(),
                     to: probe.open_count(),
                     operations: vec![ReshardOp::Merge {
                         shard_to_merge: shard,
@@ -189,11 +185,12 @@ impl Engine<'_> {
             }
         };
         if let Some(quota) = self.scenario.stream.account_shard_quota {
-            let peak = peak_open(self.map.open_count(), &plan.operations);
+            let peak = peak_open(map.open_count(), &plan.operations);
             if peak > quota {
                 return Err(format!(
-                    "LimitExceededException: the change needs {peak} open shards at its peak \
-                     (short-lived shards included), over the account shard quota of {quota}"
+                    "{}: the change needs {peak} open shards at its peak \
+                     (short-lived shards included), over the account shard quota of {quota}",
+                    ApiException::LimitExceeded
                 ));
             }
         }
@@ -210,23 +207,30 @@ impl Engine<'_> {
         }
     }
 
-    fn schedule_step(&mut self, now: SimTime, queue: &mut EventQueue<Event>) {
+    fn schedule_step(&mut self, now: SimTime, hooks: &mut impl ControlHooks) {
         let d = self.reshard_duration();
-        queue.push(now + d, Event::ReshardStep);
+        hooks.at(now + d, ControlEvent::ReshardStep);
     }
 
     /// Applies the next operation of the active reshard, which finished at `now`.
-    pub(super) fn reshard_step(&mut self, now: SimTime, queue: &mut EventQueue<Event>) {
+    pub(super) fn reshard_step(
+        &mut self,
+        now: SimTime,
+        service: &mut StreamService,
+        metrics: &mut Metrics,
+        hooks: &mut impl ControlHooks,
+    ) {
         let Some(active) = self.active.as_mut() else {
             return;
         };
-        let log = &mut self.reshard_log[active.log];
+        let log = &mut self.log[active.log];
         let op = log.operations[active.next];
         active.next += 1;
-        let epoch = EpochNanos(self.scenario.start.0 + now);
+        let epoch = service.epoch(now);
         // Checked when the request was accepted, and nothing else reshapes the
         // stream while it is UPDATING.
-        self.map
+        service
+            .map_mut()
             .apply_op(&op, epoch)
             .expect("a planned operation applies");
         match op {
@@ -237,29 +241,11 @@ impl Engine<'_> {
         if done {
             log.finished = Some(now);
             self.active = None;
-            self.metrics.set_updating(false);
+            metrics.set_updating(false);
         }
-        self.grow_to_map();
-        self.consumers_grow(now, queue);
-        self.note_open_shards();
+        Self::shards_created(now, service, metrics, hooks);
         if !done {
-            self.schedule_step(now, queue);
+            self.schedule_step(now, hooks);
         }
-    }
-
-    /// Gives new shards a limiter (full: a fresh shard has no history) and
-    /// counters.
-    pub(super) fn grow_to_map(&mut self) {
-        let n = self.map.shards().len();
-        let spec = &self.scenario.stream;
-        while self.limiters.len() < n {
-            self.limiters.push(Limiter::new(
-                spec.write_limit,
-                Quota::WriteRecordsPerShardPerSec.value(),
-                Quota::WriteBytesPerShardPerSec.value(),
-                spec.max_record_bytes,
-            ));
-        }
-        self.metrics.ensure_shards(n);
     }
 }
