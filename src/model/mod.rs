@@ -103,6 +103,10 @@ pub enum SimError {
         /// What went wrong.
         message: String,
     },
+    /// The scenario holds a value no run can use (it was edited or built in
+    /// code after validation).
+    #[error(transparent)]
+    InvalidScenario(#[from] crate::scenario::InvalidScenario),
     /// A record trace could not be read, or has a malformed line (without
     /// `skip_bad_lines`).
     #[error(transparent)]
@@ -111,6 +115,7 @@ pub enum SimError {
 
 /// Simulates `scenario` with its seed.
 pub fn simulate(scenario: &Scenario, options: RunOptions) -> Result<Outcome, SimError> {
+    scenario.check()?;
     let scaler = match &scenario.autoscaling {
         None => None,
         Some(a) => Some(
@@ -134,6 +139,7 @@ pub fn simulate_with_policy(
     options: RunOptions,
     policy: Box<dyn policy::ScalingPolicy>,
 ) -> Result<Outcome, SimError> {
+    scenario.check()?;
     let Some(a) = &scenario.autoscaling else {
         return Err(SimError::Policy {
             command: Vec::new(),

@@ -4,6 +4,7 @@
 //! Every error names the file, the line and the field, and the accepted
 //! range; see `docs/scenarios.md` for the format.
 
+mod check;
 mod raw;
 mod scaling_utils;
 mod validate;
@@ -16,6 +17,7 @@ use crate::kds::EpochNanos;
 use crate::sim::SimTime;
 use crate::workload::{Arrivals, KeySpace, RateProfile, SizeModel};
 
+pub use check::InvalidScenario;
 pub use validate::RETRY_PRESETS;
 
 /// A validated scenario.
