@@ -58,7 +58,7 @@
 
 pub mod charts;
 pub mod check;
-pub mod cli;
+pub mod app;
 pub mod compare;
 pub mod html;
 pub mod kds;
