@@ -56,9 +56,9 @@
 
 #![warn(missing_docs, missing_debug_implementations, unreachable_pub)]
 
+pub mod app;
 pub mod charts;
 pub mod check;
-pub mod cli;
 pub mod compare;
 pub mod html;
 pub mod kds;

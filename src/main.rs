@@ -1,4 +1,4 @@
-//! The `shardcast` binary: everything happens in [`shardcast::cli::main`].
+//! The `shardcast` binary: everything happens in [`shardcast::app::main`].
 //!
 //! No `fn main() -> Result`: that would print backtraces under
 //! `RUST_BACKTRACE=1`; errors are one line on stderr and exit code 2.
@@ -6,5 +6,5 @@
 use std::process::ExitCode;
 
 fn main() -> ExitCode {
-    shardcast::cli::main(std::env::args_os())
+    shardcast::app::main(std::env::args_os())
 }

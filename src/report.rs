@@ -1,10 +1,9 @@
-//! Reports of a run: pure renderers to bytes, and an atomic writer.
+//! Reports of a run: pure renderers to bytes.
 //!
 //! Floats are written with fixed precision so that files are byte-stable;
 //! nothing here reads the clock.
 
-use std::io;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use serde::Serialize;
 
@@ -1111,91 +1110,4 @@ pub fn render_text(s: &Summary, out_dir: &Path) -> String {
     }
     t.push_str(&format!("  wrote      {}\n", out_dir.display()));
     t
-}
-
-/// Writes every file into `dir`, all or nothing: each file goes to a
-/// temporary name first; existing files are set aside before the new ones are
-/// renamed into place, and put back if any step fails. An error names the
-/// file it concerns.
-pub fn write_atomic(dir: &Path, files: &[(String, Vec<u8>)]) -> io::Result<()> {
-    let named =
-        |path: &Path, e: io::Error| io::Error::new(e.kind(), format!("{}: {e}", path.display()));
-    std::fs::create_dir_all(dir).map_err(|e| named(dir, e))?;
-    // Refuse before writing anything if a target is not a plain file.
-    for (name, _) in files {
-        let path = dir.join(name);
-        if path.symlink_metadata().is_ok_and(|m| !m.is_file()) {
-            return Err(io::Error::new(
-                io::ErrorKind::AlreadyExists,
-                format!("{} exists and is not a file", path.display()),
-            ));
-        }
-    }
-    // A name may have a directory part (`charts/load.png`): its temporary
-    // and set-aside copies go beside it, in the same directory.
-    let staged: Vec<(PathBuf, PathBuf, PathBuf)> = files
-        .iter()
-        .map(|(name, _)| {
-            let path = dir.join(name);
-            let parent = path.parent().unwrap_or(dir).to_owned();
-            let file = path
-                .file_name()
-                .map_or_else(|| name.clone(), |f| f.to_string_lossy().into_owned());
-            (
-                parent.join(format!(".{file}.tmp")),
-                path,
-                parent.join(format!(".{file}.old")),
-            )
-        })
-        .collect();
-    for (tmp, _, _) in &staged {
-        if let Some(parent) = tmp.parent() {
-            std::fs::create_dir_all(parent).map_err(|e| named(parent, e))?;
-        }
-    }
-    let cleanup = |upto: usize| {
-        for (tmp, _, _) in &staged[..upto] {
-            let _ = std::fs::remove_file(tmp);
-        }
-    };
-    for (i, ((_, bytes), (tmp, _, _))) in files.iter().zip(&staged).enumerate() {
-        if let Err(e) = std::fs::write(tmp, bytes) {
-            cleanup(i + 1);
-            return Err(named(tmp, e));
-        }
-    }
-    // Swap in: old -> .old, tmp -> name; undo everything on a failure.
-    let mut done: Vec<(bool, usize)> = Vec::with_capacity(staged.len());
-    for (i, (tmp, path, old)) in staged.iter().enumerate() {
-        let had_old = path.exists();
-        let step = (|| {
-            if had_old {
-                std::fs::rename(path, old)?;
-            }
-            std::fs::rename(tmp, path).inspect_err(|_| {
-                if had_old {
-                    let _ = std::fs::rename(old, path);
-                }
-            })
-        })();
-        if let Err(e) = step {
-            for &(had, j) in done.iter().rev() {
-                let (_, path, old) = &staged[j];
-                if had {
-                    let _ = std::fs::rename(old, path);
-                } else {
-                    let _ = std::fs::remove_file(path);
-                }
-            }
-            cleanup(staged.len());
-            return Err(named(path, e));
-        }
-        done.push((had_old, i));
-    }
-    for (had, j) in done {
-        if had {
-            let _ = std::fs::remove_file(&staged[j].2);
-        }
-    }
-    Ok(())
 }

@@ -1,0 +1,99 @@
+//! Flag groups that several commands share, flattened into their
+//! arguments (`#[command(flatten)]`), each with the code that reads it.
+//!
+//! A command whose help for a shared flag says something of its own sets it
+//! with `mut_arg` on its arguments struct; the flag itself stays here.
+
+use anyhow::{Context, Result, bail};
+use clap::Args;
+
+use crate::charts::Chart;
+
+/// `--threads`: the worker pool of `plan`, `sweep` and `compare`.
+#[derive(Debug, Clone, Copy, Args)]
+pub struct Threads {
+    /// Worker threads [default: all cores]. The output is the same for any count.
+    #[arg(long, value_name = "N")]
+    pub threads: Option<usize>,
+}
+
+impl Threads {
+    /// A pool of `--threads` workers (all cores without the flag).
+    pub(crate) fn pool(self) -> Result<rayon::ThreadPool> {
+        let mut pool = rayon::ThreadPoolBuilder::new();
+        if let Some(n) = self.threads {
+            if n == 0 {
+                bail!("--threads 0 is out of range; accepted range is 1 and up");
+            }
+            pool = pool.num_threads(n);
+        }
+        pool.build().context("starting the worker threads")
+    }
+}
+
+/// `--no-report` and `--png`: the pages of `run`, `plan`, `sweep` and
+/// `merge` besides their data files.
+#[derive(Debug, Clone, Copy, Args)]
+pub struct Pages {
+    /// Do not write report.html (the one-page report with the verdict and
+    /// the charts); an older one in the directory is removed.
+    #[arg(long)]
+    pub no_report: bool,
+    /// Also write each chart as a PNG image, charts/NAME.png.
+    #[arg(long)]
+    pub png: bool,
+}
+
+impl Pages {
+    /// report.html (made by `html` from the charts, unless --no-report) and,
+    /// with --png, each chart as charts/NAME.png. The charts are drawn only
+    /// if one of them is wanted.
+    pub(crate) fn render(
+        self,
+        charts: impl FnOnce() -> Result<Vec<Chart>>,
+        html: impl FnOnce(&[Chart]) -> Result<String>,
+    ) -> Result<Vec<(String, Vec<u8>)>> {
+        let mut files = Vec::new();
+        if self.no_report && !self.png {
+            return Ok(files);
+        }
+        let charts = charts()?;
+        if !self.no_report {
+            files.push(("report.html".to_owned(), html(&charts)?.into_bytes()));
+        }
+        if self.png {
+            for c in &charts {
+                files.push((
+                    format!("charts/{}.png", c.name),
+                    crate::charts::render_png(c)?,
+                ));
+            }
+        }
+        Ok(files)
+    }
+}
+
+/// `--time-unit` and `--skip-bad-lines`: how `trace summarize` and `trace
+/// hash` read a trace.
+#[derive(Debug, Clone, Args)]
+pub struct TraceReading {
+    /// Unit of numeric timestamps: s, ms, us or ns.
+    #[arg(long, default_value = "s")]
+    pub time_unit: String,
+    /// Skip malformed lines (counted) instead of stopping.
+    #[arg(long)]
+    pub skip_bad_lines: bool,
+}
+
+impl TraceReading {
+    /// Nanoseconds per unit of `--time-unit`.
+    pub(crate) fn time_unit_ns(&self) -> Result<u64> {
+        Ok(match self.time_unit.as_str() {
+            "s" => 1_000_000_000,
+            "ms" => 1_000_000,
+            "us" => 1_000,
+            "ns" => 1,
+            other => bail!("--time-unit {other}: accepted units are s, ms, us and ns"),
+        })
+    }
+}

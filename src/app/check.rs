@@ -1,0 +1,127 @@
+//! `check` (the CI gate) and `validate` (a scenario read, not run).
+
+use std::io::Write;
+use std::path::PathBuf;
+
+use anyhow::{Context, Result, bail};
+use clap::Args;
+
+use super::output;
+use crate::check::CheckRow;
+use crate::model::{RunOptions, simulate};
+use crate::report;
+use crate::scenario::Scenario;
+
+/// Arguments of `check`.
+#[derive(Debug, Args)]
+pub struct CheckArgs {
+    /// Scenario files.
+    #[arg(value_name = "FILE", required = true)]
+    pub files: Vec<PathBuf>,
+    /// A baseline file (TOML) of committed metric values and tolerances.
+    #[arg(long, value_name = "FILE")]
+    pub baseline: Option<PathBuf>,
+    /// Write the baseline file from these runs instead of comparing against it.
+    #[arg(long, requires = "baseline")]
+    pub update_baseline: bool,
+    /// Also write the results as JUnit XML.
+    #[arg(long, value_name = "FILE")]
+    pub junit: Option<PathBuf>,
+    /// Also write the results as a Markdown table (for a CI job summary).
+    #[arg(long, value_name = "FILE")]
+    pub summary: Option<PathBuf>,
+}
+
+/// Arguments of `validate`.
+#[derive(Debug, Args)]
+pub struct ValidateArgs {
+    /// The scenario file.
+    #[arg(value_name = "FILE")]
+    pub file: PathBuf,
+}
+
+/// `check`: runs each scenario and judges it; `Ok(false)` when a check
+/// fails.
+pub(crate) fn check(args: &CheckArgs, out: &mut dyn Write) -> Result<bool> {
+    let baseline = match (&args.baseline, args.update_baseline) {
+        (Some(path), false) => Some(crate::check::load_baseline(path)?),
+        _ => None,
+    };
+    // Everything is read and validated before anything runs.
+    let mut loaded = Vec::with_capacity(args.files.len());
+    for file in &args.files {
+        let (scenario, md5) = super::load(file)?;
+        if loaded
+            .iter()
+            .any(|(s, _, _): &(Scenario, String, &PathBuf)| s.name == scenario.name)
+        {
+            bail!(
+                "{}: scenario name \"{}\" is used by another file; check needs unique names",
+                file.display(),
+                scenario.name
+            );
+        }
+        loaded.push((scenario, md5, file));
+    }
+    let mut reports = Vec::with_capacity(loaded.len());
+    for (scenario, md5, file) in &loaded {
+        let outcome = simulate(scenario, RunOptions::default())
+            .with_context(|| format!("running {}", file.display()))?;
+        let report = report::build(scenario, &outcome, md5).context("rendering the report")?;
+        reports.push((scenario.name.clone(), report));
+    }
+    if args.update_baseline {
+        let path = args.baseline.as_ref().expect("clap requires --baseline");
+        let runs: Vec<(String, &report::RunReport)> =
+            reports.iter().map(|(n, r)| (n.clone(), r)).collect();
+        let text = crate::check::render_baseline(&runs).context("rendering the baseline")?;
+        output::write_file(path, text.as_bytes())?;
+        writeln!(
+            out,
+            "wrote the baseline {} for {} scenario(s)",
+            path.display(),
+            runs.len()
+        )?;
+    }
+    let rows: Vec<CheckRow> = reports
+        .iter()
+        .flat_map(|(name, r)| crate::check::judge(name, r, baseline.as_ref()))
+        .collect();
+    if rows.is_empty() {
+        writeln!(
+            out,
+            "no checks: the scenarios have no [slo] and no baseline was given"
+        )?;
+    } else {
+        write!(out, "{}", crate::check::render_table(&rows))?;
+    }
+    if let Some(path) = &args.junit {
+        output::write_file(path, crate::check::render_junit(&rows).as_bytes())?;
+    }
+    if let Some(path) = &args.summary {
+        output::write_file(path, crate::check::render_markdown(&rows).as_bytes())?;
+    }
+    let failed = rows.iter().filter(|r| !r.pass).count();
+    if failed > 0 {
+        writeln!(out, "{failed} of {} checks failed", rows.len())?;
+    }
+    Ok(failed == 0)
+}
+
+/// `validate`: the scenario's name and shape, and its notes.
+pub(crate) fn validate(args: &ValidateArgs, out: &mut dyn Write) -> Result<()> {
+    let (scenario, _) = super::load(&args.file)?;
+    writeln!(
+        out,
+        "{}: ok: \"{}\", {} s, {} shards, {} producer group(s)",
+        args.file.display(),
+        scenario.name,
+        scenario.duration as f64 / 1e9,
+        scenario.stream.shards,
+        scenario.producers.len()
+    )?;
+    for n in &scenario.notes {
+        writeln!(out, "note: {n}")?;
+    }
+    Ok(())
+}

@@ -1,0 +1,91 @@
+//! `plan`: the smallest shard count that meets the scenario's objectives.
+
+use std::io::Write;
+use std::path::PathBuf;
+
+use anyhow::{Context, Result, bail};
+use clap::Args;
+
+use super::args::{Pages, Threads};
+use super::output::{self, DirFor};
+
+/// Arguments of `plan`.
+#[derive(Debug, Args)]
+// The planner's own wording: what stays the same is the plan.
+#[command(mut_arg("threads", |a| a.help(
+    "Worker threads [default: all cores]. The plan is the same for any count"
+)))]
+pub struct PlanArgs {
+    /// The scenario file.
+    #[arg(value_name = "FILE")]
+    pub file: PathBuf,
+    /// Replications per candidate (independent seeds, the same for every
+    /// candidate).
+    #[arg(long, short = 'r', default_value_t = 5, value_parser = clap::value_parser!(u32).range(2..=100))]
+    pub replications: u32,
+    /// Smallest shard count to try.
+    #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..=10000))]
+    pub min_shards: u32,
+    /// Largest shard count to try.
+    #[arg(long, default_value_t = 256, value_parser = clap::value_parser!(u32).range(1..=10000))]
+    pub max_shards: u32,
+    /// Also run the traffic on an on-demand stream and compare its cost.
+    #[arg(long)]
+    pub on_demand: bool,
+    /// The worker pool.
+    #[command(flatten)]
+    pub threads: Threads,
+    /// Directory for plan.csv and plan.md [default: reports/NAME-plan, NAME the file name without .toml].
+    #[arg(long, short = 'o', value_name = "DIR")]
+    pub out: Option<PathBuf>,
+    /// report.html and PNG charts.
+    #[command(flatten)]
+    pub pages: Pages,
+}
+
+/// `plan`: plan.csv, plan.md and the pages into the directory, the
+/// Markdown table on `out`.
+pub(crate) fn plan(args: &PlanArgs, out: &mut dyn Write) -> Result<()> {
+    if args.min_shards > args.max_shards {
+        bail!(
+            "--min-shards {} is above --max-shards {}",
+            args.min_shards,
+            args.max_shards
+        );
+    }
+    let (scenario, md5, text) = super::load_text(&args.file)?;
+    let pool = args.threads.pool()?;
+    let options = crate::plan::PlanOptions {
+        replications: args.replications,
+        min_shards: args.min_shards,
+        max_shards: args.max_shards,
+        on_demand: args.on_demand,
+    };
+    let plan = pool.install(|| crate::plan::plan(&scenario, options))?;
+    let md = crate::plan::render_markdown(&plan, &scenario.name);
+    let csv = crate::plan::render_csv(&plan).context("rendering plan.csv")?;
+    let dir = output::out_dir(args.out.as_deref(), DirFor::Plan(&args.file));
+    let pages = args.pages.render(
+        || Ok(crate::charts::plan_charts(&plan)),
+        |charts| {
+            Ok(crate::html::render_plan(
+                &plan,
+                &scenario.name,
+                &md,
+                &csv,
+                (&text, scenario.seed, &md5),
+                charts,
+            )?)
+        },
+    )?;
+    let mut files = vec![
+        ("plan.csv".to_owned(), csv),
+        ("plan.md".to_owned(), md.clone().into_bytes()),
+    ];
+    files.extend(pages);
+    output::write_dir(&dir, &files, &crate::html::page_files())
+        .with_context(|| format!("cannot write the plan into {}", dir.display()))?;
+    write!(out, "{md}")?;
+    writeln!(out, "wrote {}", dir.display())?;
+    Ok(())
+}

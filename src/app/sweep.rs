@@ -1,0 +1,170 @@
+//! `sweep` (a grid of runs, possibly one partition of it) and `merge`
+//! (joining the partitions).
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, Result};
+use clap::Args;
+
+use super::args::{Pages, Threads};
+use super::output::{self, DirFor};
+use crate::sweep::{Manifest, Partition, Sweep};
+
+/// Arguments of `sweep`.
+#[derive(Debug, Args)]
+// A part of a sweep never has a page: said where the flag is explained.
+#[command(mut_arg("no_report", |a| a.help(
+    "Do not write report.html (the one-page report with the verdict and \
+     the charts; a --partition part never has one); an older one in the directory is removed"
+)))]
+pub struct SweepArgs {
+    /// The scenario file.
+    #[arg(value_name = "FILE")]
+    pub file: PathBuf,
+    /// An axis of the grid: PATH=A..B, PATH=A..B:STEP or PATH=V1,V2,...
+    /// (e.g. stream.shards=2..16, producers.web.keys.exponent=0.8,1.0,1.2).
+    /// Replaces the file's axis with the same path. Repeatable.
+    #[arg(long = "set", value_name = "PATH=VALUES")]
+    pub set: Vec<String>,
+    /// Replications per point [default: the file's sweep.replications, or 1].
+    #[arg(long, short = 'r', value_parser = clap::value_parser!(u32).range(1..=1000))]
+    pub replications: Option<u32>,
+    /// The worker pool.
+    #[command(flatten)]
+    pub threads: Threads,
+    /// Run only the I-th of N slices of the grid (points p with p mod N = I-1);
+    /// join the parts with `shardcast merge`.
+    #[arg(long, value_name = "I/N")]
+    pub partition: Option<String>,
+    /// Output directory [default: reports/NAME-sweep, NAME the file name without .toml].
+    #[arg(long, short = 'o', value_name = "DIR")]
+    pub out: Option<PathBuf>,
+    /// report.html and PNG charts.
+    #[command(flatten)]
+    pub pages: Pages,
+}
+
+/// Arguments of `merge`.
+#[derive(Debug, Args)]
+pub struct MergeArgs {
+    /// The parts' directories.
+    #[arg(value_name = "DIR", required = true)]
+    pub dirs: Vec<PathBuf>,
+    /// Where to write the joined sweep.
+    #[arg(long, short = 'o', value_name = "DIR")]
+    pub out: PathBuf,
+    /// report.html and PNG charts.
+    #[command(flatten)]
+    pub pages: Pages,
+}
+
+/// `sweep`: runs the grid (or one partition of it) in parallel and writes
+/// sweep.csv, sweep-summary.csv, sweep-manifest.toml and, for a whole
+/// sweep, the pages.
+pub(crate) fn sweep(args: &SweepArgs, out: &mut dyn Write) -> Result<()> {
+    let (base, md5, text) = super::load_text(&args.file)?;
+    let (file_sets, file_reps) = crate::sweep::file_grid(&text)?;
+    let axes = crate::sweep::axes(&file_sets, &args.set)?;
+    let partition = match &args.partition {
+        Some(p) => Partition::parse(p)?,
+        None => Partition::WHOLE,
+    };
+    let replications = args.replications.or(file_reps).unwrap_or(1);
+    let pool = args.threads.pool()?;
+    // Every point is validated before anything runs.
+    let sweep = Sweep::new(&text, &args.file, &md5, axes, replications)?;
+    writeln!(out, "{}", crate::sweep::describe(&sweep, partition))?;
+    // Drawn only on a terminal (indicatif stays silent otherwise).
+    let bar = indicatif::ProgressBar::new(sweep.runs_in(partition) as u64);
+    bar.set_style(
+        indicatif::ProgressStyle::with_template(
+            "{bar:40} {pos}/{len} runs, {elapsed} elapsed, ETA {eta}",
+        )
+        .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
+    );
+    let rows = pool.install(|| sweep.run(partition, &|| bar.inc(1)));
+    bar.finish_and_clear();
+    let manifest = sweep.manifest(partition);
+    let mut files = crate::sweep::files(&manifest, &rows?)?;
+    let dir = output::out_dir(args.out.as_deref(), DirFor::Sweep(&args.file));
+    // A part's summary holds only its own points: its verdict and charts
+    // would mislead, so the page is made once, by `merge`.
+    if partition == Partition::WHOLE {
+        let pages = sweep_pages(
+            &manifest,
+            &files,
+            Some((&text, base.seed)),
+            base.slo.max_throttle_rate,
+            args.pages,
+        )?;
+        files.extend(pages);
+    }
+    output::write_dir(&dir, &files, &crate::html::page_files())
+        .with_context(|| format!("cannot write the sweep into {}", dir.display()))?;
+    writeln!(out, "wrote {}", dir.display())?;
+    Ok(())
+}
+
+/// `merge`: the files one whole sweep writes, from its parts' directories.
+pub(crate) fn merge(args: &MergeArgs, out: &mut dyn Write) -> Result<()> {
+    let dirs: Vec<&Path> = args.dirs.iter().map(PathBuf::as_path).collect();
+    let mut files = crate::sweep::merge(&dirs)?;
+    let manifest: Manifest = files
+        .iter()
+        .find(|(n, _)| n == "sweep-manifest.toml")
+        .and_then(|(_, b)| toml::from_str(std::str::from_utf8(b).ok()?).ok())
+        .context("merge: the joined manifest does not parse")?;
+    // The parts keep no scenario file, so neither its text nor its
+    // objectives are known here.
+    let pages = sweep_pages(&manifest, &files, None, None, args.pages)?;
+    files.extend(pages);
+    output::write_dir(&args.out, &files, &crate::html::page_files())
+        .with_context(|| format!("cannot write the sweep into {}", args.out.display()))?;
+    writeln!(
+        out,
+        "merged {} parts into {}",
+        args.dirs.len(),
+        args.out.display()
+    )?;
+    Ok(())
+}
+
+/// report.html and the PNG charts of a whole sweep, from its files.
+fn sweep_pages(
+    manifest: &Manifest,
+    files: &[(String, Vec<u8>)],
+    scenario: Option<(&str, u64)>,
+    max_throttle_rate: Option<f64>,
+    pages: Pages,
+) -> Result<Vec<(String, Vec<u8>)>> {
+    let summary = files
+        .iter()
+        .find(|(n, _)| n == "sweep-summary.csv")
+        .map(|(_, b)| b.as_slice())
+        .unwrap_or_default();
+    let axes: Vec<String> = manifest
+        .axes
+        .iter()
+        .map(|s| {
+            s.split_once('=')
+                .map_or(s.as_str(), |x| x.0)
+                .trim()
+                .to_owned()
+        })
+        .collect();
+    pages.render(
+        || {
+            Ok(crate::charts::sweep_charts(&crate::charts::SweepData {
+                axes: &axes,
+                summary_csv: summary,
+                max_throttle_rate,
+            })?)
+        },
+        |charts| {
+            Ok(crate::html::render_sweep(
+                manifest, summary, scenario, charts,
+            )?)
+        },
+    )
+}
