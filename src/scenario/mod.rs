@@ -4,6 +4,7 @@
 //! Every error names the file, the line and the field, and the accepted
 //! range; see `docs/scenarios.md` for the format.
 
+pub(crate) mod grid;
 mod raw;
 mod scaling_utils;
 mod validate;

@@ -281,7 +281,7 @@ fn scenario(ctx: &Ctx<'_>, raw: RawScenario) -> Result<Scenario, ScenarioError> 
         let span = sweep.span();
         let sweep = sweep.get_ref();
         for (i, spec) in sweep.set.iter().enumerate() {
-            crate::sweep::Axis::parse(spec).map_err(|e| {
+            super::grid::Axis::parse(spec).map_err(|e| {
                 ctx.invalid(span.clone(), &format!("sweep.set[{i}]"), e.to_string())
             })?;
         }
