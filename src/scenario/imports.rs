@@ -1,0 +1,518 @@
+//! Files a scenario reads besides itself: a price file, a trace's header,
+//! CloudWatch exports and scaling-utils configurations. Each is resolved
+//! against the scenario file's directory, and what is read is checked here,
+//! before anything runs.
+
+use std::ops::Range;
+use std::path::{Path, PathBuf};
+
+use super::ScenarioError;
+use super::rate::Import;
+use super::raw::*;
+use super::scaling_utils;
+use super::validate::{Ctx, HOUR, MIB, finite_in, push_once};
+use crate::kds::MAX_CREATE_SHARDS;
+use crate::kds::prices::Prices;
+use crate::units::{Duration, NANOS_PER_SEC};
+use crate::workload::{Component, TraceFormat, TraceSpec};
+
+/// A field that is wrong and the message.
+type Bad = (&'static str, String);
+
+/// Reads a user's price file (`stream.prices`, relative to the scenario).
+pub(super) fn price_file(
+    ctx: &Ctx<'_>,
+    bad: &dyn Fn(&str, String) -> ScenarioError,
+    name: &str,
+) -> Result<Prices, ScenarioError> {
+    let path = ctx.beside(name);
+    let text = std::fs::read_to_string(&path).map_err(|e| {
+        bad(
+            "stream.prices",
+            format!("cannot read price file {}: {e}", path.display()),
+        )
+    })?;
+    let file = Ctx {
+        path: &path,
+        text: &text,
+    };
+    let prices: Prices = file.parse_toml()?;
+    // The line of `field` (`section.key`) in the file, for messages.
+    let at = |field: &str| -> Range<usize> {
+        let (section, key) = field.split_once('.').unwrap_or(("", field));
+        let from = text.find(&format!("[{section}]")).unwrap_or(0);
+        let offset = text[from..]
+            .find(&format!("\n{key}"))
+            .map_or(0, |o| from + o + 1);
+        offset..offset
+    };
+    if prices.region.trim().is_empty() {
+        return Err(file.invalid(at("region"), "region", "must not be empty".into()));
+    }
+    for (field, value) in prices.fields() {
+        if !finite_in(value, 0.0, 1000.0) {
+            return Err(file.invalid(
+                at(field),
+                field,
+                format!("{value} is out of range; accepted range is 0 to 1000 (USD per unit)"),
+            ));
+        }
+    }
+    if !(1..=10 * MIB).contains(&prices.payload_unit_bytes) {
+        return Err(file.invalid(
+            at("payload_unit_bytes"),
+            "payload_unit_bytes",
+            format!(
+                "{} is out of range; accepted range is 1 to 10485760 bytes",
+                prices.payload_unit_bytes
+            ),
+        ));
+    }
+    if !(prices.advantage_discount.is_finite() && (0.0..1.0).contains(&prices.advantage_discount)) {
+        return Err(file.invalid(
+            at("advantage_discount"),
+            "advantage_discount",
+            format!(
+                "{} is out of range; accepted range is 0 to below 1 (the share taken off)",
+                prices.advantage_discount
+            ),
+        ));
+    }
+    Ok(prices)
+}
+
+/// Replaces `config = "file.json"` of a `"scaling-utils"` policy by the
+/// fields it stands for, read from scaling-utils' own configuration: the
+/// rules, `min_shards`, `max_shards` and `evaluation_interval`
+/// (`checkInterval`). Those may then not be given in the scenario too: the
+/// policy is the file's, whole. Returns the file read, if any.
+pub(super) fn scaling_utils_config(
+    ctx: &Ctx<'_>,
+    span: Range<usize>,
+    a: &mut RawAutoscaling,
+) -> Result<Option<PathBuf>, ScenarioError> {
+    let RawAutoscaling {
+        evaluation_interval,
+        min_shards,
+        max_shards,
+        policy,
+        ..
+    } = a;
+    let RawPolicy::ScalingUtils {
+        scale_up,
+        scale_down,
+        operations,
+        config,
+        stream_name,
+    } = policy
+    else {
+        return Ok(None);
+    };
+    let bad = |field: &str, message: String| {
+        ctx.invalid(span.clone(), &format!("autoscaling.{field}"), message)
+    };
+    let Some(config) = config.take() else {
+        if stream_name.is_some() {
+            return Err(bad(
+                "policy.stream_name",
+                "applies only with config = \"<scaling-utils configuration.json>\"".into(),
+            ));
+        }
+        return Ok(None);
+    };
+    for (given, field, json) in [
+        (scale_up.is_some(), "policy.scale_up", "scaleUp"),
+        (scale_down.is_some(), "policy.scale_down", "scaleDown"),
+        (
+            operations.is_some(),
+            "policy.operations",
+            "scaleOnOperation",
+        ),
+        (min_shards.is_some(), "min_shards", "minShards"),
+        (max_shards.is_some(), "max_shards", "maxShards"),
+        (
+            evaluation_interval.is_some(),
+            "evaluation_interval",
+            "checkInterval",
+        ),
+    ] {
+        if given {
+            return Err(bad(
+                field,
+                format!(
+                    "cannot be combined with policy.config: the imported file sets it (its {json}, or the tool's default)"
+                ),
+            ));
+        }
+    }
+    if config.trim().is_empty() {
+        return Err(bad(
+            "policy.config",
+            "must name a file, e.g. \"configuration.json\"".into(),
+        ));
+    }
+    let file = ctx.beside(&config);
+    let imported = read_scaling_utils(ctx, span, &file, stream_name.as_deref())?;
+    *scale_up = Some(imported.scale_up);
+    *scale_down = Some(imported.scale_down);
+    *operations = Some(imported.operations);
+    *stream_name = None;
+    *min_shards = imported.min_shards;
+    *max_shards = imported.max_shards;
+    *evaluation_interval = Some(Duration(imported.check_interval_secs * NANOS_PER_SEC));
+    Ok(Some(file))
+}
+
+/// Reads scaling-utils' configuration `file` (its entry for `stream_name`).
+fn read_scaling_utils(
+    ctx: &Ctx<'_>,
+    span: Range<usize>,
+    file: &Path,
+    stream_name: Option<&str>,
+) -> Result<scaling_utils::Imported, ScenarioError> {
+    scaling_utils::import(file, stream_name).map_err(|e| {
+        let line = ctx.line(span.start);
+        match e {
+            scaling_utils::ImportError::Read(source) => ScenarioError::ImportRead {
+                path: ctx.path.to_owned(),
+                line,
+                field: "autoscaling.policy.config".into(),
+                file: file.to_owned(),
+                source,
+            },
+            scaling_utils::ImportError::Invalid { at, message } => ScenarioError::Import {
+                path: ctx.path.to_owned(),
+                line,
+                file: file.to_owned(),
+                at,
+                message,
+            },
+        }
+    })
+}
+/// A producer's `trace`: the file (relative to the scenario) and replay
+/// options; the header is read now so a missing column is caught before
+/// the run.
+pub(super) fn trace_spec(ctx: &Ctx<'_>, t: RawTrace) -> Result<TraceSpec, Bad> {
+    let path = ctx.beside(&t.file);
+    let format = match t.format {
+        Some(RawTraceFormat::Csv) => TraceFormat::Csv,
+        Some(RawTraceFormat::JsonLines) => TraceFormat::JsonLines,
+        None => TraceFormat::from_path(&path).ok_or((
+            "format",
+            format!(
+                "cannot tell from {:?}; set format = \"csv\" or \"json-lines\" (or name the file .csv or .jsonl)",
+                t.file
+            ),
+        ))?,
+    };
+    let columns =
+        crate::workload::Columns::read(&path, format).map_err(|e| ("file", e.to_string()))?;
+    let (time_scale, rate_multiplier, copy_spread) = replay_factors(&t)?;
+    // A `records` column makes it an aggregate trace: counts per interval.
+    let aggregate = if columns.has_records() {
+        Some(aggregate(&t, columns.has_shard())?)
+    } else {
+        for (field, present) in [
+            ("interval", t.interval.is_some()),
+            ("within", t.within.is_some()),
+            ("shards", t.shards.is_some()),
+        ] {
+            if present {
+                return Err((
+                    field,
+                    "applies only to an aggregate trace (one with a records column)".into(),
+                ));
+            }
+        }
+        None
+    };
+    let salt = salt(t.salt)?;
+    check_key_rewrites(&t.remap, t.key_bytes)?;
+    Ok(TraceSpec {
+        path,
+        format,
+        time_unit_ns: match t.time_unit.unwrap_or(RawTimeUnit::Seconds) {
+            RawTimeUnit::Seconds => NANOS_PER_SEC,
+            RawTimeUnit::Millis => 1_000_000,
+            RawTimeUnit::Micros => 1_000,
+            RawTimeUnit::Nanos => 1,
+        },
+        time_scale,
+        rate_multiplier,
+        copy_spread,
+        shift: t.shift.map_or(0, |d| d.0),
+        looped: t.looped.unwrap_or(false),
+        skip_bad_lines: t.skip_bad_lines.unwrap_or(false),
+        explicit_key_bytes: t.key_bytes.unwrap_or(0),
+        remap: t.remap.into_iter().map(|r| (r.from, r.to)).collect(),
+        salt,
+        has_size: columns.has_size(),
+        aggregate,
+    })
+}
+
+/// `time_scale`, `rate_multiplier` and `copy_spread`.
+fn replay_factors(t: &RawTrace) -> Result<(f64, f64, u64), Bad> {
+    let time_scale = t.time_scale.unwrap_or(1.0);
+    if !finite_in(time_scale, 0.001, 1000.0) {
+        return Err((
+            "time_scale",
+            format!("{time_scale} is out of range; accepted range is 0.001 to 1000"),
+        ));
+    }
+    let rate_multiplier = t.rate_multiplier.unwrap_or(1.0);
+    if !finite_in(rate_multiplier, 0.0, 100.0) || rate_multiplier == 0.0 {
+        return Err((
+            "rate_multiplier",
+            format!("{rate_multiplier} is out of range; accepted range is above 0 to 100"),
+        ));
+    }
+    let copy_spread = t.copy_spread.map_or(NANOS_PER_SEC, |d| d.0);
+    if copy_spread > HOUR {
+        return Err((
+            "copy_spread",
+            format!(
+                "{} is out of range; accepted range is 0s to 1h",
+                Duration(copy_spread)
+            ),
+        ));
+    }
+    Ok((time_scale, rate_multiplier, copy_spread))
+}
+
+/// An aggregate trace's options: its interval, how records spread within
+/// one, and the shard count of the stream it was captured from.
+fn aggregate(t: &RawTrace, has_shard: bool) -> Result<crate::workload::AggregateSpec, Bad> {
+    let interval = t.interval.map_or(NANOS_PER_SEC, |d| d.0);
+    if !(1_000_000..=HOUR).contains(&interval) {
+        return Err((
+            "interval",
+            format!(
+                "{} is out of range; accepted range is 1ms to 1h",
+                Duration(interval)
+            ),
+        ));
+    }
+    // Per-shard rows name shards of the stream they were captured
+    // from; that count must be said, not taken from the simulated
+    // stream (a sweep over stream.shards would remap the rows).
+    // (A JSON Lines trace shows its columns on its first line only: a
+    // later per-shard row without the count fails at its line.)
+    if t.shards.is_none() && has_shard {
+        return Err((
+            "shards",
+            format!(
+                "is required: the trace has a shard_id column; set the shard count of the stream it was captured from (1 to {MAX_CREATE_SHARDS})"
+            ),
+        ));
+    }
+    if let Some(shards) = t.shards
+        && !(1..=MAX_CREATE_SHARDS).contains(&shards)
+    {
+        return Err((
+            "shards",
+            format!("{shards} is out of range; accepted range is 1 to {MAX_CREATE_SHARDS}"),
+        ));
+    }
+    Ok(crate::workload::AggregateSpec {
+        interval,
+        within: match t.within.unwrap_or(RawWithin::Uniform) {
+            RawWithin::Even => crate::workload::Within::Even,
+            RawWithin::Uniform => crate::workload::Within::Uniform,
+            RawWithin::Poisson => crate::workload::Within::Poisson,
+        },
+        shards: t.shards,
+    })
+}
+
+/// Hot keys salted into sub-keys, as `(key, into)`.
+fn salt(raw: Vec<RawSalt>) -> Result<Vec<(String, u32)>, Bad> {
+    let mut salt = Vec::with_capacity(raw.len());
+    for s in raw {
+        if !(1..=10_000).contains(&s.into) {
+            return Err((
+                "salt",
+                format!(
+                    "into = {} for key {:?} is out of range; accepted range is 1 to 10000",
+                    s.into, s.key
+                ),
+            ));
+        }
+        // The sub-keys `key#0`..`key#{n-1}` are partition keys too.
+        let longest = s.key.chars().count() + 1 + (s.into - 1).to_string().len();
+        if s.key.is_empty() || longest > 256 {
+            return Err((
+                "salt",
+                format!(
+                    "key {:?} salted into {} makes partition keys of up to {longest} characters; accepted length is 1 to 256",
+                    s.key, s.into
+                ),
+            ));
+        }
+        salt.push((s.key, s.into));
+    }
+    Ok(salt)
+}
+
+/// `remap` keys are partition keys; `key_bytes` is at most a key's bytes.
+fn check_key_rewrites(remap: &[RawRemap], key_bytes: Option<u16>) -> Result<(), Bad> {
+    for r in remap {
+        for (what, key) in [("from", &r.from), ("to", &r.to)] {
+            let n = key.chars().count();
+            if !(1..=256).contains(&n) {
+                return Err((
+                    "remap",
+                    format!("{what} = {key:?} has {n} characters; a partition key has 1 to 256"),
+                ));
+            }
+        }
+    }
+    let max = crate::workload::MAX_KEY_BYTES;
+    if let Some(b) = key_bytes.filter(|b| u64::from(*b) > max) {
+        return Err((
+            "key_bytes",
+            format!(
+                "{b} is out of range; accepted range is 0 to {max} (a partition key's UTF-8 bytes)"
+            ),
+        ));
+    }
+    Ok(())
+}
+/// A `kind = "cloudwatch"` rate: an exported metric's datapoints, read
+/// now, as records per second.
+pub(super) fn cloudwatch(
+    file: &str,
+    metric: Option<&str>,
+    period: Option<crate::units::Duration>,
+    burstiness: Option<f64>,
+    measures: Option<RawMeasures>,
+    import: &mut Import<'_>,
+) -> Result<Component, Bad> {
+    let path = import.base.join(file);
+    let data = crate::workload::cloudwatch::read(&path, metric)
+        .map_err(|m| ("file", format!("CloudWatch file {}: {m}", path.display())))?;
+    push_once(import.files, path.clone());
+    let given = period.is_some();
+    let period = period.map_or_else(|| data.period(), |d| d.0);
+    // Without a period, say where the one checked came from.
+    let from = |m: String| {
+        if given {
+            m
+        } else {
+            format!("not given, so the smallest gap between datapoints: {m}")
+        }
+    };
+    if !(NANOS_PER_SEC..=24 * HOUR).contains(&period) || !period.is_multiple_of(NANOS_PER_SEC) {
+        return Err((
+            "period",
+            from(format!(
+                "{} is out of range; accepted range is whole seconds from 1s to 24h",
+                Duration(period)
+            )),
+        ));
+    }
+    data.check_period(period)
+        .map_err(|m| ("period", from(format!("{m} (in {})", path.display()))))?;
+    let sigma = burstiness.unwrap_or(0.0);
+    if !finite_in(sigma, 0.0, 3.0) {
+        return Err((
+            "burstiness",
+            format!("{sigma} is out of range; accepted range is 0 to 3"),
+        ));
+    }
+    import.notes.push(format!(
+        "{}.rate: {} CloudWatch datapoints of {} s from {} ({} series added up){}",
+        import.label,
+        data.points.len(),
+        period / NANOS_PER_SEC,
+        path.display(),
+        data.series,
+        if sigma > 0.0 {
+            format!(
+                "; bursts within each period: lognormal per-second factors, sigma {sigma}, totals kept, drawn from the run's seed"
+            )
+        } else {
+            "; flat within each period (per-period data hides micro-bursts: set burstiness to model them)".to_owned()
+        }
+    ));
+    let bytes = match measures {
+        Some(m) => m == RawMeasures::Bytes,
+        None => data.named_bytes,
+    };
+    let mut rates = data.rates(period);
+    as_records(&mut rates, bytes, &data, import)?;
+    Ok(Component::Periods {
+        period,
+        rates,
+        burstiness: sigma,
+    })
+}
+
+/// Turns the series into records made per second (a bytes series over the
+/// bytes a record sends, a records series over the share that fits the
+/// record limit), with notes on what was assumed.
+fn as_records(
+    rates: &mut [(crate::sim::SimTime, f64)],
+    bytes: bool,
+    data: &crate::workload::cloudwatch::Datapoints,
+    import: &mut Import<'_>,
+) -> Result<(), Bad> {
+    let record = import.record_bytes;
+    if import.aggregation && !bytes {
+        import.notes.push(format!(
+            "{}.rate: the group aggregates records (KPL), and a stream's IncomingRecords counts Kinesis records, aggregates included: they are read here as user records, so the group sends too few; import IncomingBytes instead (measures = \"bytes\")",
+            import.label
+        ));
+    }
+    // Records made per record the stream took: those refused as too
+    // large never reach it, so more are made.
+    let sent = import.sent_fraction.max(1e-9);
+    if bytes {
+        // Bytes per second over the bytes a record made sends:
+        // records/s.
+        if record * sent < 1.0 {
+            return Err((
+                "measures",
+                format!(
+                    "\"bytes\" needs a record size: the group's records average {record:.0} bytes (size plus key); accepted is 1 byte or more"
+                ),
+            ));
+        }
+        for r in rates.iter_mut() {
+            r.1 /= record * sent;
+        }
+        import.notes.push(format!(
+            "{}.rate: the series counts bytes (IncomingBytes): records/s = bytes/s / {record:.0} bytes, the group's mean record (mean size plus mean key){}",
+            import.label,
+            if sent < 1.0 {
+                format!(", / {sent:.3}, the share of records that fit the record limit")
+            } else {
+                String::new()
+            }
+        ));
+    } else {
+        for r in rates.iter_mut() {
+            r.1 /= sent;
+        }
+    }
+    if let (false, Some((n, b))) = (bytes, data.both_totals.filter(|t| t.0 > 0.0)) {
+        // The file has both metrics: does the size model match?
+        let seen = b / n;
+        let off = (record - seen) / seen;
+        import.notes.push(format!(
+            "{}.rate: the file's IncomingBytes / IncomingRecords is {seen:.0} bytes a record; the group's records average {record:.0} bytes (mean size plus mean key){}",
+            import.label,
+            if off.abs() > 0.1 {
+                format!(
+                    ": {:.0} % {}, so bytes and byte limits will be off by that much",
+                    off.abs() * 100.0,
+                    if off > 0.0 { "more" } else { "less" }
+                )
+            } else {
+                ", within 10 %".to_owned()
+            }
+        ));
+    }
+    Ok(())
+}
