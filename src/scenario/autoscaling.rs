@@ -323,3 +323,200 @@ fn su_rule(r: RawSuRule, name: &'static str) -> Result<SuRule, Bad> {
         cool_off_mins: r.cool_off_mins.unwrap_or(0),
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::super::validate::testing::*;
+    use super::*;
+
+    fn with(lines: &str, policy: &str) -> String {
+        format!("{SCENARIO}\n[autoscaling]\n{lines}\npolicy = {policy}\n")
+    }
+
+    fn rejected(lines: &str, policy: &str) -> (String, String) {
+        rejects(&with(lines, policy))
+    }
+
+    const STEP: &str = "{ kind = \"step\", scale_out_threshold = 0.8, scale_in_threshold = 0.3 }";
+
+    #[test]
+    fn defaults_and_a_step_policy() {
+        let a = accepts(&with("", STEP)).autoscaling.unwrap();
+        assert_eq!(a.evaluation_interval, 60 * NANOS_PER_SEC);
+        assert_eq!(a.publication_delay, 60 * NANOS_PER_SEC);
+        assert_eq!((a.min_shards, a.max_shards), (1, 10_000));
+        assert_eq!(
+            a.policy,
+            Policy::Step {
+                out_threshold: 0.8,
+                out_datapoints: 1,
+                out_periods: 1,
+                in_threshold: 0.3,
+                in_datapoints: 15,
+                in_periods: 15,
+                adjustment: Adjustment::DoubleHalve,
+                cooldown: 600 * NANOS_PER_SEC,
+                block_in_above_iterator_age: None,
+            }
+        );
+        assert!(accepts(SCENARIO).autoscaling.is_none());
+    }
+
+    #[test]
+    fn intervals_and_bounds_are_in_range() {
+        assert_eq!(
+            rejected("evaluation_interval = \"2h\"", STEP),
+            err(
+                "autoscaling.evaluation_interval",
+                "2h is out of range; accepted range is 1s to 1h"
+            )
+        );
+        assert_eq!(
+            rejected("publication_delay = \"2h\"", STEP),
+            err(
+                "autoscaling.publication_delay",
+                "2h is out of range; accepted range is 0s to 1h"
+            )
+        );
+        assert_eq!(
+            rejected("min_shards = 5\nmax_shards = 4", STEP),
+            err(
+                "autoscaling.min_shards",
+                "min_shards 5 and max_shards 4: accepted is 1 <= min <= max <= 10000"
+            )
+        );
+    }
+
+    #[test]
+    fn step_and_target_tracking_policies_are_checked() {
+        assert_eq!(
+            rejected(
+                "",
+                "{ kind = \"step\", scale_out_threshold = 0.3, scale_in_threshold = 0.8 }"
+            ),
+            err(
+                "autoscaling.policy.scale_in_threshold",
+                "0.8 must be below scale_out_threshold (0.3)"
+            )
+        );
+        assert_eq!(
+            rejected(
+                "",
+                "{ kind = \"step\", scale_out_threshold = 0.8, scale_in_threshold = 0.3, adjustment = \"+0\" }"
+            ),
+            err(
+                "autoscaling.policy.adjustment",
+                "\"+0\": expected \"double\" or \"+N\" (N shards out, N in)"
+            )
+        );
+        assert_eq!(
+            rejected(
+                "",
+                "{ kind = \"step\", scale_out_threshold = 0.8, scale_in_threshold = 0.3, scale_out_datapoints = 2 }"
+            ),
+            err(
+                "autoscaling.policy",
+                "datapoints must be 1 to periods, and periods at most 1440"
+            )
+        );
+        assert_eq!(
+            rejected("", "{ kind = \"target-tracking\", target = 0.0 }"),
+            err(
+                "autoscaling.policy.target",
+                "0 is out of range; accepted range is above 0 to 1"
+            )
+        );
+        assert_eq!(
+            rejected(
+                "",
+                "{ kind = \"target-tracking\", target = 0.7, metric = \"hottest-shard\" }"
+            ),
+            err(
+                "autoscaling.policy.metric",
+                "\"hottest-shard\" needs shard-level metrics: set enhanced_monitoring = true in [stream]"
+            )
+        );
+        let step = with(
+            "",
+            "{ kind = \"step\", scale_out_threshold = 0.8, scale_in_threshold = 0.3, adjustment = \"+2\" }",
+        );
+        assert!(matches!(
+            accepts(&step).autoscaling.unwrap().policy,
+            Policy::Step {
+                adjustment: Adjustment::Step(2),
+                ..
+            }
+        ));
+    }
+
+    #[test]
+    fn scheduled_exec_and_scaling_utils_policies_are_checked() {
+        let scheduled = with(
+            "",
+            "{ kind = \"scheduled\", schedule = [{ at = \"30s\", target = 4 }, { at = \"10s\", target = 3 }] }",
+        );
+        assert_eq!(
+            accepts(&scheduled).autoscaling.unwrap().policy,
+            Policy::Scheduled(vec![(10 * NANOS_PER_SEC, 3), (30 * NANOS_PER_SEC, 4)])
+        );
+        assert_eq!(
+            rejected(
+                "",
+                "{ kind = \"scheduled\", schedule = [{ at = \"1s\", target = 0 }] }"
+            ),
+            err("autoscaling.policy.schedule", "targets must be at least 1")
+        );
+        assert_eq!(
+            rejected("", "{ kind = \"exec\", command = [] }"),
+            err(
+                "autoscaling.policy.command",
+                "needs a program, e.g. [\"python3\", \"autoscaler.py\"]"
+            )
+        );
+        assert_eq!(
+            rejected("", "{ kind = \"exec\", command = [\"x\"], window = 0 }"),
+            err(
+                "autoscaling.policy.window",
+                "0 is out of range; accepted range is 1 to 1440 minutes"
+            )
+        );
+        assert_eq!(
+            rejected("", "{ kind = \"scaling-utils\" }"),
+            err(
+                "autoscaling.policy.scale_up",
+                "required (or config = \"<scaling-utils configuration.json>\" instead of the rules)"
+            )
+        );
+        let su = |extra: &str| {
+            format!(
+                "{{ kind = \"scaling-utils\", scale_up = {{ threshold_pct = 75.0, after_mins = 2, scale_pct = 200.0 }}, \
+                 scale_down = {{ threshold_pct = 25.0, after_mins = 15, {extra} }} }}"
+            )
+        };
+        assert!(matches!(
+            accepts(&with("", &su("scale_count = 1")))
+                .autoscaling
+                .unwrap()
+                .policy,
+            Policy::ScalingUtils {
+                put: true,
+                get: true,
+                ..
+            }
+        ));
+        assert_eq!(
+            rejected("", &su("cool_off_mins = 5")),
+            err(
+                "autoscaling.policy.scale_down",
+                "needs scale_pct or scale_count"
+            )
+        );
+        assert_eq!(
+            rejected("", &su("scale_count = 0")),
+            err(
+                "autoscaling.policy.scale_down",
+                "scale_pct must be above 0 and scale_count at least 1"
+            )
+        );
+    }
+}

@@ -201,3 +201,147 @@ fn pauses(
     }
     Ok(pauses)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::super::validate::testing::*;
+    use super::*;
+
+    fn with(lines: &str) -> String {
+        format!("{SCENARIO}\n[[consumers]]\nname = \"app\"\n{lines}\n")
+    }
+
+    fn rejected(lines: &str) -> (String, String) {
+        rejects(&with(lines))
+    }
+
+    #[test]
+    fn defaults_are_a_kcl_polling_application() {
+        let c = accepts(&with("")).consumers.remove(0);
+        assert_eq!(c.kind, ConsumerKind::Polling);
+        assert_eq!(c.workers, 1);
+        assert_eq!(c.poll_interval, 1_500_000_000);
+        assert_eq!(c.max_records, 10_000);
+        assert_eq!(c.start_position, StartPosition::Latest);
+        assert_eq!(
+            (c.checkpoint_interval, c.max_leases_per_worker),
+            (None, None)
+        );
+        let efo = accepts(&with("kind = \"enhanced-fan-out\""))
+            .consumers
+            .remove(0);
+        assert_eq!(efo.poll_interval, 200_000_000);
+    }
+
+    #[test]
+    fn pauses_are_sorted_and_must_not_overlap() {
+        let c = accepts(&with(
+            "pauses = [{ at = \"30s\", duration = \"5s\" }, { at = \"10s\", duration = \"5s\" }]",
+        ))
+        .consumers
+        .remove(0);
+        assert_eq!(
+            c.pauses,
+            [
+                (10 * NANOS_PER_SEC, 15 * NANOS_PER_SEC),
+                (30 * NANOS_PER_SEC, 35 * NANOS_PER_SEC)
+            ]
+        );
+        let message =
+            "pauses must have a positive duration, start within the scenario and not overlap";
+        for pauses in [
+            "[{ at = \"10s\", duration = \"5s\" }, { at = \"12s\", duration = \"5s\" }]",
+            "[{ at = \"10s\", duration = \"0s\" }]",
+            "[{ at = \"60s\", duration = \"1s\" }]",
+        ] {
+            assert_eq!(
+                rejected(&format!("pauses = {pauses}")),
+                err("consumers[0].pauses", message),
+                "{pauses}"
+            );
+        }
+    }
+
+    #[test]
+    fn out_of_range_fields_are_named() {
+        for (line, field, message) in [
+            (
+                "workers = 0",
+                "workers",
+                "0 is out of range; accepted range is 1 to 10000",
+            ),
+            (
+                "poll_interval = \"20m\"",
+                "poll_interval",
+                "20m is out of range; accepted range is 1ms to 10m",
+            ),
+            (
+                "max_records = 10001",
+                "max_records",
+                "10001 is out of range; accepted range is 1 to 10000",
+            ),
+            (
+                "per_record = \"2m\"",
+                "per_record",
+                "2m is out of range; accepted range is 0s to 1m",
+            ),
+            (
+                "per_batch = \"11m\"",
+                "per_batch",
+                "11m is out of range; accepted range is 0s to 10m",
+            ),
+            (
+                "checkpoint_interval = \"25h\"",
+                "checkpoint_interval",
+                "1day 1h is out of range; accepted range is 1ns to 24h",
+            ),
+            (
+                "max_leases_per_worker = 0",
+                "max_leases_per_worker",
+                "0 is out of range; accepted range is 1 and up",
+            ),
+            (
+                "starts_at = \"1m\"",
+                "starts_at",
+                "1m is not within the scenario's duration",
+            ),
+        ] {
+            assert_eq!(
+                rejected(line),
+                err(&format!("consumers[0].{field}"), message),
+                "{line}"
+            );
+        }
+        assert_eq!(
+            rejects(&format!("{SCENARIO}\n[[consumers]]\nname = \"\"\n")),
+            err("consumers[0].name", "must not be empty")
+        );
+    }
+
+    #[test]
+    fn names_are_unique_and_enhanced_fan_out_is_limited() {
+        assert_eq!(
+            rejects(&format!("{}[[consumers]]\nname = \"app\"\n", with(""))),
+            err(
+                "consumers[1].name",
+                "\"app\" is used by two consumers; names must be unique"
+            )
+        );
+        let mut text = SCENARIO.to_owned();
+        for i in 0..21 {
+            text.push_str(&format!(
+                "[[consumers]]\nname = \"c{i}\"\nkind = \"enhanced-fan-out\"\n"
+            ));
+        }
+        assert_eq!(
+            rejects(&text),
+            err(
+                "consumers",
+                "21 enhanced fan-out consumers; a stream accepts at most 20 \
+                 (50 with stream.advantage_mode = true)"
+            )
+        );
+        let advantage = text.replacen("shards = 2\n", "shards = 2\nadvantage_mode = true\n", 1);
+        assert_eq!(accepts(&advantage).consumers.len(), 21);
+    }
+}

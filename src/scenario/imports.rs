@@ -516,3 +516,299 @@ fn as_records(
     }
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::super::validate::testing::*;
+    use super::super::{Policy, Scenario};
+    use super::*;
+
+    /// A directory with `files` written in it, and the scenario's path there.
+    fn dir_with(files: &[(&str, &str)]) -> (tempfile::TempDir, PathBuf) {
+        let dir = tempfile::tempdir().unwrap();
+        for (name, text) in files {
+            std::fs::write(dir.path().join(name), text).unwrap();
+        }
+        let path = dir.path().join("s.toml");
+        (dir, path)
+    }
+
+    fn accepts_at(text: &str, path: &Path) -> Scenario {
+        parse_at(text, path).unwrap_or_else(|e| panic!("{e}"))
+    }
+
+    #[test]
+    fn a_price_file_is_read_beside_the_scenario() {
+        let mut p = crate::kds::prices::prices("us-east-1").unwrap();
+        p.region = "mars-1".into();
+        let (dir, path) = dir_with(&[("p.toml", &p.to_toml())]);
+        let s = accepts_at(&stream_with("prices = \"p.toml\""), &path);
+        assert_eq!(s.stream.prices, p);
+        assert_eq!(s.imports, [dir.path().join("p.toml")]);
+        let (field, message) = rejects_at(&stream_with("prices = \"none.toml\""), &path);
+        assert_eq!(field, "stream.prices");
+        assert!(message.starts_with("cannot read price file "), "{message}");
+    }
+
+    #[test]
+    fn a_price_file_out_of_range_names_its_own_line() {
+        let mut p = crate::kds::prices::prices("us-east-1").unwrap();
+        p.payload_unit_bytes = 0;
+        let text = p.to_toml();
+        let (dir, path) = dir_with(&[("p.toml", &text)]);
+        match parse_at(&stream_with("prices = \"p.toml\""), &path).unwrap_err() {
+            ScenarioError::Invalid {
+                path,
+                line,
+                field,
+                message,
+            } => {
+                assert_eq!(path, dir.path().join("p.toml"));
+                let want = text
+                    .lines()
+                    .position(|l| l.starts_with("payload_unit_bytes"))
+                    .unwrap();
+                assert_eq!(line, want + 1);
+                assert_eq!(field, "payload_unit_bytes");
+                assert_eq!(
+                    message,
+                    "0 is out of range; accepted range is 1 to 10485760 bytes"
+                );
+            }
+            other => panic!("{other:?}"),
+        }
+    }
+
+    fn trace_producer(options: &str) -> String {
+        edit("rate = \"100/s\"\n", "").replace("keys = { kind = \"uniform\", count = 10 }\n", "")
+            + &format!("trace = {{ file = \"t.csv\"{options} }}\n")
+    }
+
+    #[test]
+    fn a_trace_header_is_read_before_the_run() {
+        let (dir, path) = dir_with(&[
+            ("t.csv", "timestamp,key,size\n0,a,10\n"),
+            ("agg.csv", "timestamp,shard_id,records\n0,0,10\n"),
+        ]);
+        let s = accepts_at(&trace_producer(", time_unit = \"ms\""), &path);
+        let spec = s.producers[0].trace.as_ref().unwrap();
+        assert_eq!(spec.path, dir.path().join("t.csv"));
+        assert_eq!((spec.time_unit_ns, spec.has_size), (1_000_000, true));
+        assert!(spec.aggregate.is_none());
+        assert_eq!(s.imports, [dir.path().join("t.csv")]);
+        let web = |f: &str| format!("producers[0] (\"web\").trace.{f}");
+        assert_eq!(
+            rejects_at(&trace_producer(", interval = \"1s\""), &path),
+            (
+                web("interval"),
+                "applies only to an aggregate trace (one with a records column)".into()
+            )
+        );
+        assert_eq!(
+            rejects_at(&trace_producer(", time_scale = 0.0"), &path),
+            (
+                web("time_scale"),
+                "0 is out of range; accepted range is 0.001 to 1000".into()
+            )
+        );
+        let agg = trace_producer("").replace("t.csv", "agg.csv");
+        assert_eq!(
+            rejects_at(&agg, &path),
+            (
+                web("shards"),
+                format!(
+                    "is required: the trace has a shard_id column; set the shard count of the stream it was captured from (1 to {MAX_CREATE_SHARDS})"
+                )
+            )
+        );
+        let agg = trace_producer(", shards = 4").replace("t.csv", "agg.csv");
+        assert_eq!(
+            accepts_at(&agg, &path).producers[0]
+                .trace
+                .as_ref()
+                .unwrap()
+                .aggregate
+                .as_ref()
+                .unwrap()
+                .shards,
+            Some(4)
+        );
+    }
+
+    #[test]
+    fn trace_keys_salt_and_remap_are_partition_keys() {
+        let (_dir, path) = dir_with(&[("t.csv", "timestamp,key,size\n0,a,10\n")]);
+        let web = |f: &str| format!("producers[0] (\"web\").trace.{f}");
+        assert_eq!(
+            rejects_at(
+                &trace_producer(", salt = [{ key = \"a\", into = 0 }]"),
+                &path
+            ),
+            (
+                web("salt"),
+                "into = 0 for key \"a\" is out of range; accepted range is 1 to 10000".into()
+            )
+        );
+        let long = "k".repeat(255);
+        assert_eq!(
+            rejects_at(
+                &trace_producer(&format!(", salt = [{{ key = \"{long}\", into = 10 }}]")),
+                &path
+            ),
+            (
+                web("salt"),
+                format!(
+                    "key {long:?} salted into 10 makes partition keys of up to 257 characters; accepted length is 1 to 256"
+                )
+            )
+        );
+        assert_eq!(
+            rejects_at(
+                &trace_producer(", remap = [{ from = \"\", to = \"b\" }]"),
+                &path
+            ),
+            (
+                web("remap"),
+                "from = \"\" has 0 characters; a partition key has 1 to 256".into()
+            )
+        );
+        let s = accepts_at(
+            &trace_producer(
+                ", salt = [{ key = \"a\", into = 4 }], remap = [{ from = \"a\", to = \"b\" }]",
+            ),
+            &path,
+        );
+        let spec = s.producers[0].trace.as_ref().unwrap();
+        assert_eq!(spec.salt, [("a".to_owned(), 4)]);
+        assert_eq!(spec.remap, [("a".to_owned(), "b".to_owned())]);
+    }
+
+    const CW: &str = "timestamp,value\n2025-01-01T00:00:00Z,600\n2025-01-01T00:01:00Z,1200\n";
+
+    fn cloudwatch(options: &str) -> String {
+        edit(
+            "rate = \"100/s\"",
+            &format!("rate = {{ kind = \"cloudwatch\", file = \"cw.csv\"{options} }}"),
+        )
+    }
+
+    #[test]
+    fn a_cloudwatch_export_becomes_periods_with_a_note() {
+        let (dir, path) = dir_with(&[("cw.csv", CW)]);
+        let s = accepts_at(&cloudwatch(""), &path);
+        let Component::Periods {
+            period,
+            rates,
+            burstiness,
+        } = &s.producers[0].rate.components[0]
+        else {
+            panic!("{:?}", s.producers[0].rate);
+        };
+        assert_eq!((*period, *burstiness), (60 * NANOS_PER_SEC, 0.0));
+        assert_eq!(rates.len(), 2);
+        assert_eq!((rates[0].1, rates[1].1), (10.0, 20.0));
+        assert_eq!(s.imports, [dir.path().join("cw.csv")]);
+        assert!(
+            s.notes[0]
+                .starts_with("producers[0] (\"web\").rate: 2 CloudWatch datapoints of 60 s from "),
+            "{:?}",
+            s.notes
+        );
+    }
+
+    #[test]
+    fn cloudwatch_periods_and_burstiness_are_checked() {
+        let (_dir, path) = dir_with(&[("cw.csv", CW)]);
+        let web = |f: &str| format!("producers[0] (\"web\").rate.{f}");
+        assert_eq!(
+            rejects_at(&cloudwatch(", period = \"1500ms\""), &path),
+            (
+                web("period"),
+                "1s 500ms is out of range; accepted range is whole seconds from 1s to 24h".into()
+            )
+        );
+        assert_eq!(
+            rejects_at(&cloudwatch(", burstiness = 4.0"), &path),
+            (
+                web("burstiness"),
+                "4 is out of range; accepted range is 0 to 3".into()
+            )
+        );
+        let (field, message) = rejects_at(&cloudwatch("").replace("cw.csv", "none.csv"), &path);
+        assert_eq!(field, web("file"));
+        assert!(message.starts_with("CloudWatch file "), "{message}");
+    }
+
+    const SU: &str = r#"[{"streamName": "s",
+        "scaleUp": {"scaleThresholdPct": 75, "scaleAfterMins": 2, "scalePct": 200},
+        "scaleDown": {"scaleThresholdPct": 25, "scaleAfterMins": 15, "scaleCount": 1}}]"#;
+
+    fn scaling_utils(lines: &str) -> String {
+        format!(
+            "{SCENARIO}\n[autoscaling]\n{lines}\npolicy = {{ kind = \"scaling-utils\", config = \"su.json\" }}\n"
+        )
+    }
+
+    #[test]
+    fn a_scaling_utils_configuration_stands_for_the_policy() {
+        let (dir, path) = dir_with(&[("su.json", SU), ("bad.json", "[{")]);
+        let s = accepts_at(&scaling_utils(""), &path);
+        let a = s.autoscaling.unwrap();
+        // scaling-utils' checkInterval default: 45 s.
+        assert_eq!(a.evaluation_interval, 45 * NANOS_PER_SEC);
+        assert!(matches!(
+            a.policy,
+            Policy::ScalingUtils {
+                put: true,
+                get: true,
+                ..
+            }
+        ));
+        assert_eq!(s.imports, [dir.path().join("su.json")]);
+        assert_eq!(
+            rejects_at(&scaling_utils("min_shards = 2"), &path),
+            err(
+                "autoscaling.min_shards",
+                "cannot be combined with policy.config: the imported file sets it (its minShards, or the tool's default)"
+            )
+        );
+        match parse_at(&scaling_utils("").replace("su.json", "none.json"), &path) {
+            Err(ScenarioError::ImportRead { field, file, .. }) => {
+                assert_eq!(field, "autoscaling.policy.config");
+                assert_eq!(file, dir.path().join("none.json"));
+            }
+            other => panic!("{other:?}"),
+        }
+        match parse_at(&scaling_utils("").replace("su.json", "bad.json"), &path) {
+            Err(ScenarioError::Import { at, line, .. }) => {
+                assert!(at.is_some());
+                // The line of [autoscaling].
+                assert_eq!(line, SCENARIO.lines().count() + 2);
+            }
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn a_stream_name_needs_a_configuration() {
+        let text = format!(
+            "{SCENARIO}\n[autoscaling]\npolicy = {{ kind = \"scaling-utils\", stream_name = \"s\" }}\n"
+        );
+        assert_eq!(
+            rejects(&text),
+            err(
+                "autoscaling.policy.stream_name",
+                "applies only with config = \"<scaling-utils configuration.json>\""
+            )
+        );
+        assert_eq!(
+            rejects(&format!(
+                "{SCENARIO}\n[autoscaling]\npolicy = {{ kind = \"scaling-utils\", config = \" \" }}\n"
+            )),
+            err(
+                "autoscaling.policy.config",
+                "must name a file, e.g. \"configuration.json\""
+            )
+        );
+    }
+}

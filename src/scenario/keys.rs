@@ -186,3 +186,123 @@ fn explicit(hash_keys: Vec<String>, b: Option<u16>) -> Result<KeySpace, String> 
         sampler: KeySampler::Uniform(n as u32),
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::super::validate::testing::*;
+    use super::*;
+
+    fn keys(table: &str) -> String {
+        edit(
+            "keys = { kind = \"uniform\", count = 10 }",
+            &format!("keys = {table}"),
+        )
+    }
+
+    fn rejected(table: &str) -> String {
+        let (field, message) = rejects(&keys(table));
+        assert_eq!(field, "producers[0] (\"web\").keys");
+        message
+    }
+
+    #[test]
+    fn accepted_key_spaces() {
+        let space = |table: &str| accepts(&keys(table)).producers.remove(0).keys;
+        assert!(matches!(
+            space("{ kind = \"uniform\", count = 10 }"),
+            KeySpace::Table { .. }
+        ));
+        assert!(matches!(
+            space("{ kind = \"random\" }"),
+            KeySpace::Random { key_bytes: 36 }
+        ));
+        assert!(matches!(
+            space("{ kind = \"listed\", keys = [\"a\", \"b\"], weights = [1.0, 3.0] }"),
+            KeySpace::Table {
+                sampler: KeySampler::Weighted(_),
+                ..
+            }
+        ));
+        assert!(matches!(
+            space(
+                "{ kind = \"zipf\", count = 100, exponent = 1.1, hot = [{ key = \"hot\", share = 0.5 }] }"
+            ),
+            KeySpace::Table {
+                sampler: KeySampler::Hot { .. },
+                ..
+            }
+        ));
+    }
+
+    #[test]
+    fn counts_and_parameters_are_in_range() {
+        assert_eq!(
+            rejected("{ kind = \"uniform\", count = 0 }"),
+            "count 0 is out of range; accepted range is 1 to 10000000"
+        );
+        assert_eq!(
+            rejected("{ kind = \"zipf\", count = 10, exponent = 11.0 }"),
+            "exponent 11 is out of range; accepted range is 0 to 10"
+        );
+        assert_eq!(
+            rejected("{ kind = \"random\", key_bytes = 0 }"),
+            "key_bytes 0 is out of range; accepted range is 1 to 256"
+        );
+    }
+
+    #[test]
+    fn hot_keys_are_checked() {
+        assert_eq!(
+            rejected(
+                "{ kind = \"uniform\", count = 10, hot = [{ key = \"key-3\", share = 0.1 }] }"
+            ),
+            "hot key \"key-3\" is also one of the background keys key-1..key-10; \
+             give the hot key a name outside that pattern"
+        );
+        assert_eq!(
+            rejected(
+                "{ kind = \"uniform\", count = 10, hot = [{ key = \"h\", share = 0.1 }, { key = \"h\", share = 0.1 }] }"
+            ),
+            "hot key \"h\" is listed twice; give each key once"
+        );
+        assert_eq!(
+            rejected("{ kind = \"uniform\", count = 10, hot = [{ key = \"h\", share = 0.0 }] }"),
+            "hot key \"h\" has share 0; accepted range is above 0 to 1 (a fraction of all records)"
+        );
+        assert_eq!(
+            rejected(
+                "{ kind = \"uniform\", count = 10, hot = [{ key = \"a\", share = 0.6 }, { key = \"b\", share = 0.6 }] }"
+            ),
+            "hot key shares add up to 120.0 %; the accepted total is at most 100 %"
+        );
+    }
+
+    #[test]
+    fn listed_and_explicit_keys_are_checked() {
+        assert_eq!(
+            rejected("{ kind = \"listed\", keys = [] }"),
+            "keys needs at least one key"
+        );
+        assert_eq!(
+            rejected("{ kind = \"listed\", keys = [\"a\", \"a\"] }"),
+            "key \"a\" is listed twice; give each key once (use weights for shares)"
+        );
+        assert_eq!(
+            rejected("{ kind = \"listed\", keys = [\"a\", \"b\"], weights = [1.0] }"),
+            "weights must be 0 or more, one per key"
+        );
+        assert_eq!(
+            rejected("{ kind = \"listed\", keys = [\"a\"], weights = [0.0] }"),
+            "weights must not all be 0"
+        );
+        assert!(rejected("{ kind = \"listed\", keys = [\"\"] }").starts_with("key \"\": "));
+        assert_eq!(
+            rejected("{ kind = \"explicit\", hash_keys = [] }"),
+            "hash_keys needs at least one explicit hash key"
+        );
+        assert_eq!(
+            rejected("{ kind = \"explicit\", hash_keys = [\"5\", \"5\"] }"),
+            "hash key 5 is listed twice; give each key once"
+        );
+    }
+}

@@ -338,3 +338,158 @@ fn aggregation(
         max_buffered_time,
     }))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::super::validate::testing::*;
+    use super::*;
+
+    const WEB: &str = "producers[0] (\"web\")";
+
+    #[test]
+    fn defaults_are_one_putrecord_producer() {
+        let g = accepts(SCENARIO).producers.remove(0);
+        assert_eq!((g.name.as_str(), g.count), ("web", 1));
+        assert_eq!(g.api, Api::PutRecord);
+        assert_eq!(g.arrivals, Arrivals::Poisson);
+        assert_eq!((g.buffer_limit, g.request_latency), (1_000_000, 0));
+        assert_eq!(g.aggregation, None);
+        assert!(g.trace.is_none());
+    }
+
+    #[test]
+    fn put_records_batches_default_to_the_kpl_limits() {
+        let g = accepts(&producer_with("api = \"put-records\"\naggregation = {}"))
+            .producers
+            .remove(0);
+        assert_eq!(
+            g.api,
+            Api::PutRecords {
+                max_records: 500,
+                max_bytes: 5 * MIB,
+                linger: 100_000_000
+            }
+        );
+        assert_eq!(
+            g.aggregation,
+            Some(Aggregation {
+                max_size: 51_200,
+                max_buffered_time: 100_000_000
+            })
+        );
+    }
+
+    #[test]
+    fn group_fields_are_named_with_the_group() {
+        let f = |field: &str| format!("{WEB}.{field}");
+        assert_eq!(
+            rejects(&producer_with("count = 0")),
+            (
+                f("count"),
+                "0 is out of range; accepted range is 1 to 100000".into()
+            )
+        );
+        assert_eq!(
+            rejects(&producer_with("batch = { max_records = 10 }")),
+            (f("batch"), "applies only to api = \"put-records\"".into())
+        );
+        assert_eq!(
+            rejects(&producer_with(
+                "api = \"put-records\"\nbatch = { max_records = 501 }"
+            )),
+            (
+                f("batch.max_records"),
+                "501 is out of range; accepted range is 1 to 500".into()
+            )
+        );
+        assert_eq!(
+            rejects(&producer_with("buffer_limit = 0")),
+            (
+                f("buffer_limit"),
+                "0 is out of range; accepted range is 1 and up".into()
+            )
+        );
+        assert_eq!(
+            rejects(&producer_with("request_latency = \"2m\"")),
+            (
+                f("request_latency"),
+                "2m is out of range; accepted range is 0s to 1m".into()
+            )
+        );
+        assert_eq!(
+            rejects(&producer_with("aggregation = {}")),
+            (
+                f("aggregation"),
+                "needs api = \"put-records\" (the KPL sends aggregated records with PutRecords)"
+                    .into()
+            )
+        );
+        assert_eq!(
+            rejects(&producer_with(
+                "api = \"put-records\"\naggregation = { max_size = \"512B\" }"
+            )),
+            (
+                f("aggregation.max_size"),
+                "512 bytes is out of range; accepted range is 1KiB to the stream's max_record_size (1048576 bytes)"
+                    .into()
+            )
+        );
+    }
+
+    #[test]
+    fn required_fields_and_unique_names() {
+        assert_eq!(
+            rejects(&edit("size = \"100B\"\n", "")),
+            (format!("{WEB}.size"), "is required".into())
+        );
+        assert_eq!(
+            rejects(&edit("rate = \"100/s\"\n", "")),
+            (format!("{WEB}.rate"), "is required (or a trace)".into())
+        );
+        assert_eq!(
+            rejects(&edit("keys = { kind = \"uniform\", count = 10 }\n", "")),
+            (format!("{WEB}.keys"), "is required (or a trace)".into())
+        );
+        let twice = format!(
+            "{SCENARIO}\n{}",
+            &SCENARIO[SCENARIO.find("[[producers]]").unwrap()..]
+        );
+        assert_eq!(
+            rejects(&twice),
+            err(
+                "producers[1].name",
+                "\"web\" is used by two groups; names must be unique"
+            )
+        );
+        let none = &SCENARIO[..SCENARIO.find("[[producers]]").unwrap()];
+        assert_eq!(
+            rejects(&none.replace("[stream]", "producers = []\n[stream]")),
+            err(
+                "producers",
+                "a scenario needs at least one [[producers]] group"
+            )
+        );
+    }
+
+    #[test]
+    fn a_trace_producer_refuses_generated_fields() {
+        // The fields are checked before the file is read.
+        assert_eq!(
+            rejects(&producer_with("trace = { file = \"none.csv\" }")),
+            (
+                format!("{WEB}.rate"),
+                "does not apply to a trace producer: the trace gives times and keys".into()
+            )
+        );
+        let trace_only = edit("rate = \"100/s\"\n", "")
+            .replace("keys = { kind = \"uniform\", count = 10 }\n", "")
+            + "count = 2\ntrace = { file = \"none.csv\" }\n";
+        assert_eq!(
+            rejects(&trace_only),
+            (
+                format!("{WEB}.count"),
+                "2 is out of range; a trace is replayed by one producer (count = 1)".into()
+            )
+        );
+    }
+}

@@ -181,3 +181,95 @@ fn component(
         )?,
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::super::validate::testing::*;
+
+    fn rate(text: &str) -> String {
+        edit("rate = \"100/s\"", &format!("rate = {text}"))
+    }
+
+    const WEB: &str = "producers[0] (\"web\")";
+
+    #[test]
+    fn components_add_up() {
+        let g = accepts(&rate(
+            "[{ kind = \"constant\", rate = \"10/s\" }, { kind = \"ramp\", from = \"0/s\", to = \"20/s\", start = \"0s\", end = \"10s\" }]",
+        ))
+        .producers
+        .remove(0);
+        assert_eq!(g.rate.components.len(), 2);
+        assert_eq!(g.rate.max(), 30.0);
+    }
+
+    #[test]
+    fn a_bad_component_is_named_by_its_index() {
+        assert_eq!(
+            rejects(&rate(
+                "[{ kind = \"constant\", rate = \"10/s\" }, { kind = \"steps\", steps = [] }]"
+            )),
+            (
+                format!("{WEB}.rate[1]"),
+                "steps needs at least one [time, rate] pair".into()
+            )
+        );
+        assert_eq!(
+            rejects(&rate(
+                "{ kind = \"steps\", steps = [[\"5s\", \"1/s\"], [\"5s\", \"2/s\"]] }"
+            )),
+            (format!("{WEB}.rate"), "step times must increase".into())
+        );
+        assert_eq!(
+            rejects(&rate(
+                "{ kind = \"ramp\", from = \"1/s\", to = \"2/s\", start = \"5s\", end = \"5s\" }"
+            )),
+            (
+                format!("{WEB}.rate"),
+                "ramp start (5s) must be before its end (5s)".into()
+            )
+        );
+        assert_eq!(
+            rejects(&rate(
+                "{ kind = \"diurnal\", mean = \"10/s\", amplitude = 1.5, period = \"1h\" }"
+            )),
+            (
+                format!("{WEB}.rate"),
+                "amplitude 1.5 is out of range; accepted range is 0 to 1".into()
+            )
+        );
+        assert_eq!(
+            rejects(&rate("[]")),
+            (format!("{WEB}.rate"), "needs at least one component".into())
+        );
+    }
+
+    #[test]
+    fn spikes_and_a_zero_rate_are_checked() {
+        assert_eq!(
+            rejects(&producer_with(
+                "spikes = [{ at = \"1s\", duration = \"0s\", multiplier = 2.0 }]"
+            )),
+            (
+                format!("{WEB}.rate"),
+                "spike duration must be above 0s".into()
+            )
+        );
+        assert_eq!(
+            rejects(&producer_with(
+                "spikes = [{ at = \"1s\", duration = \"1s\", multiplier = -1.0 }]"
+            )),
+            (
+                format!("{WEB}.rate"),
+                "spike multiplier -1 is out of range; accepted range is 0 to 1000000".into()
+            )
+        );
+        assert_eq!(
+            rejects(&rate("{ kind = \"steps\", steps = [[\"0s\", \"0/s\"]] }")),
+            (
+                format!("{WEB}.rate"),
+                "the rate is 0/s throughout; give at least one positive rate".into()
+            )
+        );
+    }
+}

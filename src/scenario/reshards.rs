@@ -102,3 +102,84 @@ fn reshard_action(r: &RawReshard) -> Result<ReshardAction, String> {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::super::validate::testing::*;
+    use super::*;
+    use crate::units::NANOS_PER_SEC;
+
+    fn with(tables: &[&str]) -> String {
+        let mut text = SCENARIO.to_owned();
+        for t in tables {
+            text.push_str(&format!("[[reshards]]\n{t}\n"));
+        }
+        text
+    }
+
+    fn rejected(table: &str) -> (String, String) {
+        rejects(&with(&[table]))
+    }
+
+    #[test]
+    fn requests_are_in_time_order() {
+        let s = accepts(&with(&[
+            "at = \"20s\"\naction = \"update-shard-count\"\ntarget = 4",
+            "at = \"10s\"\naction = \"split\"\nshard = \"shardId-000000000000\"",
+            "at = \"20s\"\naction = \"merge\"\nshard = \"shardId-000000000000\"\nadjacent = \"shardId-000000000001\"",
+        ]));
+        let at: Vec<SimTime> = s.reshards.iter().map(|r| r.at).collect();
+        assert_eq!(at, [10, 20, 20].map(|t| t * NANOS_PER_SEC));
+        // Same time: file order.
+        assert_eq!(
+            s.reshards[1].action,
+            ReshardAction::UpdateShardCount { target: 4 }
+        );
+        assert!(matches!(
+            s.reshards[0].action,
+            ReshardAction::Split {
+                new_starting_hash_key: None,
+                ..
+            }
+        ));
+    }
+
+    #[test]
+    fn each_action_takes_its_own_fields() {
+        assert_eq!(
+            rejected("at = \"60s\"\naction = \"update-shard-count\"\ntarget = 4"),
+            err("reshards[0].at", "1m is not within the scenario's duration")
+        );
+        assert_eq!(
+            rejected("at = \"1s\"\naction = \"update-shard-count\""),
+            err("reshards[0]", "target is required for update-shard-count")
+        );
+        assert_eq!(
+            rejected("at = \"1s\"\naction = \"update-shard-count\"\ntarget = 0"),
+            err(
+                "reshards[0]",
+                "target 0 is out of range; a target is at least 1"
+            )
+        );
+        assert_eq!(
+            rejected(
+                "at = \"1s\"\naction = \"split\"\ntarget = 3\nshard = \"shardId-000000000000\""
+            ),
+            err("reshards[0]", "target does not apply to this action")
+        );
+        assert_eq!(
+            rejected("at = \"1s\"\naction = \"merge\"\nshard = \"shardId-000000000000\""),
+            err("reshards[0]", "adjacent is required for this action")
+        );
+        assert_eq!(
+            rejected("at = \"1s\"\naction = \"update-stream-mode\""),
+            err(
+                "reshards[0]",
+                "mode (\"provisioned\" or \"on-demand\") is required for update-stream-mode"
+            )
+        );
+        let (field, message) = rejected("at = \"1s\"\naction = \"split\"\nshard = \"shard-0\"");
+        assert_eq!(field, "reshards[0]");
+        assert!(message.starts_with("shard: "), "{message}");
+    }
+}

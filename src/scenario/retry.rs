@@ -106,3 +106,63 @@ pub(super) fn retry_policy(raw: Option<RawRetry>) -> Result<RetryPolicy, String>
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::super::validate::testing::*;
+    use super::*;
+
+    fn retry(value: &str) -> Result<RetryPolicy, (String, String)> {
+        let text = producer_with(&format!("retry = {value}"));
+        match parse_at(&text, std::path::Path::new("t.toml")) {
+            Ok(mut s) => Ok(s.producers.remove(0).retry),
+            Err(_) => Err(rejects(&text)),
+        }
+    }
+
+    fn message(value: &str) -> String {
+        let (field, message) = retry(value).unwrap_err();
+        assert_eq!(field, "producers[0] (\"web\").retry");
+        message
+    }
+
+    #[test]
+    fn presets_by_name_and_the_sdk_standard_by_default() {
+        assert_eq!(accepts(SCENARIO).producers[0].retry, RETRY_PRESETS[1].2);
+        assert_eq!(RETRY_PRESETS[1].0, "sdk-standard");
+        assert_eq!(retry("\"kpl\"").unwrap().ttl, Some(30 * NANOS_PER_SEC));
+        assert_eq!(retry("\"none\"").unwrap().max_attempts, 1);
+        assert_eq!(
+            message("\"fast\""),
+            "unknown preset \"fast\"; accepted presets are none, sdk-standard, sdk-legacy, kpl"
+        );
+    }
+
+    #[test]
+    fn a_table_gives_attempts_and_backoff() {
+        let p = retry("{ max_attempts = 5, base = \"100ms\", cap = \"2s\", jitter = \"equal\" }")
+            .unwrap();
+        assert_eq!(
+            p,
+            RetryPolicy {
+                max_attempts: 5,
+                base: 100_000_000,
+                cap: 2 * NANOS_PER_SEC,
+                jitter: Jitter::Equal,
+                ttl: None,
+            }
+        );
+        assert_eq!(
+            message("{ max_attempts = 0, base = \"1s\", cap = \"2s\" }"),
+            "max_attempts 0 is out of range; accepted range is 1 to 100"
+        );
+        assert_eq!(
+            message("{ max_attempts = 3, base = \"2s\", cap = \"1s\" }"),
+            "cap (1s) must be at least base (2s)"
+        );
+        assert_eq!(
+            message("{ max_attempts = 3, base = \"1s\", cap = \"2h\" }"),
+            "cap 2h is out of range; accepted range is up to 1h"
+        );
+    }
+}

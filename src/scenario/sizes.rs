@@ -76,3 +76,64 @@ pub(super) fn size_model(
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::super::raw::RawSizeTable;
+    use super::*;
+    use crate::units::Bytes;
+
+    const MAX: u64 = 1 << 20;
+
+    #[test]
+    fn a_size_leaves_room_for_the_longest_key() {
+        let fixed = |b: u64| size_model(RawSizeTable::Fixed { size: Bytes(b) }, MAX, 36, 36.0);
+        assert!(matches!(fixed(MAX - 36), Ok(SizeModel::Fixed(b)) if b == MAX - 36));
+        assert_eq!(
+            fixed(MAX - 35).unwrap_err(),
+            "a record of 1048541 bytes plus its partition key (up to 36 bytes) is over the \
+             stream's maximum record size of 1048576 bytes (stream.max_record_size, at most 10MiB)"
+        );
+    }
+
+    #[test]
+    fn distributions_are_checked() {
+        let uniform = RawSizeTable::Uniform {
+            min: Bytes(10),
+            max: Bytes(5),
+        };
+        assert_eq!(
+            size_model(uniform, MAX, 36, 36.0).unwrap_err(),
+            "min (10B) must not exceed max (5B)"
+        );
+        let lognormal = |median: u64, sigma: f64| RawSizeTable::Lognormal {
+            median: Bytes(median),
+            sigma,
+        };
+        assert_eq!(
+            size_model(lognormal(0, 1.0), MAX, 36, 36.0).unwrap_err(),
+            "median 0B is out of range; accepted range is 1B to the stream's maximum record size less the longest key (1048540 bytes)"
+        );
+        assert_eq!(
+            size_model(lognormal(100, 6.0), MAX, 36, 36.0).unwrap_err(),
+            "sigma 6 is out of range; accepted range is 0 to 5"
+        );
+        assert!(size_model(lognormal(100, 1.0), MAX, 36, 36.0).is_ok());
+        let empirical = |sizes: Vec<u64>, weights: Vec<f64>| RawSizeTable::Empirical {
+            sizes: sizes.into_iter().map(Bytes).collect(),
+            weights,
+        };
+        assert_eq!(
+            size_model(empirical(vec![1, 2], vec![1.0]), MAX, 36, 36.0).unwrap_err(),
+            "sizes and weights must be non-empty and of equal length (got 2 and 1)"
+        );
+        assert_eq!(
+            size_model(empirical(vec![1, 2], vec![0.0, 0.0]), MAX, 36, 36.0).unwrap_err(),
+            "weights must not all be 0"
+        );
+        assert_eq!(
+            size_model(empirical(vec![1, 2], vec![1.0, -1.0]), MAX, 36, 36.0).unwrap_err(),
+            "weights must be 0 or more"
+        );
+    }
+}

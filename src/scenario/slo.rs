@@ -46,3 +46,49 @@ pub(super) fn slo(ctx: &Ctx<'_>, span: Range<usize>, raw: RawSlo) -> Result<Slo,
         max_monthly_cost: raw.max_monthly_cost,
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::super::validate::testing::*;
+
+    fn with(lines: &str) -> String {
+        format!("{SCENARIO}\n[slo]\n{lines}\n")
+    }
+
+    #[test]
+    fn objectives_are_kept() {
+        let slo = accepts(&with(
+            "max_throttle_rate = 0.01\nmax_p99_latency = \"250ms\"\nmax_monthly_cost = 100.0",
+        ))
+        .slo;
+        assert_eq!(slo.max_throttle_rate, Some(0.01));
+        assert_eq!(slo.max_p99_latency, Some(250_000_000));
+        assert_eq!(slo.max_monthly_cost, Some(100.0));
+        assert_eq!(slo.max_lost_records, None);
+    }
+
+    #[test]
+    fn out_of_range_objectives_are_named() {
+        assert_eq!(
+            rejects(&with("max_throttle_rate = 1.5")),
+            err(
+                "slo.max_throttle_rate",
+                "1.5 is out of range; accepted range is 0 to 1"
+            )
+        );
+        assert_eq!(
+            rejects(&with("max_monthly_cost = -1.0")),
+            err(
+                "slo.max_monthly_cost",
+                "-1 is out of range; accepted range is 0 to 1000000000000 (USD)"
+            )
+        );
+        assert_eq!(
+            rejects(&with("max_peak_shard_utilisation = nan")),
+            err(
+                "slo.max_peak_shard_utilisation",
+                "NaN is out of range; accepted range is 0 to 1000000"
+            )
+        );
+    }
+}

@@ -250,3 +250,170 @@ fn prices(
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::super::validate::testing::*;
+    use super::*;
+
+    #[test]
+    fn defaults_are_provisioned_token_bucket_in_us_east_1() {
+        let s = accepts(SCENARIO).stream;
+        assert_eq!(s.shards, 2);
+        assert_eq!(s.retention, 24 * HOUR);
+        assert_eq!(
+            s.write_limit,
+            WriteLimit::TokenBucket {
+                burst: NANOS_PER_SEC
+            }
+        );
+        assert_eq!(s.max_record_bytes, MIB);
+        assert_eq!(s.reshard_op_time, (2 * NANOS_PER_SEC, 10 * NANOS_PER_SEC));
+        assert_eq!(s.on_demand, None);
+        assert_eq!(s.on_demand_split_delay, 15 * 60 * NANOS_PER_SEC);
+        assert_eq!(s.prices.region, "us-east-1");
+        assert!(!s.advantage_mode && !s.enhanced_monitoring);
+    }
+
+    #[test]
+    fn accepted_values_are_kept() {
+        let s = accepts(&stream_with(
+            "retention = \"48h\"\nmode = \"on-demand\"\non_demand_split_delay = \"1m\"\n\
+             retention_changes = [{ at = \"30s\", retention = \"72h\" }, { at = \"10s\", retention = \"24h\" }]",
+        ))
+        .stream;
+        assert_eq!(s.retention, 48 * HOUR);
+        assert_eq!(s.on_demand, Some(60 * NANOS_PER_SEC));
+        // In time order.
+        assert_eq!(
+            s.retention_changes,
+            [
+                (10 * NANOS_PER_SEC, 24 * HOUR),
+                (30 * NANOS_PER_SEC, 72 * HOUR)
+            ]
+        );
+    }
+
+    #[test]
+    fn out_of_range_values_name_the_field() {
+        assert_eq!(
+            rejects(&edit("shards = 2", "shards = 0")),
+            err(
+                "stream.shards",
+                &format!("0 is out of range; accepted range is 1 to {MAX_CREATE_SHARDS}")
+            )
+        );
+        assert_eq!(
+            rejects(&stream_with("retention = \"12h\"")),
+            err(
+                "stream.retention",
+                "12h is out of range; accepted range is 24h to 8760h"
+            )
+        );
+        assert_eq!(
+            rejects(&stream_with(
+                "retention_changes = [{ at = \"1s\", retention = \"1h\" }]"
+            )),
+            err(
+                "stream.retention_changes",
+                "1h is out of range; accepted range is 24h to 8760h"
+            )
+        );
+        assert_eq!(
+            rejects(&stream_with("max_record_size = \"11MiB\"")),
+            err(
+                "stream.max_record_size",
+                "11534336 bytes is out of range; accepted range is 1MiB to 10MiB (UpdateMaxRecordSize)"
+            )
+        );
+        assert_eq!(
+            rejects(&stream_with("backlog_resolution = \"2m\"")),
+            err(
+                "stream.backlog_resolution",
+                "2m is out of range; accepted range is 1ms to 1m"
+            )
+        );
+        assert_eq!(
+            rejects(&stream_with("account_shard_quota = 1")),
+            err(
+                "stream.account_shard_quota",
+                "1 is below the stream's 2 shards; accepted range is stream.shards and up"
+            )
+        );
+        assert_eq!(
+            rejects(&stream_with("on_demand_split_delay = \"2h\"")),
+            err(
+                "stream.on_demand_split_delay",
+                "2h is out of range; accepted range is 0s to 1h"
+            )
+        );
+    }
+
+    #[test]
+    fn fields_that_need_another_are_refused_without_it() {
+        assert_eq!(
+            rejects(&stream_with(
+                "write_limit = \"fixed-window\"\nburst = \"2s\""
+            )),
+            err(
+                "stream.burst",
+                "applies only to write_limit = \"token-bucket\""
+            )
+        );
+        assert_eq!(
+            rejects(&stream_with("burst = \"0s\"")),
+            err(
+                "stream.burst",
+                "0s is out of range; accepted range is 1ms to 1h"
+            )
+        );
+        assert_eq!(
+            rejects(&stream_with(
+                "reshard_op_time = { min = \"5s\", max = \"1s\" }"
+            )),
+            err(
+                "stream.reshard_op_time",
+                "min (5s) must not exceed max (1s), and max is at most 1h"
+            )
+        );
+        assert_eq!(
+            rejects(&stream_with("warm_throughput = \"4MiB\"")),
+            err(
+                "stream.warm_throughput",
+                "applies only to On-demand Advantage: set advantage_mode = true"
+            )
+        );
+        assert_eq!(
+            rejects(&stream_with(
+                "advantage_mode = true\nwarm_throughput = \"1KiB\""
+            )),
+            err(
+                "stream.warm_throughput",
+                "1024 bytes/s is out of range; accepted range is 1MiB to 10GiB (per second)"
+            )
+        );
+        let warm = accepts(&stream_with(
+            "advantage_mode = true\nwarm_throughput = \"4MiB\"",
+        ));
+        assert_eq!(warm.stream.warm_throughput, Some(4 * MIB));
+    }
+
+    #[test]
+    fn prices_come_from_a_region_or_a_file_not_both() {
+        assert_eq!(
+            rejects(&stream_with("prices = \"p.toml\"\nregion = \"eu-west-1\"")),
+            err(
+                "stream.prices",
+                "a price file names its own region: give stream.prices or stream.region, not both"
+            )
+        );
+        let (field, message) = rejects(&stream_with("region = \"mars-1\""));
+        assert_eq!(field, "stream.region");
+        assert!(
+            message.starts_with(
+                "no built-in price table for \"mars-1\"; built-in regions are us-east-1"
+            ),
+            "{message}"
+        );
+    }
+}

@@ -211,3 +211,178 @@ fn sweep(ctx: &Ctx<'_>, span: Range<usize>, sweep: &RawSweep) -> Result<(), Scen
     }
     Ok(())
 }
+
+/// What the table modules' tests share: a small valid scenario, edits of
+/// it, and the field and message a rejected one names.
+#[cfg(test)]
+pub(super) mod testing {
+    use std::path::Path;
+
+    use crate::scenario::{Scenario, ScenarioError};
+
+    /// A small valid scenario: one stream, one producer group.
+    pub(crate) const SCENARIO: &str = r#"name = "t"
+duration = "60s"
+
+[stream]
+shards = 2
+
+[[producers]]
+name = "web"
+rate = "100/s"
+size = "100B"
+keys = { kind = "uniform", count = 10 }
+"#;
+
+    /// `text` validated as if read from `path`.
+    pub(crate) fn parse_at(text: &str, path: &Path) -> Result<Scenario, ScenarioError> {
+        super::parse(text, path)
+    }
+
+    /// `text` validated; it must be valid.
+    pub(crate) fn accepts(text: &str) -> Scenario {
+        parse_at(text, Path::new("t.toml")).unwrap_or_else(|e| panic!("{e}\n{text}"))
+    }
+
+    /// The field and the message of the range error `text` has.
+    pub(crate) fn rejects(text: &str) -> (String, String) {
+        rejects_at(text, Path::new("t.toml"))
+    }
+
+    /// [`rejects`], for a file at `path`.
+    pub(crate) fn rejects_at(text: &str, path: &Path) -> (String, String) {
+        match parse_at(text, path) {
+            Err(ScenarioError::Invalid { field, message, .. }) => (field, message),
+            other => panic!("expected a range error, got {other:?}\n{text}"),
+        }
+    }
+
+    /// [`SCENARIO`] with its only `from` replaced by `to`.
+    pub(crate) fn edit(from: &str, to: &str) -> String {
+        assert_eq!(
+            SCENARIO.matches(from).count(),
+            1,
+            "{from:?} must occur once"
+        );
+        SCENARIO.replacen(from, to, 1)
+    }
+
+    /// [`SCENARIO`] with `lines` added to `[stream]`.
+    pub(crate) fn stream_with(lines: &str) -> String {
+        edit("shards = 2\n", &format!("shards = 2\n{lines}\n"))
+    }
+
+    /// [`SCENARIO`] with `lines` added to the producer group.
+    pub(crate) fn producer_with(lines: &str) -> String {
+        format!("{SCENARIO}{lines}\n")
+    }
+
+    /// `(field, message)` as owned strings, to compare with [`rejects`].
+    pub(crate) fn err(field: &str, message: &str) -> (String, String) {
+        (field.to_owned(), message.to_owned())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::testing::*;
+    use super::*;
+
+    #[test]
+    fn the_small_scenario_is_valid_with_its_defaults() {
+        let s = accepts(SCENARIO);
+        assert_eq!(s.name, "t");
+        assert_eq!(s.duration, 60 * NANOS_PER_SEC);
+        assert_eq!(s.start, parse_start(DEFAULT_START).unwrap());
+        assert!(s.imports.is_empty() && s.notes.is_empty());
+        assert_eq!(s.slo, Slo::default());
+    }
+
+    #[test]
+    fn lines_count_from_one() {
+        let ctx = Ctx {
+            path: Path::new("a/b.toml"),
+            text: "x\ny\nz",
+        };
+        assert_eq!(ctx.line(0), 1);
+        assert_eq!(ctx.line(2), 2);
+        assert_eq!(ctx.line(1000), 3);
+        assert_eq!(ctx.beside("p.toml"), Path::new("a/p.toml"));
+        let here = Ctx {
+            path: Path::new("b.toml"),
+            text: "",
+        };
+        assert_eq!(here.beside("p.toml"), Path::new("p.toml"));
+    }
+
+    #[test]
+    fn name_duration_and_start_are_checked() {
+        assert_eq!(
+            rejects(&edit("name = \"t\"", "name = \" \"")),
+            err("name", "must not be empty")
+        );
+        assert_eq!(
+            rejects(&edit("\"60s\"", "\"0s\"")),
+            err(
+                "duration",
+                "0s is out of range; accepted durations are 1ns to 366 days"
+            )
+        );
+        let late = edit(
+            "duration = \"60s\"",
+            "duration = \"60s\"\nstart = \"2025-06-01T12:00:00Z\"",
+        );
+        assert_eq!(
+            accepts(&late).start.0 - accepts(SCENARIO).start.0,
+            (151 * 24 + 12) * HOUR
+        );
+        let bare = edit(
+            "duration = \"60s\"",
+            "duration = \"60s\"\nstart = 2025-06-01T12:00:00Z",
+        );
+        assert_eq!(accepts(&bare).start, accepts(&late).start);
+        assert_eq!(
+            rejects(&edit(
+                "duration = \"60s\"",
+                "duration = \"60s\"\nstart = \"June\""
+            )),
+            err(
+                "start",
+                "June is not an RFC 3339 UTC time like \"2025-01-01T00:00:00Z\""
+            )
+        );
+    }
+
+    #[test]
+    fn a_toml_error_names_the_line_and_its_text() {
+        let e = parse_at(&edit("shards = 2", "shards = two"), Path::new("t.toml")).unwrap_err();
+        match e {
+            ScenarioError::Parse { line, text, .. } => {
+                assert_eq!((line, text.as_str()), (5, "shards = two"));
+            }
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn sweep_axes_and_replications_are_checked_with_the_scenario() {
+        let ok = format!("{SCENARIO}[sweep]\nset = [\"stream.shards=1..4\"]\nreplications = 5\n");
+        accepts(&ok);
+        assert_eq!(
+            rejects(&format!(
+                "{SCENARIO}[sweep]\nset = [\"stream.shards=1..4\", \"x=5..2\"]\n"
+            )),
+            err(
+                "sweep.set[1]",
+                "--set x=5..2: the range 5..2 is empty (its start is above its end)"
+            )
+        );
+        assert_eq!(
+            rejects(&format!("{SCENARIO}[sweep]\nreplications = 0\n")),
+            err(
+                "sweep.replications",
+                "0 is out of range; accepted range is 1 to 1000"
+            )
+        );
+    }
+}
