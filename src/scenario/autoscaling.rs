@@ -27,7 +27,7 @@ pub(super) fn table(
     };
     let span = a.span();
     let mut a = a.into_inner();
-    if let Some(file) = super::imports::scaling_utils_config(ctx, span.clone(), &mut a)? {
+    if let Some(file) = super::scaling_utils::config(ctx, span.clone(), &mut a)? {
         push_once(imports, file);
     }
     autoscaling(a, stream)
@@ -151,7 +151,7 @@ fn policy(raw: RawPolicy, stream: &StreamSpec) -> Result<Policy, Bad> {
             scale_up,
             scale_down,
             operations,
-            // Imported already (`imports::scaling_utils_config`): both are
+            // Imported already (`scaling_utils::config`): both are
             // `None` here.
             config: _,
             stream_name: _,

@@ -1,10 +1,10 @@
 //! The syntax of a sweep grid: an axis `PATH=VALUES` (`sweep.set` in a
 //! scenario, `--set` on the command line) and how a value is written into a
 //! scenario table. Pure syntax: whether a point is a valid scenario is
-//! decided by validating it; running the grid is `crate::sweep`'s.
+//! decided by validating it; running the grid is the sweep module's.
 
 /// The most values one axis takes: a grid with more could not run
-/// (`crate::sweep::MAX_RUNS` is this bound on points times replications).
+/// (the sweep's `MAX_RUNS` is this bound on points times replications).
 pub(crate) const MAX_VALUES: usize = 1_000_000;
 
 /// An axis that does not parse.

@@ -102,23 +102,8 @@ fn producer(
         None => None,
         Some(t) => Some(trace(ctx, &raw, t, count, files).map_err(|(f, m)| bad(&f, m))?),
     };
-    let keys = match (raw.keys.take(), &trace) {
-        (_, Some(_)) => KeySpace::Random { key_bytes: 0 },
-        (Some(k), None) => {
-            let keys_span = k.span();
-            key_space(k.into_inner())
-                .map_err(|m| ctx.invalid(keys_span, &format!("{label}.keys"), m))?
-        }
-        (None, None) => return Err(bad("keys", "is required (or a trace)".into())),
-    };
-    // Once: O(keys) for a table.
-    let mean_key = keys.mean_key_bytes();
-    let size = match raw.size.take() {
-        Some(s) => size_model(s.0, stream.max_record_bytes, keys.max_key_bytes(), mean_key)
-            .map_err(|m| bad("size", m))?,
-        None if trace.is_some() => SizeModel::Fixed(0),
-        None => return Err(bad("size", "is required".into())),
-    };
+    let (keys, mean_key, size) =
+        keys_and_size(ctx, &label, &bad, &mut raw, trace.as_ref(), stream)?;
     // After keys and sizes: an IncomingBytes import is turned into records
     // at the group's record size.
     let rate = match (&raw.rate, &trace) {
@@ -167,6 +152,36 @@ fn producer(
         buffer_limit,
         request_latency,
     })
+}
+
+/// The group's keys and sizes, and its mean key's bytes; a trace gives its
+/// own keys (and sizes, if it has a size column).
+fn keys_and_size(
+    ctx: &Ctx<'_>,
+    label: &str,
+    bad: &dyn Fn(&str, String) -> ScenarioError,
+    raw: &mut RawProducer,
+    trace: Option<&TraceSpec>,
+    stream: &StreamSpec,
+) -> Result<(KeySpace, f64, SizeModel), ScenarioError> {
+    let keys = match (raw.keys.take(), trace) {
+        (_, Some(_)) => KeySpace::Random { key_bytes: 0 },
+        (Some(k), None) => {
+            let keys_span = k.span();
+            key_space(k.into_inner())
+                .map_err(|m| ctx.invalid(keys_span, &format!("{label}.keys"), m))?
+        }
+        (None, None) => return Err(bad("keys", "is required (or a trace)".into())),
+    };
+    // Once: O(keys) for a table.
+    let mean_key = keys.mean_key_bytes();
+    let size = match raw.size.take() {
+        Some(s) => size_model(s.0, stream.max_record_bytes, keys.max_key_bytes(), mean_key)
+            .map_err(|m| bad("size", m))?,
+        None if trace.is_some() => SizeModel::Fixed(0),
+        None => return Err(bad("size", "is required".into())),
+    };
+    Ok((keys, mean_key, size))
 }
 
 /// A trace producer: one producer, the trace giving times and keys (and

@@ -5,6 +5,7 @@ use std::path::{Path, PathBuf};
 
 use super::raw::{RawComponent, RawRate, RawSpike};
 use super::validate::finite_in;
+use crate::units::{Duration, Rate};
 use crate::workload::{Component, MAX_RATE, RateProfile, Spike};
 
 /// What a rate import needs: where files are, where to list the files
@@ -88,13 +89,6 @@ fn component(
     c: &RawComponent,
     import: &mut Import<'_>,
 ) -> Result<Component, (&'static str, String)> {
-    let non_negative = |r: f64, what: &str| {
-        if finite_in(r, 0.0, f64::MAX) {
-            Ok(r)
-        } else {
-            Err(("", format!("{what} must be a rate of 0/s or more")))
-        }
-    };
     Ok(match c {
         RawComponent::Constant { rate } => {
             if !(rate.0 > 0.0 && rate.0.is_finite()) {
@@ -105,19 +99,7 @@ fn component(
             }
             Component::Constant(rate.0)
         }
-        RawComponent::Steps { steps } => {
-            if steps.is_empty() {
-                return Err(("", "steps needs at least one [time, rate] pair".into()));
-            }
-            if steps.windows(2).any(|w| w[0].0 >= w[1].0) {
-                return Err(("", "step times must increase".into()));
-            }
-            let mut v = Vec::with_capacity(steps.len());
-            for (t, r) in steps {
-                v.push((t.0, non_negative(r.0, "every step")?));
-            }
-            Component::Steps(v)
-        }
+        RawComponent::Steps { steps } => self::steps(steps)?,
         RawComponent::Ramp {
             from,
             to,
@@ -180,6 +162,30 @@ fn component(
             import,
         )?,
     })
+}
+
+/// A rate of 0/s or more; `what` names it.
+fn non_negative(r: f64, what: &str) -> Result<f64, (&'static str, String)> {
+    if finite_in(r, 0.0, f64::MAX) {
+        Ok(r)
+    } else {
+        Err(("", format!("{what} must be a rate of 0/s or more")))
+    }
+}
+
+/// `kind = "steps"`: `[time, rate]` pairs, times increasing.
+fn steps(steps: &[(Duration, Rate)]) -> Result<Component, (&'static str, String)> {
+    if steps.is_empty() {
+        return Err(("", "steps needs at least one [time, rate] pair".into()));
+    }
+    if steps.windows(2).any(|w| w[0].0 >= w[1].0) {
+        return Err(("", "step times must increase".into()));
+    }
+    let mut v = Vec::with_capacity(steps.len());
+    for (t, r) in steps {
+        v.push((t.0, non_negative(r.0, "every step")?));
+    }
+    Ok(Component::Steps(v))
 }
 
 #[cfg(test)]

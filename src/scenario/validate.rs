@@ -277,6 +277,21 @@ keys = { kind = "uniform", count = 10 }
         format!("{SCENARIO}{lines}\n")
     }
 
+    /// A directory with `files` written in it, and the scenario's path there.
+    pub(crate) fn dir_with(files: &[(&str, &str)]) -> (tempfile::TempDir, std::path::PathBuf) {
+        let dir = tempfile::tempdir().unwrap();
+        for (name, text) in files {
+            std::fs::write(dir.path().join(name), text).unwrap();
+        }
+        let path = dir.path().join("s.toml");
+        (dir, path)
+    }
+
+    /// `text`, read from `path`, validated; it must be valid.
+    pub(crate) fn accepts_at(text: &str, path: &Path) -> Scenario {
+        parse_at(text, path).unwrap_or_else(|e| panic!("{e}"))
+    }
+
     /// `(field, message)` as owned strings, to compare with [`rejects`].
     pub(crate) fn err(field: &str, message: &str) -> (String, String) {
         (field.to_owned(), message.to_owned())
