@@ -681,6 +681,21 @@ mod tests {
     use super::*;
 
     #[test]
+    fn a_grid_error_reads_as_the_set_it_came_from() {
+        let e = SweepError::from(Axis::parse("stream.shards").unwrap_err());
+        assert!(matches!(&e, SweepError::Set { spec, .. } if spec == "stream.shards"));
+        assert_eq!(
+            e.to_string(),
+            "--set stream.shards: expected PATH=VALUES, e.g. stream.shards=2..16"
+        );
+        let e = axes(&["a=1..2".into()], &["b=5..1".into()]).unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "--set b=5..1: the range 5..1 is empty (its start is above its end)"
+        );
+    }
+
+    #[test]
     fn points_enumerate_with_the_last_axis_fastest() {
         let a = Axis::parse("a=1..2").unwrap();
         let b = Axis::parse("b=10,20,30").unwrap();
