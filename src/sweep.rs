@@ -25,8 +25,11 @@ use crate::report;
 use crate::scenario::{Scenario, ScenarioError};
 use crate::sim::rng::{Purpose, derive_seed};
 
+use crate::scenario::grid::cell;
+pub use crate::scenario::grid::{Axis, GridError, apply};
+
 /// The largest grid accepted (points times replications).
-pub const MAX_RUNS: usize = 1_000_000;
+pub const MAX_RUNS: usize = crate::scenario::grid::MAX_VALUES;
 
 /// A sweep that cannot be set up, run or merged.
 #[derive(Debug, thiserror::Error)]
@@ -61,200 +64,14 @@ pub enum SweepError {
     Sim(#[from] SimError),
 }
 
-/// One axis of the grid.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Axis {
-    /// The path into the scenario file, e.g. `stream.shards`.
-    pub path: String,
-    /// Its values, in order.
-    pub values: Vec<toml::Value>,
-    /// The axis as given, for the manifest.
-    pub spec: String,
-}
-
-impl Axis {
-    /// Parses `PATH=VALUES`: a range `A..B` (inclusive) with an optional
-    /// step `A..B:S`, or a comma-separated list (numbers, booleans, or
-    /// text).
-    pub fn parse(spec: &str) -> Result<Axis, SweepError> {
-        let err = |message: String| SweepError::Set {
-            spec: spec.to_owned(),
-            message,
-        };
-        let (path, values) = spec
-            .split_once('=')
-            .ok_or_else(|| err("expected PATH=VALUES, e.g. stream.shards=2..16".into()))?;
-        let path = path.trim();
-        if path.is_empty() || path.split('.').any(str::is_empty) {
-            return Err(err(
-                "the path is empty or has an empty segment; write it like producers.web.rate"
-                    .into(),
-            ));
+/// An axis that does not parse is a `--set` that does not.
+impl From<GridError> for SweepError {
+    fn from(e: GridError) -> SweepError {
+        SweepError::Set {
+            spec: e.spec,
+            message: e.message,
         }
-        let values = parse_values(values.trim()).map_err(err)?;
-        Ok(Axis {
-            path: path.to_owned(),
-            values,
-            spec: spec.trim().to_owned(),
-        })
     }
-}
-
-fn parse_values(text: &str) -> Result<Vec<toml::Value>, String> {
-    if text.is_empty() {
-        return Err("no values; give a range A..B[:STEP] or a list A,B,C".into());
-    }
-    if let Some((a, rest)) = text.split_once("..")
-        && !text.contains(',')
-    {
-        let (b, step) = match rest.split_once(':') {
-            Some((b, s)) => (b, Some(s)),
-            None => (rest, None),
-        };
-        let ints = (
-            a.trim().parse::<i64>(),
-            b.trim().parse::<i64>(),
-            step.map(|s| s.trim().parse::<i64>()),
-        );
-        if let (Ok(a), Ok(b), None | Some(Ok(_))) = ints {
-            let step = step.map_or(Ok(1), |s| s.trim().parse::<i64>()).unwrap_or(1);
-            if step <= 0 {
-                return Err(format!("step {step} is out of range; a step is above 0"));
-            }
-            if a > b {
-                return Err(format!(
-                    "the range {a}..{b} is empty (its start is above its end)"
-                ));
-            }
-            // i128: the span of two i64 cannot overflow it.
-            let n = (i128::from(b) - i128::from(a)) / i128::from(step) + 1;
-            if n > MAX_RUNS as i128 {
-                return Err(format!("{n} values; at most {MAX_RUNS}"));
-            }
-            return Ok((0..n as i64)
-                .map(|i| toml::Value::Integer(a + i * step))
-                .collect());
-        }
-        let num = |s: &str| {
-            s.trim()
-                .parse::<f64>()
-                .ok()
-                .filter(|x| x.is_finite())
-                .ok_or_else(|| format!("{:?} is not a number; ranges take numbers", s.trim()))
-        };
-        let (a, b) = (num(a)?, num(b)?);
-        let step = match step {
-            Some(s) => num(s)?,
-            None => return Err("a range of decimals needs a step, e.g. 0.8..1.2:0.1".into()),
-        };
-        if step <= 0.0 {
-            return Err(format!("step {step} is out of range; a step is above 0"));
-        }
-        if a > b {
-            return Err(format!(
-                "the range {a}..{b} is empty (its start is above its end)"
-            ));
-        }
-        // Counted in steps with a tolerance, so 0.8..1.2:0.1 ends at 1.2.
-        let steps = ((b - a) / step + 1e-9).floor();
-        if !(steps.is_finite() && steps < MAX_RUNS as f64) {
-            return Err(format!("more than {MAX_RUNS} values"));
-        }
-        let n = steps as usize + 1;
-        if n > MAX_RUNS {
-            return Err(format!("{n} values; at most {MAX_RUNS}"));
-        }
-        return Ok((0..n)
-            .map(|i| {
-                // Rounded to 12 significant digits: 0.1 * 3 is 0.3, not 0.30000000000000004.
-                let x = a + step * i as f64;
-                toml::Value::Float(format!("{x:.12e}").parse().unwrap_or(x))
-            })
-            .collect());
-    }
-    text.split(',')
-        .map(|item| {
-            let item = item.trim();
-            if item.is_empty() {
-                return Err("an empty item in the list".to_owned());
-            }
-            Ok(if let Ok(i) = item.parse::<i64>() {
-                toml::Value::Integer(i)
-            } else if let Ok(x) = item.parse::<f64>()
-                && x.is_finite()
-            {
-                toml::Value::Float(x)
-            } else if let Ok(b) = item.parse::<bool>() {
-                toml::Value::Boolean(b)
-            } else {
-                toml::Value::String(item.trim_matches('"').to_owned())
-            })
-        })
-        .collect()
-}
-
-/// A value as a cell: text without quotes.
-fn cell(v: &toml::Value) -> String {
-    match v {
-        toml::Value::String(s) => s.clone(),
-        other => other.to_string(),
-    }
-}
-
-/// Writes `value` at `path` in a scenario table. A segment after an array
-/// of tables picks the entry by its `name` (or by index); missing tables
-/// are created, so `slo.max_throttle_rate` works without an `[slo]`.
-pub fn apply(table: &mut toml::Table, path: &str, value: toml::Value) -> Result<(), String> {
-    let segments: Vec<&str> = path.split('.').collect();
-    let mut here = table;
-    let mut i = 0;
-    while i + 1 < segments.len() {
-        let seg = segments[i];
-        let entry = here
-            .entry(seg.to_owned())
-            .or_insert_with(|| toml::Value::Table(toml::Table::new()));
-        here = match entry {
-            toml::Value::Table(t) => t,
-            toml::Value::Array(items) => {
-                let pick = segments[i + 1];
-                let names: Vec<String> = items
-                    .iter()
-                    .filter_map(|t| t.get("name").and_then(|n| n.as_str()).map(str::to_owned))
-                    .collect();
-                let at = items
-                    .iter()
-                    .position(|t| t.get("name").and_then(|n| n.as_str()) == Some(pick))
-                    .or_else(|| pick.parse::<usize>().ok().filter(|&k| k < items.len()))
-                    .ok_or_else(|| {
-                        format!(
-                            "no {seg} entry named {pick:?} (names: {}; or an index 0 to {})",
-                            names.join(", "),
-                            items.len().saturating_sub(1)
-                        )
-                    })?;
-                i += 1;
-                if i + 1 >= segments.len() {
-                    return Err(format!(
-                        "{path} names a whole {seg} entry; name a field inside it"
-                    ));
-                }
-                match &mut items[at] {
-                    toml::Value::Table(t) => t,
-                    _ => return Err(format!("{seg} entry {pick:?} is not a table")),
-                }
-            }
-            other => {
-                return Err(format!(
-                    "{} is a {}, not a table",
-                    segments[..=i].join("."),
-                    other.type_str()
-                ));
-            }
-        };
-        i += 1;
-    }
-    here.insert(segments[segments.len() - 1].to_owned(), value);
-    Ok(())
 }
 
 /// Which slice of the grid this process runs: points `p` with
@@ -864,44 +681,18 @@ mod tests {
     use super::*;
 
     #[test]
-    fn values_parse_as_ranges_and_lists() {
-        let ints = |s: &str| -> Vec<i64> {
-            Axis::parse(s)
-                .unwrap()
-                .values
-                .iter()
-                .map(|v| v.as_integer().unwrap())
-                .collect()
-        };
-        assert_eq!(ints("stream.shards=2..5"), [2, 3, 4, 5]);
-        assert_eq!(ints("stream.shards=2..16:4"), [2, 6, 10, 14]);
-        assert_eq!(ints("stream.shards=7"), [7]);
-        let floats: Vec<f64> = Axis::parse("p.k.exponent=0.8..1.2:0.1")
-            .unwrap()
-            .values
-            .iter()
-            .map(|v| v.as_float().unwrap())
-            .collect();
-        assert_eq!(floats, [0.8, 0.9, 1.0, 1.1, 1.2]);
-        let list = Axis::parse("producers.web.rate=1000/s, 2000/s,true,1.5").unwrap();
-        assert_eq!(list.values[0], toml::Value::String("1000/s".into()));
-        assert_eq!(list.values[2], toml::Value::Boolean(true));
-        assert_eq!(list.values[3], toml::Value::Float(1.5));
-        for bad in [
-            "stream.shards",
-            "=3",
-            "stream..shards=3",
-            "stream.shards=",
-            "stream.shards=5..2",
-            "stream.shards=1..4:0",
-            "x=0.5..1.0",
-            "x=a..b:1",
-            "x=1,,2",
-            "x=-9223372036854775808..9223372036854775807",
-            "x=0..1e300:1e-300",
-        ] {
-            assert!(Axis::parse(bad).is_err(), "{bad}");
-        }
+    fn a_grid_error_reads_as_the_set_it_came_from() {
+        let e = SweepError::from(Axis::parse("stream.shards").unwrap_err());
+        assert!(matches!(&e, SweepError::Set { spec, .. } if spec == "stream.shards"));
+        assert_eq!(
+            e.to_string(),
+            "--set stream.shards: expected PATH=VALUES, e.g. stream.shards=2..16"
+        );
+        let e = axes(&["a=1..2".into()], &["b=5..1".into()]).unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "--set b=5..1: the range 5..1 is empty (its start is above its end)"
+        );
     }
 
     #[test]
@@ -919,40 +710,6 @@ mod tests {
         assert_eq!(cells(2), ["1", "30"]);
         assert_eq!(cells(3), ["2", "10"]);
         assert_eq!(cells(5), ["2", "30"]);
-    }
-
-    #[test]
-    fn paths_reach_tables_and_named_entries() {
-        let mut t: toml::Table = toml::from_str(
-            "[stream]\nshards = 1\n[[producers]]\nname = \"web\"\nrate = \"1/s\"\n[producers.keys]\nkind = \"zipf\"\n",
-        )
-        .unwrap();
-        apply(&mut t, "stream.shards", toml::Value::Integer(4)).unwrap();
-        apply(
-            &mut t,
-            "producers.web.keys.exponent",
-            toml::Value::Float(1.2),
-        )
-        .unwrap();
-        apply(
-            &mut t,
-            "producers.0.rate",
-            toml::Value::String("5/s".into()),
-        )
-        .unwrap();
-        apply(&mut t, "slo.max_throttle_rate", toml::Value::Float(0.01)).unwrap();
-        assert_eq!(t["stream"]["shards"].as_integer(), Some(4));
-        assert_eq!(t["producers"][0]["keys"]["exponent"].as_float(), Some(1.2));
-        assert_eq!(t["producers"][0]["rate"].as_str(), Some("5/s"));
-        assert_eq!(t["slo"]["max_throttle_rate"].as_float(), Some(0.01));
-        let e = apply(&mut t, "producers.api.rate", toml::Value::Integer(1)).unwrap_err();
-        assert!(
-            e.contains("no producers entry named \"api\"") && e.contains("web"),
-            "{e}"
-        );
-        let e = apply(&mut t, "stream.shards.x", toml::Value::Integer(1)).unwrap_err();
-        assert!(e.contains("stream.shards is a integer"), "{e}");
-        assert!(apply(&mut t, "producers.web", toml::Value::Integer(1)).is_err());
     }
 
     #[test]

@@ -4,9 +4,21 @@
 //! Every error names the file, the line and the field, and the accepted
 //! range; see `docs/scenarios.md` for the format.
 
+mod autoscaling;
 mod check;
+mod consumers;
+pub(crate) mod grid;
+mod imports;
+mod keys;
+mod producers;
+mod rate;
 mod raw;
+mod reshards;
+mod retry;
 mod scaling_utils;
+mod sizes;
+mod slo;
+mod stream;
 mod validate;
 
 use std::path::{Path, PathBuf};
@@ -18,7 +30,7 @@ use crate::sim::SimTime;
 use crate::workload::{Arrivals, KeySpace, RateProfile, SizeModel};
 
 pub use check::InvalidScenario;
-pub use validate::RETRY_PRESETS;
+pub use retry::RETRY_PRESETS;
 
 /// A validated scenario.
 #[derive(Debug, Clone)]

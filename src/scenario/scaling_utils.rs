@@ -10,13 +10,18 @@
 //! Every value is checked here, with the file's own field names, against the
 //! ranges the inline policy accepts; the caller's validation then cannot fail
 //! on an imported value with a TOML field name the user never wrote.
+//! [`config`] puts the imported fields in place of `config = "file.json"`.
 
-use std::path::Path;
+use std::ops::Range;
+use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
 use serde_json::Value;
 
-use super::raw::RawSuRule;
+use super::ScenarioError;
+use super::raw::{RawAutoscaling, RawPolicy, RawSuRule};
+use super::validate::Ctx;
+use crate::units::{Duration, NANOS_PER_SEC};
 
 /// The most shards a policy may ask for (UpdateShardCount, KDS-REFERENCE.md §4c).
 const MAX_SHARDS: u64 = 10_000;
@@ -288,6 +293,115 @@ fn opt_whole(v: &Option<Value>, field: &str, lo: u64, hi: u64) -> Result<Option<
     }
 }
 
+/// Replaces `config = "file.json"` of a `"scaling-utils"` policy by the
+/// fields it stands for, read from scaling-utils' own configuration: the
+/// rules, `min_shards`, `max_shards` and `evaluation_interval`
+/// (`checkInterval`). Those may then not be given in the scenario too: the
+/// policy is the file's, whole. Returns the file read, if any.
+pub(super) fn config(
+    ctx: &Ctx<'_>,
+    span: Range<usize>,
+    a: &mut RawAutoscaling,
+) -> Result<Option<PathBuf>, ScenarioError> {
+    let RawAutoscaling {
+        evaluation_interval,
+        min_shards,
+        max_shards,
+        policy,
+        ..
+    } = a;
+    let RawPolicy::ScalingUtils {
+        scale_up,
+        scale_down,
+        operations,
+        config,
+        stream_name,
+    } = policy
+    else {
+        return Ok(None);
+    };
+    let bad = |field: &str, message: String| {
+        ctx.invalid(span.clone(), &format!("autoscaling.{field}"), message)
+    };
+    let Some(config) = config.take() else {
+        if stream_name.is_some() {
+            return Err(bad(
+                "policy.stream_name",
+                "applies only with config = \"<scaling-utils configuration.json>\"".into(),
+            ));
+        }
+        return Ok(None);
+    };
+    for (given, field, json) in [
+        (scale_up.is_some(), "policy.scale_up", "scaleUp"),
+        (scale_down.is_some(), "policy.scale_down", "scaleDown"),
+        (
+            operations.is_some(),
+            "policy.operations",
+            "scaleOnOperation",
+        ),
+        (min_shards.is_some(), "min_shards", "minShards"),
+        (max_shards.is_some(), "max_shards", "maxShards"),
+        (
+            evaluation_interval.is_some(),
+            "evaluation_interval",
+            "checkInterval",
+        ),
+    ] {
+        if given {
+            return Err(bad(
+                field,
+                format!(
+                    "cannot be combined with policy.config: the imported file sets it (its {json}, or the tool's default)"
+                ),
+            ));
+        }
+    }
+    if config.trim().is_empty() {
+        return Err(bad(
+            "policy.config",
+            "must name a file, e.g. \"configuration.json\"".into(),
+        ));
+    }
+    let file = ctx.beside(&config);
+    let imported = read_scaling_utils(ctx, span, &file, stream_name.as_deref())?;
+    *scale_up = Some(imported.scale_up);
+    *scale_down = Some(imported.scale_down);
+    *operations = Some(imported.operations);
+    *stream_name = None;
+    *min_shards = imported.min_shards;
+    *max_shards = imported.max_shards;
+    *evaluation_interval = Some(Duration(imported.check_interval_secs * NANOS_PER_SEC));
+    Ok(Some(file))
+}
+
+/// Reads scaling-utils' configuration `file` (its entry for `stream_name`).
+fn read_scaling_utils(
+    ctx: &Ctx<'_>,
+    span: Range<usize>,
+    file: &Path,
+    stream_name: Option<&str>,
+) -> Result<Imported, ScenarioError> {
+    import(file, stream_name).map_err(|e| {
+        let line = ctx.line(span.start);
+        match e {
+            ImportError::Read(source) => ScenarioError::ImportRead {
+                path: ctx.path.to_owned(),
+                line,
+                field: "autoscaling.policy.config".into(),
+                file: file.to_owned(),
+                source,
+            },
+            ImportError::Invalid { at, message } => ScenarioError::Import {
+                path: ctx.path.to_owned(),
+                line,
+                file: file.to_owned(),
+                at,
+                message,
+            },
+        }
+    })
+}
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -383,5 +497,84 @@ mod tests {
         );
         let e = entry(&format!("{{\"streamname\": \"x\", {RULES}}}")).unwrap_err();
         assert!(e.starts_with("[0]: unknown field `streamname`"), "{e}");
+    }
+
+    mod scenario {
+        use super::super::super::validate::testing::*;
+        use super::super::super::{Policy, ScenarioError};
+        use crate::units::NANOS_PER_SEC;
+
+        const SU: &str = r#"[{"streamName": "s",
+            "scaleUp": {"scaleThresholdPct": 75, "scaleAfterMins": 2, "scalePct": 200},
+            "scaleDown": {"scaleThresholdPct": 25, "scaleAfterMins": 15, "scaleCount": 1}}]"#;
+
+        fn scaling_utils(lines: &str) -> String {
+            format!(
+                "{SCENARIO}\n[autoscaling]\n{lines}\npolicy = {{ kind = \"scaling-utils\", config = \"su.json\" }}\n"
+            )
+        }
+
+        #[test]
+        fn a_scaling_utils_configuration_stands_for_the_policy() {
+            let (dir, path) = dir_with(&[("su.json", SU), ("bad.json", "[{")]);
+            let s = accepts_at(&scaling_utils(""), &path);
+            let a = s.autoscaling.unwrap();
+            // scaling-utils' checkInterval default: 45 s.
+            assert_eq!(a.evaluation_interval, 45 * NANOS_PER_SEC);
+            assert!(matches!(
+                a.policy,
+                Policy::ScalingUtils {
+                    put: true,
+                    get: true,
+                    ..
+                }
+            ));
+            assert_eq!(s.imports, [dir.path().join("su.json")]);
+            assert_eq!(
+                rejects_at(&scaling_utils("min_shards = 2"), &path),
+                err(
+                    "autoscaling.min_shards",
+                    "cannot be combined with policy.config: the imported file sets it (its minShards, or the tool's default)"
+                )
+            );
+            match parse_at(&scaling_utils("").replace("su.json", "none.json"), &path) {
+                Err(ScenarioError::ImportRead { field, file, .. }) => {
+                    assert_eq!(field, "autoscaling.policy.config");
+                    assert_eq!(file, dir.path().join("none.json"));
+                }
+                other => panic!("{other:?}"),
+            }
+            match parse_at(&scaling_utils("").replace("su.json", "bad.json"), &path) {
+                Err(ScenarioError::Import { at, line, .. }) => {
+                    assert!(at.is_some());
+                    // The line of [autoscaling].
+                    assert_eq!(line, SCENARIO.lines().count() + 2);
+                }
+                other => panic!("{other:?}"),
+            }
+        }
+
+        #[test]
+        fn a_stream_name_needs_a_configuration() {
+            let text = format!(
+                "{SCENARIO}\n[autoscaling]\npolicy = {{ kind = \"scaling-utils\", stream_name = \"s\" }}\n"
+            );
+            assert_eq!(
+                rejects(&text),
+                err(
+                    "autoscaling.policy.stream_name",
+                    "applies only with config = \"<scaling-utils configuration.json>\""
+                )
+            );
+            assert_eq!(
+                rejects(&format!(
+                    "{SCENARIO}\n[autoscaling]\npolicy = {{ kind = \"scaling-utils\", config = \" \" }}\n"
+                )),
+                err(
+                    "autoscaling.policy.config",
+                    "must name a file, e.g. \"configuration.json\""
+                )
+            );
+        }
     }
 }
