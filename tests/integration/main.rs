@@ -7,6 +7,7 @@ mod cli;
 mod closed_form;
 mod consumers;
 mod golden;
+mod layers;
 mod library;
 mod ondemand;
 mod plan;
