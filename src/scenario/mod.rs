@@ -5,6 +5,7 @@
 //! range; see `docs/scenarios.md` for the format.
 
 mod autoscaling;
+mod builder;
 mod check;
 mod consumers;
 pub(crate) mod grid;
@@ -29,6 +30,7 @@ use crate::kds::EpochNanos;
 use crate::sim::SimTime;
 use crate::workload::{Arrivals, KeySpace, RateProfile, SizeModel};
 
+pub use builder::{BuildError, ScenarioBuilder};
 pub use check::InvalidScenario;
 pub use retry::RETRY_PRESETS;
 
