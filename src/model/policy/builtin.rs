@@ -119,185 +119,212 @@ impl ScalingPolicy for Builtin {
 impl Builtin {
     fn propose(&mut self, obs: &Observation<'_>, state: &History) -> Option<u32> {
         let a = &self.autoscaling;
-        let n = obs.open_shards;
-        let since = |t: Option<SimTime>| t.map_or(SimTime::MAX, |t| obs.now.saturating_sub(t));
         match &a.policy {
-            Policy::None => None,
             // Not built in: the scenario's process runs behind `ExecPolicy`.
-            Policy::Exec { .. } => None,
-            Policy::Scheduled(schedule) => {
-                let mut target = None;
-                while let Some(&(at, count)) = schedule.get(self.next_scheduled) {
-                    if at > obs.now {
-                        break;
-                    }
-                    target = Some(count);
-                    self.next_scheduled += 1;
-                }
-                target
-            }
-            Policy::TargetTracking {
-                target,
-                metric,
-                scale_out_cooldown,
-                scale_in_cooldown,
-            } => {
-                let last = obs.minutes.last()?;
-                let u = match metric {
-                    TrackedMetric::Stream => put_utilisation(last, n),
-                    // The hottest shard's share of the key space shrinks with
-                    // uniform scaling as every shard's does: at m shards running
-                    // at u, m * u / target shards bring it to the target if its
-                    // traffic spreads over its keys (a single hot key does not,
-                    // and no count helps it).
-                    TrackedMetric::HottestShard => {
-                        let row = obs.shard_minutes.last()?;
-                        if row.start_secs != last.start_secs {
-                            return None;
-                        }
-                        hottest_shard_utilisation(row)
-                    }
-                };
-                // The load is the minute's utilisation of the shards it had: the
-                // shards needed for it at the target (not the current count, which
-                // may already have changed since).
-                let wanted = (shards_of(last, n) * u / target).ceil().max(1.0) as u32;
-                let out =
-                    u > *target && since(state.last_action) >= *scale_out_cooldown && wanted > n;
-                let scale_in = u < 0.9 * target
-                    && since(state.last_action) >= *scale_in_cooldown
-                    && wanted < n;
-                (out || scale_in).then(|| within_service_bounds(n, wanted))
-            }
-            Policy::Step {
-                out_threshold,
-                out_datapoints,
-                out_periods,
-                in_threshold,
-                in_datapoints,
-                in_periods,
-                adjustment,
-                cooldown,
-                block_in_above_iterator_age,
-            } => {
-                if since(state.last_action) < *cooldown {
-                    return None;
-                }
-                let recent = |k: u32| &obs.minutes[obs.minutes.len().saturating_sub(k as usize)..];
-                let above = recent(*out_periods)
-                    .iter()
-                    .filter(|m| put_utilisation(m, n) > *out_threshold)
-                    .count() as u32;
-                let below = recent(*in_periods)
-                    .iter()
-                    .filter(|m| put_utilisation(m, n) < *in_threshold)
-                    .count() as u32;
-                let lagging = block_in_above_iterator_age.is_some_and(|limit| {
-                    obs.minutes
-                        .last()
-                        .is_some_and(|m| m.reads.iterator_age_ms.saturating_mul(1_000_000) > limit)
-                });
-                if above >= *out_datapoints {
-                    Some(match adjustment {
-                        Adjustment::DoubleHalve => n.saturating_mul(2),
-                        Adjustment::Step(k) => n.saturating_add(*k),
-                    })
-                } else if below >= *in_datapoints
-                    && obs.minutes.len() >= *in_periods as usize
-                    && !lagging
-                {
-                    Some(match adjustment {
-                        Adjustment::DoubleHalve => n.div_ceil(2),
-                        Adjustment::Step(k) => n.saturating_sub(*k).max(1),
-                    })
-                } else {
-                    None
-                }
-            }
-            Policy::ScalingUtils { up, down, put, get } => {
-                let vote = |capacity_bytes: f64, capacity_records: f64, read: bool| -> i8 {
-                    let window = up.after_mins.max(down.after_mins) as usize;
-                    let minutes = &obs.minutes[obs.minutes.len().saturating_sub(window)..];
-                    // Every datapoint is judged against the current shard count,
-                    // as the tool does (it reads the stream's shards, then the
-                    // metrics): after a scale-up old minutes stop voting up.
-                    let pct = |m: &IntervalRow, bytes: bool| {
-                        let shards = f64::from(n) * 60.0;
-                        let (b, r) = if read {
-                            (m.reads.bytes, m.reads.records)
-                        } else {
-                            (m.shards.accepted_bytes, m.shards.accepted_records)
-                        };
-                        if bytes {
-                            100.0 * b as f64 / (shards * capacity_bytes)
-                        } else {
-                            100.0 * r as f64 / (shards * capacity_records)
-                        }
-                    };
-                    // The metric with the higher moving average decides.
-                    let avg = |bytes: bool| {
-                        minutes.iter().map(|m| pct(m, bytes)).sum::<f64>() / window.max(1) as f64
-                    };
-                    let bytes = avg(true) >= avg(false);
-                    let high = minutes
-                        .iter()
-                        .filter(|m| pct(m, bytes) > up.threshold_pct)
-                        .count();
-                    // Missing datapoints count as low.
-                    let low = window - minutes.len()
-                        + minutes
-                            .iter()
-                            .filter(|m| pct(m, bytes) < down.threshold_pct)
-                            .count();
-                    if high >= up.after_mins as usize {
-                        1
-                    } else if low >= down.after_mins as usize {
-                        -1
-                    } else {
-                        0
-                    }
-                };
-                let mut votes = Vec::with_capacity(2);
-                if *put {
-                    votes.push(vote(
-                        Quota::WriteBytesPerShardPerSec.value() as f64,
-                        Quota::WriteRecordsPerShardPerSec.value() as f64,
-                        false,
-                    ));
-                }
-                if *get {
-                    // GET capacity per shard: 2 MiB/s and 2,000 records/s (§10b.1).
-                    votes.push(vote(
-                        Quota::ReadBytesPerShardPerSec.value() as f64,
-                        2000.0,
-                        true,
-                    ));
-                }
-                let direction = if votes.contains(&1) {
-                    1
-                } else if !votes.is_empty() && votes.iter().all(|&v| v == -1) {
-                    -1
-                } else {
-                    0
-                };
-                let cooled = |last: Option<SimTime>, mins: u32| {
-                    since(last) >= u64::from(mins).saturating_mul(60_000_000_000)
-                };
-                match direction {
-                    1 if cooled(state.last_up, up.cool_off_mins) => {
-                        Some(scaling_utils_count(n, true, up, a.min_shards, a.max_shards))
-                    }
-                    -1 if cooled(state.last_down, down.cool_off_mins) => Some(scaling_utils_count(
-                        n,
-                        false,
-                        down,
-                        a.min_shards,
-                        a.max_shards,
-                    )),
-                    _ => None,
-                }
-            }
+            Policy::None | Policy::Exec { .. } => None,
+            Policy::Scheduled(schedule) => scheduled(schedule, &mut self.next_scheduled, obs),
+            Policy::TargetTracking { .. } => target_tracking(a, obs, state),
+            Policy::Step { .. } => step(a, obs, state),
+            Policy::ScalingUtils { .. } => scaling_utils(a, obs, state),
         }
+    }
+}
+
+/// The latest due entry of a schedule; entries are taken once each.
+fn scheduled(schedule: &[(SimTime, u32)], next: &mut usize, obs: &Observation<'_>) -> Option<u32> {
+    let mut target = None;
+    while let Some(&(at, count)) = schedule.get(*next) {
+        if at > obs.now {
+            break;
+        }
+        target = Some(count);
+        *next += 1;
+    }
+    target
+}
+
+/// Time since `t`, as the cooldowns measure it (forever if never).
+fn since(obs: &Observation<'_>, t: Option<SimTime>) -> SimTime {
+    t.map_or(SimTime::MAX, |t| obs.now.saturating_sub(t))
+}
+
+/// Target tracking: the shards that bring the last published minute's
+/// utilisation to the target, after the cooldowns.
+fn target_tracking(a: &Autoscaling, obs: &Observation<'_>, state: &History) -> Option<u32> {
+    let Policy::TargetTracking {
+        target,
+        metric,
+        scale_out_cooldown,
+        scale_in_cooldown,
+    } = &a.policy
+    else {
+        return None;
+    };
+    let n = obs.open_shards;
+    let since = |t| since(obs, t);
+    let last = obs.minutes.last()?;
+    let u = match metric {
+        TrackedMetric::Stream => put_utilisation(last, n),
+        // The hottest shard's share of the key space shrinks with
+        // uniform scaling as every shard's does: at m shards running
+        // at u, m * u / target shards bring it to the target if its
+        // traffic spreads over its keys (a single hot key does not,
+        // and no count helps it).
+        TrackedMetric::HottestShard => {
+            let row = obs.shard_minutes.last()?;
+            if row.start_secs != last.start_secs {
+                return None;
+            }
+            hottest_shard_utilisation(row)
+        }
+    };
+    // The load is the minute's utilisation of the shards it had: the
+    // shards needed for it at the target (not the current count, which
+    // may already have changed since).
+    let wanted = (shards_of(last, n) * u / target).ceil().max(1.0) as u32;
+    let out = u > *target && since(state.last_action) >= *scale_out_cooldown && wanted > n;
+    let scale_in = u < 0.9 * target && since(state.last_action) >= *scale_in_cooldown && wanted < n;
+    (out || scale_in).then(|| within_service_bounds(n, wanted))
+}
+
+/// Step scaling: alarms over datapoints of the utilisation, one step (or a
+/// doubling / halving) at a time, after the cooldown.
+fn step(a: &Autoscaling, obs: &Observation<'_>, state: &History) -> Option<u32> {
+    let Policy::Step {
+        out_threshold,
+        out_datapoints,
+        out_periods,
+        in_threshold,
+        in_datapoints,
+        in_periods,
+        adjustment,
+        cooldown,
+        block_in_above_iterator_age,
+    } = &a.policy
+    else {
+        return None;
+    };
+    let n = obs.open_shards;
+    let since = |t| since(obs, t);
+    if since(state.last_action) < *cooldown {
+        return None;
+    }
+    let recent = |k: u32| &obs.minutes[obs.minutes.len().saturating_sub(k as usize)..];
+    let above = recent(*out_periods)
+        .iter()
+        .filter(|m| put_utilisation(m, n) > *out_threshold)
+        .count() as u32;
+    let below = recent(*in_periods)
+        .iter()
+        .filter(|m| put_utilisation(m, n) < *in_threshold)
+        .count() as u32;
+    let lagging = block_in_above_iterator_age.is_some_and(|limit| {
+        obs.minutes
+            .last()
+            .is_some_and(|m| m.reads.iterator_age_ms.saturating_mul(1_000_000) > limit)
+    });
+    if above >= *out_datapoints {
+        Some(match adjustment {
+            Adjustment::DoubleHalve => n.saturating_mul(2),
+            Adjustment::Step(k) => n.saturating_add(*k),
+        })
+    } else if below >= *in_datapoints && obs.minutes.len() >= *in_periods as usize && !lagging {
+        Some(match adjustment {
+            Adjustment::DoubleHalve => n.div_ceil(2),
+            Adjustment::Step(k) => n.saturating_sub(*k).max(1),
+        })
+    } else {
+        None
+    }
+}
+
+/// The amazon-kinesis-scaling-utils rules (KDS-REFERENCE.md §10b): votes of
+/// PUT and GET over their windows, scaled by percent or count.
+fn scaling_utils(a: &Autoscaling, obs: &Observation<'_>, state: &History) -> Option<u32> {
+    let Policy::ScalingUtils { up, down, put, get } = &a.policy else {
+        return None;
+    };
+    let n = obs.open_shards;
+    let since = |t| since(obs, t);
+    let vote = |capacity_bytes: f64, capacity_records: f64, read: bool| -> i8 {
+        let window = up.after_mins.max(down.after_mins) as usize;
+        let minutes = &obs.minutes[obs.minutes.len().saturating_sub(window)..];
+        // Every datapoint is judged against the current shard count,
+        // as the tool does (it reads the stream's shards, then the
+        // metrics): after a scale-up old minutes stop voting up.
+        let pct = |m: &IntervalRow, bytes: bool| {
+            let shards = f64::from(n) * 60.0;
+            let (b, r) = if read {
+                (m.reads.bytes, m.reads.records)
+            } else {
+                (m.shards.accepted_bytes, m.shards.accepted_records)
+            };
+            if bytes {
+                100.0 * b as f64 / (shards * capacity_bytes)
+            } else {
+                100.0 * r as f64 / (shards * capacity_records)
+            }
+        };
+        // The metric with the higher moving average decides.
+        let avg =
+            |bytes: bool| minutes.iter().map(|m| pct(m, bytes)).sum::<f64>() / window.max(1) as f64;
+        let bytes = avg(true) >= avg(false);
+        let high = minutes
+            .iter()
+            .filter(|m| pct(m, bytes) > up.threshold_pct)
+            .count();
+        // Missing datapoints count as low.
+        let low = window - minutes.len()
+            + minutes
+                .iter()
+                .filter(|m| pct(m, bytes) < down.threshold_pct)
+                .count();
+        if high >= up.after_mins as usize {
+            1
+        } else if low >= down.after_mins as usize {
+            -1
+        } else {
+            0
+        }
+    };
+    let mut votes = Vec::with_capacity(2);
+    if *put {
+        votes.push(vote(
+            Quota::WriteBytesPerShardPerSec.value() as f64,
+            Quota::WriteRecordsPerShardPerSec.value() as f64,
+            false,
+        ));
+    }
+    if *get {
+        // GET capacity per shard: 2 MiB/s and 2,000 records/s (§10b.1).
+        votes.push(vote(
+            Quota::ReadBytesPerShardPerSec.value() as f64,
+            2000.0,
+            true,
+        ));
+    }
+    let direction = if votes.contains(&1) {
+        1
+    } else if !votes.is_empty() && votes.iter().all(|&v| v == -1) {
+        -1
+    } else {
+        0
+    };
+    let cooled = |last: Option<SimTime>, mins: u32| {
+        since(last) >= u64::from(mins).saturating_mul(60_000_000_000)
+    };
+    match direction {
+        1 if cooled(state.last_up, up.cool_off_mins) => {
+            Some(scaling_utils_count(n, true, up, a.min_shards, a.max_shards))
+        }
+        -1 if cooled(state.last_down, down.cool_off_mins) => Some(scaling_utils_count(
+            n,
+            false,
+            down,
+            a.min_shards,
+            a.max_shards,
+        )),
+        _ => None,
     }
 }
 
