@@ -11,7 +11,8 @@ use std::fmt::Write as _;
 
 use crate::charts::{Chart, ChartError, render_svg};
 use crate::plan::Plan;
-use crate::report::{RunReport, fmt_value};
+use crate::analysis::fmt_value;
+use crate::report::RunReport;
 use crate::sweep::Manifest;
 
 /// A sweep summary table lists at most this many points (the CSV has all).
@@ -179,13 +180,10 @@ fn csv_table(bytes: &[u8], max_rows: usize) -> String {
     t
 }
 
-/// A one-row CSV file turned on its side: one row per column.
-fn csv_fields(bytes: &[u8]) -> String {
-    let mut r = csv::Reader::from_reader(bytes);
-    let header = r.headers().cloned().unwrap_or_default();
-    let row = r.records().next().and_then(Result::ok).unwrap_or_default();
+/// The summary row turned on its side: one row per summary.csv column.
+fn summary_fields(summary: &crate::report::Summary) -> String {
     let mut t = String::from("<table>\n<tr><th>field</th><th>value</th></tr>\n");
-    for (k, v) in header.iter().zip(row.iter()) {
+    for (k, v) in summary.fields() {
         let class = if v.parse::<f64>().is_ok() {
             " class=\"num\""
         } else {
@@ -195,7 +193,7 @@ fn csv_fields(bytes: &[u8]) -> String {
             t,
             "<tr><td><code>{}</code></td><td{class}>{}</td></tr>",
             escape(k),
-            escape(v)
+            escape(&v)
         );
     }
     t.push_str("</table>\n");
@@ -290,11 +288,7 @@ pub fn render_run(
         escape(&s.latency_p99_ms),
         escape(&s.monthly_cost_usd)
     );
-    let summary = report
-        .files
-        .iter()
-        .find(|(n, _)| n == "summary.csv")
-        .map_or_else(String::new, |(_, b)| csv_fields(b));
+    let summary = summary_fields(s);
     render(&Page {
         title: format!("shardcast run: {}", s.scenario),
         verdict_class: class,

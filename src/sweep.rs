@@ -21,7 +21,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::model::{RunOptions, SimError, simulate};
 use crate::plan::estimate;
-use crate::report;
+use crate::analysis::analyze;
 use crate::scenario::{Scenario, ScenarioError};
 use crate::sim::rng::{Purpose, derive_seed};
 
@@ -476,10 +476,9 @@ impl Sweep {
             sc.seed = derive_seed(sc.seed, Purpose::Replication, u64::from(replication));
         }
         let out = simulate(&sc, RunOptions::default())?;
-        let rep = report::build(&sc, &out, "")
-            .map_err(|e| SimError::Conservation(format!("rendering: {e}")))?;
-        let m = &rep.measured;
-        let slo = &rep.slo;
+        let a = analyze(&sc, &out);
+        let m = &a.measured;
+        let slo = &a.slo;
         Ok(Row {
             point,
             replication,
@@ -496,7 +495,7 @@ impl Sweep {
                 m.lost.to_string(),
                 format!("{:.0}", m.iterator_age_ms),
                 m.reshards_per_24h.to_string(),
-                rep.summary.shards_at_end.to_string(),
+                a.summary.shards_at_end.to_string(),
                 format!("{:.2}", m.monthly_cost),
                 if slo.is_empty() {
                     String::new()

@@ -13,7 +13,8 @@ use super::{
 use crate::kds::Quota;
 use crate::metrics::IntervalRow;
 use crate::model::Outcome;
-use crate::report::{RunReport, shard_intervals};
+use crate::analysis::shard_intervals;
+use crate::report::RunReport;
 use crate::scenario::Scenario;
 use crate::units::NANOS_PER_SEC;
 
@@ -835,26 +836,18 @@ pub(super) struct Keys {
 const KEY_LABEL_CHARS: usize = 28;
 
 fn keys(report: &RunReport) -> Option<Chart> {
-    let (_, bytes) = report.files.iter().find(|(n, _)| n == "keys.csv")?;
-    let mut reader = csv::Reader::from_reader(bytes.as_slice());
-    let header = reader.headers().ok()?.clone();
-    let col = |name: &str| header.iter().position(|h| h == name);
-    let (g, k, r, x) = (
-        col("group")?,
-        col("key")?,
-        col("records_per_s")?,
-        col("exceeds_shard_limit")?,
-    );
-    let mut keys = Vec::new();
-    for row in reader.records().flatten() {
-        let cell = |i: usize| row.get(i).unwrap_or("");
-        let mut label = format!("{}:{}", cell(g), cell(k));
-        if label.chars().count() > KEY_LABEL_CHARS {
-            label = label.chars().take(KEY_LABEL_CHARS - 1).collect::<String>() + "…";
-        }
-        let rate = cell(r).parse::<f64>().unwrap_or(0.0);
-        keys.push((label, rate, cell(x) == "true"));
-    }
+    let keys: Vec<(String, f64, bool)> = report
+        .analysis
+        .keys
+        .iter()
+        .map(|k| {
+            let mut label = format!("{}:{}", k.group, k.key);
+            if label.chars().count() > KEY_LABEL_CHARS {
+                label = label.chars().take(KEY_LABEL_CHARS - 1).collect::<String>() + "…";
+            }
+            (label, k.records_per_s, k.exceeds_shard_limit)
+        })
+        .collect();
     if keys.is_empty() {
         return None;
     }
