@@ -9,9 +9,9 @@
 
 use std::fmt::Write as _;
 
+use crate::analysis::fmt_value;
 use crate::charts::{Chart, ChartError, render_svg};
 use crate::plan::Plan;
-use crate::analysis::fmt_value;
 use crate::report::RunReport;
 use crate::sweep::Manifest;
 

@@ -13,10 +13,10 @@ use std::fmt::Write as _;
 use rayon::prelude::*;
 use statrs::distribution::{ContinuousCDF, StudentsT};
 
+use crate::analysis::{Measured, analyze};
 use crate::kds::Quota;
 use crate::kds::prices::Dimension;
 use crate::model::{RunOptions, SimError, simulate};
-use crate::analysis::{Measured, analyze};
 use crate::scenario::{Scenario, Slo};
 use crate::sim::rng::{Purpose, derive_seed};
 

@@ -11,9 +11,7 @@ use std::path::{Path, PathBuf};
 
 use serde::Serialize;
 
-pub use crate::analysis::{
-    Measured, SloCheck, TOP_KEYS, fmt_value, shard_intervals, slo_checks,
-};
+pub use crate::analysis::{Measured, SloCheck, TOP_KEYS, fmt_value, shard_intervals, slo_checks};
 use crate::analysis::{RunAnalysis, analyze};
 use crate::model::Outcome;
 use crate::scenario::Scenario;
@@ -151,8 +149,14 @@ impl Summary {
             ("latency_p50_ms", self.latency_p50_ms.clone()),
             ("latency_p99_ms", self.latency_p99_ms.clone()),
             ("latency_max_ms", self.latency_max_ms.clone()),
-            ("mean_shard_utilisation", self.mean_shard_utilisation.clone()),
-            ("peak_shard_utilisation", self.peak_shard_utilisation.clone()),
+            (
+                "mean_shard_utilisation",
+                self.mean_shard_utilisation.clone(),
+            ),
+            (
+                "peak_shard_utilisation",
+                self.peak_shard_utilisation.clone(),
+            ),
             (
                 "peak_offered_utilisation",
                 self.peak_offered_utilisation.clone(),
@@ -290,4 +294,56 @@ pub fn write_atomic(dir: &Path, files: &[(String, Vec<u8>)]) -> io::Result<()> {
         }
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::analysis::tests::hot_run;
+
+    fn file(r: &RunReport, name: &str) -> ::csv::StringRecord {
+        let (_, bytes) = r.files.iter().find(|(n, _)| n == name).unwrap();
+        let mut rd = ::csv::Reader::from_reader(bytes.as_slice());
+        rd.records().next().unwrap().unwrap()
+    }
+
+    #[test]
+    fn the_csv_shows_the_analysis_values() {
+        let (s, out) = hot_run();
+        let r = build(&s, &out, "abc").unwrap();
+        let a = &r.analysis;
+        // summary.csv: the same columns and cells as the typed row's fields.
+        let (_, bytes) = r.files.iter().find(|(n, _)| n == "summary.csv").unwrap();
+        let mut rd = ::csv::Reader::from_reader(bytes.as_slice());
+        let header: Vec<String> = rd.headers().unwrap().iter().map(str::to_owned).collect();
+        let row: Vec<String> = rd
+            .records()
+            .next()
+            .unwrap()
+            .unwrap()
+            .iter()
+            .map(str::to_owned)
+            .collect();
+        let fields = r.summary.fields();
+        assert_eq!(fields.iter().map(|f| f.0).collect::<Vec<_>>(), header);
+        assert_eq!(fields.into_iter().map(|f| f.1).collect::<Vec<_>>(), row);
+        assert_eq!(
+            r.summary.throttle_rate,
+            format!("{:.6}", a.summary.throttle_rate)
+        );
+        assert_eq!(r.summary.scenario_md5, "abc");
+        let cost: f64 = r.summary.cost_usd.parse().unwrap();
+        assert!((cost - a.cost.total).abs() < 1e-4);
+        // keys.csv: the hot key's rate and verdict.
+        let k = file(&r, "keys.csv");
+        assert_eq!(&k[0], "app");
+        assert_eq!(&k[6], format!("{:.4}", a.keys[0].records_per_s));
+        assert_eq!(&k[8], "true");
+        // cost.csv: the first line's run cost.
+        let c = file(&r, "cost.csv");
+        let line: f64 = c[6].parse().unwrap();
+        assert!((line - a.cost.lines[0].line.cost).abs() < 1e-4 * line.max(1.0));
+        assert_eq!(r.measured, a.measured);
+        assert_eq!(r.slo, a.slo);
+    }
 }

@@ -11,7 +11,8 @@
 //! sweep equals `run`), replication r > 0 with a seed derived from it and r
 //! only, the same at every point (common random numbers). Runs go in
 //! parallel and are gathered in grid order; the summary is computed from
-//! the rows as written, so a merge of partitions gives the same bytes as a
+//! the typed rows at the precision sweep.csv records, so a merge of
+//! partitions (which reads their sweep.csv) gives the same bytes as a
 //! single run.
 
 use std::fmt::Write as _;
@@ -19,9 +20,9 @@ use std::path::Path;
 
 use serde::{Deserialize, Serialize};
 
-use crate::model::{RunOptions, SimError, simulate};
-use crate::plan::estimate;
 use crate::analysis::analyze;
+use crate::model::{RunOptions, SimError, simulate};
+use crate::plan::{Estimate, estimate};
 use crate::scenario::{Scenario, ScenarioError};
 use crate::sim::rng::{Purpose, derive_seed};
 
@@ -488,20 +489,16 @@ impl Sweep {
                 .map(cell)
                 .collect(),
             metrics: [
-                format!("{:.6}", m.throttle_rate),
-                m.failed.to_string(),
-                format!("{:.3}", m.p99_ms),
-                format!("{:.4}", m.peak_utilisation),
-                m.lost.to_string(),
-                format!("{:.0}", m.iterator_age_ms),
-                m.reshards_per_24h.to_string(),
-                a.summary.shards_at_end.to_string(),
-                format!("{:.2}", m.monthly_cost),
-                if slo.is_empty() {
-                    String::new()
-                } else {
-                    u8::from(slo.iter().all(|c| c.pass())).to_string()
-                },
+                Some(m.throttle_rate),
+                Some(m.failed as f64),
+                Some(m.p99_ms),
+                Some(m.peak_utilisation),
+                Some(m.lost as f64),
+                Some(m.iterator_age_ms),
+                Some(m.reshards_per_24h as f64),
+                Some(f64::from(a.summary.shards_at_end)),
+                Some(m.monthly_cost),
+                (!slo.is_empty()).then(|| f64::from(u8::from(slo.iter().all(|c| c.pass())))),
             ],
         })
     }
@@ -553,8 +550,23 @@ pub const METRICS: [&str; 10] = [
     "slo_pass",
 ];
 
+/// Decimals of each metric in sweep.csv (counts are whole numbers).
+const RECORDED: [usize; 10] = [6, 0, 3, 4, 0, 0, 0, 0, 2, 0];
+
 /// Decimals of each metric's mean in sweep-summary.csv.
 const DECIMALS: [usize; 10] = [6, 1, 3, 4, 1, 0, 2, 2, 2, 3];
+
+/// `x` at `decimals` places, as a CSV cell.
+fn cell_at(x: f64, decimals: usize) -> String {
+    format!("{x:.decimals$}")
+}
+
+/// `x` as sweep.csv records it (at `decimals` places). The summary's
+/// statistics use the recorded values, so that a merge of parts, which has
+/// only their sweep.csv, gives the same bytes as one whole sweep.
+fn recorded(x: f64, decimals: usize) -> f64 {
+    cell_at(x, decimals).parse().unwrap_or(x)
+}
 
 /// One run of one point.
 #[derive(Debug, Clone, PartialEq)]
@@ -567,17 +579,23 @@ pub struct Row {
     pub seed: u64,
     /// The point's values, one per axis.
     pub params: Vec<String>,
-    /// [`METRICS`], formatted.
-    pub metrics: [String; 10],
+    /// [`METRICS`]' values (`slo_pass` is 1 or 0, `None` without
+    /// objectives).
+    pub metrics: [Option<f64>; 10],
+}
+
+/// sweep.csv's header: point, replication, seed, the axes, the metrics.
+fn rows_header(axes: &[String]) -> Vec<String> {
+    let mut header = vec!["point".to_owned(), "replication".into(), "seed".into()];
+    header.extend(axes.iter().cloned());
+    header.extend(METRICS.iter().map(|m| (*m).to_owned()));
+    header
 }
 
 /// sweep.csv: one row per point and replication.
 pub fn render_rows(axes: &[String], rows: &[Row]) -> Result<Vec<u8>, csv::Error> {
     let mut w = csv::Writer::from_writer(Vec::new());
-    let mut header = vec!["point".to_owned(), "replication".into(), "seed".into()];
-    header.extend(axes.iter().cloned());
-    header.extend(METRICS.iter().map(|m| (*m).to_owned()));
-    w.write_record(&header)?;
+    w.write_record(rows_header(axes))?;
     for r in rows {
         let mut rec = vec![
             r.point.to_string(),
@@ -585,63 +603,77 @@ pub fn render_rows(axes: &[String], rows: &[Row]) -> Result<Vec<u8>, csv::Error>
             r.seed.to_string(),
         ];
         rec.extend(r.params.iter().cloned());
-        rec.extend(r.metrics.iter().cloned());
+        rec.extend(
+            r.metrics
+                .iter()
+                .zip(RECORDED)
+                .map(|(v, d)| v.map(|v| cell_at(v, d)).unwrap_or_default()),
+        );
         w.write_record(&rec)?;
     }
     w.into_inner().map_err(|e| e.into_error().into())
 }
 
-/// sweep-summary.csv, from sweep.csv's text: per point, the mean and the
-/// half-width of the 95 % interval (Student t) of each metric.
-pub fn summarize(sweep_csv: &[u8], axes: usize) -> Result<Vec<u8>, SweepError> {
-    let bad = |m: String| SweepError::Merge(format!("sweep.csv: {m}"));
-    let mut r = csv::Reader::from_reader(sweep_csv);
-    let header = r.headers().map_err(|e| bad(e.to_string()))?.clone();
+/// One point of sweep-summary.csv.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PointSummary {
+    /// Grid index.
+    pub point: usize,
+    /// The point's values, one per axis.
+    pub params: Vec<String>,
+    /// Its runs.
+    pub replications: usize,
+    /// Per metric ([`METRICS`]), the mean and 95 % half-width over the
+    /// replications that have a value (`None` if none has).
+    pub estimates: [Option<Estimate>; 10],
+}
+
+/// Per point (rows in grid order), the mean and the half-width of the 95 %
+/// interval (Student t) of each metric, from the values as recorded.
+pub fn summarize(rows: &[Row]) -> Vec<PointSummary> {
+    rows.chunk_by(|a, b| a.point == b.point)
+        .map(|group| PointSummary {
+            point: group[0].point,
+            params: group[0].params.clone(),
+            replications: group.len(),
+            estimates: std::array::from_fn(|k| {
+                let xs: Vec<f64> = group
+                    .iter()
+                    .filter_map(|r| r.metrics[k].map(|v| recorded(v, RECORDED[k])))
+                    .collect();
+                (!xs.is_empty()).then(|| estimate(&xs))
+            }),
+        })
+        .collect()
+}
+
+/// sweep-summary.csv.
+pub fn render_summary(axes: &[String], points: &[PointSummary]) -> Result<Vec<u8>, csv::Error> {
     let mut w = csv::Writer::from_writer(Vec::new());
-    let mut out_header: Vec<String> = vec!["point".into()];
-    out_header.extend(header.iter().skip(3).take(axes).map(str::to_owned));
-    out_header.push("replications".into());
+    let mut header: Vec<String> = vec!["point".into()];
+    header.extend(axes.iter().cloned());
+    header.push("replications".into());
     for m in METRICS {
-        out_header.push(format!("{m}_mean"));
-        out_header.push(format!("{m}_ci95"));
+        header.push(format!("{m}_mean"));
+        header.push(format!("{m}_ci95"));
     }
-    w.write_record(&out_header)
-        .map_err(|e| bad(e.to_string()))?;
-    let records: Vec<csv::StringRecord> = r
-        .records()
-        .collect::<Result<_, _>>()
-        .map_err(|e| bad(e.to_string()))?;
-    let mut i = 0;
-    while i < records.len() {
-        let point = &records[i][0];
-        let j = records[i..]
-            .iter()
-            .position(|x| &x[0] != point)
-            .map_or(records.len(), |k| i + k);
-        let group = &records[i..j];
-        let mut rec: Vec<String> = vec![point.to_owned()];
-        rec.extend(group[0].iter().skip(3).take(axes).map(str::to_owned));
-        rec.push(group.len().to_string());
-        for (k, &digits) in DECIMALS.iter().enumerate() {
-            let col = 3 + axes + k;
-            let xs: Vec<f64> = group
-                .iter()
-                .filter(|x| !x[col].is_empty())
-                .map(|x| x[col].parse::<f64>())
-                .collect::<Result<_, _>>()
-                .map_err(|e| bad(format!("point {point}: {}: {e}", METRICS[k])))?;
-            if xs.is_empty() {
-                rec.extend([String::new(), String::new()]);
-            } else {
-                let e = estimate(&xs);
-                rec.push(format!("{:.*}", digits, e.mean));
-                rec.push(format!("{:.*}", digits, e.ci95));
+    w.write_record(&header)?;
+    for p in points {
+        let mut rec: Vec<String> = vec![p.point.to_string()];
+        rec.extend(p.params.iter().cloned());
+        rec.push(p.replications.to_string());
+        for (e, &digits) in p.estimates.iter().zip(&DECIMALS) {
+            match e {
+                Some(e) => {
+                    rec.push(cell_at(e.mean, digits));
+                    rec.push(cell_at(e.ci95, digits));
+                }
+                None => rec.extend([String::new(), String::new()]),
             }
         }
-        w.write_record(&rec).map_err(|e| bad(e.to_string()))?;
-        i = j;
+        w.write_record(&rec)?;
     }
-    w.into_inner().map_err(|e| bad(e.to_string()))
+    w.into_inner().map_err(|e| e.into_error().into())
 }
 
 /// What a sweep (or one part of it) ran: written as sweep-manifest.toml so
@@ -665,9 +697,9 @@ pub struct Manifest {
     pub version: String,
 }
 
-/// The files of a sweep: sweep.csv, sweep-summary.csv, sweep-manifest.toml.
-pub fn files(manifest: &Manifest, rows: &[Row]) -> Result<Vec<(String, Vec<u8>)>, SweepError> {
-    let axes: Vec<String> = manifest
+/// The axes' paths of a manifest (`stream.shards` of `stream.shards=2..6`).
+fn axis_names(manifest: &Manifest) -> Vec<String> {
+    manifest
         .axes
         .iter()
         .map(|s| {
@@ -676,19 +708,67 @@ pub fn files(manifest: &Manifest, rows: &[Row]) -> Result<Vec<(String, Vec<u8>)>
                 .trim()
                 .to_owned()
         })
-        .collect();
-    let csv = render_rows(&axes, rows).map_err(|e| SweepError::Options(e.to_string()))?;
-    files_from_csv(manifest, csv)
+        .collect()
 }
 
-fn files_from_csv(manifest: &Manifest, csv: Vec<u8>) -> Result<Vec<(String, Vec<u8>)>, SweepError> {
-    let summary = summarize(&csv, manifest.axes.len())?;
+/// The files of a sweep: sweep.csv, sweep-summary.csv, sweep-manifest.toml.
+pub fn files(manifest: &Manifest, rows: &[Row]) -> Result<Vec<(String, Vec<u8>)>, SweepError> {
+    let axes = axis_names(manifest);
+    let csv = render_rows(&axes, rows).map_err(|e| SweepError::Options(e.to_string()))?;
+    files_from_rows(manifest, &axes, csv, rows)
+}
+
+/// The files, with sweep.csv already rendered as `csv`.
+fn files_from_rows(
+    manifest: &Manifest,
+    axes: &[String],
+    csv: Vec<u8>,
+    rows: &[Row],
+) -> Result<Vec<(String, Vec<u8>)>, SweepError> {
+    let summary = render_summary(axes, &summarize(rows))
+        .map_err(|e| SweepError::Options(format!("sweep-summary.csv: {e}")))?;
     let toml = toml::to_string(manifest).map_err(|e| SweepError::Options(e.to_string()))?;
     Ok(vec![
         ("sweep.csv".into(), csv),
         ("sweep-summary.csv".into(), summary),
         ("sweep-manifest.toml".into(), toml.into_bytes()),
     ])
+}
+
+/// A row of a part's sweep.csv (external input: another machine wrote it)
+/// with `axes` axes.
+fn parse_row(dir: &Path, rec: &csv::ByteRecord, axes: usize) -> Result<Row, SweepError> {
+    let bad = |what: String| SweepError::Merge(format!("{}/sweep.csv: {what}", dir.display()));
+    if rec.len() != 3 + axes + METRICS.len() {
+        return Err(bad(format!(
+            "a row has {} columns, not {}",
+            rec.len(),
+            3 + axes + METRICS.len()
+        )));
+    }
+    let text =
+        |i: usize| std::str::from_utf8(&rec[i]).map_err(|_| bad("a cell is not UTF-8".into()));
+    let num = |i: usize| text(i)?.parse::<u64>().map_err(|_| bad("a bad row".into()));
+    let point = num(0)? as usize;
+    let mut metrics = [None; 10];
+    for (k, m) in metrics.iter_mut().enumerate() {
+        let cell = text(3 + axes + k)?;
+        if !cell.is_empty() {
+            *m = Some(
+                cell.parse::<f64>()
+                    .map_err(|e| bad(format!("point {point}: {}: {e}", METRICS[k])))?,
+            );
+        }
+    }
+    Ok(Row {
+        point,
+        replication: u32::try_from(num(1)?).map_err(|_| bad("a bad row".into()))?,
+        seed: num(2)?,
+        params: (3..3 + axes)
+            .map(|i| text(i).map(str::to_owned))
+            .collect::<Result<_, _>>()?,
+        metrics,
+    })
 }
 
 /// Joins the parts of a partitioned sweep (each a directory written by
@@ -773,9 +853,11 @@ pub fn merge(dirs: &[&Path]) -> Result<Vec<(String, Vec<u8>)>, SweepError> {
             missing.join(", ")
         )));
     }
-    // Rows from every part, back in grid order.
+    // Rows from every part, back in grid order: each copied as written,
+    // and read as numbers for the summary.
+    let axes = whole.axes.len();
     let mut header = None;
-    let mut records: Vec<(usize, u32, csv::ByteRecord)> = Vec::new();
+    let mut records: Vec<(Row, csv::ByteRecord)> = Vec::new();
     for (dir, _, _, csv) in &parts {
         let mut r = csv::Reader::from_reader(csv.as_slice());
         let h = r
@@ -790,41 +872,40 @@ pub fn merge(dirs: &[&Path]) -> Result<Vec<(String, Vec<u8>)>, SweepError> {
         }
         for rec in r.byte_records() {
             let rec = rec.map_err(|e| SweepError::Merge(format!("{}: {e}", dir.display())))?;
-            let num = |i: usize| {
-                std::str::from_utf8(&rec[i])
-                    .ok()
-                    .and_then(|s| s.parse::<u64>().ok())
-                    .ok_or_else(|| {
-                        SweepError::Merge(format!("{}/sweep.csv: a bad row", dir.display()))
-                    })
-            };
-            let (p, r) = (num(0)? as usize, num(1)? as u32);
-            records.push((p, r, rec));
+            records.push((parse_row(dir, &rec, axes)?, rec));
         }
     }
-    records.sort_by_key(|x| (x.0, x.1));
+    records.sort_by_key(|x| (x.0.point, x.0.replication));
     let expected = whole.points * whole.replications as usize;
     if records.len() != expected
         || records
             .windows(2)
-            .any(|w| (w[0].0, w[0].1) == (w[1].0, w[1].1))
+            .any(|w| (w[0].0.point, w[0].0.replication) == (w[1].0.point, w[1].0.replication))
     {
         return Err(SweepError::Merge(format!(
             "the parts hold {} runs; the grid has {expected}",
             records.len()
         )));
     }
+    let header = header.expect("at least one part");
     let mut w = csv::Writer::from_writer(Vec::new());
     let err = |e: csv::Error| SweepError::Merge(e.to_string());
-    w.write_byte_record(header.as_ref().expect("at least one part"))
-        .map_err(err)?;
-    for (_, _, rec) in &records {
+    w.write_byte_record(&header).map_err(err)?;
+    for (_, rec) in &records {
         w.write_byte_record(rec).map_err(err)?;
     }
     let csv = w
         .into_inner()
         .map_err(|e| SweepError::Merge(e.to_string()))?;
-    files_from_csv(&whole, csv)
+    // The summary names the axes as the parts' sweep.csv does.
+    let names: Vec<String> = header
+        .iter()
+        .skip(3)
+        .take(axes)
+        .map(|h| String::from_utf8_lossy(h).into_owned())
+        .collect();
+    let rows: Vec<Row> = records.into_iter().map(|(r, _)| r).collect();
+    files_from_rows(&whole, &names, csv, &rows)
 }
 
 /// A one-line description of the grid, for the terminal.

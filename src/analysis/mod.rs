@@ -17,8 +17,8 @@ pub use rows::{
 };
 pub use slo::{Measured, SloCheck, fmt_value, slo_checks, slo_verdict};
 
-use crate::kds::prices::Dimension;
 use crate::kds::ShardId;
+use crate::kds::prices::Dimension;
 use crate::model::Outcome;
 use crate::scenario::Scenario;
 use crate::units::NANOS_PER_SEC;
@@ -302,4 +302,89 @@ fn max_in_window(times: &[u64], window: u64) -> u64 {
         best = best.max(end - start + 1);
     }
     best as u64
+}
+
+#[cfg(test)]
+pub(crate) mod tests {
+    use super::*;
+    use crate::model::{RunOptions, simulate};
+
+    /// One shard and one key at 1,500 records/s: the key is over a shard's
+    /// limit, so about a third of the attempts are throttled.
+    const HOT: &str = r#"
+name = "hot"
+duration = "30s"
+seed = 3
+[stream]
+shards = 2
+[[producers]]
+name = "app"
+rate = "1500/s"
+size = "100B"
+keys = { kind = "uniform", count = 1, prefix = "k" }
+api = "put-record"
+retry = { max_attempts = 1, base = "100ms", cap = "1s" }
+[slo]
+max_throttle_rate = 0.01
+max_monthly_cost = 1000.0
+"#;
+
+    pub(crate) fn hot_run() -> (Scenario, Outcome) {
+        let s = Scenario::parse(HOT, std::path::Path::new("hot.toml")).unwrap();
+        let out = simulate(&s, RunOptions::default()).unwrap();
+        (s, out)
+    }
+
+    #[test]
+    fn a_hot_key_is_measured_as_numbers() {
+        let (s, out) = hot_run();
+        let a = analyze(&s, &out);
+        let sum = &a.summary;
+        assert_eq!(sum.duration_s, 30.0);
+        assert_eq!(sum.shards, 2);
+        assert!(sum.attempts > 0 && sum.throttled_attempts > 0);
+        assert_eq!(
+            sum.throttle_rate,
+            sum.throttled_attempts as f64 / sum.attempts as f64
+        );
+        assert_eq!(a.measured.throttle_rate, sum.throttle_rate);
+        // One key, over one shard's 1,000 records/s.
+        assert_eq!(a.keys.len(), 1);
+        let k = &a.keys[0];
+        assert!(k.exceeds_shard_limit && k.is_partition_key(), "{k:?}");
+        assert!(
+            (k.records_per_s - 1500.0).abs() < 100.0,
+            "{}",
+            k.records_per_s
+        );
+        assert_eq!(k.share, 1.0);
+        assert_eq!(sum.hottest_key, Some(("app:k1".to_owned(), 1.0)));
+        assert_eq!(sum.hottest_shard, Some(k.shard_id));
+        // The throttle objective fails, the cost one holds.
+        assert_eq!(a.slo.len(), 2);
+        assert!(!a.slo[0].pass() && a.slo[1].pass());
+        assert!(
+            sum.slo.starts_with("fail: max_throttle_rate "),
+            "{}",
+            sum.slo
+        );
+        // Cost: the lines add up, and the month is 730 hours of 30 s.
+        let total: f64 = a.cost.lines.iter().map(|l| l.line.cost).sum();
+        assert_eq!(a.cost.total, total);
+        assert!((a.cost.month_factor - 730.0 * 120.0).abs() < 1e-6);
+        assert_eq!(a.measured.monthly_cost, a.cost.total * a.cost.month_factor);
+        // Both shards are rows; only the key's shard saw a key.
+        assert_eq!(a.shards.len(), 2);
+        let seen: u64 = a.shards.iter().map(|r| r.keys_seen).sum();
+        assert_eq!(seen, 1);
+        assert_eq!(a.minutes.len(), 1);
+        assert!(a.consumers.is_empty() && a.reshards.is_empty());
+    }
+
+    #[test]
+    fn windows_count_requests_within_a_day() {
+        let day = 24 * 3600 * NANOS_PER_SEC;
+        assert_eq!(max_in_window(&[], day), 0);
+        assert_eq!(max_in_window(&[0, 1, day - 1, day, 3 * day], day), 3);
+    }
 }

@@ -10,10 +10,10 @@ use super::{
     PURPLE, RED, SERIES, TimeAxis, UTILISATION, bucket, draw_empty, draw_key, fmt_num, fmt_pct,
     frame, legend, legend_box, legend_line, text, y_top,
 };
+use crate::analysis::shard_intervals;
 use crate::kds::Quota;
 use crate::metrics::IntervalRow;
 use crate::model::Outcome;
-use crate::analysis::shard_intervals;
 use crate::report::RunReport;
 use crate::scenario::Scenario;
 use crate::units::NANOS_PER_SEC;

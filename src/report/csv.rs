@@ -294,9 +294,8 @@ struct ConsumerCsv<'a> {
 impl<'a> From<&'a ConsumerRow> for ConsumerCsv<'a> {
     fn from(r: &'a ConsumerRow) -> Self {
         let t = r.totals.as_ref();
-        let opt = |f: &dyn Fn(&crate::analysis::ConsumerTotals) -> String| {
-            t.map(f).unwrap_or_default()
-        };
+        let opt =
+            |f: &dyn Fn(&crate::analysis::ConsumerTotals) -> String| t.map(f).unwrap_or_default();
         let c = &r.counts;
         ConsumerCsv {
             application: &r.application,
@@ -443,7 +442,10 @@ pub(super) fn render_files(
     summary: &Summary,
 ) -> Result<Vec<(String, Vec<u8>)>, ReportError> {
     let mut files = vec![
-        ("summary.csv".to_owned(), csv_bytes("summary.csv", [summary])?),
+        (
+            "summary.csv".to_owned(),
+            csv_bytes("summary.csv", [summary])?,
+        ),
         (
             "timeseries.csv".to_owned(),
             csv_bytes("timeseries.csv", a.minutes.iter().map(TimeCsv::from))?,
@@ -452,10 +454,7 @@ pub(super) fn render_files(
     if let Some(seconds) = &a.seconds {
         files.push((
             "timeseries-seconds.csv".to_owned(),
-            csv_bytes(
-                "timeseries-seconds.csv",
-                seconds.iter().map(TimeCsv::from),
-            )?,
+            csv_bytes("timeseries-seconds.csv", seconds.iter().map(TimeCsv::from))?,
         ));
     }
     files.push((
