@@ -556,7 +556,7 @@ fn sweep(args: &SweepArgs, out: &mut dyn Write) -> Result<()> {
     let rows = pool.install(|| sweep.run(partition, &|| bar.inc(1)));
     bar.finish_and_clear();
     let manifest = sweep.manifest(partition);
-    let mut files = crate::sweep::files(&manifest, &rows?)?;
+    let (mut files, summary) = crate::sweep::files(&manifest, &rows?)?;
     let dir = match &args.out {
         Some(d) => d.clone(),
         None => {
@@ -569,7 +569,7 @@ fn sweep(args: &SweepArgs, out: &mut dyn Write) -> Result<()> {
     if partition == Partition::WHOLE {
         let pages = sweep_pages(
             &manifest,
-            &files,
+            &summary,
             Some((&text, base.seed)),
             base.slo.max_throttle_rate,
             args.no_report,
@@ -584,10 +584,10 @@ fn sweep(args: &SweepArgs, out: &mut dyn Write) -> Result<()> {
 }
 
 /// report.html (unless `no_report`) and the charts as PNG (if `png`) of a
-/// whole sweep, from its files.
+/// whole sweep, from its summary.
 fn sweep_pages(
     manifest: &crate::sweep::Manifest,
-    files: &[(String, Vec<u8>)],
+    summary: &crate::sweep::SweepSummary,
     scenario: Option<(&str, u64)>,
     max_throttle_rate: Option<f64>,
     no_report: bool,
@@ -596,24 +596,8 @@ fn sweep_pages(
     if no_report && !png {
         return Ok(Vec::new());
     }
-    let summary = files
-        .iter()
-        .find(|(n, _)| n == "sweep-summary.csv")
-        .map(|(_, b)| b.as_slice())
-        .unwrap_or_default();
-    let axes: Vec<String> = manifest
-        .axes
-        .iter()
-        .map(|s| {
-            s.split_once('=')
-                .map_or(s.as_str(), |x| x.0)
-                .trim()
-                .to_owned()
-        })
-        .collect();
     let charts = crate::charts::sweep_charts(&crate::charts::SweepData {
-        axes: &axes,
-        summary_csv: summary,
+        summary,
         max_throttle_rate,
     })?;
     let html = (!no_report)
@@ -673,7 +657,7 @@ fn remove_stale(
 
 fn merge(args: &MergeArgs, out: &mut dyn Write) -> Result<()> {
     let dirs: Vec<&Path> = args.dirs.iter().map(PathBuf::as_path).collect();
-    let mut files = crate::sweep::merge(&dirs)?;
+    let (mut files, summary) = crate::sweep::merge(&dirs)?;
     let manifest: crate::sweep::Manifest = files
         .iter()
         .find(|(n, _)| n == "sweep-manifest.toml")
@@ -681,7 +665,7 @@ fn merge(args: &MergeArgs, out: &mut dyn Write) -> Result<()> {
         .context("merge: the joined manifest does not parse")?;
     // The parts keep no scenario file, so neither its text nor its
     // objectives are known here.
-    let pages = sweep_pages(&manifest, &files, None, None, args.no_report, args.png)?;
+    let pages = sweep_pages(&manifest, &summary, None, None, args.no_report, args.png)?;
     files.extend(pages);
     write_with_pages(&args.out, &files)
         .with_context(|| format!("cannot write the sweep into {}", args.out.display()))?;
@@ -771,7 +755,6 @@ fn plan(args: &PlanArgs, out: &mut dyn Write) -> Result<()> {
                     &plan,
                     &scenario.name,
                     &md,
-                    &csv,
                     (&text, scenario.seed, &md5),
                     &charts,
                 )

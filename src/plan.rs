@@ -488,6 +488,17 @@ fn e(x: &Estimate, digits: usize) -> (String, String) {
 /// The plan as CSV: one row per candidate, then the on-demand options.
 /// Cost columns per dimension are those some row pays for.
 pub fn render_csv(plan: &Plan) -> Result<Vec<u8>, csv::Error> {
+    let (header, rows) = table(plan);
+    let mut w = csv::Writer::from_writer(Vec::new());
+    w.write_record(&header)?;
+    for record in rows {
+        w.write_record(&record)?;
+    }
+    w.into_inner().map_err(|e| e.into_error().into())
+}
+
+/// plan.csv's header and rows, as text.
+pub fn table(plan: &Plan) -> (Vec<String>, Vec<Vec<String>>) {
     let rows: Vec<(String, &Candidate)> = plan
         .candidates
         .iter()
@@ -506,7 +517,6 @@ pub fn render_csv(plan: &Plan) -> Result<Vec<u8>, csv::Error> {
                 .any(|(_, c)| c.monthly_by_dimension[d as usize] > 0.0)
         })
         .collect();
-    let mut w = csv::Writer::from_writer(Vec::new());
     let mut header: Vec<String> = [
         "shards",
         "replications",
@@ -528,7 +538,7 @@ pub fn render_csv(plan: &Plan) -> Result<Vec<u8>, csv::Error> {
     .map(str::to_owned)
     .into();
     header.extend(dims.iter().map(|d| format!("monthly_{}_usd", d.column())));
-    w.write_record(&header)?;
+    let mut records = Vec::with_capacity(rows.len());
     for (shards, c) in rows {
         let (tr, tr_ci) = e(&c.throttle_rate, 6);
         let (f, f_ci) = e(&c.failed, 1);
@@ -557,9 +567,9 @@ pub fn render_csv(plan: &Plan) -> Result<Vec<u8>, csv::Error> {
             dims.iter()
                 .map(|&d| format!("{:.2}", c.monthly_by_dimension[d as usize])),
         );
-        w.write_record(&record)?;
+        records.push(record);
     }
-    w.into_inner().map_err(|e| e.into_error().into())
+    (header, records)
 }
 
 /// The recommendation in plain words (Markdown).

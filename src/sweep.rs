@@ -22,9 +22,16 @@ use serde::{Deserialize, Serialize};
 
 use crate::analysis::analyze;
 use crate::model::{RunOptions, SimError, simulate};
-use crate::plan::{Estimate, estimate};
 use crate::scenario::{Scenario, ScenarioError};
 use crate::sim::rng::{Purpose, derive_seed};
+
+mod merge;
+mod summary;
+
+pub use merge::merge;
+pub use summary::{
+    METRICS, PointSummary, Row, SweepSummary, render_rows, render_summary, summarize, summary_table,
+};
 
 /// The largest grid accepted (points times replications).
 pub const MAX_RUNS: usize = 1_000_000;
@@ -536,146 +543,6 @@ fn assignment(axes: &[Axis], values: &[&toml::Value]) -> String {
         .join(", ")
 }
 
-/// The metrics of each run, in sweep.csv's column order.
-pub const METRICS: [&str; 10] = [
-    "throttle_rate",
-    "records_failed",
-    "latency_p99_ms",
-    "peak_shard_utilisation",
-    "records_lost",
-    "max_iterator_age_ms",
-    "reshards_per_24h",
-    "shards_at_end",
-    "monthly_cost_usd",
-    "slo_pass",
-];
-
-/// Decimals of each metric in sweep.csv (counts are whole numbers).
-const RECORDED: [usize; 10] = [6, 0, 3, 4, 0, 0, 0, 0, 2, 0];
-
-/// Decimals of each metric's mean in sweep-summary.csv.
-const DECIMALS: [usize; 10] = [6, 1, 3, 4, 1, 0, 2, 2, 2, 3];
-
-/// `x` at `decimals` places, as a CSV cell.
-fn cell_at(x: f64, decimals: usize) -> String {
-    format!("{x:.decimals$}")
-}
-
-/// `x` as sweep.csv records it (at `decimals` places). The summary's
-/// statistics use the recorded values, so that a merge of parts, which has
-/// only their sweep.csv, gives the same bytes as one whole sweep.
-fn recorded(x: f64, decimals: usize) -> f64 {
-    cell_at(x, decimals).parse().unwrap_or(x)
-}
-
-/// One run of one point.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Row {
-    /// Grid index.
-    pub point: usize,
-    /// Replication index.
-    pub replication: u32,
-    /// Its seed.
-    pub seed: u64,
-    /// The point's values, one per axis.
-    pub params: Vec<String>,
-    /// [`METRICS`]' values (`slo_pass` is 1 or 0, `None` without
-    /// objectives).
-    pub metrics: [Option<f64>; 10],
-}
-
-/// sweep.csv's header: point, replication, seed, the axes, the metrics.
-fn rows_header(axes: &[String]) -> Vec<String> {
-    let mut header = vec!["point".to_owned(), "replication".into(), "seed".into()];
-    header.extend(axes.iter().cloned());
-    header.extend(METRICS.iter().map(|m| (*m).to_owned()));
-    header
-}
-
-/// sweep.csv: one row per point and replication.
-pub fn render_rows(axes: &[String], rows: &[Row]) -> Result<Vec<u8>, csv::Error> {
-    let mut w = csv::Writer::from_writer(Vec::new());
-    w.write_record(rows_header(axes))?;
-    for r in rows {
-        let mut rec = vec![
-            r.point.to_string(),
-            r.replication.to_string(),
-            r.seed.to_string(),
-        ];
-        rec.extend(r.params.iter().cloned());
-        rec.extend(
-            r.metrics
-                .iter()
-                .zip(RECORDED)
-                .map(|(v, d)| v.map(|v| cell_at(v, d)).unwrap_or_default()),
-        );
-        w.write_record(&rec)?;
-    }
-    w.into_inner().map_err(|e| e.into_error().into())
-}
-
-/// One point of sweep-summary.csv.
-#[derive(Debug, Clone, PartialEq)]
-pub struct PointSummary {
-    /// Grid index.
-    pub point: usize,
-    /// The point's values, one per axis.
-    pub params: Vec<String>,
-    /// Its runs.
-    pub replications: usize,
-    /// Per metric ([`METRICS`]), the mean and 95 % half-width over the
-    /// replications that have a value (`None` if none has).
-    pub estimates: [Option<Estimate>; 10],
-}
-
-/// Per point (rows in grid order), the mean and the half-width of the 95 %
-/// interval (Student t) of each metric, from the values as recorded.
-pub fn summarize(rows: &[Row]) -> Vec<PointSummary> {
-    rows.chunk_by(|a, b| a.point == b.point)
-        .map(|group| PointSummary {
-            point: group[0].point,
-            params: group[0].params.clone(),
-            replications: group.len(),
-            estimates: std::array::from_fn(|k| {
-                let xs: Vec<f64> = group
-                    .iter()
-                    .filter_map(|r| r.metrics[k].map(|v| recorded(v, RECORDED[k])))
-                    .collect();
-                (!xs.is_empty()).then(|| estimate(&xs))
-            }),
-        })
-        .collect()
-}
-
-/// sweep-summary.csv.
-pub fn render_summary(axes: &[String], points: &[PointSummary]) -> Result<Vec<u8>, csv::Error> {
-    let mut w = csv::Writer::from_writer(Vec::new());
-    let mut header: Vec<String> = vec!["point".into()];
-    header.extend(axes.iter().cloned());
-    header.push("replications".into());
-    for m in METRICS {
-        header.push(format!("{m}_mean"));
-        header.push(format!("{m}_ci95"));
-    }
-    w.write_record(&header)?;
-    for p in points {
-        let mut rec: Vec<String> = vec![p.point.to_string()];
-        rec.extend(p.params.iter().cloned());
-        rec.push(p.replications.to_string());
-        for (e, &digits) in p.estimates.iter().zip(&DECIMALS) {
-            match e {
-                Some(e) => {
-                    rec.push(cell_at(e.mean, digits));
-                    rec.push(cell_at(e.ci95, digits));
-                }
-                None => rec.extend([String::new(), String::new()]),
-            }
-        }
-        w.write_record(&rec)?;
-    }
-    w.into_inner().map_err(|e| e.into_error().into())
-}
-
 /// What a sweep (or one part of it) ran: written as sweep-manifest.toml so
 /// that `merge` can check the parts belong together.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -698,7 +565,7 @@ pub struct Manifest {
 }
 
 /// The axes' paths of a manifest (`stream.shards` of `stream.shards=2..6`).
-fn axis_names(manifest: &Manifest) -> Vec<String> {
+pub fn axis_names(manifest: &Manifest) -> Vec<String> {
     manifest
         .axes
         .iter()
@@ -711,12 +578,16 @@ fn axis_names(manifest: &Manifest) -> Vec<String> {
         .collect()
 }
 
-/// The files of a sweep: sweep.csv, sweep-summary.csv, sweep-manifest.toml.
-pub fn files(manifest: &Manifest, rows: &[Row]) -> Result<Vec<(String, Vec<u8>)>, SweepError> {
+/// The files of a sweep (sweep.csv, sweep-summary.csv,
+/// sweep-manifest.toml) and its summary as numbers.
+pub fn files(manifest: &Manifest, rows: &[Row]) -> Result<SweepFiles, SweepError> {
     let axes = axis_names(manifest);
     let csv = render_rows(&axes, rows).map_err(|e| SweepError::Options(e.to_string()))?;
     files_from_rows(manifest, &axes, csv, rows)
 }
+
+/// A sweep's files, `(name, bytes)`, and its summary as numbers.
+pub type SweepFiles = (Vec<(String, Vec<u8>)>, SweepSummary);
 
 /// The files, with sweep.csv already rendered as `csv`.
 fn files_from_rows(
@@ -724,188 +595,19 @@ fn files_from_rows(
     axes: &[String],
     csv: Vec<u8>,
     rows: &[Row],
-) -> Result<Vec<(String, Vec<u8>)>, SweepError> {
-    let summary = render_summary(axes, &summarize(rows))
+) -> Result<SweepFiles, SweepError> {
+    let summary = summarize(axes, rows);
+    let summary_csv = render_summary(&summary)
         .map_err(|e| SweepError::Options(format!("sweep-summary.csv: {e}")))?;
     let toml = toml::to_string(manifest).map_err(|e| SweepError::Options(e.to_string()))?;
-    Ok(vec![
-        ("sweep.csv".into(), csv),
-        ("sweep-summary.csv".into(), summary),
-        ("sweep-manifest.toml".into(), toml.into_bytes()),
-    ])
-}
-
-/// A row of a part's sweep.csv (external input: another machine wrote it)
-/// with `axes` axes.
-fn parse_row(dir: &Path, rec: &csv::ByteRecord, axes: usize) -> Result<Row, SweepError> {
-    let bad = |what: String| SweepError::Merge(format!("{}/sweep.csv: {what}", dir.display()));
-    if rec.len() != 3 + axes + METRICS.len() {
-        return Err(bad(format!(
-            "a row has {} columns, not {}",
-            rec.len(),
-            3 + axes + METRICS.len()
-        )));
-    }
-    let text =
-        |i: usize| std::str::from_utf8(&rec[i]).map_err(|_| bad("a cell is not UTF-8".into()));
-    let num = |i: usize| text(i)?.parse::<u64>().map_err(|_| bad("a bad row".into()));
-    let point = num(0)? as usize;
-    let mut metrics = [None; 10];
-    for (k, m) in metrics.iter_mut().enumerate() {
-        let cell = text(3 + axes + k)?;
-        if !cell.is_empty() {
-            *m = Some(
-                cell.parse::<f64>()
-                    .map_err(|e| bad(format!("point {point}: {}: {e}", METRICS[k])))?,
-            );
-        }
-    }
-    Ok(Row {
-        point,
-        replication: u32::try_from(num(1)?).map_err(|_| bad("a bad row".into()))?,
-        seed: num(2)?,
-        params: (3..3 + axes)
-            .map(|i| text(i).map(str::to_owned))
-            .collect::<Result<_, _>>()?,
-        metrics,
-    })
-}
-
-/// Joins the parts of a partitioned sweep (each a directory written by
-/// `sweep --partition I/N`) into the files one whole sweep writes.
-pub fn merge(dirs: &[&Path]) -> Result<Vec<(String, Vec<u8>)>, SweepError> {
-    let read = |dir: &Path, name: &str| {
-        std::fs::read(dir.join(name))
-            .map_err(|e| SweepError::Merge(format!("{}: {e}", dir.join(name).display())))
-    };
-    let mut parts = Vec::with_capacity(dirs.len());
-    for dir in dirs {
-        let text = String::from_utf8(read(dir, "sweep-manifest.toml")?).map_err(|_| {
-            SweepError::Merge(format!(
-                "{}: not UTF-8",
-                dir.join("sweep-manifest.toml").display()
-            ))
-        })?;
-        let m: Manifest = toml::from_str(&text).map_err(|e| {
-            SweepError::Merge(format!(
-                "{}: {e}",
-                dir.join("sweep-manifest.toml").display()
-            ))
-        })?;
-        let p = Partition::parse(&m.partition).map_err(|_| {
-            SweepError::Merge(format!(
-                "{}: partition {:?} is not I/N",
-                dir.join("sweep-manifest.toml").display(),
-                m.partition
-            ))
-        })?;
-        parts.push((dir, m, p, read(dir, "sweep.csv")?));
-    }
-    let Some((first_dir, first, first_p, _)) = parts.first() else {
-        return Err(SweepError::Merge("no directories given".into()));
-    };
-    let whole = Manifest {
-        partition: "1/1".into(),
-        ..first.clone()
-    };
-    let mut seen = vec![None; first_p.count as usize];
-    for (dir, m, p, _) in &parts {
-        let as_whole = Manifest {
-            partition: "1/1".into(),
-            ..m.clone()
-        };
-        if m.scenario_md5 != first.scenario_md5 && m.scenario == first.scenario {
-            return Err(SweepError::Merge(format!(
-                "{} and {} ran on other inputs (scenario_md5 {} and {}): the scenario file or a \
-                 file it reads (a trace, a CloudWatch export, a price file, a scaling-utils \
-                 configuration) differs",
-                first_dir.display(),
-                dir.display(),
-                first.scenario_md5,
-                m.scenario_md5
-            )));
-        }
-        if as_whole != whole || p.count != first_p.count {
-            return Err(SweepError::Merge(format!(
-                "{} is a part of another sweep than {} (scenario and its inputs, axes, replications, version and partition count must match)",
-                dir.display(),
-                first_dir.display()
-            )));
-        }
-        if let Some(other) = seen[(p.index - 1) as usize].replace(dir) {
-            return Err(SweepError::Merge(format!(
-                "{} and {} are both partition {}",
-                other.display(),
-                dir.display(),
-                m.partition
-            )));
-        }
-    }
-    let missing: Vec<String> = seen
-        .iter()
-        .enumerate()
-        .filter(|(_, d)| d.is_none())
-        .map(|(i, _)| format!("{}/{}", i + 1, first_p.count))
-        .collect();
-    if !missing.is_empty() {
-        return Err(SweepError::Merge(format!(
-            "partition {} missing",
-            missing.join(", ")
-        )));
-    }
-    // Rows from every part, back in grid order: each copied as written,
-    // and read as numbers for the summary.
-    let axes = whole.axes.len();
-    let mut header = None;
-    let mut records: Vec<(Row, csv::ByteRecord)> = Vec::new();
-    for (dir, _, _, csv) in &parts {
-        let mut r = csv::Reader::from_reader(csv.as_slice());
-        let h = r
-            .byte_headers()
-            .map_err(|e| SweepError::Merge(format!("{}: {e}", dir.display())))?
-            .clone();
-        if header.get_or_insert_with(|| h.clone()) != &h {
-            return Err(SweepError::Merge(format!(
-                "{}/sweep.csv has other columns",
-                dir.display()
-            )));
-        }
-        for rec in r.byte_records() {
-            let rec = rec.map_err(|e| SweepError::Merge(format!("{}: {e}", dir.display())))?;
-            records.push((parse_row(dir, &rec, axes)?, rec));
-        }
-    }
-    records.sort_by_key(|x| (x.0.point, x.0.replication));
-    let expected = whole.points * whole.replications as usize;
-    if records.len() != expected
-        || records
-            .windows(2)
-            .any(|w| (w[0].0.point, w[0].0.replication) == (w[1].0.point, w[1].0.replication))
-    {
-        return Err(SweepError::Merge(format!(
-            "the parts hold {} runs; the grid has {expected}",
-            records.len()
-        )));
-    }
-    let header = header.expect("at least one part");
-    let mut w = csv::Writer::from_writer(Vec::new());
-    let err = |e: csv::Error| SweepError::Merge(e.to_string());
-    w.write_byte_record(&header).map_err(err)?;
-    for (_, rec) in &records {
-        w.write_byte_record(rec).map_err(err)?;
-    }
-    let csv = w
-        .into_inner()
-        .map_err(|e| SweepError::Merge(e.to_string()))?;
-    // The summary names the axes as the parts' sweep.csv does.
-    let names: Vec<String> = header
-        .iter()
-        .skip(3)
-        .take(axes)
-        .map(|h| String::from_utf8_lossy(h).into_owned())
-        .collect();
-    let rows: Vec<Row> = records.into_iter().map(|(r, _)| r).collect();
-    files_from_rows(&whole, &names, csv, &rows)
+    Ok((
+        vec![
+            ("sweep.csv".into(), csv),
+            ("sweep-summary.csv".into(), summary_csv),
+            ("sweep-manifest.toml".into(), toml.into_bytes()),
+        ],
+        summary,
+    ))
 }
 
 /// A one-line description of the grid, for the terminal.
