@@ -173,3 +173,66 @@ pub fn merge(dirs: &[&Path]) -> Result<SweepFiles, SweepError> {
     let rows: Vec<Row> = records.into_iter().map(|(r, _)| r).collect();
     files_from_rows(&whole, &axis_names(&whole), csv, &rows)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::sweep::{render_rows, render_summary, summarize};
+
+    fn rows() -> Vec<Row> {
+        (0..2)
+            .flat_map(|p| {
+                (0..3).map(move |r| Row {
+                    point: p,
+                    replication: r,
+                    seed: 7 + u64::from(r),
+                    params: vec![(p + 2).to_string()],
+                    metrics: [
+                        Some(0.123_456_789 / f64::from(r + 1)),
+                        Some(3.0),
+                        Some(12.345_678),
+                        Some(0.987_654_3),
+                        Some(0.0),
+                        Some(1500.0),
+                        Some(1.0),
+                        Some(4.0),
+                        Some(123.456_789 * f64::from(r + 1)),
+                        None,
+                    ],
+                })
+            })
+            .collect()
+    }
+
+    #[test]
+    fn rows_read_back_from_sweep_csv_give_the_same_summary() {
+        let axes = ["stream.shards".to_owned()];
+        let rows = rows();
+        let csv = render_rows(&axes, &rows).unwrap();
+        let mut r = csv::Reader::from_reader(csv.as_slice());
+        let read: Vec<Row> = r
+            .byte_records()
+            .map(|rec| parse_row(Path::new("part"), &rec.unwrap(), 1).unwrap())
+            .collect();
+        assert_eq!(read.len(), rows.len());
+        assert_eq!(read[4].metrics[8], Some(246.91), "{:?}", read[4].metrics);
+        assert_eq!(read[0].metrics[9], None);
+        let whole = render_summary(&summarize(&axes, &rows)).unwrap();
+        let merged = render_summary(&summarize(&axes, &read)).unwrap();
+        assert_eq!(
+            String::from_utf8(whole).unwrap(),
+            String::from_utf8(merged).unwrap()
+        );
+    }
+
+    #[test]
+    fn a_short_or_bad_row_is_an_error_not_a_panic() {
+        let rec = csv::ByteRecord::from(vec!["0", "0", "1"]);
+        let e = parse_row(Path::new("part"), &rec, 1).unwrap_err();
+        assert!(e.to_string().contains("a row has 3 columns, not 14"), "{e}");
+        let mut cells = vec!["0", "0", "1", "2"];
+        cells.extend(["x"; 10]);
+        let e = parse_row(Path::new("part"), &csv::ByteRecord::from(cells), 1).unwrap_err();
+        assert!(e.to_string().contains("point 0: throttle_rate"), "{e}");
+    }
+}
