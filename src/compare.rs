@@ -63,10 +63,10 @@ pub fn row(file: &str, scenario: &Scenario, outcome: &Outcome, report: &RunRepor
         max_iterator_age_s: format!("{:.1}", m.iterator_age_ms / 1000.0),
         requests_accepted: requests.clone().filter(|r| r.rejected.is_none()).count(),
         requests_rejected: requests.filter(|r| r.rejected.is_some()).count(),
-        shards_start: report.summary.shards,
-        shards_end: report.summary.shards_at_end,
+        shards_start: report.analysis.summary.shards,
+        shards_end: report.analysis.summary.shards_at_end,
         monthly_cost_usd: format!("{:.2}", m.monthly_cost),
-        slo: report.summary.slo.clone(),
+        slo: report.analysis.summary.slo.clone(),
     }
 }
 

@@ -9,10 +9,11 @@
 
 use std::fmt::Write as _;
 
+use crate::analysis::fmt_value;
 use crate::charts::{Chart, ChartError, render_svg};
 use crate::plan::Plan;
-use crate::report::{RunReport, fmt_value};
-use crate::sweep::Manifest;
+use crate::report::RunReport;
+use crate::sweep::{METRICS, Manifest, PointSummary, SweepSummary};
 
 /// A sweep summary table lists at most this many points (the CSV has all).
 pub const MAX_TABLE_ROWS: usize = 200;
@@ -141,27 +142,19 @@ fn inline_svg(svg: &str, title: &str) -> String {
     }
 }
 
-/// A CSV file as a table: the header row as `th`, numbers right-aligned;
-/// at most `max_rows` rows (and a note of how many were left out).
-fn csv_table(bytes: &[u8], max_rows: usize) -> String {
-    let mut r = csv::ReaderBuilder::new()
-        .has_headers(false)
-        .from_reader(bytes);
-    let mut t = String::from("<table>\n");
-    let mut total = 0usize;
-    for (i, rec) in r.records().enumerate() {
-        let Ok(rec) = rec else { break };
-        if i > 0 {
-            total += 1;
-            if total > max_rows {
-                continue;
-            }
-        }
+/// A table as its CSV file has it: the header row as `th`, numbers
+/// right-aligned; at most `max_rows` rows (and a note of how many were left
+/// out).
+fn table(header: &[String], rows: &[Vec<String>], max_rows: usize) -> String {
+    let mut t = String::from("<table>\n<tr>");
+    for cell in header {
+        let _ = write!(t, "<th>{}</th>", escape(cell));
+    }
+    t.push_str("</tr>\n");
+    for rec in rows.iter().take(max_rows) {
         t.push_str("<tr>");
-        for cell in rec.iter() {
-            if i == 0 {
-                let _ = write!(t, "<th>{}</th>", escape(cell));
-            } else if cell.parse::<f64>().is_ok() {
+        for cell in rec {
+            if cell.parse::<f64>().is_ok() {
                 let _ = write!(t, "<td class=\"num\">{}</td>", escape(cell));
             } else {
                 let _ = write!(t, "<td>{}</td>", escape(cell));
@@ -170,22 +163,20 @@ fn csv_table(bytes: &[u8], max_rows: usize) -> String {
         t.push_str("</tr>\n");
     }
     t.push_str("</table>\n");
-    if total > max_rows {
+    if rows.len() > max_rows {
         let _ = writeln!(
             t,
-            "<p>The first {max_rows} of {total} rows; the CSV file has them all.</p>"
+            "<p>The first {max_rows} of {} rows; the CSV file has them all.</p>",
+            rows.len()
         );
     }
     t
 }
 
-/// A one-row CSV file turned on its side: one row per column.
-fn csv_fields(bytes: &[u8]) -> String {
-    let mut r = csv::Reader::from_reader(bytes);
-    let header = r.headers().cloned().unwrap_or_default();
-    let row = r.records().next().and_then(Result::ok).unwrap_or_default();
+/// The summary row turned on its side: one row per summary.csv column.
+fn summary_fields(summary: &crate::report::Summary) -> String {
     let mut t = String::from("<table>\n<tr><th>field</th><th>value</th></tr>\n");
-    for (k, v) in header.iter().zip(row.iter()) {
+    for (k, v) in summary.fields() {
         let class = if v.parse::<f64>().is_ok() {
             " class=\"num\""
         } else {
@@ -195,7 +186,7 @@ fn csv_fields(bytes: &[u8]) -> String {
             t,
             "<tr><td><code>{}</code></td><td{class}>{}</td></tr>",
             escape(k),
-            escape(v)
+            escape(&v)
         );
     }
     t.push_str("</table>\n");
@@ -290,11 +281,7 @@ pub fn render_run(
         escape(&s.latency_p99_ms),
         escape(&s.monthly_cost_usd)
     );
-    let summary = report
-        .files
-        .iter()
-        .find(|(n, _)| n == "summary.csv")
-        .map_or_else(String::new, |(_, b)| csv_fields(b));
+    let summary = summary_fields(s);
     render(&Page {
         title: format!("shardcast run: {}", s.scenario),
         verdict_class: class,
@@ -371,13 +358,12 @@ fn markdown_lite(md: &str) -> String {
     h
 }
 
-/// report.html of a plan. `plan_md` and `plan_csv` are plan.md and plan.csv
-/// as written.
+/// report.html of a plan. `plan_md` is plan.md as written; the table shows
+/// plan.csv's cells.
 pub fn render_plan(
     plan: &Plan,
     name: &str,
     plan_md: &str,
-    plan_csv: &[u8],
     scenario: (&str, u64, &str),
     charts: &[Chart],
 ) -> Result<String, ChartError> {
@@ -392,7 +378,10 @@ pub fn render_plan(
         verdict_class: class,
         verdict: markdown_lite(plan_md),
         summary_heading: "Candidates (plan.csv)",
-        summary: csv_table(plan_csv, MAX_TABLE_ROWS),
+        summary: {
+            let (header, rows) = crate::plan::table(plan);
+            table(&header, &rows, MAX_TABLE_ROWS)
+        },
         charts,
         scenario_text: Some(text),
         footer: footer(
@@ -408,24 +397,12 @@ pub fn render_plan(
 
 /// The verdict of a sweep: the cheapest point whose every replication met
 /// the objectives, if any.
-fn sweep_verdict(manifest: &Manifest, summary_csv: &[u8]) -> (&'static str, String) {
-    let mut r = csv::Reader::from_reader(summary_csv);
-    let header = r.headers().cloned().unwrap_or_default();
-    let col = |n: &str| header.iter().position(|h| h == n);
-    let axes = manifest.axes.len();
-    let (Some(pass), Some(cost), Some(rate)) = (
-        col("slo_pass_mean"),
-        col("monthly_cost_usd_mean"),
-        col("throttle_rate_mean"),
-    ) else {
-        return (
-            "none",
-            "<p>sweep-summary.csv has no verdict columns.</p>\n".into(),
-        );
-    };
-    let rows: Vec<csv::StringRecord> = r.records().filter_map(Result::ok).collect();
+fn sweep_verdict(manifest: &Manifest, summary: &SweepSummary) -> (&'static str, String) {
+    let at = |name: &str| METRICS.iter().position(|m| *m == name).unwrap_or(0);
+    let (pass, cost, rate) = (at("slo_pass"), at("monthly_cost_usd"), at("throttle_rate"));
+    let rows = &summary.points;
     let points = rows.len();
-    if rows.iter().all(|x| x.get(pass).is_none_or(str::is_empty)) {
+    if rows.iter().all(|x| x.estimates[pass].is_none()) {
         return (
             "none",
             format!(
@@ -435,23 +412,22 @@ fn sweep_verdict(manifest: &Manifest, summary_csv: &[u8]) -> (&'static str, Stri
             ),
         );
     }
-    let num = |x: &csv::StringRecord, i: usize| x.get(i).and_then(|v| v.parse::<f64>().ok());
-    let meeting: Vec<&csv::StringRecord> = rows
+    let mean = |x: &PointSummary, i: usize| x.estimates[i].map(|e| e.mean);
+    let meeting: Vec<&PointSummary> = rows
         .iter()
-        .filter(|x| num(x, pass).is_some_and(|p| p >= 1.0))
+        .filter(|x| mean(x, pass).is_some_and(|p| p >= 1.0))
         .collect();
     // Cheapest first; ties go to the earlier point (grid order).
     let best = meeting.iter().min_by(|a, b| {
-        num(a, cost)
+        mean(a, cost)
             .unwrap_or(f64::INFINITY)
-            .total_cmp(&num(b, cost).unwrap_or(f64::INFINITY))
+            .total_cmp(&mean(b, cost).unwrap_or(f64::INFINITY))
     });
-    let assignment = |x: &csv::StringRecord| {
-        header
+    let assignment = |x: &PointSummary| {
+        summary
+            .axes
             .iter()
-            .skip(1)
-            .take(axes)
-            .zip(x.iter().skip(1))
+            .zip(&x.params)
             .map(|(k, v)| format!("<code>{}={}</code>", escape(k), escape(v)))
             .collect::<Vec<_>>()
             .join(", ")
@@ -464,8 +440,8 @@ fn sweep_verdict(manifest: &Manifest, summary_csv: &[u8]) -> (&'static str, Stri
                  throttle rate {:.4} %; the cheapest of the {} of {points} points whose every \
                  replication met the objectives ({} replication(s) each).</p>\n",
                 assignment(b),
-                escape(b.get(cost).unwrap_or("")),
-                num(b, rate).unwrap_or(0.0) * 100.0,
+                escape(&b.mean_cell(cost)),
+                mean(b, rate).unwrap_or(0.0) * 100.0,
                 meeting.len(),
                 manifest.replications
             ),
@@ -481,15 +457,15 @@ fn sweep_verdict(manifest: &Manifest, summary_csv: &[u8]) -> (&'static str, Stri
     }
 }
 
-/// report.html of a sweep: the manifest, sweep-summary.csv as written, the
+/// report.html of a sweep: the manifest, sweep-summary.csv's cells, the
 /// base scenario's text and seed (`None` after a merge, which has neither).
 pub fn render_sweep(
     manifest: &Manifest,
-    summary_csv: &[u8],
+    summary: &SweepSummary,
     scenario: Option<(&str, u64)>,
     charts: &[Chart],
 ) -> Result<String, ChartError> {
-    let (class, mut verdict) = sweep_verdict(manifest, summary_csv);
+    let (class, mut verdict) = sweep_verdict(manifest, summary);
     let _ = writeln!(
         verdict,
         "<p>Axes: {}.</p>",
@@ -505,7 +481,10 @@ pub fn render_sweep(
         verdict_class: class,
         verdict,
         summary_heading: "Points (sweep-summary.csv: means and 95 % half-widths)",
-        summary: csv_table(summary_csv, MAX_TABLE_ROWS),
+        summary: {
+            let (header, rows) = crate::sweep::summary_table(summary);
+            table(&header, &rows, MAX_TABLE_ROWS)
+        },
         charts,
         scenario_text: scenario.map(|s| s.0),
         footer: footer(
@@ -530,7 +509,9 @@ mod tests {
             markdown_lite("# T\n\n**Rec: 3** `a<b`\n\n- one\n- `two\n"),
             "<p><strong>Rec: 3</strong> <code>a&lt;b</code></p>\n<ul>\n<li>one</li>\n<li><code>two</code></li>\n</ul>\n"
         );
-        let t = csv_table(b"a,b\n1,x\n2,y\n3,z\n", 2);
+        let cells = |v: &[&str]| v.iter().map(|c| (*c).to_owned()).collect::<Vec<_>>();
+        let rows = [cells(&["1", "x"]), cells(&["2", "y"]), cells(&["3", "z"])];
+        let t = table(&cells(&["a", "b"]), &rows, 2);
         assert!(t.contains("<th>a</th>") && t.contains("<td class=\"num\">2</td>"));
         assert!(!t.contains(">3<") && t.contains("first 2 of 3"));
     }

@@ -19,6 +19,8 @@
 //! - [`scenario`], [`workload`]: scenario files validated into domain types.
 //! - [`model`]: the stream on the kernel: producers, write limits,
 //!   resharding in time, consumers, autoscaling policies, on-demand mode.
+//! - [`analysis`]: what a run measured, as numbers (summary, objectives,
+//!   cost, the rows of every table), computed once.
 //! - [`report`], [`plan`], [`sweep`], [`check`]: what users read;
 //!   [`charts`] and [`html`] draw them (SVG, PNG, one self-contained page).
 //!
@@ -56,6 +58,7 @@
 
 #![warn(missing_docs, missing_debug_implementations, unreachable_pub)]
 
+pub mod analysis;
 pub mod app;
 pub mod charts;
 pub mod check;

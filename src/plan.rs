@@ -13,10 +13,10 @@ use std::fmt::Write as _;
 use rayon::prelude::*;
 use statrs::distribution::{ContinuousCDF, StudentsT};
 
+use crate::analysis::{Measured, analyze};
 use crate::kds::Quota;
 use crate::kds::prices::Dimension;
 use crate::model::{RunOptions, SimError, simulate};
-use crate::report::{self, Measured};
 use crate::scenario::{Scenario, Slo};
 use crate::sim::rng::{Purpose, derive_seed};
 
@@ -227,11 +227,9 @@ fn evaluate(
             sc.stream.shards = s;
             sc.seed = derive_seed(scenario.seed, Purpose::Replication, u64::from(r));
             let out = simulate(&sc, RunOptions::default())?;
-            let rep =
-                report::build(&sc, &out, "").map_err(|e| SimError::Conservation(e.to_string()))?;
             let t = &out.metrics.shard_totals;
             Ok(Run {
-                m: rep.measured,
+                m: analyze(&sc, &out).measured,
                 by_records: t.iter().map(|x| x.counts.throttled_by_records).sum(),
                 by_bytes: t.iter().map(|x| x.counts.throttled_by_bytes).sum(),
                 read_throttled: out.consumers.iter().map(|c| c.total.throttled).sum(),
@@ -438,37 +436,28 @@ fn hot_keys(scenario: &Scenario, shards: u32) -> Result<(Vec<HotKey>, Vec<u64>),
     sc.stream.shards = shards;
     let out = simulate(&sc, RunOptions::default())?;
     let offered = out.keys.iter().map(|k| k.offered_bytes).collect();
-    let rep = report::build(&sc, &out, "").map_err(|e| SimError::Conservation(e.to_string()))?;
-    let (_, keys) = rep
-        .files
-        .iter()
-        .find(|(n, _)| n == "keys.csv")
-        .expect("a report has keys.csv");
-    let mut reader = csv::Reader::from_reader(keys.as_slice());
-    let mut hot = Vec::new();
     let records_limit = Quota::WriteRecordsPerShardPerSec.value() as f64;
     let bytes_limit = Quota::WriteBytesPerShardPerSec.value() as f64;
-    for row in reader.records().flatten() {
-        if &row[8] != "true" {
-            continue;
-        }
-        let rate: f64 = row[6].parse().unwrap_or(0.0);
-        let bytes: f64 = row[7].parse().unwrap_or(0.0);
-        let salt_into = (rate / (0.8 * records_limit))
-            .max(bytes / (0.8 * bytes_limit))
-            .ceil() as u32;
-        hot.push(HotKey {
-            key: format!("{}:{}", &row[0], &row[1]),
-            group: row[0].to_owned(),
-            name: row[1].to_owned(),
-            // keys.csv names an explicit hash key by its hash key; a
-            // partition key's is its MD5, which is not its own text.
-            partition_key: row[1] != row[2],
-            records_per_s: rate,
-            bytes_per_s: bytes,
-            salt_into,
-        });
-    }
+    let hot = analyze(&sc, &out)
+        .keys
+        .into_iter()
+        .filter(|k| k.exceeds_shard_limit)
+        .map(|k| {
+            let (rate, bytes) = (k.records_per_s, k.bytes_per_s);
+            let salt_into = (rate / (0.8 * records_limit))
+                .max(bytes / (0.8 * bytes_limit))
+                .ceil() as u32;
+            HotKey {
+                key: format!("{}:{}", k.group, k.key),
+                partition_key: k.is_partition_key(),
+                group: k.group,
+                name: k.key,
+                records_per_s: rate,
+                bytes_per_s: bytes,
+                salt_into,
+            }
+        })
+        .collect();
     Ok((hot, offered))
 }
 
@@ -499,6 +488,17 @@ fn e(x: &Estimate, digits: usize) -> (String, String) {
 /// The plan as CSV: one row per candidate, then the on-demand options.
 /// Cost columns per dimension are those some row pays for.
 pub fn render_csv(plan: &Plan) -> Result<Vec<u8>, csv::Error> {
+    let (header, rows) = table(plan);
+    let mut w = csv::Writer::from_writer(Vec::new());
+    w.write_record(&header)?;
+    for record in rows {
+        w.write_record(&record)?;
+    }
+    w.into_inner().map_err(|e| e.into_error().into())
+}
+
+/// plan.csv's header and rows, as text.
+pub fn table(plan: &Plan) -> (Vec<String>, Vec<Vec<String>>) {
     let rows: Vec<(String, &Candidate)> = plan
         .candidates
         .iter()
@@ -517,7 +517,6 @@ pub fn render_csv(plan: &Plan) -> Result<Vec<u8>, csv::Error> {
                 .any(|(_, c)| c.monthly_by_dimension[d as usize] > 0.0)
         })
         .collect();
-    let mut w = csv::Writer::from_writer(Vec::new());
     let mut header: Vec<String> = [
         "shards",
         "replications",
@@ -539,7 +538,7 @@ pub fn render_csv(plan: &Plan) -> Result<Vec<u8>, csv::Error> {
     .map(str::to_owned)
     .into();
     header.extend(dims.iter().map(|d| format!("monthly_{}_usd", d.column())));
-    w.write_record(&header)?;
+    let mut records = Vec::with_capacity(rows.len());
     for (shards, c) in rows {
         let (tr, tr_ci) = e(&c.throttle_rate, 6);
         let (f, f_ci) = e(&c.failed, 1);
@@ -568,9 +567,9 @@ pub fn render_csv(plan: &Plan) -> Result<Vec<u8>, csv::Error> {
             dims.iter()
                 .map(|&d| format!("{:.2}", c.monthly_by_dimension[d as usize])),
         );
-        w.write_record(&record)?;
+        records.push(record);
     }
-    w.into_inner().map_err(|e| e.into_error().into())
+    (header, records)
 }
 
 /// The recommendation in plain words (Markdown).

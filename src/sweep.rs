@@ -11,7 +11,8 @@
 //! sweep equals `run`), replication r > 0 with a seed derived from it and r
 //! only, the same at every point (common random numbers). Runs go in
 //! parallel and are gathered in grid order; the summary is computed from
-//! the rows as written, so a merge of partitions gives the same bytes as a
+//! the typed rows at the precision sweep.csv records, so a merge of
+//! partitions (which reads their sweep.csv) gives the same bytes as a
 //! single run.
 
 use std::fmt::Write as _;
@@ -19,14 +20,21 @@ use std::path::Path;
 
 use serde::{Deserialize, Serialize};
 
+use crate::analysis::analyze;
 use crate::model::{RunOptions, SimError, simulate};
-use crate::plan::estimate;
-use crate::report;
 use crate::scenario::{Scenario, ScenarioError};
 use crate::sim::rng::{Purpose, derive_seed};
 
 use crate::scenario::grid::cell;
 pub use crate::scenario::grid::{Axis, GridError, apply};
+
+mod merge;
+mod summary;
+
+pub use merge::merge;
+pub use summary::{
+    METRICS, PointSummary, Row, SweepSummary, render_rows, render_summary, summarize, summary_table,
+};
 
 /// The largest grid accepted (points times replications).
 pub const MAX_RUNS: usize = crate::scenario::grid::MAX_VALUES;
@@ -293,10 +301,9 @@ impl Sweep {
             sc.seed = derive_seed(sc.seed, Purpose::Replication, u64::from(replication));
         }
         let out = simulate(&sc, RunOptions::default())?;
-        let rep = report::build(&sc, &out, "")
-            .map_err(|e| SimError::Conservation(format!("rendering: {e}")))?;
-        let m = &rep.measured;
-        let slo = &rep.slo;
+        let a = analyze(&sc, &out);
+        let m = &a.measured;
+        let slo = &a.slo;
         Ok(Row {
             point,
             replication,
@@ -306,20 +313,16 @@ impl Sweep {
                 .map(cell)
                 .collect(),
             metrics: [
-                format!("{:.6}", m.throttle_rate),
-                m.failed.to_string(),
-                format!("{:.3}", m.p99_ms),
-                format!("{:.4}", m.peak_utilisation),
-                m.lost.to_string(),
-                format!("{:.0}", m.iterator_age_ms),
-                m.reshards_per_24h.to_string(),
-                rep.summary.shards_at_end.to_string(),
-                format!("{:.2}", m.monthly_cost),
-                if slo.is_empty() {
-                    String::new()
-                } else {
-                    u8::from(slo.iter().all(|c| c.pass())).to_string()
-                },
+                Some(m.throttle_rate),
+                Some(m.failed as f64),
+                Some(m.p99_ms),
+                Some(m.peak_utilisation),
+                Some(m.lost as f64),
+                Some(m.iterator_age_ms),
+                Some(m.reshards_per_24h as f64),
+                Some(f64::from(a.summary.shards_at_end)),
+                Some(m.monthly_cost),
+                (!slo.is_empty()).then(|| f64::from(u8::from(slo.iter().all(|c| c.pass())))),
             ],
         })
     }
@@ -357,111 +360,6 @@ fn assignment(axes: &[Axis], values: &[&toml::Value]) -> String {
         .join(", ")
 }
 
-/// The metrics of each run, in sweep.csv's column order.
-pub const METRICS: [&str; 10] = [
-    "throttle_rate",
-    "records_failed",
-    "latency_p99_ms",
-    "peak_shard_utilisation",
-    "records_lost",
-    "max_iterator_age_ms",
-    "reshards_per_24h",
-    "shards_at_end",
-    "monthly_cost_usd",
-    "slo_pass",
-];
-
-/// Decimals of each metric's mean in sweep-summary.csv.
-const DECIMALS: [usize; 10] = [6, 1, 3, 4, 1, 0, 2, 2, 2, 3];
-
-/// One run of one point.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Row {
-    /// Grid index.
-    pub point: usize,
-    /// Replication index.
-    pub replication: u32,
-    /// Its seed.
-    pub seed: u64,
-    /// The point's values, one per axis.
-    pub params: Vec<String>,
-    /// [`METRICS`], formatted.
-    pub metrics: [String; 10],
-}
-
-/// sweep.csv: one row per point and replication.
-pub fn render_rows(axes: &[String], rows: &[Row]) -> Result<Vec<u8>, csv::Error> {
-    let mut w = csv::Writer::from_writer(Vec::new());
-    let mut header = vec!["point".to_owned(), "replication".into(), "seed".into()];
-    header.extend(axes.iter().cloned());
-    header.extend(METRICS.iter().map(|m| (*m).to_owned()));
-    w.write_record(&header)?;
-    for r in rows {
-        let mut rec = vec![
-            r.point.to_string(),
-            r.replication.to_string(),
-            r.seed.to_string(),
-        ];
-        rec.extend(r.params.iter().cloned());
-        rec.extend(r.metrics.iter().cloned());
-        w.write_record(&rec)?;
-    }
-    w.into_inner().map_err(|e| e.into_error().into())
-}
-
-/// sweep-summary.csv, from sweep.csv's text: per point, the mean and the
-/// half-width of the 95 % interval (Student t) of each metric.
-pub fn summarize(sweep_csv: &[u8], axes: usize) -> Result<Vec<u8>, SweepError> {
-    let bad = |m: String| SweepError::Merge(format!("sweep.csv: {m}"));
-    let mut r = csv::Reader::from_reader(sweep_csv);
-    let header = r.headers().map_err(|e| bad(e.to_string()))?.clone();
-    let mut w = csv::Writer::from_writer(Vec::new());
-    let mut out_header: Vec<String> = vec!["point".into()];
-    out_header.extend(header.iter().skip(3).take(axes).map(str::to_owned));
-    out_header.push("replications".into());
-    for m in METRICS {
-        out_header.push(format!("{m}_mean"));
-        out_header.push(format!("{m}_ci95"));
-    }
-    w.write_record(&out_header)
-        .map_err(|e| bad(e.to_string()))?;
-    let records: Vec<csv::StringRecord> = r
-        .records()
-        .collect::<Result<_, _>>()
-        .map_err(|e| bad(e.to_string()))?;
-    let mut i = 0;
-    while i < records.len() {
-        let point = &records[i][0];
-        let j = records[i..]
-            .iter()
-            .position(|x| &x[0] != point)
-            .map_or(records.len(), |k| i + k);
-        let group = &records[i..j];
-        let mut rec: Vec<String> = vec![point.to_owned()];
-        rec.extend(group[0].iter().skip(3).take(axes).map(str::to_owned));
-        rec.push(group.len().to_string());
-        for (k, &digits) in DECIMALS.iter().enumerate() {
-            let col = 3 + axes + k;
-            let xs: Vec<f64> = group
-                .iter()
-                .filter(|x| !x[col].is_empty())
-                .map(|x| x[col].parse::<f64>())
-                .collect::<Result<_, _>>()
-                .map_err(|e| bad(format!("point {point}: {}: {e}", METRICS[k])))?;
-            if xs.is_empty() {
-                rec.extend([String::new(), String::new()]);
-            } else {
-                let e = estimate(&xs);
-                rec.push(format!("{:.*}", digits, e.mean));
-                rec.push(format!("{:.*}", digits, e.ci95));
-            }
-        }
-        w.write_record(&rec).map_err(|e| bad(e.to_string()))?;
-        i = j;
-    }
-    w.into_inner().map_err(|e| bad(e.to_string()))
-}
-
 /// What a sweep (or one part of it) ran: written as sweep-manifest.toml so
 /// that `merge` can check the parts belong together.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -483,9 +381,9 @@ pub struct Manifest {
     pub version: String,
 }
 
-/// The files of a sweep: sweep.csv, sweep-summary.csv, sweep-manifest.toml.
-pub fn files(manifest: &Manifest, rows: &[Row]) -> Result<Vec<(String, Vec<u8>)>, SweepError> {
-    let axes: Vec<String> = manifest
+/// The axes' paths of a manifest (`stream.shards` of `stream.shards=2..6`).
+pub fn axis_names(manifest: &Manifest) -> Vec<String> {
+    manifest
         .axes
         .iter()
         .map(|s| {
@@ -494,155 +392,39 @@ pub fn files(manifest: &Manifest, rows: &[Row]) -> Result<Vec<(String, Vec<u8>)>
                 .trim()
                 .to_owned()
         })
-        .collect();
+        .collect()
+}
+
+/// The files of a sweep (sweep.csv, sweep-summary.csv,
+/// sweep-manifest.toml) and its summary as numbers.
+pub fn files(manifest: &Manifest, rows: &[Row]) -> Result<SweepFiles, SweepError> {
+    let axes = axis_names(manifest);
     let csv = render_rows(&axes, rows).map_err(|e| SweepError::Options(e.to_string()))?;
-    files_from_csv(manifest, csv)
+    files_from_rows(manifest, &axes, csv, rows)
 }
 
-fn files_from_csv(manifest: &Manifest, csv: Vec<u8>) -> Result<Vec<(String, Vec<u8>)>, SweepError> {
-    let summary = summarize(&csv, manifest.axes.len())?;
+/// A sweep's files, `(name, bytes)`, and its summary as numbers.
+pub type SweepFiles = (Vec<(String, Vec<u8>)>, SweepSummary);
+
+/// The files, with sweep.csv already rendered as `csv`.
+fn files_from_rows(
+    manifest: &Manifest,
+    axes: &[String],
+    csv: Vec<u8>,
+    rows: &[Row],
+) -> Result<SweepFiles, SweepError> {
+    let summary = summarize(axes, rows);
+    let summary_csv = render_summary(&summary)
+        .map_err(|e| SweepError::Options(format!("sweep-summary.csv: {e}")))?;
     let toml = toml::to_string(manifest).map_err(|e| SweepError::Options(e.to_string()))?;
-    Ok(vec![
-        ("sweep.csv".into(), csv),
-        ("sweep-summary.csv".into(), summary),
-        ("sweep-manifest.toml".into(), toml.into_bytes()),
-    ])
-}
-
-/// Joins the parts of a partitioned sweep (each a directory written by
-/// `sweep --partition I/N`) into the files one whole sweep writes.
-pub fn merge(dirs: &[&Path]) -> Result<Vec<(String, Vec<u8>)>, SweepError> {
-    let read = |dir: &Path, name: &str| {
-        std::fs::read(dir.join(name))
-            .map_err(|e| SweepError::Merge(format!("{}: {e}", dir.join(name).display())))
-    };
-    let mut parts = Vec::with_capacity(dirs.len());
-    for dir in dirs {
-        let text = String::from_utf8(read(dir, "sweep-manifest.toml")?).map_err(|_| {
-            SweepError::Merge(format!(
-                "{}: not UTF-8",
-                dir.join("sweep-manifest.toml").display()
-            ))
-        })?;
-        let m: Manifest = toml::from_str(&text).map_err(|e| {
-            SweepError::Merge(format!(
-                "{}: {e}",
-                dir.join("sweep-manifest.toml").display()
-            ))
-        })?;
-        let p = Partition::parse(&m.partition).map_err(|_| {
-            SweepError::Merge(format!(
-                "{}: partition {:?} is not I/N",
-                dir.join("sweep-manifest.toml").display(),
-                m.partition
-            ))
-        })?;
-        parts.push((dir, m, p, read(dir, "sweep.csv")?));
-    }
-    let Some((first_dir, first, first_p, _)) = parts.first() else {
-        return Err(SweepError::Merge("no directories given".into()));
-    };
-    let whole = Manifest {
-        partition: "1/1".into(),
-        ..first.clone()
-    };
-    let mut seen = vec![None; first_p.count as usize];
-    for (dir, m, p, _) in &parts {
-        let as_whole = Manifest {
-            partition: "1/1".into(),
-            ..m.clone()
-        };
-        if m.scenario_md5 != first.scenario_md5 && m.scenario == first.scenario {
-            return Err(SweepError::Merge(format!(
-                "{} and {} ran on other inputs (scenario_md5 {} and {}): the scenario file or a \
-                 file it reads (a trace, a CloudWatch export, a price file, a scaling-utils \
-                 configuration) differs",
-                first_dir.display(),
-                dir.display(),
-                first.scenario_md5,
-                m.scenario_md5
-            )));
-        }
-        if as_whole != whole || p.count != first_p.count {
-            return Err(SweepError::Merge(format!(
-                "{} is a part of another sweep than {} (scenario and its inputs, axes, replications, version and partition count must match)",
-                dir.display(),
-                first_dir.display()
-            )));
-        }
-        if let Some(other) = seen[(p.index - 1) as usize].replace(dir) {
-            return Err(SweepError::Merge(format!(
-                "{} and {} are both partition {}",
-                other.display(),
-                dir.display(),
-                m.partition
-            )));
-        }
-    }
-    let missing: Vec<String> = seen
-        .iter()
-        .enumerate()
-        .filter(|(_, d)| d.is_none())
-        .map(|(i, _)| format!("{}/{}", i + 1, first_p.count))
-        .collect();
-    if !missing.is_empty() {
-        return Err(SweepError::Merge(format!(
-            "partition {} missing",
-            missing.join(", ")
-        )));
-    }
-    // Rows from every part, back in grid order.
-    let mut header = None;
-    let mut records: Vec<(usize, u32, csv::ByteRecord)> = Vec::new();
-    for (dir, _, _, csv) in &parts {
-        let mut r = csv::Reader::from_reader(csv.as_slice());
-        let h = r
-            .byte_headers()
-            .map_err(|e| SweepError::Merge(format!("{}: {e}", dir.display())))?
-            .clone();
-        if header.get_or_insert_with(|| h.clone()) != &h {
-            return Err(SweepError::Merge(format!(
-                "{}/sweep.csv has other columns",
-                dir.display()
-            )));
-        }
-        for rec in r.byte_records() {
-            let rec = rec.map_err(|e| SweepError::Merge(format!("{}: {e}", dir.display())))?;
-            let num = |i: usize| {
-                std::str::from_utf8(&rec[i])
-                    .ok()
-                    .and_then(|s| s.parse::<u64>().ok())
-                    .ok_or_else(|| {
-                        SweepError::Merge(format!("{}/sweep.csv: a bad row", dir.display()))
-                    })
-            };
-            let (p, r) = (num(0)? as usize, num(1)? as u32);
-            records.push((p, r, rec));
-        }
-    }
-    records.sort_by_key(|x| (x.0, x.1));
-    let expected = whole.points * whole.replications as usize;
-    if records.len() != expected
-        || records
-            .windows(2)
-            .any(|w| (w[0].0, w[0].1) == (w[1].0, w[1].1))
-    {
-        return Err(SweepError::Merge(format!(
-            "the parts hold {} runs; the grid has {expected}",
-            records.len()
-        )));
-    }
-    let mut w = csv::Writer::from_writer(Vec::new());
-    let err = |e: csv::Error| SweepError::Merge(e.to_string());
-    w.write_byte_record(header.as_ref().expect("at least one part"))
-        .map_err(err)?;
-    for (_, _, rec) in &records {
-        w.write_byte_record(rec).map_err(err)?;
-    }
-    let csv = w
-        .into_inner()
-        .map_err(|e| SweepError::Merge(e.to_string()))?;
-    files_from_csv(&whole, csv)
+    Ok((
+        vec![
+            ("sweep.csv".into(), csv),
+            ("sweep-summary.csv".into(), summary_csv),
+            ("sweep-manifest.toml".into(), toml.into_bytes()),
+        ],
+        summary,
+    ))
 }
 
 /// A one-line description of the grid, for the terminal.

@@ -72,7 +72,6 @@ pub(crate) fn plan(args: &PlanArgs, out: &mut dyn Write) -> Result<()> {
                 &plan,
                 &scenario.name,
                 &md,
-                &csv,
                 (&text, scenario.seed, &md5),
                 charts,
             )?)

@@ -86,14 +86,14 @@ pub(crate) fn sweep(args: &SweepArgs, out: &mut dyn Write) -> Result<()> {
     let rows = pool.install(|| sweep.run(partition, &|| bar.inc(1)));
     bar.finish_and_clear();
     let manifest = sweep.manifest(partition);
-    let mut files = crate::sweep::files(&manifest, &rows?)?;
+    let (mut files, summary) = crate::sweep::files(&manifest, &rows?)?;
     let dir = output::out_dir(args.out.as_deref(), DirFor::Sweep(&args.file));
     // A part's summary holds only its own points: its verdict and charts
     // would mislead, so the page is made once, by `merge`.
     if partition == Partition::WHOLE {
         let pages = sweep_pages(
             &manifest,
-            &files,
+            &summary,
             Some((&text, base.seed)),
             base.slo.max_throttle_rate,
             args.pages,
@@ -109,7 +109,7 @@ pub(crate) fn sweep(args: &SweepArgs, out: &mut dyn Write) -> Result<()> {
 /// `merge`: the files one whole sweep writes, from its parts' directories.
 pub(crate) fn merge(args: &MergeArgs, out: &mut dyn Write) -> Result<()> {
     let dirs: Vec<&Path> = args.dirs.iter().map(PathBuf::as_path).collect();
-    let mut files = crate::sweep::merge(&dirs)?;
+    let (mut files, summary) = crate::sweep::merge(&dirs)?;
     let manifest: Manifest = files
         .iter()
         .find(|(n, _)| n == "sweep-manifest.toml")
@@ -117,7 +117,7 @@ pub(crate) fn merge(args: &MergeArgs, out: &mut dyn Write) -> Result<()> {
         .context("merge: the joined manifest does not parse")?;
     // The parts keep no scenario file, so neither its text nor its
     // objectives are known here.
-    let pages = sweep_pages(&manifest, &files, None, None, args.pages)?;
+    let pages = sweep_pages(&manifest, &summary, None, None, args.pages)?;
     files.extend(pages);
     output::write_dir(&args.out, &files, &crate::html::page_files())
         .with_context(|| format!("cannot write the sweep into {}", args.out.display()))?;
@@ -130,34 +130,18 @@ pub(crate) fn merge(args: &MergeArgs, out: &mut dyn Write) -> Result<()> {
     Ok(())
 }
 
-/// report.html and the PNG charts of a whole sweep, from its files.
+/// report.html and the PNG charts of a whole sweep, from its summary.
 fn sweep_pages(
     manifest: &Manifest,
-    files: &[(String, Vec<u8>)],
+    summary: &crate::sweep::SweepSummary,
     scenario: Option<(&str, u64)>,
     max_throttle_rate: Option<f64>,
     pages: Pages,
 ) -> Result<Vec<(String, Vec<u8>)>> {
-    let summary = files
-        .iter()
-        .find(|(n, _)| n == "sweep-summary.csv")
-        .map(|(_, b)| b.as_slice())
-        .unwrap_or_default();
-    let axes: Vec<String> = manifest
-        .axes
-        .iter()
-        .map(|s| {
-            s.split_once('=')
-                .map_or(s.as_str(), |x| x.0)
-                .trim()
-                .to_owned()
-        })
-        .collect();
     pages.render(
         || {
             Ok(crate::charts::sweep_charts(&crate::charts::SweepData {
-                axes: &axes,
-                summary_csv: summary,
+                summary,
                 max_throttle_rate,
             })?)
         },

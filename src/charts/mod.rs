@@ -16,6 +16,8 @@
 //! `HashMap`, whose order changes between processes), and nothing reads
 //! the clock.
 
+mod keys;
+mod lag;
 mod run;
 mod study;
 
@@ -127,8 +129,8 @@ enum Body {
     Throttle(run::Throttle),
     Heatmap(run::Heatmap),
     Shards(run::Shards),
-    IteratorAge(run::IteratorAge),
-    Keys(run::Keys),
+    IteratorAge(lag::IteratorAge),
+    Keys(keys::Keys),
     RateVsShards(study::VsShards),
     CostVsShards(study::VsShards),
     SweepHeatmap(study::SweepHeatmap),
@@ -161,8 +163,8 @@ where
         Body::Throttle(d) => run::draw_throttle(&root, &chart.title, d)?,
         Body::Heatmap(d) => run::draw_heatmap(&root, &chart.title, d)?,
         Body::Shards(d) => run::draw_shards(&root, &chart.title, d)?,
-        Body::IteratorAge(d) => run::draw_iterator_age(&root, &chart.title, d)?,
-        Body::Keys(d) => run::draw_keys(&root, &chart.title, d)?,
+        Body::IteratorAge(d) => lag::draw_iterator_age(&root, &chart.title, d)?,
+        Body::Keys(d) => keys::draw_keys(&root, &chart.title, d)?,
         Body::RateVsShards(d) => study::draw_rate_vs_shards(&root, &chart.title, d)?,
         Body::CostVsShards(d) => study::draw_cost_vs_shards(&root, &chart.title, d)?,
         Body::SweepHeatmap(d) => study::draw_sweep_heatmap(&root, &chart.title, d)?,

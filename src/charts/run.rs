@@ -7,13 +7,14 @@ use plotters::style::text_anchor::{HPos, Pos, VPos};
 
 use super::{
     BLUE, Body, Chart, DESC_PX, DrawResult, GREEN, GRID, INK, LABEL_PX, LIGHT, NOT_OPEN, ORANGE,
-    PURPLE, RED, SERIES, TimeAxis, UTILISATION, bucket, draw_empty, draw_key, fmt_num, fmt_pct,
-    frame, legend, legend_box, legend_line, text, y_top,
+    PURPLE, RED, TimeAxis, UTILISATION, bucket, draw_empty, draw_key, fmt_num, fmt_pct, frame,
+    legend, legend_box, legend_line, text, y_top,
 };
+use crate::analysis::shard_intervals;
 use crate::kds::Quota;
 use crate::metrics::IntervalRow;
 use crate::model::Outcome;
-use crate::report::{RunReport, shard_intervals};
+use crate::report::RunReport;
 use crate::scenario::Scenario;
 use crate::units::NANOS_PER_SEC;
 
@@ -24,7 +25,7 @@ const MAX_COLUMNS: usize = 240;
 const MAX_STEPS: usize = 4000;
 
 /// A step series: `(x, y)` pairs, two per bucket (its start and end).
-type Steps = Vec<(f64, f64)>;
+pub(super) type Steps = Vec<(f64, f64)>;
 
 /// The charts of a run, in report order. Charts without data for this run
 /// (no consumers, no finite keys) are left out.
@@ -39,9 +40,9 @@ pub fn run_charts(scenario: &Scenario, outcome: &Outcome, report: &RunReport) ->
         shards(axis, scenario, outcome),
     ];
     if !scenario.consumers.is_empty() {
-        charts.push(iterator_age(axis, duration, scenario, outcome));
+        charts.push(super::lag::iterator_age(axis, duration, scenario, outcome));
     }
-    if let Some(k) = keys(report) {
+    if let Some(k) = super::keys::keys(report) {
         charts.push(k);
     }
     charts
@@ -73,7 +74,7 @@ fn per_label(minutes: usize) -> String {
     }
 }
 
-fn push_step(steps: &mut Steps, axis: TimeAxis, from: f64, to: f64, y: f64) {
+pub(super) fn push_step(steps: &mut Steps, axis: TimeAxis, from: f64, to: f64, y: f64) {
     steps.push((axis.x(from), y));
     steps.push((axis.x(to), y));
 }
@@ -699,246 +700,5 @@ where
             .legend(|(x, y)| Circle::new((x + 10, y), 5, PURPLE.stroke_width(2)));
     }
     legend(&mut chart, SeriesLabelPosition::UpperRight)?;
-    Ok(())
-}
-
-/// Iterator age per consumer application.
-#[derive(Debug, Clone)]
-pub(super) struct IteratorAge {
-    axis: TimeAxis,
-    end: f64,
-    unit: &'static str,
-    per: String,
-    apps: Vec<(String, Steps)>,
-    slo: Option<f64>,
-}
-
-fn iterator_age(axis: TimeAxis, duration: f64, scenario: &Scenario, outcome: &Outcome) -> Chart {
-    let max_ms = outcome
-        .consumers
-        .iter()
-        .flat_map(|c| c.behind_ms_per_minute.iter().copied())
-        .max()
-        .unwrap_or(0) as f64;
-    let slo_ms = scenario.slo.max_iterator_age.map(|ns| ns as f64 / 1e6);
-    let top_ms = max_ms.max(slo_ms.unwrap_or(0.0));
-    let (ms_per_unit, unit) = if top_ms >= 36_000_000.0 {
-        (3_600_000.0, "h")
-    } else if top_ms >= 600_000.0 {
-        (60_000.0, "min")
-    } else if top_ms >= 2_000.0 {
-        (1_000.0, "s")
-    } else {
-        (1.0, "ms")
-    };
-    let minutes = outcome.metrics.minutes.len();
-    let k = bucket(minutes);
-    let mut apps = Vec::new();
-    for (app, c) in scenario.consumers.iter().zip(&outcome.consumers) {
-        let mut steps = Vec::new();
-        for start in (0..minutes).step_by(k) {
-            let end = (start + k).min(minutes);
-            let v = (start..end)
-                .map(|m| c.behind_ms_per_minute.get(m).copied().unwrap_or(0))
-                .max()
-                .unwrap_or(0) as f64;
-            let to = ((end * 60) as f64).min(duration);
-            push_step(&mut steps, axis, (start * 60) as f64, to, v / ms_per_unit);
-        }
-        apps.push((app.name.clone(), steps));
-    }
-    let per = if k == 1 {
-        "max per minute".to_owned()
-    } else {
-        format!("max per {k} minutes")
-    };
-    Chart {
-        name: "iterator-age",
-        title: "Iterator age per consumer application".to_owned(),
-        caption: format!(
-            "How far each application is behind the tip of the stream (MillisBehindLatest, \
-             {per}), in {unit}. A line that keeps rising is an application that cannot keep up; \
-             past the retention period, records are lost."
-        ),
-        body: Body::IteratorAge(IteratorAge {
-            axis,
-            end: axis.x(duration),
-            unit,
-            per,
-            apps,
-            slo: slo_ms.map(|v| v / ms_per_unit),
-        }),
-    }
-}
-
-pub(super) fn draw_iterator_age<DB: DrawingBackend>(
-    root: &DrawingArea<DB, Shift>,
-    title: &str,
-    d: &IteratorAge,
-) -> DrawResult
-where
-    DB::ErrorType: 'static,
-{
-    if d.apps.iter().all(|a| a.1.is_empty()) {
-        return draw_empty(root, title, "no minutes were simulated");
-    }
-    let max = d
-        .apps
-        .iter()
-        .flat_map(|a| a.1.iter().map(|p| p.1))
-        .fold(d.slo.unwrap_or(0.0), f64::max);
-    let mut chart =
-        frame(root, title, 70).build_cartesian_2d(0.0..d.end.max(1e-9), 0.0..y_top(max, 1.0))?;
-    chart
-        .configure_mesh()
-        .light_line_style(LIGHT)
-        .bold_line_style(GRID)
-        .x_desc(d.axis.desc())
-        .y_desc(format!("iterator age ({}, {})", d.unit, d.per))
-        .x_label_formatter(&|v| fmt_num(*v))
-        .y_label_formatter(&|v| fmt_num(*v))
-        .label_style(text(LABEL_PX))
-        .axis_desc_style(text(DESC_PX))
-        .draw()?;
-    for (i, (name, steps)) in d.apps.iter().enumerate() {
-        let style = SERIES[i % SERIES.len()].stroke_width(2);
-        chart
-            .draw_series(LineSeries::new(steps.iter().copied(), style))?
-            .label(name.clone())
-            .legend(legend_line(style));
-    }
-    if let Some(limit) = d.slo {
-        let s = INK.stroke_width(2);
-        chart
-            .draw_series(DashedLineSeries::new(
-                [(0.0, limit), (d.end, limit)],
-                8,
-                5,
-                s,
-            ))?
-            .label(format!("objective: at most {} {}", fmt_num(limit), d.unit))
-            .legend(legend_line(s));
-    }
-    legend(&mut chart, SeriesLabelPosition::UpperLeft)?;
-    Ok(())
-}
-
-/// The top keys' record rates.
-#[derive(Debug, Clone)]
-pub(super) struct Keys {
-    /// `(group:key, records/s, over a shard's limit)`, busiest first.
-    keys: Vec<(String, f64, bool)>,
-    limit: f64,
-}
-
-/// Key labels longer than this are cut (with an ellipsis).
-const KEY_LABEL_CHARS: usize = 28;
-
-fn keys(report: &RunReport) -> Option<Chart> {
-    let (_, bytes) = report.files.iter().find(|(n, _)| n == "keys.csv")?;
-    let mut reader = csv::Reader::from_reader(bytes.as_slice());
-    let header = reader.headers().ok()?.clone();
-    let col = |name: &str| header.iter().position(|h| h == name);
-    let (g, k, r, x) = (
-        col("group")?,
-        col("key")?,
-        col("records_per_s")?,
-        col("exceeds_shard_limit")?,
-    );
-    let mut keys = Vec::new();
-    for row in reader.records().flatten() {
-        let cell = |i: usize| row.get(i).unwrap_or("");
-        let mut label = format!("{}:{}", cell(g), cell(k));
-        if label.chars().count() > KEY_LABEL_CHARS {
-            label = label.chars().take(KEY_LABEL_CHARS - 1).collect::<String>() + "…";
-        }
-        let rate = cell(r).parse::<f64>().unwrap_or(0.0);
-        keys.push((label, rate, cell(x) == "true"));
-    }
-    if keys.is_empty() {
-        return None;
-    }
-    let limit = Quota::WriteRecordsPerShardPerSec.value() as f64;
-    Some(Chart {
-        name: "keys",
-        title: "Busiest partition keys against one shard's limit".to_owned(),
-        caption: format!(
-            "The {} busiest keys (keys.csv) and their mean records/s over the run. A key always \
-             maps to one shard, so a key past the line (1,000 records/s per shard) is throttled \
-             whatever the shard count; red bars are keys over a shard's records or bytes limit.",
-            keys.len()
-        ),
-        body: Body::Keys(Keys { keys, limit }),
-    })
-}
-
-pub(super) fn draw_keys<DB: DrawingBackend>(
-    root: &DrawingArea<DB, Shift>,
-    title: &str,
-    d: &Keys,
-) -> DrawResult
-where
-    DB::ErrorType: 'static,
-{
-    let n = d.keys.len();
-    let max = d.keys.iter().map(|k| k.1).fold(d.limit, f64::max);
-    // Room for the longest label (DejaVu Sans at 14 px: about 8 px a character).
-    let longest = d
-        .keys
-        .iter()
-        .map(|k| k.0.chars().count())
-        .max()
-        .unwrap_or(0);
-    let label_px = (longest as u32 * 8 + 24).clamp(60, 260);
-    let mut chart = frame(root, title, label_px).build_cartesian_2d(
-        0.0..y_top(max, 1.0),
-        // Integer ranges are inclusive in plotters: n segments for 0..=n-1.
-        (0..n as i32 - 1).into_segmented(),
-    )?;
-    // Busiest at the top: row 0 is drawn highest.
-    let label = |v: &SegmentValue<i32>| match v {
-        SegmentValue::CenterOf(i) if (*i as usize) < n => d.keys[n - 1 - *i as usize].0.clone(),
-        _ => String::new(),
-    };
-    chart
-        .configure_mesh()
-        .light_line_style(LIGHT)
-        .bold_line_style(GRID)
-        .disable_y_mesh()
-        .x_desc("records/s (mean over the run)")
-        .y_desc("")
-        .y_labels(n)
-        .x_label_formatter(&|v| fmt_num(*v))
-        .y_label_formatter(&label)
-        .label_style(text(LABEL_PX))
-        .axis_desc_style(text(DESC_PX))
-        .draw()?;
-    chart.draw_series(d.keys.iter().enumerate().map(|(i, (_, rate, over))| {
-        let row = (n - 1 - i) as i32;
-        let color = if *over { RED } else { BLUE };
-        let mut bar = Rectangle::new(
-            [
-                (0.0, SegmentValue::Exact(row)),
-                (*rate, SegmentValue::Exact(row + 1)),
-            ],
-            color.filled(),
-        );
-        bar.set_margin(3, 3, 0, 0);
-        bar
-    }))?;
-    let s = INK.stroke_width(2);
-    chart
-        .draw_series(DashedLineSeries::new(
-            [
-                (d.limit, SegmentValue::Exact(0)),
-                (d.limit, SegmentValue::Last),
-            ],
-            8,
-            5,
-            s,
-        ))?
-        .label("one shard's limit: 1,000 records/s")
-        .legend(legend_line(s));
-    legend(&mut chart, SeriesLabelPosition::LowerRight)?;
     Ok(())
 }

@@ -11,6 +11,7 @@ use super::{
     legend_line, text, y_top,
 };
 use crate::plan::{Estimate, Plan};
+use crate::sweep::{METRICS, SweepSummary};
 
 /// The sweep axis that sets the shard count.
 const SHARDS_AXIS: &str = "stream.shards";
@@ -144,15 +145,14 @@ pub fn plan_charts(plan: &Plan) -> Vec<Chart> {
 /// What the sweep charts are drawn from.
 #[derive(Debug, Clone, Copy)]
 pub struct SweepData<'a> {
-    /// The axes' paths, in grid order (e.g. `stream.shards`).
-    pub axes: &'a [String],
-    /// sweep-summary.csv as written.
-    pub summary_csv: &'a [u8],
+    /// The sweep's summary: the axes' paths in grid order (e.g.
+    /// `stream.shards`) and each point's estimates.
+    pub summary: &'a SweepSummary,
     /// The base scenario's `max_throttle_rate`, drawn as a reference.
     pub max_throttle_rate: Option<f64>,
 }
 
-/// One point of sweep-summary.csv.
+/// One point of the summary, as the charts use it.
 #[derive(Debug, Clone)]
 struct Point {
     values: Vec<String>,
@@ -160,43 +160,34 @@ struct Point {
     cost: Option<Estimate>,
 }
 
+/// The summary's points; a point without a value per axis is an error.
 fn read_summary(data: &SweepData<'_>) -> Result<Vec<Point>, ChartError> {
-    let bad = |m: String| ChartError::Data(format!("sweep-summary.csv: {m}"));
-    let mut r = csv::Reader::from_reader(data.summary_csv);
-    let header = r.headers().map_err(|e| bad(e.to_string()))?.clone();
-    let col = |name: &str| {
-        header
-            .iter()
-            .position(|h| h == name)
-            .ok_or_else(|| bad(format!("no column {name}")))
+    let n = data.summary.axes.len();
+    let throttle = METRICS.iter().position(|m| *m == "throttle_rate");
+    let cost = METRICS.iter().position(|m| *m == "monthly_cost_usd");
+    let (Some(throttle), Some(cost)) = (throttle, cost) else {
+        return Err(ChartError::Data(
+            "sweep metrics without throttle rate or cost".into(),
+        ));
     };
-    let (tm, tc, cm, cc) = (
-        col("throttle_rate_mean")?,
-        col("throttle_rate_ci95")?,
-        col("monthly_cost_usd_mean")?,
-        col("monthly_cost_usd_ci95")?,
-    );
-    let n = data.axes.len();
-    if header.len() < n + 1 {
-        return Err(bad(format!("{} columns for {n} axes", header.len())));
-    }
-    let mut out = Vec::new();
-    for rec in r.records() {
-        let rec = rec.map_err(|e| bad(e.to_string()))?;
-        let est = |m: usize, c: usize| {
-            let mean = rec.get(m)?.parse::<f64>().ok()?;
-            let ci95 = rec.get(c)?.parse::<f64>().unwrap_or(0.0);
-            Some(Estimate { mean, ci95 })
-        };
-        out.push(Point {
-            values: (1..=n)
-                .map(|i| rec.get(i).unwrap_or("").to_owned())
-                .collect(),
-            throttle: est(tm, tc),
-            cost: est(cm, cc),
-        });
-    }
-    Ok(out)
+    data.summary
+        .points
+        .iter()
+        .map(|p| {
+            if p.params.len() != n {
+                return Err(ChartError::Data(format!(
+                    "sweep point {} has {} values for {n} axes",
+                    p.point,
+                    p.params.len()
+                )));
+            }
+            Ok(Point {
+                values: p.params.clone(),
+                throttle: p.estimates[throttle],
+                cost: p.estimates[cost],
+            })
+        })
+        .collect()
 }
 
 /// Distinct values in order of first appearance (grid order).
@@ -237,10 +228,14 @@ fn names(axes: &[&String]) -> String {
 pub fn sweep_charts(data: &SweepData<'_>) -> Result<Vec<Chart>, ChartError> {
     let points = read_summary(data)?;
     let mut charts = Vec::new();
-    if let Some(s) = data.axes.iter().position(|a| a == SHARDS_AXIS) {
-        let others: Vec<usize> = (0..data.axes.len()).filter(|&i| i != s).collect();
+    if let Some(s) = data.summary.axes.iter().position(|a| a == SHARDS_AXIS) {
+        let others: Vec<usize> = (0..data.summary.axes.len()).filter(|&i| i != s).collect();
         let by = others.first().copied();
-        let rest: Vec<&String> = others.iter().skip(1).map(|&i| &data.axes[i]).collect();
+        let rest: Vec<&String> = others
+            .iter()
+            .skip(1)
+            .map(|&i| &data.summary.axes[i])
+            .collect();
         let series = match by {
             Some(b) => distinct(points.iter().map(|p| p.values[b].as_str())),
             None => vec![String::new()],
@@ -271,7 +266,7 @@ pub fn sweep_charts(data: &SweepData<'_>) -> Result<Vec<Chart>, ChartError> {
                 .collect::<Vec<_>>()
         };
         let label = |v: &str, what: &str| match by {
-            Some(b) => format!("{}={v}", data.axes[b]),
+            Some(b) => format!("{}={v}", data.summary.axes[b]),
             None => what.to_owned(),
         };
         let mean_note = if rest.is_empty() {
@@ -280,7 +275,7 @@ pub fn sweep_charts(data: &SweepData<'_>) -> Result<Vec<Chart>, ChartError> {
             format!(" Each point is the mean over {}.", names(&rest))
         };
         let lines_note = match by {
-            Some(b) => format!(", one line per value of {}", data.axes[b]),
+            Some(b) => format!(", one line per value of {}", data.summary.axes[b]),
             None => String::new(),
         };
         let mut refs = Vec::new();
@@ -324,7 +319,7 @@ pub fn sweep_charts(data: &SweepData<'_>) -> Result<Vec<Chart>, ChartError> {
             }),
         });
     }
-    if data.axes.len() >= 2 {
+    if data.summary.axes.len() >= 2 {
         let xs = distinct(points.iter().map(|p| p.values[0].as_str()));
         let ys = distinct(points.iter().map(|p| p.values[1].as_str()));
         let cells: Vec<Vec<Option<f64>>> = ys
@@ -342,10 +337,13 @@ pub fn sweep_charts(data: &SweepData<'_>) -> Result<Vec<Chart>, ChartError> {
                     .collect()
             })
             .collect();
-        let rest: Vec<&String> = data.axes.iter().skip(2).collect();
+        let rest: Vec<&String> = data.summary.axes.iter().skip(2).collect();
         charts.push(Chart {
             name: "sweep-heatmap",
-            title: format!("Throttle rate over {} and {}", data.axes[0], data.axes[1]),
+            title: format!(
+                "Throttle rate over {} and {}",
+                data.summary.axes[0], data.summary.axes[1]
+            ),
             caption: format!(
                 "Mean throttle rate at each combination of the first two axes{}; green is no \
                  throttling, darker is more.",
@@ -356,8 +354,8 @@ pub fn sweep_charts(data: &SweepData<'_>) -> Result<Vec<Chart>, ChartError> {
                 }
             ),
             body: Body::SweepHeatmap(SweepHeatmap {
-                x_name: data.axes[0].clone(),
-                y_name: data.axes[1].clone(),
+                x_name: data.summary.axes[0].clone(),
+                y_name: data.summary.axes[1].clone(),
                 xs,
                 ys,
                 cells,

@@ -10,9 +10,10 @@ use shardcast::charts::{
     CHART_NAMES, Chart, SweepData, plan_charts, render_png, render_svg, run_charts, sweep_charts,
 };
 use shardcast::model::{RunOptions, simulate};
-use shardcast::plan::{PlanOptions, plan};
+use shardcast::plan::{Estimate, PlanOptions, plan};
 use shardcast::report;
 use shardcast::scenario::Scenario;
+use shardcast::sweep::{PointSummary, SweepSummary};
 
 use crate::util::{scenario, shardcast};
 
@@ -184,18 +185,32 @@ keys = { kind = "random" }
     empty.candidates.clear();
     empty.recommended = None;
     assert_renders(&plan_charts(&empty), "empty plan");
-    let summary = |axes: &[&str], rows: &[&str]| {
-        let mut t = String::from("point,");
-        for a in axes {
-            t.push_str(a);
-            t.push(',');
-        }
-        t.push_str("replications,throttle_rate_mean,throttle_rate_ci95,monthly_cost_usd_mean,monthly_cost_usd_ci95,slo_pass_mean,slo_pass_ci95\n");
-        for r in rows {
-            t.push_str(r);
-            t.push('\n');
-        }
-        t
+    // Rows as sweep-summary.csv would have them: point, the axes,
+    // replications, then throttle rate, cost and slo_pass (mean, ci95).
+    let summary = |axes: &[&str], rows: &[&str]| SweepSummary {
+        axes: axes.iter().map(|a| (*a).to_owned()).collect(),
+        points: rows
+            .iter()
+            .map(|r| {
+                let cells: Vec<&str> = r.split(',').collect();
+                let n = axes.len();
+                let est = |i: usize| {
+                    let mean = cells[i].parse::<f64>().ok()?;
+                    let ci95 = cells[i + 1].parse::<f64>().unwrap_or(0.0);
+                    Some(Estimate { mean, ci95 })
+                };
+                let mut estimates = [None; 10];
+                estimates[0] = est(n + 2);
+                estimates[8] = est(n + 4);
+                estimates[9] = est(n + 6);
+                PointSummary {
+                    point: cells[0].parse().unwrap(),
+                    params: cells[1..=n].iter().map(|c| (*c).to_owned()).collect(),
+                    replications: cells[n + 1].parse().unwrap(),
+                    estimates,
+                }
+            })
+            .collect(),
     };
     let cases: [(&[&str], Vec<&str>, &[&str]); 4] = [
         (&["stream.shards"], vec![], &[]),
@@ -221,11 +236,9 @@ keys = { kind = "random" }
         ),
     ];
     for (axes, rows, want) in cases {
-        let csv = summary(axes, &rows);
-        let axes: Vec<String> = axes.iter().map(|a| (*a).to_owned()).collect();
+        let summary = summary(axes, &rows);
         let charts = sweep_charts(&SweepData {
-            axes: &axes,
-            summary_csv: csv.as_bytes(),
+            summary: &summary,
             max_throttle_rate: Some(0.01),
         })
         .unwrap();
@@ -241,12 +254,14 @@ keys = { kind = "random" }
     }
     assert!(
         sweep_charts(&SweepData {
-            axes: &["x".to_owned()],
-            summary_csv: b"point,x\n0,1\n",
+            summary: &SweepSummary {
+                axes: vec!["x".to_owned(), "y".to_owned()],
+                points: summary(&["x"], &["0,1,1,0.1,0.0,1.0,0.0,,"]).points,
+            },
             max_throttle_rate: None,
         })
         .is_err(),
-        "a summary without metric columns is an error, not a panic"
+        "a point without a value per axis is an error, not a panic"
     );
 }
 
