@@ -22,6 +22,10 @@
 //! are made one at a time in time order (evenly spaced, or as sorted
 //! uniform order statistics), so a row of any count replays in constant
 //! memory.
+//!
+//! The parts: the columns a header names (`header`), one line parsed
+//! (`line`), the replay (`reader`), aggregate rows (`rows`), and the two
+//! commands that read a trace without replaying it (`summarize`, `hash`).
 
 mod hash;
 mod header;
