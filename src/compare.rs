@@ -13,7 +13,7 @@ use crate::scenario::Scenario;
 
 /// One scenario's answers.
 #[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct Row {
+pub(crate) struct Row {
     /// Scenario name.
     pub scenario: String,
     /// Its file.
@@ -48,7 +48,7 @@ pub struct Row {
 }
 
 /// The row of one run.
-pub fn row(file: &str, scenario: &Scenario, outcome: &Outcome, report: &RunReport) -> Row {
+pub(crate) fn row(file: &str, scenario: &Scenario, outcome: &Outcome, report: &RunReport) -> Row {
     let m = &report.measured;
     let requests = outcome.reshards.iter().filter(|r| r.source != "on-demand");
     Row {
@@ -71,7 +71,7 @@ pub fn row(file: &str, scenario: &Scenario, outcome: &Outcome, report: &RunRepor
 }
 
 /// compare.csv: one row per scenario, in the order given.
-pub fn render_csv(rows: &[Row]) -> Result<Vec<u8>, csv::Error> {
+pub(crate) fn render_csv(rows: &[Row]) -> Result<Vec<u8>, csv::Error> {
     let mut w = csv::Writer::from_writer(Vec::new());
     for r in rows {
         w.serialize(r)?;
@@ -81,7 +81,7 @@ pub fn render_csv(rows: &[Row]) -> Result<Vec<u8>, csv::Error> {
 
 /// compare.md: the same as a Markdown table in the order given, then the
 /// cheapest scenario that meets its objectives.
-pub fn render_markdown(rows: &[Row]) -> String {
+pub(crate) fn render_markdown(rows: &[Row]) -> String {
     let mut t = String::from(
         "| scenario | throttle rate | failed | p99 ms | max iterator age s | lost | requests (refused) | shards start -> end | $ / month | SLO |\n\
          |---|---:|---:|---:|---:|---:|---:|---:|---:|---|\n",

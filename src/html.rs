@@ -16,7 +16,7 @@ use crate::report::RunReport;
 use crate::sweep::{METRICS, Manifest, PointSummary, SweepSummary};
 
 /// A sweep summary table lists at most this many points (the CSV has all).
-pub const MAX_TABLE_ROWS: usize = 200;
+pub(crate) const MAX_TABLE_ROWS: usize = 200;
 
 const STYLE: &str = "\
 body{font-family:\"DejaVu Sans\",Verdana,Helvetica,Arial,sans-serif;color:#222;\
@@ -41,7 +41,7 @@ code{background:#f2f2f2;padding:0 .2em}";
 /// The files a run, plan or sweep writes by default or when asked:
 /// report.html (not with `--no-report`) and `charts/NAME.png` (with
 /// `--png`); an older one that a run does not write is removed.
-pub fn page_files() -> Vec<String> {
+pub(crate) fn page_files() -> Vec<String> {
     std::iter::once("report.html".to_owned())
         .chain(
             crate::charts::CHART_NAMES
@@ -52,7 +52,7 @@ pub fn page_files() -> Vec<String> {
 }
 
 /// Text escaped for HTML and XML.
-pub fn escape(s: &str) -> String {
+pub(crate) fn escape(s: &str) -> String {
     let mut out = String::with_capacity(s.len());
     for c in s.chars() {
         match c {
@@ -210,7 +210,7 @@ fn footer(seed: Option<u64>, md5: &str, extra: &str) -> String {
 }
 
 /// report.html of a run.
-pub fn render_run(
+pub(crate) fn render_run(
     report: &RunReport,
     scenario_text: &str,
     charts: &[Chart],
@@ -360,7 +360,7 @@ fn markdown_lite(md: &str) -> String {
 
 /// report.html of a plan. `plan_md` is plan.md as written; the table shows
 /// plan.csv's cells.
-pub fn render_plan(
+pub(crate) fn render_plan(
     plan: &Plan,
     name: &str,
     plan_md: &str,
@@ -459,7 +459,7 @@ fn sweep_verdict(manifest: &Manifest, summary: &SweepSummary) -> (&'static str, 
 
 /// report.html of a sweep: the manifest, sweep-summary.csv's cells, the
 /// base scenario's text and seed (`None` after a merge, which has neither).
-pub fn render_sweep(
+pub(crate) fn render_sweep(
     manifest: &Manifest,
     summary: &SweepSummary,
     scenario: Option<(&str, u64)>,

@@ -4,25 +4,58 @@
 //! Kinesis Data Streams (KDS).
 //!
 //! ```text
-//! scenario.toml ─► scenario ─► workload ─► model on the sim kernel ─► metrics ─► report
-//!                                             │ uses                              plan, check
-//!                                             ▼
-//!                                  kds: hash keys, shard map, resharding
-//!                                  lineage, sequence numbers, quotas, prices
+//! scenario.toml ─► scenario ─► workload ─► model (stream service, control plane,
+//!                                │          readers, policies) driven by an
+//!                                │          engine on the sim kernel
+//!                                ▼                  │ Outcome
+//!                   kds: hash keys, shard map,      ▼
+//!                   lineage, sequence numbers,   analysis ─► report, charts, html,
+//!                   quotas, prices, write limits             plan, sweep, compare, check
 //! ```
 //!
+//! Nothing imports upward: `kds`, `sim` and `units` stand alone, `scenario`
+//! and `workload` know no simulation, `model` knows nothing of what is made
+//! of its results (a test checks it on the source).
+//!
 //! - [`kds`]: the rules by which the real service maps a record to a shard,
-//!   reshapes its shards and numbers its records, each checked against
-//!   recorded emulator output; quotas and prices as dated, sourced tables.
+//!   reshapes its shards, numbers its records and limits its writes, each
+//!   checked against recorded emulator output; quotas and prices as dated,
+//!   sourced tables.
 //! - [`sim`]: a generic event kernel (integer time, a FIFO-on-ties queue,
 //!   seeded streams) that knows nothing of Kinesis.
-//! - [`scenario`], [`workload`]: scenario files validated into domain types.
-//! - [`model`]: the stream on the kernel: producers, write limits,
-//!   resharding in time, consumers, autoscaling policies, on-demand mode.
+//! - [`scenario`], [`workload`]: scenario files (or [`Scenario::builder`])
+//!   validated into domain types; [`Scenario::check`] runs again before every
+//!   simulation.
+//! - [`model`]: the stream: a stream service, a control plane (resharding,
+//!   on-demand, policy ticks), readers and [`model::policy`], driven by the
+//!   record engine ([`simulate`]).
 //! - [`analysis`]: what a run measured, as numbers (summary, objectives,
 //!   cost, the rows of every table), computed once.
 //! - [`report`], [`plan`], [`sweep`], [`check`]: what users read;
-//!   [`charts`] and [`html`] draw them (SVG, PNG, one self-contained page).
+//!   [`charts`] and [`html`] draw them (SVG, PNG, one self-contained page);
+//!   [`app`] is the command line.
+//!
+//! A run from code:
+//!
+//! ```
+//! use shardcast::{RunOptions, Scenario, analyze, simulate};
+//!
+//! let scenario = Scenario::builder("checkout")
+//!     .set("duration", "30s")
+//!     .set("stream.shards", 2)
+//!     .producer("web")
+//!     .set("producers.web.rate", "2500/s")
+//!     .set("producers.web.size", "200B")
+//!     .set("producers.web.keys.kind", "random")
+//!     .build()?;
+//! let outcome = simulate(&scenario, RunOptions::default())?;
+//! let run = analyze(&scenario, &outcome);
+//! // 2,500 records/s on two shards of 1,000: most of the excess throttles.
+//! assert!(run.summary.throttle_rate > 0.1);
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+//!
+//! The KDS core alone:
 //!
 //! ```
 //! use shardcast::kds::{EpochNanos, ShardMap};
@@ -62,8 +95,8 @@ pub mod analysis;
 pub mod app;
 pub mod charts;
 pub mod check;
-pub mod compare;
-pub mod html;
+pub(crate) mod compare;
+pub(crate) mod html;
 pub mod kds;
 pub mod metrics;
 pub mod model;
@@ -74,3 +107,9 @@ pub mod sim;
 pub mod sweep;
 pub mod units;
 pub mod workload;
+
+pub use analysis::{RunAnalysis, analyze};
+pub use model::{Outcome, RunOptions, SimError, simulate, simulate_with_policy};
+pub use plan::{Plan, PlanOptions, plan};
+pub use scenario::{Scenario, ScenarioBuilder, ScenarioError};
+pub use sweep::Sweep;
