@@ -31,8 +31,8 @@
 //!   record engine ([`simulate`]).
 //! - [`analysis`]: what a run measured, as numbers (summary, objectives,
 //!   cost, the rows of every table), computed once.
-//! - [`report`], [`plan`], [`sweep`], [`check`]: what users read;
-//!   [`charts`] and [`html`] draw them (SVG, PNG, one self-contained page);
+//! - [`report`], [`plan`](mod@plan), [`sweep`], [`check`]: what users read;
+//!   [`charts`] and `html` draw them (SVG, PNG, one self-contained page);
 //!   [`app`] is the command line.
 //!
 //! A run from code:

@@ -1,7 +1,7 @@
 //! Reports of a run: pure renderers to bytes, and an atomic writer.
 //!
 //! What a run measured is computed once, as numbers, by
-//! [`crate::analysis`]; the renderers here only format it: [`csv`] writes
+//! [`crate::analysis`]; the renderers here only format it: `csv` writes
 //! each CSV file, [`render_text`] the terminal summary. Floats are written
 //! with fixed precision so that files are byte-stable; nothing here reads
 //! the clock.

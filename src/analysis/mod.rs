@@ -2,8 +2,8 @@
 //! verdict, the cost, and the rows of every report table, computed from a
 //! scenario and its outcome with no formatting.
 //!
-//! Renderers ([`crate::report`], [`crate::html`], [`crate::charts`]) and the
-//! planners ([`crate::plan`], [`crate::sweep`]) read this; none of them
+//! Renderers ([`crate::report`], `html`, [`crate::charts`]) and the
+//! planners ([`crate::plan`](mod@crate::plan), [`crate::sweep`]) read this; none of them
 //! parses a report file back.
 
 mod cost;

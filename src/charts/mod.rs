@@ -7,8 +7,8 @@
 //! sweep (axes, sweep-summary.csv) ────┘      (data only)   (one draw function per kind)
 //! ```
 //!
-//! Each chart kind has one function that prepares its data (in [`run`] or
-//! [`study`]) and one that draws it on any plotters backend. Text is laid
+//! Each chart kind has one function that prepares its data (in `run` or
+//! `study`) and one that draws it on any plotters backend. Text is laid
 //! out with the DejaVu Sans faces compiled into the binary (registered
 //! before anything is drawn), so no system font library or font file is
 //! needed. Output is byte-stable: series are drawn in input order, bars and
