@@ -1,4 +1,4 @@
-//! Reports of a run: pure renderers to bytes, and an atomic writer.
+//! Reports of a run: pure renderers to bytes (`app::output` writes them).
 //!
 //! What a run measured is computed once, as numbers, by
 //! [`crate::analysis`]; the renderers here only format it: `csv` writes

@@ -4,7 +4,8 @@
 //!
 //! Renderers ([`crate::report`], `html`, [`crate::charts`]) and the
 //! planners ([`crate::plan`](mod@crate::plan), [`crate::sweep`]) read this; none of them
-//! parses a report file back.
+//! parses a CSV file back (the plan's page shows the plan's Markdown as
+//! HTML).
 
 mod cost;
 mod rows;

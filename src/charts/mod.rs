@@ -4,7 +4,7 @@
 //! ```text
 //! run (Scenario, Outcome, RunReport) ─┐
 //! plan (Plan) ────────────────────────┼─► Vec<Chart> ─► render_svg / render_png
-//! sweep (axes, sweep-summary.csv) ────┘      (data only)   (one draw function per kind)
+//! sweep (SweepSummary) ───────────────┘      (data only)   (one draw function per kind)
 //! ```
 //!
 //! Each chart kind has one function that prepares its data (in `run` or
@@ -103,7 +103,8 @@ pub enum ChartError {
         #[source]
         source: png::EncodingError,
     },
-    /// Input the charts are drawn from does not parse (sweep-summary.csv).
+    /// The data a chart is drawn from is inconsistent (a sweep point without
+    /// a value per axis).
     #[error("{0}")]
     Data(String),
 }

@@ -161,7 +161,7 @@ struct Point {
 }
 
 /// The summary's points; a point without a value per axis is an error.
-fn read_summary(data: &SweepData<'_>) -> Result<Vec<Point>, ChartError> {
+fn points_of(data: &SweepData<'_>) -> Result<Vec<Point>, ChartError> {
     let n = data.summary.axes.len();
     let throttle = METRICS.iter().position(|m| *m == "throttle_rate");
     let cost = METRICS.iter().position(|m| *m == "monthly_cost_usd");
@@ -226,7 +226,7 @@ fn names(axes: &[&String]) -> String {
 /// more, a heatmap of the throttle rate over the first two. Other axes are
 /// averaged over, and the captions say so.
 pub fn sweep_charts(data: &SweepData<'_>) -> Result<Vec<Chart>, ChartError> {
-    let points = read_summary(data)?;
+    let points = points_of(data)?;
     let mut charts = Vec::new();
     if let Some(s) = data.summary.axes.iter().position(|a| a == SHARDS_AXIS) {
         let others: Vec<usize> = (0..data.summary.axes.len()).filter(|&i| i != s).collect();

@@ -22,5 +22,5 @@ pub use shard_map::{
     accepted_targets, check_update_limits, uniform_starts,
 };
 pub use throughput::{
-    AGGREGATE_FIXED_BYTES, AGGREGATE_PER_RECORD_BYTES, Limiter, Throttle, WriteLimit,
+    AGGREGATE_FIXED_BYTES, AGGREGATE_PER_RECORD_BYTES, Limiter, ReadLimiter, Throttle, WriteLimit,
 };

@@ -1,6 +1,7 @@
-//! The service's write throughput rules: per-shard limits enforced as two
-//! token buckets or a fixed one-second window, and the KPL aggregation
-//! framing that counts against them.
+//! The service's throughput rules: per-shard write limits enforced as two
+//! token buckets or a fixed one-second window, the KPL aggregation framing
+//! that counts against them, and the shared per-shard read limits of polling
+//! consumers.
 //!
 //! Integer arithmetic throughout: a token is 10^-9 of a record (or of a
 //! byte), so a bucket refilled at `r` per second gains exactly `r` tokens per
@@ -223,6 +224,71 @@ fn refill(tokens: u64, dt: SimTime, rate: u64, cap: u64) -> u64 {
     (u128::from(tokens) + added).min(u128::from(cap)) as u64
 }
 
+/// Shared read limits of one shard for polling consumers: 5 calls/s and
+/// 2 MiB/s (KDS-REFERENCE.md §4b.1-2). Calls draw on a token bucket of 5;
+/// bytes on a bucket of one second that a call may overdraw (a call returns
+/// what it finds, up to 10 MiB); while it is overdrawn, calls are throttled.
+/// A call that returns 10 MiB also locks the shard out for 5 s.
+#[derive(Debug, Clone)]
+pub struct ReadLimiter {
+    calls: u64,
+    bytes: i128,
+    last: SimTime,
+    locked_until: SimTime,
+}
+
+impl ReadLimiter {
+    const CALL: u64 = NANOS_PER_SEC;
+
+    /// A shard's limiter, full.
+    pub fn new() -> ReadLimiter {
+        ReadLimiter {
+            calls: super::Quota::ReadCallsPerShardPerSec.value() * Self::CALL,
+            bytes: i128::from(super::Quota::ReadBytesPerShardPerSec.value())
+                * i128::from(NANOS_PER_SEC),
+            last: 0,
+            locked_until: 0,
+        }
+    }
+
+    fn refill(&mut self, now: SimTime) {
+        let dt = now.saturating_sub(self.last);
+        self.last = now;
+        let calls_rate = super::Quota::ReadCallsPerShardPerSec.value();
+        let cap = calls_rate * Self::CALL;
+        self.calls = (u128::from(self.calls) + u128::from(dt) * u128::from(calls_rate))
+            .min(u128::from(cap)) as u64;
+        let byte_rate = i128::from(super::Quota::ReadBytesPerShardPerSec.value());
+        let byte_cap = byte_rate * i128::from(NANOS_PER_SEC);
+        self.bytes = (self.bytes + i128::from(dt) * byte_rate).min(byte_cap);
+    }
+
+    /// Takes a call at `now`, or refuses it.
+    pub fn call(&mut self, now: SimTime) -> bool {
+        self.refill(now);
+        if now < self.locked_until || self.bytes < 0 || self.calls < Self::CALL {
+            return false;
+        }
+        self.calls -= Self::CALL;
+        true
+    }
+
+    /// Charges the bytes a call returned; a call cut short by the 10 MiB
+    /// cap ("a call that returns this amount of data") locks the shard out.
+    pub fn charge(&mut self, now: SimTime, bytes: u64, capped: bool) {
+        self.bytes -= i128::from(bytes) * i128::from(NANOS_PER_SEC);
+        if capped {
+            self.locked_until = now + super::Quota::GetRecordsLockoutSecs.value() * NANOS_PER_SEC;
+        }
+    }
+}
+
+impl Default for ReadLimiter {
+    fn default() -> ReadLimiter {
+        ReadLimiter::new()
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -273,5 +339,27 @@ mod tests {
         assert!(l.admit(S - 1, 1).unwrap_err().by_records);
         assert!(l.admit(S, 1).is_ok());
         assert!(l.admit(S + 1, 1 << 20).unwrap_err().by_bytes);
+    }
+
+    #[test]
+    fn reads_share_five_calls_and_two_mib_a_second() {
+        let mut r = ReadLimiter::new();
+        for _ in 0..5 {
+            assert!(r.call(0));
+        }
+        assert!(!r.call(0), "a sixth call in the same instant");
+        // One call's worth refills in 200 ms.
+        assert!(!r.call(S / 5 - 1));
+        assert!(r.call(S / 5));
+        // 4 MiB read overdraws the 2 MiB bucket: throttled until it refills.
+        r.charge(S / 5, 4 << 20, false);
+        assert!(!r.call(S));
+        assert!(r.call(S / 5 + S + S / 5));
+        // A call cut at the 10 MiB cap locks the shard out for 5 s.
+        let mut r = ReadLimiter::new();
+        assert!(r.call(0));
+        r.charge(0, 0, true);
+        assert!(!r.call(5 * S - 1));
+        assert!(r.call(5 * S));
     }
 }

@@ -8,7 +8,7 @@
 //!   (every record an      │                stream limits), number, bill  (stream.rs)
 //!    event; record/)      │                        ▲ shards, capacity
 //!                         ├──► readers: backlogs, polling, enhanced fan-out,
-//!                         │    retention (consumers.rs, backlog.rs)
+//!                         │    retention (consumers/, backlog.rs)
 //!                         └──► control plane: resharding in time, on-demand,
 //!                              mode switches, policy ticks (control/)
 //!                                      │ per-minute metrics
@@ -94,11 +94,13 @@ pub enum SimError {
         "internal error: records are not conserved: {0} (please report this with the scenario and seed)"
     )]
     Conservation(String),
-    /// The external autoscaling policy failed: it could not start, crashed,
-    /// timed out or answered something that is not a decision.
+    /// The autoscaling policy failed: the external one could not start,
+    /// crashed, timed out or answered something that is not a decision (or
+    /// a policy given to [`simulate_with_policy`] returned an error).
     #[error("autoscaling policy {command:?}: {message}")]
     Policy {
-        /// The command, as in the scenario.
+        /// The command, as in the scenario (empty for a policy that is not
+        /// a process).
         command: Vec<String>,
         /// What went wrong.
         message: String,
@@ -116,40 +118,30 @@ pub enum SimError {
 /// Simulates `scenario` with its seed.
 pub fn simulate(scenario: &Scenario, options: RunOptions) -> Result<Outcome, SimError> {
     scenario.check()?;
-    let scaler = match &scenario.autoscaling {
-        None => None,
-        Some(a) => Some(
-            policy::Scaler::from_scenario(a, scenario.stream.enhanced_monitoring).map_err(
-                |message| SimError::Policy {
-                    command: exec_command(scenario),
-                    message,
-                },
-            )?,
-        ),
-    };
-    record::simulate(scenario, options, scaler)
+    record::simulate(scenario, options, None)
 }
 
 /// Simulates `scenario` with `policy` deciding in place of the scenario's
 /// own: evaluated on the scenario's `[autoscaling]` schedule, within its
 /// `min_shards` and `max_shards`. A test's fake ([`policy::Scripted`]) or a
-/// team's policy written in Rust plugs in here.
+/// team's policy written in Rust plugs in here. With enhanced monitoring it
+/// is shown the latest [`ScalingPolicy::shard_minutes`](policy::ScalingPolicy::shard_minutes)
+/// published shard-level minutes.
 pub fn simulate_with_policy(
     scenario: &Scenario,
     options: RunOptions,
     policy: Box<dyn policy::ScalingPolicy>,
 ) -> Result<Outcome, SimError> {
     scenario.check()?;
-    let Some(a) = &scenario.autoscaling else {
+    if scenario.autoscaling.is_none() {
         return Err(SimError::Policy {
             command: Vec::new(),
             message: "the scenario has no [autoscaling] table, which says when a policy is \
                       evaluated and its bounds"
                 .into(),
         });
-    };
-    let scaler = policy::Scaler::new(policy, a.min_shards, a.max_shards);
-    record::simulate(scenario, options, Some(scaler))
+    }
+    record::simulate(scenario, options, Some(policy))
 }
 
 /// The external policy's command, if the scenario's policy is one.

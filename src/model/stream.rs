@@ -2,7 +2,7 @@
 //! no knowledge of events or producers. It routes the record by its hash key
 //! (KDS-REFERENCE.md §1), admits it against the shard's write limits and, in
 //! on-demand mode, the stream's capacity (§4a, §5.3), numbers it (§3) and
-//! bills it (§6). Both engines write through it; the control plane
+//! bills it (§6). An engine writes through it (the record engine today); the control plane
 //! ([`super::control`]) reshapes its shards and sets its on-demand capacity.
 
 use crate::kds::{

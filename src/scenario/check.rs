@@ -65,6 +65,12 @@ impl Scenario {
                 "min is above max; accepted is min <= max".into(),
             );
         }
+        if s.prices.payload_unit_bytes == 0 {
+            return fail(
+                "stream.prices.payload_unit_bytes".into(),
+                "0 is out of range; a PUT payload unit is at least 1 byte".into(),
+            );
+        }
         if s.backlog_resolution == 0 || s.retention == 0 {
             return fail(
                 "stream.backlog_resolution, stream.retention".into(),
@@ -167,7 +173,11 @@ policy = { kind = "target-tracking", target = 0.5 }
     #[test]
     fn edits_that_no_run_can_use_are_named() {
         type Edit = fn(&mut Scenario);
-        let cases: [(Edit, &str); 6] = [
+        let cases: [(Edit, &str); 7] = [
+            (
+                |s| s.stream.prices.payload_unit_bytes = 0,
+                "stream.prices.payload_unit_bytes",
+            ),
             (|s| s.stream.shards = 0, "stream.shards"),
             (
                 |s| s.stream.reshard_op_time = (5, 1),

@@ -1,5 +1,7 @@
-//! Scenario files: parsed from TOML, validated in one place into the domain
-//! types the simulator runs. The simulator never sees raw input.
+//! Scenario files: parsed from TOML and validated into the domain types the
+//! simulator runs, one module per table (`validate.rs` keeps their order);
+//! the simulator never sees raw input, and [`Scenario::check`] runs again
+//! before each simulation.
 //!
 //! Every error names the file, the line and the field, and the accepted
 //! range; see `docs/scenarios.md` for the format.

@@ -356,6 +356,28 @@ policy = {{ kind = \"target-tracking\", target = 0.6 }}
     assert_eq!(seen[2].history.last_up, Some(2 * MIN));
     assert_eq!(out.map.open_count(), 1);
 
+    // With enhanced monitoring it is shown the latest shard-level minute,
+    // published with the stream-level one.
+    let enhanced = crate::util::scenario(&text.replace(
+        "[stream]\nshards = 1",
+        "[stream]\nshards = 1\nenhanced_monitoring = true",
+    ));
+    assert!(enhanced.stream.enhanced_monitoring);
+    let fake = Scripted::new(vec![]);
+    let seen = fake.seen();
+    simulate_with_policy(&enhanced, RunOptions::default(), Box::new(fake)).unwrap();
+    let seen = seen.borrow();
+    assert!(seen[0].shard_minutes.is_empty());
+    assert_eq!(seen[1].shard_minutes, [0]);
+    // The latest published is the minute from 9 min; a few before it are
+    // still kept (memory follows the policy's need, not the run's length).
+    assert_eq!(seen[10].shard_minutes.last(), Some(&540));
+    assert!(
+        seen[10].shard_minutes.len() <= 4,
+        "{:?}",
+        seen[10].shard_minutes
+    );
+
     // Without [autoscaling] there is no schedule to evaluate a policy on.
     let bare = crate::util::scenario(RAMP);
     let err = simulate_with_policy(

@@ -1,7 +1,6 @@
 //! Consumer applications: KCL-like leases over the shards' backlogs, polling
 //! with shared per-shard read limits or enhanced fan-out, processing time,
 //! parent-before-child, shard discovery, and retention expiry.
-
 //!
 //! This module holds the state (leases, counts, shared read limits);
 //! [`readers`] drives it through time.
@@ -32,63 +31,6 @@ const LONG_TERM_AGE: SimTime = crate::kds::prices::LONG_TERM_AFTER_HOURS * 3600 
 const EFO_DELAY: SimTime = 70_000_000;
 /// How often retention expiry is applied.
 const EXPIRY_TICK: SimTime = NANOS_PER_SEC;
-
-/// Shared read limits of one shard for polling consumers: 5 calls/s and
-/// 2 MiB/s (KDS-REFERENCE.md §4b.1-2). Calls draw on a token bucket of 5;
-/// bytes on a bucket of one second that a call may overdraw (a call returns
-/// what it finds, up to 10 MiB); while it is overdrawn, calls are throttled.
-/// A call that returns 10 MiB also locks the shard out for 5 s.
-#[derive(Debug, Clone)]
-pub(super) struct ReadLimiter {
-    calls: u64,
-    bytes: i128,
-    last: SimTime,
-    locked_until: SimTime,
-}
-
-impl ReadLimiter {
-    const CALL: u64 = NANOS_PER_SEC;
-
-    fn new() -> ReadLimiter {
-        ReadLimiter {
-            calls: Quota::ReadCallsPerShardPerSec.value() * Self::CALL,
-            bytes: i128::from(Quota::ReadBytesPerShardPerSec.value()) * i128::from(NANOS_PER_SEC),
-            last: 0,
-            locked_until: 0,
-        }
-    }
-
-    fn refill(&mut self, now: SimTime) {
-        let dt = now.saturating_sub(self.last);
-        self.last = now;
-        let calls_rate = Quota::ReadCallsPerShardPerSec.value();
-        let cap = calls_rate * Self::CALL;
-        self.calls = (u128::from(self.calls) + u128::from(dt) * u128::from(calls_rate))
-            .min(u128::from(cap)) as u64;
-        let byte_rate = i128::from(Quota::ReadBytesPerShardPerSec.value());
-        let byte_cap = byte_rate * i128::from(NANOS_PER_SEC);
-        self.bytes = (self.bytes + i128::from(dt) * byte_rate).min(byte_cap);
-    }
-
-    /// Takes a call at `now`, or refuses it.
-    fn call(&mut self, now: SimTime) -> bool {
-        self.refill(now);
-        if now < self.locked_until || self.bytes < 0 || self.calls < Self::CALL {
-            return false;
-        }
-        self.calls -= Self::CALL;
-        true
-    }
-
-    /// Charges the bytes a call returned; a call cut short by the 10 MiB
-    /// cap ("a call that returns this amount of data") locks the shard out.
-    fn charge(&mut self, now: SimTime, bytes: u64, capped: bool) {
-        self.bytes -= i128::from(bytes) * i128::from(NANOS_PER_SEC);
-        if capped {
-            self.locked_until = now + Quota::GetRecordsLockoutSecs.value() * NANOS_PER_SEC;
-        }
-    }
-}
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum LeaseState {

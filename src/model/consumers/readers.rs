@@ -7,9 +7,9 @@ use rand::RngExt;
 
 use super::{
     Backlog, ConsumerCounts, ConsumerState, Cursor, EFO_DELAY, EXPIRY_TICK, LONG_TERM_AGE, Lease,
-    LeaseState, NO_WORKER, PARENT_POLL, ReadLimiter, SHARD_SYNC, efo_cap,
+    LeaseState, NO_WORKER, PARENT_POLL, SHARD_SYNC, efo_cap,
 };
-use crate::kds::{Quota, ShardMap};
+use crate::kds::{Quota, ReadLimiter, ShardMap};
 use crate::metrics::Metrics;
 use crate::scenario::{ConsumerApp, ConsumerKind, Scenario, StartPosition};
 use crate::sim::rng::{Purpose, stream};

@@ -9,7 +9,9 @@
 //! (their readers need leases). The record engine maps its wake-ups to
 //! events in its queue; an engine that advances in steps can hold them in
 //! its own timer list. Either way the same requests are checked by the same
-//! rules and applied after the same drawn delays.
+//! rules and applied after the same drawn delays (the record engine is the
+//! only engine today; the shard-level engine of the design will be the
+//! second).
 
 mod ondemand;
 mod reshard;
@@ -136,6 +138,9 @@ impl<'s> Control<'s> {
         metrics: &mut Metrics,
         hooks: &mut impl ControlHooks,
     ) -> Result<(), String> {
+        // The mode lives in two places (the capacity in the service, the
+        // peaks here): they change together.
+        debug_assert_eq!(self.on_demand.is_some(), service.is_on_demand());
         match event {
             ControlEvent::ReshardRequest { index } => {
                 let action = self.scenario.reshards[index as usize].action.clone();

@@ -36,7 +36,8 @@ pub struct Observation<'a> {
     pub now: SimTime,
     /// Open shards now.
     pub open_shards: u32,
-    /// Whether a reshard is in progress.
+    /// Whether the stream is UPDATING (a reshard or a capacity-mode switch
+    /// in progress).
     pub updating: bool,
     /// Published minutes, oldest first.
     pub minutes: &'a [IntervalRow],
@@ -67,6 +68,14 @@ pub trait ScalingPolicy: std::fmt::Debug {
     /// The proposal at this evaluation, if any.
     fn evaluate(&mut self, obs: &Observation<'_>, history: &History)
     -> Result<Option<u32>, String>;
+
+    /// How many of the latest published shard-level minutes it reads, at
+    /// least (shown only with enhanced monitoring; a run keeps these and the
+    /// few not yet published, so memory follows shards, not the run's
+    /// length). The latest one by default.
+    fn shard_minutes(&self) -> usize {
+        1
+    }
 }
 
 /// A policy with the scenario's bounds and the history of its requests.
@@ -89,7 +98,9 @@ impl Scaler {
         }
     }
 
-    /// The scenario's built-in rule with its bounds.
+    /// The scenario's built-in rule with its bounds (one that never decides
+    /// for `none`, and for `exec`, whose process [`Scaler::from_scenario`]
+    /// starts).
     pub fn builtin(autoscaling: &Autoscaling) -> Scaler {
         Scaler::new(
             Box::new(Builtin::new(autoscaling)),

@@ -19,6 +19,9 @@ pub struct Seen {
     pub updating: bool,
     /// Start (s) of each published minute it was shown, oldest first.
     pub minutes: Vec<u64>,
+    /// Start (s) of each published shard-level minute it was shown (with
+    /// enhanced monitoring).
+    pub shard_minutes: Vec<u64>,
     /// Accepted records of the latest published minute.
     pub latest_incoming_records: Option<u64>,
     /// The scaler's history then.
@@ -62,6 +65,7 @@ impl ScalingPolicy for Scripted {
             open_shards: obs.open_shards,
             updating: obs.updating,
             minutes: obs.minutes.iter().map(|m| m.start_secs).collect(),
+            shard_minutes: obs.shard_minutes.iter().map(|m| m.start_secs).collect(),
             latest_incoming_records: obs.minutes.last().map(|m| m.shards.accepted_records),
             history: *history,
         });

@@ -1,6 +1,6 @@
 //! The record engine: every user record an event, on the kernel's queue.
-//! The reference: exact within the model, and the engine every other is
-//! measured against.
+//! The reference: exact within the model, and the engine any faster one
+//! is to be measured against.
 //!
 //! # What a record goes through
 //!
@@ -21,7 +21,7 @@ mod producer;
 
 use super::consumers::{ReadEvent, Readers};
 use super::control::{Control, ControlEvent, ControlHooks};
-use super::policy::Scaler;
+use super::policy::{Scaler, ScalingPolicy};
 use super::stream::StreamService;
 use super::{KeyCounts, Outcome, RunOptions, SimError, exec_command};
 use crate::kds::{Quota, ShardMap};
@@ -194,11 +194,12 @@ impl ControlHooks for Hooks<'_, '_> {
     }
 }
 
-/// Simulates `scenario` record by record, with `scaler` as its policy.
+/// Simulates `scenario` record by record, with `given` as its policy in
+/// place of the scenario's own, if given.
 pub(super) fn simulate(
     scenario: &Scenario,
     options: RunOptions,
-    scaler: Option<Scaler>,
+    given: Option<Box<dyn ScalingPolicy>>,
 ) -> Result<Outcome, SimError> {
     let records_rate = Quota::WriteRecordsPerShardPerSec.value();
     let bytes_rate = Quota::WriteBytesPerShardPerSec.value();
@@ -258,6 +259,19 @@ pub(super) fn simulate(
         bytes_rate,
         options.per_second,
     );
+    // The policy starts once the traces are open: a bad trace fails first,
+    // without a process started for nothing.
+    let shard_level = shard_level_minutes(scenario, given.as_deref());
+    let scaler = match (given, &scenario.autoscaling) {
+        (_, None) => None,
+        (Some(policy), Some(a)) => Some(Scaler::new(policy, a.min_shards, a.max_shards)),
+        (None, Some(a)) => Some(Scaler::from_scenario(a, spec.enhanced_monitoring).map_err(
+            |message| SimError::Policy {
+                command: exec_command(scenario),
+                message,
+            },
+        )?),
+    };
     let mut engine = Engine {
         scenario,
         service,
@@ -282,7 +296,7 @@ pub(super) fn simulate(
         births: Vec::new(),
         free_births: Vec::new(),
     };
-    if let Some(keep) = shard_level_minutes(scenario) {
+    if let Some(keep) = shard_level {
         engine.metrics.enable_shard_level(keep);
     }
     Control::note_open_shards(&engine.service, &mut engine.metrics);
@@ -491,20 +505,27 @@ impl Engine<'_> {
 /// enhanced monitoring, for a policy that reads them (an external one, or
 /// target tracking of the hottest shard), the latest it may see plus those
 /// not yet published. Memory then follows shards, not the run's length.
-fn shard_level_minutes(scenario: &Scenario) -> Option<usize> {
+fn shard_level_minutes(scenario: &Scenario, given: Option<&dyn ScalingPolicy>) -> Option<usize> {
     use crate::scenario::{Policy, TrackedMetric};
     if !scenario.stream.enhanced_monitoring {
         return None;
     }
     let a = scenario.autoscaling.as_ref()?;
-    let seen = match &a.policy {
-        Policy::Exec { window, .. } => *window as usize,
-        Policy::TargetTracking {
-            metric: TrackedMetric::HottestShard,
-            ..
-        } => 1,
+    let seen = match (&a.policy, given) {
+        (_, Some(policy)) => policy.shard_minutes(),
+        (Policy::Exec { window, .. }, None) => *window as usize,
+        (
+            Policy::TargetTracking {
+                metric: TrackedMetric::HottestShard,
+                ..
+            },
+            None,
+        ) => 1,
         _ => return None,
     };
+    if seen == 0 {
+        return None;
+    }
     let minute = 60 * crate::units::NANOS_PER_SEC;
     Some(seen + a.publication_delay.div_ceil(minute) as usize + 1)
 }
