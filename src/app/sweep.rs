@@ -109,12 +109,7 @@ pub(crate) fn sweep(args: &SweepArgs, out: &mut dyn Write) -> Result<()> {
 /// `merge`: the files one whole sweep writes, from its parts' directories.
 pub(crate) fn merge(args: &MergeArgs, out: &mut dyn Write) -> Result<()> {
     let dirs: Vec<&Path> = args.dirs.iter().map(PathBuf::as_path).collect();
-    let (mut files, summary) = crate::sweep::merge(&dirs)?;
-    let manifest: Manifest = files
-        .iter()
-        .find(|(n, _)| n == "sweep-manifest.toml")
-        .and_then(|(_, b)| toml::from_str(std::str::from_utf8(b).ok()?).ok())
-        .context("merge: the joined manifest does not parse")?;
+    let ((mut files, summary), manifest) = crate::sweep::merge(&dirs)?;
     // The parts keep no scenario file, so neither its text nor its
     // objectives are known here.
     let pages = sweep_pages(&manifest, &summary, None, None, args.pages)?;

@@ -36,7 +36,7 @@ pub fn run_charts(scenario: &Scenario, outcome: &Outcome, report: &RunReport) ->
     let mut charts = vec![
         load(axis, duration, minutes),
         throttle(axis, duration, minutes, scenario.slo.max_throttle_rate),
-        heatmap(axis, scenario, outcome, &report.summary.hottest_shard),
+        heatmap(axis, scenario, outcome, report.analysis.summary.hottest_shard),
         shards(axis, scenario, outcome),
     ];
     if !scenario.consumers.is_empty() {
@@ -326,7 +326,12 @@ pub(super) struct Heatmap {
 /// by the common shard counts (2, 3, 4, 6, 8, 12, 16, 24, 32, 48).
 const BANDS: usize = 96;
 
-fn heatmap(axis: TimeAxis, scenario: &Scenario, outcome: &Outcome, hottest: &str) -> Chart {
+fn heatmap(
+    axis: TimeAxis,
+    scenario: &Scenario,
+    outcome: &Outcome,
+    hottest: Option<crate::kds::ShardId>,
+) -> Chart {
     let grid = &outcome.metrics.utilisation_grid;
     let duration_ns = scenario.duration;
     let duration = duration_ns as f64 / NANOS_PER_SEC as f64;
@@ -348,9 +353,9 @@ fn heatmap(axis: TimeAxis, scenario: &Scenario, outcome: &Outcome, hottest: &str
             continue;
         }
         let range = shard.range();
-        if shard.id().to_string() == hottest && range.fraction() >= 0.03 {
+        if hottest == Some(shard.id()) && range.fraction() >= 0.03 {
             let mid = (range.start as f64 / space + range.fraction() / 2.0) * 100.0;
-            label = Some((hottest.to_owned(), from as f64 / NANOS_PER_SEC as f64, mid));
+            label = Some((shard.id().to_string(), from as f64 / NANOS_PER_SEC as f64, mid));
         }
         let band = |key: u128| ((key as f64 / space) * BANDS as f64) as usize;
         // f64 rounding can take a key near the top to 2^128 itself.

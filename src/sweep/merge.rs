@@ -44,9 +44,9 @@ fn parse_row(dir: &Path, rec: &csv::ByteRecord, axes: usize) -> Result<Row, Swee
 }
 
 /// Joins the parts of a partitioned sweep (each a directory written by
-/// `sweep --partition I/N`) into the files one whole sweep writes, and its
-/// summary as numbers.
-pub fn merge(dirs: &[&Path]) -> Result<SweepFiles, SweepError> {
+/// `sweep --partition I/N`) into the files one whole sweep writes, its
+/// summary as numbers, and the whole sweep's manifest.
+pub fn merge(dirs: &[&Path]) -> Result<(SweepFiles, Manifest), SweepError> {
     let read = |dir: &Path, name: &str| {
         std::fs::read(dir.join(name))
             .map_err(|e| SweepError::Merge(format!("{}: {e}", dir.join(name).display())))
@@ -171,7 +171,8 @@ pub fn merge(dirs: &[&Path]) -> Result<SweepFiles, SweepError> {
         .into_inner()
         .map_err(|e| SweepError::Merge(e.to_string()))?;
     let rows: Vec<Row> = records.into_iter().map(|(r, _)| r).collect();
-    files_from_rows(&whole, &axis_names(&whole), csv, &rows)
+    let files = files_from_rows(&whole, &axis_names(&whole), csv, &rows)?;
+    Ok((files, whole))
 }
 
 #[cfg(test)]
