@@ -36,7 +36,12 @@ pub fn run_charts(scenario: &Scenario, outcome: &Outcome, report: &RunReport) ->
     let mut charts = vec![
         load(axis, duration, minutes),
         throttle(axis, duration, minutes, scenario.slo.max_throttle_rate),
-        heatmap(axis, scenario, outcome, report.analysis.summary.hottest_shard),
+        heatmap(
+            axis,
+            scenario,
+            outcome,
+            report.analysis.summary.hottest_shard,
+        ),
         shards(axis, scenario, outcome),
     ];
     if !scenario.consumers.is_empty() {
@@ -355,7 +360,11 @@ fn heatmap(
         let range = shard.range();
         if hottest == Some(shard.id()) && range.fraction() >= 0.03 {
             let mid = (range.start as f64 / space + range.fraction() / 2.0) * 100.0;
-            label = Some((shard.id().to_string(), from as f64 / NANOS_PER_SEC as f64, mid));
+            label = Some((
+                shard.id().to_string(),
+                from as f64 / NANOS_PER_SEC as f64,
+                mid,
+            ));
         }
         let band = |key: u128| ((key as f64 / space) * BANDS as f64) as usize;
         // f64 rounding can take a key near the top to 2^128 itself.

@@ -85,7 +85,7 @@ fn within_service_bounds(current: u32, target: u32) -> u32 {
 
 /// The built-in rules of [`Policy`], as the scenario wrote them.
 #[derive(Debug, Clone)]
-pub struct Builtin {
+pub(crate) struct Builtin {
     autoscaling: Autoscaling,
     /// The next entry of a schedule.
     next_scheduled: usize,
@@ -93,7 +93,7 @@ pub struct Builtin {
 
 impl Builtin {
     /// The scenario's built-in rule (an external policy is [`ExecPolicy`](super::ExecPolicy)).
-    pub fn new(autoscaling: &Autoscaling) -> Builtin {
+    pub(crate) fn new(autoscaling: &Autoscaling) -> Builtin {
         Builtin {
             autoscaling: autoscaling.clone(),
             next_scheduled: 0,

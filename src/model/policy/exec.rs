@@ -30,7 +30,7 @@ use crate::kds::ShardId;
 
 /// A running external policy: the process, and a thread reading its lines.
 #[derive(Debug)]
-pub struct ExecPolicy {
+pub(crate) struct ExecPolicy {
     child: Child,
     stdin: Option<ChildStdin>,
     lines: Receiver<std::io::Result<String>>,
@@ -50,7 +50,7 @@ struct Decision {
 impl ExecPolicy {
     /// Starts the process `command` (program, then arguments); each answer
     /// is awaited `timeout`, and the latest `window` minutes are sent.
-    pub fn spawn(
+    pub(crate) fn spawn(
         command: &[String],
         timeout: Duration,
         window: u32,

@@ -21,8 +21,9 @@ mod builtin;
 mod exec;
 mod scripted;
 
-pub use builtin::{Builtin, hottest_shard_utilisation, put_utilisation, scaling_utils_count};
-pub use exec::ExecPolicy;
+pub(crate) use builtin::Builtin;
+pub use builtin::{hottest_shard_utilisation, put_utilisation, scaling_utils_count};
+pub(crate) use exec::ExecPolicy;
 pub use scripted::{Scripted, Seen};
 
 use crate::metrics::{IntervalRow, ShardMinuteRow};
@@ -80,7 +81,7 @@ pub trait ScalingPolicy: std::fmt::Debug {
 
 /// A policy with the scenario's bounds and the history of its requests.
 #[derive(Debug)]
-pub struct Scaler {
+pub(crate) struct Scaler {
     policy: Box<dyn ScalingPolicy>,
     min_shards: u32,
     max_shards: u32,
@@ -89,7 +90,7 @@ pub struct Scaler {
 
 impl Scaler {
     /// `policy` between `min_shards` and `max_shards`.
-    pub fn new(policy: Box<dyn ScalingPolicy>, min_shards: u32, max_shards: u32) -> Scaler {
+    pub(crate) fn new(policy: Box<dyn ScalingPolicy>, min_shards: u32, max_shards: u32) -> Scaler {
         Scaler {
             policy,
             min_shards,
@@ -101,7 +102,7 @@ impl Scaler {
     /// The scenario's built-in rule with its bounds (one that never decides
     /// for `none`, and for `exec`, whose process [`Scaler::from_scenario`]
     /// starts).
-    pub fn builtin(autoscaling: &Autoscaling) -> Scaler {
+    pub(crate) fn builtin(autoscaling: &Autoscaling) -> Scaler {
         Scaler::new(
             Box::new(Builtin::new(autoscaling)),
             autoscaling.min_shards,
@@ -112,7 +113,10 @@ impl Scaler {
     /// The scenario's policy: its built-in rule, or its process started
     /// (`shard_level`: minutes carry shard-level metrics). The error says
     /// why the process could not start.
-    pub fn from_scenario(autoscaling: &Autoscaling, shard_level: bool) -> Result<Scaler, String> {
+    pub(crate) fn from_scenario(
+        autoscaling: &Autoscaling,
+        shard_level: bool,
+    ) -> Result<Scaler, String> {
         match &autoscaling.policy {
             Policy::Exec {
                 command,
@@ -131,7 +135,7 @@ impl Scaler {
     }
 
     /// The shard count to ask for now, if any.
-    pub fn decide(&mut self, obs: &Observation<'_>) -> Result<Option<u32>, String> {
+    pub(crate) fn decide(&mut self, obs: &Observation<'_>) -> Result<Option<u32>, String> {
         let Some(target) = self.policy.evaluate(obs, &self.history)? else {
             return Ok(None);
         };
@@ -150,7 +154,8 @@ impl Scaler {
     }
 
     /// When it last acted.
-    pub fn history(&self) -> History {
+    #[cfg(test)]
+    pub(crate) fn history(&self) -> History {
         self.history
     }
 }
