@@ -206,7 +206,7 @@ fn a_broken_external_policy_is_a_clear_error() {
         "10s",
     );
     assert!(
-        chatty.contains("line 1 of its output is not a decision"),
+        chatty.contains("its answer to evaluation 1 is not a decision"),
         "{chatty}"
     );
     assert!(chatty.contains("\"hello\""), "{chatty}");

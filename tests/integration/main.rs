@@ -6,6 +6,7 @@ mod check;
 mod cli;
 mod closed_form;
 mod consumers;
+mod exec_policy;
 mod golden;
 mod layers;
 mod library;
