@@ -172,7 +172,8 @@ pub enum KdsError {
     },
 
     /// A text that is not a sequence number of the supported layout.
-    #[error("invalid sequence number \"{value}\": {reason}")]
+    // `{value:?}`: a line break in the text stays escaped, on one line.
+    #[error("invalid sequence number {value:?}: {reason}")]
     InvalidSequenceNumber {
         /// The text as given.
         value: String,

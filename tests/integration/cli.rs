@@ -282,6 +282,19 @@ fn decode_seq_bad_input() {
     fails_with(&["decode-seq", "123"], &["56 decimal digits"]);
 }
 
+/// Issue 15: 56 zeros were refused as "expected 56 digits, got 56".
+#[test]
+fn r15_decode_seq_of_56_zeros_names_the_leading_zero() {
+    let zeros = "0".repeat(56);
+    fails_with(
+        &["decode-seq", &zeros],
+        &[
+            &format!("invalid sequence number \"{zeros}\""),
+            "it starts with 0, and a sequence number has no leading zero",
+        ],
+    );
+}
+
 #[test]
 fn quotas_lists_sources() {
     shardcast()
