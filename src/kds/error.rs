@@ -157,6 +157,29 @@ pub enum KdsError {
         max: u32,
     },
 
+    /// An UpdateShardCount from a stream so large that no target is accepted:
+    /// half of it is not below the per-stream limit, and a stream above the
+    /// limit may only go below it (KDS-REFERENCE.md §2.10; a stream may
+    /// hold more shards than the limit, up to the account quota, §4d.1).
+    #[error(
+        "UpdateShardCount from {current} to {target} shards: no target is accepted from {current} \
+         shards, since a call may not scale down below half ({half}) and a stream above {limit} \
+         shards may only scale down to fewer than {limit}; merge shards (MergeShards) until at \
+         most {reachable} are open"
+    )]
+    NoTargetAccepted {
+        /// Open shards now.
+        current: u32,
+        /// The requested count.
+        target: u32,
+        /// Half of `current`, rounded up: the smallest target by the halving rule.
+        half: u32,
+        /// The per-stream limit.
+        limit: u32,
+        /// The largest open count from which UpdateShardCount accepts a target.
+        reachable: u32,
+    },
+
     /// An UpdateShardCount beyond the number of calls allowed in a rolling 24 hours.
     #[error(
         "UpdateShardCount rejected: {recent} calls in the last 24 hours already reach the limit of \
@@ -172,7 +195,8 @@ pub enum KdsError {
     },
 
     /// A text that is not a sequence number of the supported layout.
-    #[error("invalid sequence number \"{value}\": {reason}")]
+    // `{value:?}`: a line break in the text stays escaped, on one line.
+    #[error("invalid sequence number {value:?}: {reason}")]
     InvalidSequenceNumber {
         /// The text as given.
         value: String,

@@ -134,7 +134,14 @@ impl SequenceNumber {
         if text.is_empty() || !text.bytes().all(|b| b.is_ascii_digit()) {
             return Err(invalid("expected a decimal integer"));
         }
-        if text.len() != 56 || text.starts_with('0') {
+        if text.len() > 1 && text.starts_with('0') {
+            // Checked before the length, else 56 zeros read "expected 56
+            // digits, got 56".
+            return Err(invalid(
+                "it starts with 0, and a sequence number has no leading zero (the service's pattern is 0|[1-9][0-9]{0,128})",
+            ));
+        }
+        if text.len() != 56 {
             return Err(invalid(&format!(
                 "expected 56 decimal digits (the version-2 layout), got {}",
                 text.len()
@@ -296,6 +303,27 @@ mod tests {
         ] {
             assert!(bad.parse::<SequenceNumber>().is_err(), "{bad:?} accepted");
         }
+    }
+
+    /// Issue 15: 56 zeros said "expected 56 decimal digits, got 56".
+    #[test]
+    fn r15_leading_zero_is_named_as_the_reason() {
+        let e = "0"
+            .repeat(56)
+            .parse::<SequenceNumber>()
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("starts with 0"), "{e}");
+        assert!(e.contains("no leading zero"), "{e}");
+        assert!(!e.contains("got 56"), "{e}");
+        let e = format!("0{}", &START_0[1..])
+            .parse::<SequenceNumber>()
+            .unwrap_err();
+        assert!(e.to_string().contains("no leading zero"), "{e}");
+        let e = "4".repeat(55).parse::<SequenceNumber>().unwrap_err();
+        assert!(e.to_string().contains("got 55"), "{e}");
+        let e = "1\n2".parse::<SequenceNumber>().unwrap_err().to_string();
+        assert!(!e.contains('\n'), "{e}");
     }
 
     #[test]

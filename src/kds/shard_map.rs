@@ -706,6 +706,17 @@ pub fn check_update_limits(
         return Ok(());
     }
     let limit = Quota::UpdateShardCountMaxShards.value() as u32;
+    if min > max {
+        // Half of the stream is still not below the limit (REF §2.10): every
+        // target breaks one rule, and naming the empty range would not say why.
+        return Err(KdsError::NoTargetAccepted {
+            current,
+            target,
+            half: min,
+            limit,
+            reachable: 2 * (limit - 1),
+        });
+    }
     if target > current.saturating_mul(Quota::UpdateShardCountMaxScaleUp.value() as u32) {
         return Err(KdsError::ScaleUpTooFar {
             current,
@@ -753,7 +764,7 @@ pub fn check_update_limits(
 /// The targets UpdateShardCount accepts from `current` open shards, besides
 /// `current` itself: at least half, at most double, and at most 10,000 (from
 /// above 10,000, fewer than 10,000). The range is empty (`min > max`) for
-/// streams of 20,000 shards or more.
+/// streams of 19,999 shards or more, whose half is 10,000 or more.
 pub fn accepted_targets(current: u32) -> (u32, u32) {
     let limit = Quota::UpdateShardCountMaxShards.value() as u32;
     let min = current

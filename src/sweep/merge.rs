@@ -43,6 +43,20 @@ fn parse_row(dir: &Path, rec: &csv::ByteRecord, axes: usize) -> Result<Row, Swee
     })
 }
 
+/// `" line N: message"` for a TOML error in `text`: the error's own
+/// `Display` is a multi-line diagnostic quoting the source, and an error
+/// must be one line.
+fn toml_error_line(text: &str, e: &toml::de::Error) -> String {
+    let message = e.message().lines().next().unwrap_or("").trim_end();
+    match e.span() {
+        Some(span) => {
+            let line = text[..span.start.min(text.len())].matches('\n').count() + 1;
+            format!(" line {line}: {message}")
+        }
+        None => format!(": {message}"),
+    }
+}
+
 /// Joins the parts of a partitioned sweep (each a directory written by
 /// `sweep --partition I/N`) into the files one whole sweep writes, its
 /// summary as numbers, and the whole sweep's manifest.
@@ -61,8 +75,9 @@ pub fn merge(dirs: &[&Path]) -> Result<(SweepFiles, Manifest), SweepError> {
         })?;
         let m: Manifest = toml::from_str(&text).map_err(|e| {
             SweepError::Merge(format!(
-                "{}: {e}",
-                dir.join("sweep-manifest.toml").display()
+                "{}{}",
+                dir.join("sweep-manifest.toml").display(),
+                toml_error_line(&text, &e)
             ))
         })?;
         let p = Partition::parse(&m.partition).map_err(|_| {

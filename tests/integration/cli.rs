@@ -282,6 +282,39 @@ fn decode_seq_bad_input() {
     fails_with(&["decode-seq", "123"], &["56 decimal digits"]);
 }
 
+/// Issue 15: from 20,000 shards the error named an empty range ("accepted
+/// targets are 10000 to 9999").
+#[test]
+fn r15_reshard_from_20000_says_why_no_target_is_accepted() {
+    fails_with(
+        &["reshard", "--from", "20000", "--to", "15000"],
+        &[
+            "no target is accepted from 20000 shards",
+            "below half (10000)",
+            "a stream above 10000 shards may only scale down to fewer than 10000",
+            "until at most 19998 are open",
+        ],
+    );
+    let out = shardcast()
+        .args(["reshard", "--from", "20000", "--to", "15000"])
+        .output()
+        .unwrap();
+    assert!(!String::from_utf8_lossy(&out.stderr).contains("accepted targets"));
+}
+
+/// Issue 15: 56 zeros were refused as "expected 56 digits, got 56".
+#[test]
+fn r15_decode_seq_of_56_zeros_names_the_leading_zero() {
+    let zeros = "0".repeat(56);
+    fails_with(
+        &["decode-seq", &zeros],
+        &[
+            &format!("invalid sequence number \"{zeros}\""),
+            "it starts with 0, and a sequence number has no leading zero",
+        ],
+    );
+}
+
 #[test]
 fn quotas_lists_sources() {
     shardcast()

@@ -174,6 +174,30 @@ fn update_limits() {
         Err(KdsError::OverShardLimit { max: 9_999, .. })
     ));
     assert!(check(&over, 9_999).is_ok());
+
+    // Issue 15: from 19,999 shards up, half is not below 10,000, so no
+    // target is accepted; the error said "accepted targets are 10000 to 9999".
+    let edge = ShardMap::create(19_998, t(0)).unwrap();
+    assert!(check(&edge, 9_999).is_ok());
+    for n in [19_999, 20_000] {
+        let huge = ShardMap::create(n, t(0)).unwrap();
+        for target in [5_000, 9_999, 15_000, 40_001] {
+            let e = check(&huge, target).unwrap_err();
+            assert!(
+                matches!(
+                    e,
+                    KdsError::NoTargetAccepted {
+                        half: 10_000,
+                        limit: 10_000,
+                        reachable: 19_998,
+                        ..
+                    }
+                ),
+                "{n} -> {target}: {e:?}"
+            );
+        }
+        assert!(check(&huge, n).is_ok(), "no change is no call");
+    }
 }
 
 #[test]

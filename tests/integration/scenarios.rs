@@ -223,6 +223,28 @@ fn negative_rate_is_rejected() {
     );
 }
 
+/// Issue 15: a line break inside a rate and a point with no digit on one
+/// side were accepted; each is now one line naming the value and the form.
+#[test]
+fn r15_malformed_rates_are_rejected_on_one_line() {
+    for (bad, why) in [
+        (r"100\n/s", "a line break is not allowed"),
+        (".5/s", "a decimal point needs a digit on each side"),
+        ("1./s", "a decimal point needs a digit on each side"),
+    ] {
+        let text = edit(SMALL, "rate = \"2500/s\"", &format!("rate = \"{bad}\""));
+        rejects(
+            &text,
+            line_of(&text, bad),
+            &[
+                &format!("invalid rate \"{bad}\""),
+                why,
+                "expected <number>/<unit>",
+            ],
+        );
+    }
+}
+
 #[test]
 // The same limitation as above: the error points at `rate = [` and quotes the value.
 fn negative_rate_in_a_multi_line_array_names_the_value() {

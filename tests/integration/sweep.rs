@@ -317,3 +317,47 @@ fn bad_grids_are_clear_errors() {
     fs::write(&file, SCENARIO.replace("1..4", "4..1")).unwrap();
     fails(&[], &["grid.toml line", "sweep.set[0]", "is empty"]);
 }
+
+/// Issue 15: a part whose manifest was cut short (a copy that stopped) gave
+/// toml's multi-line diagnostic; it is now one line naming the file, the
+/// line and what is wrong.
+#[test]
+fn r15_merge_of_a_truncated_manifest_is_one_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let file = d.join("small.toml");
+    fs::write(
+        &file,
+        SCENARIO
+            .replace("duration = \"20s\"", "duration = \"2s\"")
+            .replace("stream.shards=1..4", "stream.shards=1,2")
+            .replace("replications = 2", "replications = 1"),
+    )
+    .unwrap();
+    let one = d.join("one");
+    let two = d.join("two");
+    sweep(&file, &one, &["--partition", "1/2"]);
+    sweep(&file, &two, &["--partition", "2/2"]);
+    let manifest = two.join("sweep-manifest.toml");
+    let text = fs::read_to_string(&manifest).unwrap();
+    // Cut inside the first quoted value: an unterminated string.
+    let cut = text.find('"').unwrap() + 2;
+    let line = text[..cut].lines().count();
+    fs::write(&manifest, &text[..cut]).unwrap();
+    let out = d.join("merged");
+    let got = shardcast()
+        .arg("merge")
+        .args([&one, &two])
+        .arg("--out")
+        .arg(&out)
+        .assert()
+        .code(2)
+        .get_output()
+        .clone();
+    let stderr = String::from_utf8(got.stderr).unwrap();
+    assert_eq!(stderr.lines().count(), 1, "{stderr}");
+    let want = format!("{} line {line}: invalid basic string", manifest.display());
+    assert!(stderr.starts_with("error: "), "{stderr}");
+    assert!(stderr.contains(&want), "{want:?} not in {stderr}");
+    assert!(!out.exists());
+}
