@@ -1543,3 +1543,78 @@ fn incoming_records_count_only_records_that_fit() {
     assert!(offered.abs_diff(3_600) < 250, "{offered}");
     assert!(out.metrics.producer_total.rejected_too_large > 1_000);
 }
+
+/// Issue 15, defect 3: an aggregate row above a stream's most records per
+/// second (10,000 shards of 1,000 records/s) is a bad line, not a replay
+/// that never ends; `skip_bad_lines` skips it.
+#[test]
+fn r15_an_aggregate_row_faster_than_a_stream_is_a_bad_line() {
+    let dir = tempfile::tempdir().unwrap();
+    // u64::MAX records in a second, and epoch seconds read as counts.
+    for count in ["18446744073709551615", "1700000000"] {
+        fs::write(
+            dir.path().join("agg.csv"),
+            format!("timestamp,key,records\n0,a,5\n1,b,{count}\n2,c,5\n"),
+        )
+        .unwrap();
+        let e = replay(dir.path(), "file = \"agg.csv\"", "size = \"1B\"\n").unwrap_err();
+        assert!(
+            e.contains(&format!(
+                "agg.csv line 3: a row of {count} records in 1s is above 10000000 records/s"
+            )),
+            "{e}"
+        );
+        let out = replay(
+            dir.path(),
+            "file = \"agg.csv\", skip_bad_lines = true",
+            "size = \"1B\"\n",
+        )
+        .unwrap();
+        assert_eq!(out.trace_lines_skipped, 1);
+        assert_eq!(out.metrics.producer_total.produced, 10);
+    }
+    // The bound is a rate: 10 million a second, over the row's interval.
+    fs::write(
+        dir.path().join("agg.csv"),
+        "timestamp,key,records\n0,a,20000001\n",
+    )
+    .unwrap();
+    let e = replay(
+        dir.path(),
+        "file = \"agg.csv\", interval = \"2s\"",
+        "size = \"1B\"\n",
+    )
+    .unwrap_err();
+    assert!(e.contains("a row of 20000001 records in 2s"), "{e}");
+    // Through the CLI: one line on stderr, exit 2.
+    fs::write(
+        dir.path().join("agg.csv"),
+        "timestamp,key,records\n0,a,18446744073709551615\n",
+    )
+    .unwrap();
+    replay(
+        dir.path(),
+        "file = \"agg.csv\", skip_bad_lines = true",
+        "size = \"1B\"\n",
+    )
+    .unwrap();
+    fs::write(
+        dir.path().join("replay.toml"),
+        fs::read_to_string(dir.path().join("replay.toml"))
+            .unwrap()
+            .replace(", skip_bad_lines = true", ""),
+    )
+    .unwrap();
+    let out = shardcast()
+        .arg("run")
+        .arg(dir.path().join("replay.toml"))
+        .arg("--out")
+        .arg(dir.path().join("out"))
+        .timeout(std::time::Duration::from_secs(60))
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = String::from_utf8(out.stderr).unwrap();
+    assert_eq!(stderr.lines().count(), 1, "{stderr}");
+    assert!(stderr.contains("above 10000000 records/s"), "{stderr}");
+}
