@@ -24,7 +24,7 @@ pub(super) fn price_file(
     name: &str,
 ) -> Result<Prices, ScenarioError> {
     let path = ctx.beside(name);
-    let text = std::fs::read_to_string(&path).map_err(|e| {
+    let text = super::read_text(&path).map_err(|e| {
         bad(
             "stream.prices",
             format!("cannot read price file {}: {e}", path.display()),

@@ -52,7 +52,7 @@ fn time(text: &str) -> Result<i128, String> {
 
 /// Reads IncomingRecords (or `metric`: an Id or Label) from a file.
 pub fn read(path: &Path, metric: Option<&str>) -> Result<Datapoints, String> {
-    let text = std::fs::read_to_string(path).map_err(|e| format!("cannot read: {e}"))?;
+    let text = crate::scenario::read_text(path).map_err(|e| format!("cannot read: {e}"))?;
     let is_json = text.trim_start().starts_with('{');
     let mut points: Vec<(i128, f64)> = Vec::new();
     let mut series = 0;
