@@ -1618,3 +1618,62 @@ fn r15_an_aggregate_row_faster_than_a_stream_is_a_bad_line() {
     assert_eq!(stderr.lines().count(), 1, "{stderr}");
     assert!(stderr.contains("above 10000000 records/s"), "{stderr}");
 }
+
+/// Issue 15, defect 3: every series of a get-metric-data file is checked
+/// like the one read (IncomingBytes beside IncomingRecords too): a negative
+/// sum or a time past 2262 is refused, through `validate` too.
+#[test]
+fn r15_every_cloudwatch_series_is_checked() {
+    let dir = tempfile::tempdir().unwrap();
+    let json = |bytes_time: &str, bytes_value: &str| {
+        format!(
+            "{{\"MetricDataResults\": [\
+             {{\"Id\": \"records\", \"Label\": \"IncomingRecords\", \
+             \"Timestamps\": [\"2025-03-01T10:00:00Z\", \"2025-03-01T10:01:00Z\"], \"Values\": [600.0, 600.0]}}, \
+             {{\"Id\": \"bytes\", \"Label\": \"IncomingBytes\", \
+             \"Timestamps\": [\"2025-03-01T10:00:00Z\", \"{bytes_time}\"], \"Values\": [60000.0, {bytes_value}]}}]}}"
+        )
+    };
+    let rate = "{ kind = \"cloudwatch\", file = \"cw.json\" }";
+    fs::write(
+        dir.path().join("cw.json"),
+        json("2025-03-01T10:01:00Z", "60000.0"),
+    )
+    .unwrap();
+    cloudwatch_scenario(dir.path(), rate).unwrap();
+    for (time, value, needle) in [
+        (
+            "2025-03-01T10:01:00Z",
+            "-1",
+            "result bytes datapoint 2: value -1 is out of range; sums are 0 or more",
+        ),
+        (
+            "9999-03-01T10:01:00Z",
+            "60000.0",
+            "result bytes datapoint 2: timestamp \"9999-03-01T10:01:00Z\" is out of range; accepted are times from 1970 to 2262",
+        ),
+    ] {
+        fs::write(dir.path().join("cw.json"), json(time, value)).unwrap();
+        let e = cloudwatch_scenario(dir.path(), rate).unwrap_err();
+        assert!(e.contains(needle), "{e}");
+        let out = shardcast()
+            .arg("validate")
+            .arg(dir.path().join("cw.toml"))
+            .assert()
+            .code(2)
+            .get_output()
+            .clone();
+        let stderr = String::from_utf8(out.stderr).unwrap();
+        assert_eq!(stderr.lines().count(), 1, "{stderr}");
+        assert!(stderr.contains(needle), "{stderr}");
+    }
+    // A CSV export names the line of a bad sum.
+    fs::write(
+        dir.path().join("cw.csv"),
+        "timestamp,value\n2025-03-01T10:00:00Z,5\n2025-03-01T10:01:00Z,-1\n",
+    )
+    .unwrap();
+    let e = cloudwatch_scenario(dir.path(), "{ kind = \"cloudwatch\", file = \"cw.csv\" }")
+        .unwrap_err();
+    assert!(e.contains("line 3: value -1 is out of range"), "{e}");
+}
