@@ -137,7 +137,9 @@ pub fn main<I: IntoIterator<Item = OsString>>(args: I) -> ExitCode {
         Ok(false) => ExitCode::from(EXIT_FAIL),
         Err(err) if is_broken_pipe(&err) => ExitCode::from(EXIT_OK),
         Err(err) => {
-            eprintln!("error: {err:#}");
+            // One line, whatever the error quotes (a value with a newline,
+            // an 8 MiB field).
+            eprintln!("error: {}", crate::shown::one_line(&format!("{err:#}")));
             ExitCode::from(EXIT_ERROR)
         }
     }

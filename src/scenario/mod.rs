@@ -473,7 +473,7 @@ pub enum ScenarioError {
         source: std::io::Error,
     },
     /// The file is not valid TOML, has an unknown field or a malformed value.
-    #[error("{} line {line}: {message} (in `{text}`)", path.display())]
+    #[error("{} line {line}: {message} (in {})", path.display(), crate::shown::one_line(&format!("`{text}`")))]
     Parse {
         /// The file.
         path: PathBuf,

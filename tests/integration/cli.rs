@@ -434,3 +434,64 @@ fn r15_a_non_utf8_scenario_names_the_line_and_column() {
         );
     }
 }
+
+/// Issue 15, defects 3 and 4: a value with a newline is shown escaped and a
+/// huge value cut to 80 characters with its length, so every error is one
+/// short line.
+#[test]
+fn r15_quoted_values_are_escaped_and_cut() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("s.toml");
+    let scenario = |rate: &str| {
+        format!(
+            "name = \"t\"\nduration = \"1s\"\n[stream]\nshards = 1\n[[producers]]\nname = \"p\"\n\
+             size = \"1B\"\nkeys = {{ kind = \"uniform\", count = 1 }}\nrate = \"{rate}\"\n"
+        )
+    };
+    std::fs::write(&path, scenario("fast\\nish/s")).unwrap();
+    fails_with(
+        &["validate", path.to_str().unwrap()],
+        &[
+            "s.toml line 9",
+            "\"fast\\nish/s\"",
+            "(in `rate = \"fast\\nish/s\"`)",
+        ],
+    );
+    let huge = "9".repeat(8 << 20);
+    std::fs::write(&path, scenario(&format!("{huge}/x"))).unwrap();
+    let x80 = "9".repeat(80);
+    fails_with(
+        &["validate", path.to_str().unwrap()],
+        &[
+            &format!("\"{x80}…\" (8388610 characters)"),
+            "(8388619 characters))",
+        ],
+    );
+    let out = shardcast().arg("validate").arg(&path).output().unwrap();
+    assert!(out.stderr.len() < 1000, "{} bytes", out.stderr.len());
+    // An 8 MiB field of a trace, quoted in the replay's error.
+    std::fs::write(
+        dir.path().join("agg.csv"),
+        format!("timestamp,key,records\n0,a,{huge}x\n"),
+    )
+    .unwrap();
+    std::fs::write(
+        &path,
+        scenario("1/s")
+            .replace("rate = \"1/s\"\n", "trace = { file = \"agg.csv\" }\n")
+            .replace("keys = { kind = \"uniform\", count = 1 }\n", ""),
+    )
+    .unwrap();
+    let target = dir.path().join("out");
+    fails_with(
+        &[
+            "run",
+            path.to_str().unwrap(),
+            "--out",
+            target.to_str().unwrap(),
+        ],
+        &["agg.csv line 2: bad records count", "(8388609 characters)"],
+    );
+    let out = shardcast().arg("run").arg(&path).output().unwrap();
+    assert!(out.stderr.len() < 1000, "{} bytes", out.stderr.len());
+}

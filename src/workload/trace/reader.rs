@@ -113,7 +113,8 @@ impl TraceReader {
         TraceError {
             path: self.spec.path.clone(),
             line: self.line,
-            message,
+            // A line's field may be megabytes: cut where it is quoted.
+            message: crate::shown::one_line(&message),
         }
     }
 
