@@ -103,6 +103,7 @@ pub mod model;
 pub mod plan;
 pub mod report;
 pub mod scenario;
+pub(crate) mod shown;
 pub mod sim;
 pub mod sweep;
 pub mod units;

@@ -137,7 +137,9 @@ pub fn main<I: IntoIterator<Item = OsString>>(args: I) -> ExitCode {
         Ok(false) => ExitCode::from(EXIT_FAIL),
         Err(err) if is_broken_pipe(&err) => ExitCode::from(EXIT_OK),
         Err(err) => {
-            eprintln!("error: {err:#}");
+            // One line, whatever the error quotes (a value with a newline,
+            // an 8 MiB field).
+            eprintln!("error: {}", crate::shown::one_line(&format!("{err:#}")));
             ExitCode::from(EXIT_ERROR)
         }
     }
@@ -179,12 +181,12 @@ fn load(path: &Path) -> Result<(Scenario, String)> {
 
 /// The scenario, the MD5 of its inputs and its text.
 fn load_text(path: &Path) -> Result<(Scenario, String, String)> {
-    let bytes = std::fs::read(path).map_err(|source| ScenarioError::Read {
+    let read = |source| ScenarioError::Read {
         path: path.to_owned(),
         source,
-    })?;
-    let text = String::from_utf8(bytes.clone())
-        .map_err(|_| anyhow::anyhow!("{} is not valid UTF-8 text", path.display()))?;
+    };
+    let bytes = crate::scenario::read_bounded(path).map_err(read)?;
+    let text = crate::scenario::utf8(bytes.clone()).map_err(read)?;
     let scenario = Scenario::parse(&text, path)?;
     // The scenario and every file it reads: a change to a trace or an
     // imported configuration changes the digest too.

@@ -24,7 +24,7 @@ pub(super) fn price_file(
     name: &str,
 ) -> Result<Prices, ScenarioError> {
     let path = ctx.beside(name);
-    let text = std::fs::read_to_string(&path).map_err(|e| {
+    let text = super::read_text(&path).map_err(|e| {
         bad(
             "stream.prices",
             format!("cannot read price file {}: {e}", path.display()),
@@ -532,7 +532,8 @@ mod tests {
             (
                 web("salt"),
                 format!(
-                    "key {long:?} salted into 10 makes partition keys of up to 257 characters; accepted length is 1 to 256"
+                    "key \"{}…\" (255 characters) salted into 10 makes partition keys of up to 257 characters; accepted length is 1 to 256",
+                    "k".repeat(80)
                 )
             )
         );

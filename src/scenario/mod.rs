@@ -475,7 +475,7 @@ pub enum ScenarioError {
         source: std::io::Error,
     },
     /// The file is not valid TOML, has an unknown field or a malformed value.
-    #[error("{} line {line}: {message} (in `{text}`)", path.display())]
+    #[error("{} line {line}: {message} (in {})", path.display(), crate::shown::one_line(&format!("`{text}`")))]
     Parse {
         /// The file.
         path: PathBuf,
@@ -550,7 +550,7 @@ pub enum ScenarioError {
 impl Scenario {
     /// Reads and validates a scenario file.
     pub fn load(path: &Path) -> Result<Scenario, ScenarioError> {
-        let text = std::fs::read_to_string(path).map_err(|source| ScenarioError::Read {
+        let text = read_text(path).map_err(|source| ScenarioError::Read {
             path: path.to_owned(),
             source,
         })?;
@@ -561,6 +561,61 @@ impl Scenario {
     pub fn parse(text: &str, path: &Path) -> Result<Scenario, ScenarioError> {
         validate::parse(text, path)
     }
+}
+
+/// The most bytes of a file read whole: a scenario and the files it reads
+/// whole (price files, scaling-utils JSON, CloudWatch exports). Traces are
+/// streamed and have no such limit. Real inputs are far smaller
+/// (CloudWatch keeps minute datapoints 15 days); a device like `/dev/zero`
+/// fails fast instead of filling memory.
+pub const MAX_FILE_BYTES: u64 = 16 * 1024 * 1024;
+
+/// Reads a file whole, refusing one above [`MAX_FILE_BYTES`] before it
+/// fills memory.
+pub fn read_bounded(path: &Path) -> std::io::Result<Vec<u8>> {
+    use std::io::Read;
+    let mut bytes = Vec::new();
+    std::fs::File::open(path)?
+        .take(MAX_FILE_BYTES + 1)
+        .read_to_end(&mut bytes)?;
+    if bytes.len() as u64 > MAX_FILE_BYTES {
+        return Err(std::io::Error::new(
+            std::io::ErrorKind::FileTooLarge,
+            format!(
+                "larger than {} MiB, the most read of a file read whole",
+                MAX_FILE_BYTES >> 20
+            ),
+        ));
+    }
+    Ok(bytes)
+}
+
+/// [`read_bounded`], as UTF-8 text; the error of a file that is not names
+/// the line and column of its first bad byte.
+pub fn read_text(path: &Path) -> std::io::Result<String> {
+    utf8(read_bounded(path)?)
+}
+
+/// `bytes` as text, or an error naming the line, column and byte (all
+/// 1-based) of the first byte that is not UTF-8.
+pub fn utf8(bytes: Vec<u8>) -> std::io::Result<String> {
+    String::from_utf8(bytes).map_err(|e| {
+        let bytes = e.as_bytes();
+        let at = e.utf8_error().valid_up_to();
+        let before = &bytes[..at];
+        let line = before.iter().filter(|&&b| b == b'\n').count() + 1;
+        let start = before.iter().rposition(|&b| b == b'\n').map_or(0, |i| i + 1);
+        // Valid up to `at`: the column counts characters, as an editor does.
+        let column = std::str::from_utf8(&before[start..]).map_or(0, |s| s.chars().count()) + 1;
+        std::io::Error::new(
+            std::io::ErrorKind::InvalidData,
+            format!(
+                "not UTF-8 text: line {line} column {column} (byte {}) is 0x{:02x}, not valid UTF-8",
+                at + 1,
+                bytes[at]
+            ),
+        )
+    })
 }
 
 /// The MD5 (lowercase hex) of a scenario's inputs: `text` (the scenario

@@ -107,7 +107,7 @@ fn invalid(message: String) -> ImportError {
 /// Reads `path` and selects the entry whose `streamName` is `stream_name`,
 /// or the only entry.
 pub(super) fn import(path: &Path, stream_name: Option<&str>) -> Result<Imported, ImportError> {
-    let text = std::fs::read_to_string(path).map_err(ImportError::Read)?;
+    let text = super::read_text(path).map_err(ImportError::Read)?;
     let root: Value = serde_json::from_str(&text).map_err(|e| {
         // serde_json appends " at line L column C"; it goes in front instead.
         let full = e.to_string();

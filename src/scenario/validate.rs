@@ -45,7 +45,7 @@ impl Ctx<'_> {
             path: self.path.to_owned(),
             line: self.line(span.start),
             field: field.to_owned(),
-            message,
+            message: crate::shown::one_line(&message),
         }
     }
 
@@ -66,6 +66,7 @@ impl Ctx<'_> {
         ScenarioError::Parse {
             path: self.path.to_owned(),
             line,
+            // Kept whole (for callers that read it); Display cuts it.
             text: self
                 .text
                 .lines()
@@ -73,7 +74,7 @@ impl Ctx<'_> {
                 .unwrap_or("")
                 .trim()
                 .to_owned(),
-            message: e.message().trim().to_owned(),
+            message: crate::shown::one_line(e.message().trim()),
         }
     }
 

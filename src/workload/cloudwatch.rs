@@ -46,13 +46,31 @@ fn time(text: &str) -> Result<i128, String> {
     let t = t
         .strip_suffix("+00:00")
         .map_or(t.to_owned(), |s| format!("{s}Z"));
-    crate::workload::parse_time(&t, NANOS_PER_SEC)
-        .ok_or_else(|| format!("bad timestamp {text:?}: expected RFC 3339 in UTC"))
+    let ns = crate::workload::parse_time(&t, NANOS_PER_SEC)
+        .ok_or_else(|| format!("bad timestamp {text:?}: expected RFC 3339 in UTC"))?;
+    // Nanoseconds in an i64, as trace times: differences cannot overflow.
+    if !(0..=i128::from(i64::MAX)).contains(&ns) {
+        return Err(format!(
+            "timestamp {text:?} is out of range; accepted are times from 1970 to 2262"
+        ));
+    }
+    Ok(ns)
+}
+
+/// Checks that `value` can be a period's sum, `what` naming where it is.
+fn sum(value: f64, what: &dyn std::fmt::Display) -> Result<f64, String> {
+    if value.is_finite() && value >= 0.0 {
+        Ok(value)
+    } else {
+        Err(format!(
+            "{what}: value {value} is out of range; sums are 0 or more"
+        ))
+    }
 }
 
 /// Reads IncomingRecords (or `metric`: an Id or Label) from a file.
 pub fn read(path: &Path, metric: Option<&str>) -> Result<Datapoints, String> {
-    let text = std::fs::read_to_string(path).map_err(|e| format!("cannot read: {e}"))?;
+    let text = crate::scenario::read_text(path).map_err(|e| format!("cannot read: {e}"))?;
     let is_json = text.trim_start().starts_with('{');
     let mut points: Vec<(i128, f64)> = Vec::new();
     let mut series = 0;
@@ -78,6 +96,24 @@ pub fn read(path: &Path, metric: Option<&str>) -> Result<Datapoints, String> {
         }
         let r: Response =
             serde_json::from_str(&text).map_err(|e| format!("not get-metric-data JSON: {e}"))?;
+        // Every series is checked, not only the one read: IncomingBytes
+        // beside IncomingRecords is read for its total, and a file with a
+        // bad series is not a trustworthy export.
+        for m in &r.metric_data_results {
+            if m.timestamps.len() != m.values.len() {
+                return Err(format!(
+                    "result {}: {} timestamps but {} values",
+                    m.id,
+                    m.timestamps.len(),
+                    m.values.len()
+                ));
+            }
+            for (i, (t, v)) in m.timestamps.iter().zip(&m.values).enumerate() {
+                let at = || format!("result {} datapoint {}", m.id, i + 1);
+                time(t).map_err(|e| format!("{}: {e}", at()))?;
+                sum(*v, &at())?;
+            }
+        }
         let matching: Vec<&Result_> = r
             .metric_data_results
             .iter()
@@ -115,14 +151,6 @@ pub fn read(path: &Path, metric: Option<&str>) -> Result<Datapoints, String> {
         }
         for m in chosen {
             named_bytes |= is_bytes(&m.id) || is_bytes(&m.label);
-            if m.timestamps.len() != m.values.len() {
-                return Err(format!(
-                    "result {}: {} timestamps but {} values",
-                    m.id,
-                    m.timestamps.len(),
-                    m.values.len()
-                ));
-            }
             series += 1;
             for (t, v) in m.timestamps.iter().zip(&m.values) {
                 points.push((time(t)?, *v));
@@ -158,17 +186,11 @@ pub fn read(path: &Path, metric: Option<&str>) -> Result<Datapoints, String> {
                     format!("line {}: bad value {:?}", i + 2, row.get(v).unwrap_or(""))
                 })?;
             let at = time(row.get(t).unwrap_or("")).map_err(|e| format!("line {}: {e}", i + 2))?;
-            points.push((at, value));
+            points.push((at, sum(value, &format_args!("line {}", i + 2))?));
         }
     }
     if points.is_empty() {
         return Err("no datapoints".into());
-    }
-    if let Some(bad) = points.iter().find(|p| !(p.1.is_finite() && p.1 >= 0.0)) {
-        return Err(format!(
-            "value {} is out of range; sums are 0 or more",
-            bad.1
-        ));
     }
     // Newest first in get-metric-data: sort, then add up equal times (series).
     points.sort_by_key(|p| p.0);

@@ -13,6 +13,6 @@ pub use keys::{
 pub use profile::{Arrivals, Bounds, Component, MAX_RATE, RateProfile, Spike};
 pub use sizes::SizeModel;
 pub use trace::{
-    AggregateSpec, Columns, Hashed, MAX_KEY_BYTES, MAX_TRACKED_KEYS, TraceError, TraceFormat,
-    TraceReader, TraceRecord, TraceSpec, Within, hash_keys, parse_time, summarize,
+    AggregateSpec, Columns, Hashed, MAX_KEY_BYTES, MAX_ROW_RATE, MAX_TRACKED_KEYS, TraceError,
+    TraceFormat, TraceReader, TraceRecord, TraceSpec, Within, hash_keys, parse_time, summarize,
 };

@@ -404,3 +404,127 @@ fn compare_writes_one_row_per_scenario_at_any_thread_count() {
         .stderr(predicate::str::contains("three"));
     assert!(!out.exists());
 }
+
+/// Issue 15, defect 3: a file read whole (a scenario, a price file, a
+/// scaling-utils or CloudWatch file) is read to 16 MiB at most, so a
+/// device or a huge file fails fast with one line naming it and the limit.
+#[test]
+fn r15_files_read_whole_are_bounded() {
+    let started = std::time::Instant::now();
+    fails_with(
+        &["validate", "/dev/zero"],
+        &["cannot read scenario /dev/zero", "larger than 16 MiB"],
+    );
+    assert!(started.elapsed() < std::time::Duration::from_secs(30));
+    let dir = tempfile::tempdir().unwrap();
+    // Sparse: 17 MiB on disk costs nothing.
+    std::fs::File::create(dir.path().join("big.toml"))
+        .unwrap()
+        .set_len(17 << 20)
+        .unwrap();
+    let big = dir.path().join("big.toml");
+    fails_with(
+        &["run", big.to_str().unwrap()],
+        &["big.toml", "larger than 16 MiB"],
+    );
+    let scenario = dir.path().join("s.toml");
+    for (field, needle) in [
+        (
+            "[stream]\nshards = 1\nprices = \"big.toml\"\n[[producers]]\nname = \"p\"\nsize = \"1B\"\nkeys = { kind = \"uniform\", count = 1 }\nrate = \"1/s\"\n",
+            "stream.prices",
+        ),
+        (
+            "[stream]\nshards = 1\n[[producers]]\nname = \"p\"\nsize = \"1B\"\nkeys = { kind = \"uniform\", count = 1 }\nrate = { kind = \"cloudwatch\", file = \"big.toml\" }\n",
+            "CloudWatch file",
+        ),
+    ] {
+        std::fs::write(
+            &scenario,
+            format!("name = \"t\"\nduration = \"1s\"\n{field}"),
+        )
+        .unwrap();
+        fails_with(
+            &["validate", scenario.to_str().unwrap()],
+            &[needle, "big.toml", "larger than 16 MiB"],
+        );
+    }
+}
+
+/// Issue 15, defect 4: a scenario that is not UTF-8 is refused in one line
+/// naming the line and column of the first bad byte.
+#[test]
+fn r15_a_non_utf8_scenario_names_the_line_and_column() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("u.toml");
+    std::fs::write(&path, b"name = \"t\"\nduration = \"6\xff0s\"\n").unwrap();
+    for command in ["validate", "run"] {
+        fails_with(
+            &[command, path.to_str().unwrap()],
+            &[
+                "u.toml",
+                "line 2 column 14 (byte 25) is 0xff, not valid UTF-8",
+            ],
+        );
+    }
+}
+
+/// Issue 15, defects 3 and 4: a value with a newline is shown escaped and a
+/// huge value cut to 80 characters with its length, so every error is one
+/// short line.
+#[test]
+fn r15_quoted_values_are_escaped_and_cut() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("s.toml");
+    let scenario = |rate: &str| {
+        format!(
+            "name = \"t\"\nduration = \"1s\"\n[stream]\nshards = 1\n[[producers]]\nname = \"p\"\n\
+             size = \"1B\"\nkeys = {{ kind = \"uniform\", count = 1 }}\nrate = \"{rate}\"\n"
+        )
+    };
+    std::fs::write(&path, scenario("fast\\nish/s")).unwrap();
+    fails_with(
+        &["validate", path.to_str().unwrap()],
+        &[
+            "s.toml line 9",
+            "\"fast\\nish/s\"",
+            "(in `rate = \"fast\\nish/s\"`)",
+        ],
+    );
+    let huge = "9".repeat(8 << 20);
+    std::fs::write(&path, scenario(&format!("{huge}/x"))).unwrap();
+    let x80 = "9".repeat(80);
+    fails_with(
+        &["validate", path.to_str().unwrap()],
+        &[
+            &format!("\"{x80}…\" (8388610 characters)"),
+            "(8388619 characters))",
+        ],
+    );
+    let out = shardcast().arg("validate").arg(&path).output().unwrap();
+    assert!(out.stderr.len() < 1000, "{} bytes", out.stderr.len());
+    // An 8 MiB field of a trace, quoted in the replay's error.
+    std::fs::write(
+        dir.path().join("agg.csv"),
+        format!("timestamp,key,records\n0,a,{huge}x\n"),
+    )
+    .unwrap();
+    std::fs::write(
+        &path,
+        scenario("1/s")
+            .replace("rate = \"1/s\"\n", "trace = { file = \"agg.csv\" }\n")
+            .replace("keys = { kind = \"uniform\", count = 1 }\n", ""),
+    )
+    .unwrap();
+    let target = dir.path().join("out");
+    fails_with(
+        &[
+            "run",
+            path.to_str().unwrap(),
+            "--out",
+            target.to_str().unwrap(),
+        ],
+        &["agg.csv line 2: bad records count", "(8388609 characters)"],
+    );
+    let out = shardcast().arg("run").arg(&path).output().unwrap();
+    assert!(out.stderr.len() < 1000, "{} bytes", out.stderr.len());
+}

@@ -6,10 +6,12 @@ use std::path::{Path, PathBuf};
 /// `(module under src/, modules it must not name)`: a module is its file
 /// `src/NAME.rs` and its folder `src/NAME/`, whichever exist.
 const RULES: &[(&str, &[&str])] = &[
-    // The service's rules, the kernel and the units stand alone.
+    // The service's rules, the kernel, the units and the way values are
+    // quoted in errors stand alone.
     ("kds", &ALL),
     ("sim", &ALL),
     ("units", &ALL),
+    ("shown", &ALL),
     // Input: validated scenarios and workloads know no simulation.
     ("scenario", &ABOVE_INPUT),
     ("workload", &ABOVE_INPUT),
@@ -42,9 +44,9 @@ const RULES: &[(&str, &[&str])] = &[
     ("check", &["app", "compare"]),
 ];
 
-const ALL: [&str; 16] = [
+const ALL: [&str; 17] = [
     "app", "analysis", "charts", "check", "compare", "html", "kds", "metrics", "model", "plan",
-    "report", "scenario", "sim", "sweep", "units", "workload",
+    "report", "scenario", "shown", "sim", "sweep", "units", "workload",
 ];
 const ABOVE_INPUT: [&str; 11] = [
     "model", "sweep", "report", "plan", "app", "analysis", "charts", "html", "check", "compare",

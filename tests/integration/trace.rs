@@ -1543,3 +1543,137 @@ fn incoming_records_count_only_records_that_fit() {
     assert!(offered.abs_diff(3_600) < 250, "{offered}");
     assert!(out.metrics.producer_total.rejected_too_large > 1_000);
 }
+
+/// Issue 15, defect 3: an aggregate row above a stream's most records per
+/// second (10,000 shards of 1,000 records/s) is a bad line, not a replay
+/// that never ends; `skip_bad_lines` skips it.
+#[test]
+fn r15_an_aggregate_row_faster_than_a_stream_is_a_bad_line() {
+    let dir = tempfile::tempdir().unwrap();
+    // u64::MAX records in a second, and epoch seconds read as counts.
+    for count in ["18446744073709551615", "1700000000"] {
+        fs::write(
+            dir.path().join("agg.csv"),
+            format!("timestamp,key,records\n0,a,5\n1,b,{count}\n2,c,5\n"),
+        )
+        .unwrap();
+        let e = replay(dir.path(), "file = \"agg.csv\"", "size = \"1B\"\n").unwrap_err();
+        assert!(
+            e.contains(&format!(
+                "agg.csv line 3: a row of {count} records in 1s is above 10000000 records/s"
+            )),
+            "{e}"
+        );
+        let out = replay(
+            dir.path(),
+            "file = \"agg.csv\", skip_bad_lines = true",
+            "size = \"1B\"\n",
+        )
+        .unwrap();
+        assert_eq!(out.trace_lines_skipped, 1);
+        assert_eq!(out.metrics.producer_total.produced, 10);
+    }
+    // The bound is a rate: 10 million a second, over the row's interval.
+    fs::write(
+        dir.path().join("agg.csv"),
+        "timestamp,key,records\n0,a,20000001\n",
+    )
+    .unwrap();
+    let e = replay(
+        dir.path(),
+        "file = \"agg.csv\", interval = \"2s\"",
+        "size = \"1B\"\n",
+    )
+    .unwrap_err();
+    assert!(e.contains("a row of 20000001 records in 2s"), "{e}");
+    // Through the CLI: one line on stderr, exit 2.
+    fs::write(
+        dir.path().join("agg.csv"),
+        "timestamp,key,records\n0,a,18446744073709551615\n",
+    )
+    .unwrap();
+    replay(
+        dir.path(),
+        "file = \"agg.csv\", skip_bad_lines = true",
+        "size = \"1B\"\n",
+    )
+    .unwrap();
+    fs::write(
+        dir.path().join("replay.toml"),
+        fs::read_to_string(dir.path().join("replay.toml"))
+            .unwrap()
+            .replace(", skip_bad_lines = true", ""),
+    )
+    .unwrap();
+    let out = shardcast()
+        .arg("run")
+        .arg(dir.path().join("replay.toml"))
+        .arg("--out")
+        .arg(dir.path().join("out"))
+        .timeout(std::time::Duration::from_secs(60))
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = String::from_utf8(out.stderr).unwrap();
+    assert_eq!(stderr.lines().count(), 1, "{stderr}");
+    assert!(stderr.contains("above 10000000 records/s"), "{stderr}");
+}
+
+/// Issue 15, defect 3: every series of a get-metric-data file is checked
+/// like the one read (IncomingBytes beside IncomingRecords too): a negative
+/// sum or a time past 2262 is refused, through `validate` too.
+#[test]
+fn r15_every_cloudwatch_series_is_checked() {
+    let dir = tempfile::tempdir().unwrap();
+    let json = |bytes_time: &str, bytes_value: &str| {
+        format!(
+            "{{\"MetricDataResults\": [\
+             {{\"Id\": \"records\", \"Label\": \"IncomingRecords\", \
+             \"Timestamps\": [\"2025-03-01T10:00:00Z\", \"2025-03-01T10:01:00Z\"], \"Values\": [600.0, 600.0]}}, \
+             {{\"Id\": \"bytes\", \"Label\": \"IncomingBytes\", \
+             \"Timestamps\": [\"2025-03-01T10:00:00Z\", \"{bytes_time}\"], \"Values\": [60000.0, {bytes_value}]}}]}}"
+        )
+    };
+    let rate = "{ kind = \"cloudwatch\", file = \"cw.json\" }";
+    fs::write(
+        dir.path().join("cw.json"),
+        json("2025-03-01T10:01:00Z", "60000.0"),
+    )
+    .unwrap();
+    cloudwatch_scenario(dir.path(), rate).unwrap();
+    for (time, value, needle) in [
+        (
+            "2025-03-01T10:01:00Z",
+            "-1",
+            "result bytes datapoint 2: value -1 is out of range; sums are 0 or more",
+        ),
+        (
+            "9999-03-01T10:01:00Z",
+            "60000.0",
+            "result bytes datapoint 2: timestamp \"9999-03-01T10:01:00Z\" is out of range; accepted are times from 1970 to 2262",
+        ),
+    ] {
+        fs::write(dir.path().join("cw.json"), json(time, value)).unwrap();
+        let e = cloudwatch_scenario(dir.path(), rate).unwrap_err();
+        assert!(e.contains(needle), "{e}");
+        let out = shardcast()
+            .arg("validate")
+            .arg(dir.path().join("cw.toml"))
+            .assert()
+            .code(2)
+            .get_output()
+            .clone();
+        let stderr = String::from_utf8(out.stderr).unwrap();
+        assert_eq!(stderr.lines().count(), 1, "{stderr}");
+        assert!(stderr.contains(needle), "{stderr}");
+    }
+    // A CSV export names the line of a bad sum.
+    fs::write(
+        dir.path().join("cw.csv"),
+        "timestamp,value\n2025-03-01T10:00:00Z,5\n2025-03-01T10:01:00Z,-1\n",
+    )
+    .unwrap();
+    let e = cloudwatch_scenario(dir.path(), "{ kind = \"cloudwatch\", file = \"cw.csv\" }")
+        .unwrap_err();
+    assert!(e.contains("line 3: value -1 is out of range"), "{e}");
+}

@@ -145,6 +145,13 @@ pub enum Within {
 /// their UTF-8 bytes).
 pub const MAX_KEY_BYTES: u64 = 1024;
 
+/// The most records a second an aggregate row may stand for: a stream's
+/// most, 10,000 shards (the UpdateShardCount limit) of 1,000 records/s. A
+/// count above it is no real traffic (a mislabelled column: epoch seconds
+/// read as counts), and would replay for ever.
+pub const MAX_ROW_RATE: u64 = crate::kds::Quota::UpdateShardCountMaxShards.value()
+    * crate::kds::Quota::WriteRecordsPerShardPerSec.value();
+
 /// Distinct keys a replay counts one by one (keys.csv, hot keys); records
 /// of later keys are sent but not counted per key.
 pub const MAX_TRACKED_KEYS: usize = 100_000;

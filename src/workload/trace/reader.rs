@@ -12,10 +12,11 @@ use rand::RngExt;
 use super::header::{csv_columns, csv_reader, without_bom};
 use super::line::{Fields, JsonLine, JsonTime, KeyText, Line, NumField, TsField, parse_fields};
 use super::{
-    Columns, KeyIndex, MAX_TRACKED_KEYS, TraceError, TraceFormat, TraceReader, TraceRecord,
-    TraceSpec,
+    Columns, KeyIndex, MAX_ROW_RATE, MAX_TRACKED_KEYS, TraceError, TraceFormat, TraceReader,
+    TraceRecord, TraceSpec,
 };
 use crate::kds::HashKey;
+use crate::kds::Quota;
 use crate::sim::SimTime;
 use crate::sim::rng::SimRng;
 
@@ -112,7 +113,8 @@ impl TraceReader {
         TraceError {
             path: self.spec.path.clone(),
             line: self.line,
-            message,
+            // A line's field may be megabytes: cut where it is quoted.
+            message: crate::shown::one_line(&message),
         }
     }
 
@@ -191,8 +193,17 @@ impl TraceReader {
                 }
             };
             let shards = self.spec.aggregate.and_then(|a| a.shards);
+            let interval = self.spec.aggregate.map_or(0, |a| a.interval);
             let copy_shards = self.copy_shards;
             let checked = parsed.and_then(|l| match (self.last, &l.key, shards) {
+                _ if too_fast(l.count, interval) => Err(format!(
+                    "a row of {} records in {} is above {MAX_ROW_RATE} records/s, the most a stream takes \
+                     ({} shards of {} records/s): is the records column mislabelled?",
+                    l.count.unwrap_or(0),
+                    crate::units::Duration(interval),
+                    Quota::UpdateShardCountMaxShards.value(),
+                    Quota::WriteRecordsPerShardPerSec.value(),
+                )),
                 (Some(prev), _, _) if l.ns < prev => Err(format!(
                     "timestamps go backwards ({} ns before the previous line's)",
                     prev - l.ns
@@ -388,6 +399,15 @@ impl TraceReader {
     }
 }
 
+/// Whether a row of `count` records over `interval` ns is above
+/// [`MAX_ROW_RATE`].
+fn too_fast(count: Option<u64>, interval: SimTime) -> bool {
+    count.is_some_and(|n| {
+        u128::from(n) * u128::from(crate::units::NANOS_PER_SEC)
+            > u128::from(MAX_ROW_RATE) * u128::from(interval)
+    })
+}
+
 /// The key of a record to queue: the partition key in `key_in`, or a hash
 /// key.
 #[derive(Clone, Copy)]
@@ -411,5 +431,23 @@ fn line_at(path: &Path, byte: u64) -> Option<u64> {
             return Some(line);
         }
         line += buf[..n].iter().filter(|&&b| b == b'\n').count() as u64;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_row_may_stand_for_up_to_a_streams_most_records_a_second() {
+        const S: SimTime = crate::units::NANOS_PER_SEC;
+        assert_eq!(MAX_ROW_RATE, 10_000_000);
+        assert!(!too_fast(None, S));
+        assert!(!too_fast(Some(10_000_000), S));
+        assert!(too_fast(Some(10_000_001), S));
+        assert!(!too_fast(Some(36_000_000_000), 3600 * S));
+        assert!(too_fast(Some(36_000_000_001), 3600 * S));
+        assert!(too_fast(Some(u64::MAX), 3600 * S));
+        assert!(!too_fast(Some(u64::MAX / 100), SimTime::MAX));
     }
 }
