@@ -5,8 +5,8 @@ use plotters::prelude::*;
 
 use super::run::{Steps, push_step};
 use super::{
-    Body, Chart, DESC_PX, DrawResult, GRID, INK, LABEL_PX, LIGHT, SERIES, TimeAxis, bucket,
-    draw_empty, fmt_num, frame, legend, legend_line, text, y_top,
+    Body, Chart, DrawResult, INK, SERIES, TimeAxis, bucket, draw_empty, fmt_num, frame, legend,
+    legend_line, time_mesh, y_top,
 };
 use crate::model::Outcome;
 use crate::scenario::Scenario;
@@ -103,17 +103,12 @@ where
         .fold(d.slo.unwrap_or(0.0), f64::max);
     let mut chart =
         frame(root, title, 70).build_cartesian_2d(0.0..d.end.max(1e-9), 0.0..y_top(max, 1.0))?;
-    chart
-        .configure_mesh()
-        .light_line_style(LIGHT)
-        .bold_line_style(GRID)
-        .x_desc(d.axis.desc())
-        .y_desc(format!("iterator age ({}, {})", d.unit, d.per))
-        .x_label_formatter(&|v| fmt_num(*v))
-        .y_label_formatter(&|v| fmt_num(*v))
-        .label_style(text(LABEL_PX))
-        .axis_desc_style(text(DESC_PX))
-        .draw()?;
+    time_mesh(
+        &mut chart,
+        &d.axis.desc(),
+        &format!("iterator age ({}, {})", d.unit, d.per),
+        &|v| fmt_num(*v),
+    )?;
     for (i, (name, steps)) in d.apps.iter().enumerate() {
         let style = SERIES[i % SERIES.len()].stroke_width(2);
         chart

@@ -111,6 +111,35 @@ pub enum ChartError {
 
 type DrawResult = Result<(), Box<dyn std::error::Error>>;
 
+/// The grid, axis titles and labels of a chart over time (load, throttling,
+/// open shards, consumer lag): one look for all of them.
+fn time_mesh<DB: DrawingBackend>(
+    chart: &mut ChartContext<
+        '_,
+        DB,
+        Cartesian2d<plotters::coord::types::RangedCoordf64, plotters::coord::types::RangedCoordf64>,
+    >,
+    x_desc: &str,
+    y_desc: &str,
+    y_label: &dyn Fn(&f64) -> String,
+) -> DrawResult
+where
+    DB::ErrorType: 'static,
+{
+    chart
+        .configure_mesh()
+        .light_line_style(LIGHT)
+        .bold_line_style(GRID)
+        .x_desc(x_desc)
+        .y_desc(y_desc)
+        .x_label_formatter(&|v| fmt_num(*v))
+        .y_label_formatter(y_label)
+        .label_style(text(LABEL_PX))
+        .axis_desc_style(text(DESC_PX))
+        .draw()?;
+    Ok(())
+}
+
 /// One chart, its data prepared; draw it with [`render_svg`] or
 /// [`render_png`].
 #[derive(Debug, Clone)]

@@ -6,9 +6,9 @@ use plotters::prelude::*;
 use plotters::style::text_anchor::{HPos, Pos, VPos};
 
 use super::{
-    BLUE, Body, Chart, DESC_PX, DrawResult, GREEN, GRID, INK, LABEL_PX, LIGHT, NOT_OPEN, ORANGE,
-    PURPLE, RED, TimeAxis, UTILISATION, bucket, draw_empty, draw_key, fmt_num, fmt_pct, frame,
-    legend, legend_box, legend_line, text, y_top,
+    BLUE, Body, Chart, DESC_PX, DrawResult, GREEN, INK, LABEL_PX, NOT_OPEN, ORANGE, PURPLE, RED,
+    TimeAxis, UTILISATION, bucket, draw_empty, draw_key, fmt_num, fmt_pct, frame, legend,
+    legend_box, legend_line, text, time_mesh, y_top,
 };
 use crate::analysis::shard_intervals;
 use crate::kds::Quota;
@@ -188,17 +188,12 @@ where
         .fold(0.0, f64::max);
     let mut chart =
         frame(root, title, 70).build_cartesian_2d(0.0..d.end.max(1e-9), 0.0..y_top(max, 1e-3))?;
-    chart
-        .configure_mesh()
-        .light_line_style(LIGHT)
-        .bold_line_style(GRID)
-        .x_desc(d.axis.desc())
-        .y_desc(format!("{} (mean {})", d.unit, d.per))
-        .x_label_formatter(&|v| fmt_num(*v))
-        .y_label_formatter(&|v| fmt_num(*v))
-        .label_style(text(LABEL_PX))
-        .axis_desc_style(text(DESC_PX))
-        .draw()?;
+    time_mesh(
+        &mut chart,
+        &d.axis.desc(),
+        &format!("{} (mean {})", d.unit, d.per),
+        &|v| fmt_num(*v),
+    )?;
     let cap = INK.stroke_width(2);
     chart
         .draw_series(DashedLineSeries::new(d.capacity.iter().copied(), 8, 5, cap))?
@@ -281,17 +276,12 @@ where
     // At least 1 %: a run without throttling still gets a readable axis.
     let top = y_top(max, 0.01).min(1.0);
     let mut chart = frame(root, title, 70).build_cartesian_2d(0.0..d.end.max(1e-9), 0.0..top)?;
-    chart
-        .configure_mesh()
-        .light_line_style(LIGHT)
-        .bold_line_style(GRID)
-        .x_desc(d.axis.desc())
-        .y_desc(format!("attempts throttled ({})", d.per))
-        .x_label_formatter(&|v| fmt_num(*v))
-        .y_label_formatter(&|v| fmt_pct(*v))
-        .label_style(text(LABEL_PX))
-        .axis_desc_style(text(DESC_PX))
-        .draw()?;
+    time_mesh(
+        &mut chart,
+        &d.axis.desc(),
+        &format!("attempts throttled ({})", d.per),
+        &|v| fmt_pct(*v),
+    )?;
     let style = RED.stroke_width(2);
     chart
         .draw_series(LineSeries::new(d.rate.iter().copied(), style))?
@@ -661,23 +651,14 @@ where
     // Room above the line for the legend.
     let top = (max * 1.4).max(max + 2.0);
     let mut chart = frame(root, title, 60).build_cartesian_2d(0.0..d.end.max(1e-9), 0.0..top)?;
-    chart
-        .configure_mesh()
-        .light_line_style(LIGHT)
-        .bold_line_style(GRID)
-        .x_desc(d.axis.desc())
-        .y_desc("open shards")
-        .x_label_formatter(&|v| fmt_num(*v))
-        .y_label_formatter(&|v| {
-            if (v - v.round()).abs() < 1e-6 {
-                fmt_num(*v)
-            } else {
-                String::new()
-            }
-        })
-        .label_style(text(LABEL_PX))
-        .axis_desc_style(text(DESC_PX))
-        .draw()?;
+    // Whole shards only on the axis.
+    time_mesh(&mut chart, &d.axis.desc(), "open shards", &|v| {
+        if (v - v.round()).abs() < 1e-6 {
+            fmt_num(*v)
+        } else {
+            String::new()
+        }
+    })?;
     if !d.updating.is_empty() {
         let shade = BLUE.mix(0.15);
         chart
