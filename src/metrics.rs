@@ -112,7 +112,8 @@ pub struct ProducerCounts {
 }
 
 impl ProducerCounts {
-    fn add(&mut self, o: &ProducerCounts) {
+    /// Adds `o`'s counts.
+    pub fn add(&mut self, o: &ProducerCounts) {
         self.produced += o.produced;
         self.accepted += o.accepted;
         self.aggregates += o.aggregates;
@@ -480,6 +481,26 @@ impl Metrics {
                 c.throttled_by_bytes += u64::from(t.by_bytes);
             }
         }
+    }
+
+    /// Counts a step's attempts at shard `i` at once (the shard-level
+    /// engine), as `counts` summed.
+    #[inline]
+    pub fn attempts(&mut self, i: usize, counts: &ShardCounts) {
+        if counts.offered_records == 0 {
+            return;
+        }
+        let c = &mut self.shard_second[i];
+        if c.offered_records == 0 {
+            self.touched.push(i as u32);
+        }
+        c.add(counts);
+    }
+
+    /// Records `count` accepted records' put latency, each `nanos`.
+    #[inline]
+    pub fn latency_n(&mut self, nanos: SimTime, count: u64) {
+        let _ = self.latency_us.record_n(nanos / 1_000, count);
     }
 
     /// Records one accepted record's put latency.

@@ -31,6 +31,31 @@ impl Threads {
     }
 }
 
+/// `--engine`: which engine simulates, for `run`, `plan`, `sweep`,
+/// `compare` and `check`.
+#[derive(Debug, Clone, Args)]
+pub struct EngineFlag {
+    /// Which engine simulates: record (every record an event; the
+    /// reference), shard (per-shard flows in time steps, for large streams)
+    /// or auto (shard above 500 million expected records) [default: the
+    /// scenario's `engine`, else auto]
+    #[arg(long, value_name = "ENGINE", value_parser = ["record", "shard", "auto"])]
+    pub engine: Option<String>,
+}
+
+impl EngineFlag {
+    /// Sets the scenario's engine to the flag's, if given.
+    pub(crate) fn apply(&self, scenario: &mut crate::scenario::Scenario) {
+        if let Some(kind) = self
+            .engine
+            .as_deref()
+            .and_then(crate::scenario::EngineKind::parse)
+        {
+            scenario.engine.kind = kind;
+        }
+    }
+}
+
 /// `--no-report` and `--png`: the pages of `run`, `plan`, `sweep` and
 /// `merge` besides their data files.
 #[derive(Debug, Clone, Copy, Args)]

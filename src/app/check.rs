@@ -30,6 +30,9 @@ pub struct CheckArgs {
     /// Also write the results as a Markdown table (for a CI job summary).
     #[arg(long, value_name = "FILE")]
     pub summary: Option<PathBuf>,
+    /// The engine.
+    #[command(flatten)]
+    pub engine: super::args::EngineFlag,
 }
 
 /// Arguments of `validate`.
@@ -50,7 +53,8 @@ pub(crate) fn check(args: &CheckArgs, out: &mut dyn Write) -> Result<bool> {
     // Everything is read and validated before anything runs.
     let mut loaded = Vec::with_capacity(args.files.len());
     for file in &args.files {
-        let (scenario, md5) = super::load(file)?;
+        let (mut scenario, md5) = super::load(file)?;
+        args.engine.apply(&mut scenario);
         if loaded
             .iter()
             .any(|(s, _, _): &(Scenario, String, &PathBuf)| s.name == scenario.name)

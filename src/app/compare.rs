@@ -24,6 +24,9 @@ pub struct CompareArgs {
     /// Directory for compare.csv and compare.md [default: reports/compare].
     #[arg(long, short = 'o', value_name = "DIR")]
     pub out: Option<PathBuf>,
+    /// The engine.
+    #[command(flatten)]
+    pub engine: super::args::EngineFlag,
 }
 
 /// `compare`: compare.csv and compare.md into the directory, the Markdown
@@ -33,7 +36,12 @@ pub(crate) fn compare(args: &CompareArgs, out: &mut dyn Write) -> Result<()> {
     let loaded = args
         .files
         .iter()
-        .map(|f| super::load(f).map(|(s, md5)| (f, s, md5)))
+        .map(|f| {
+            super::load(f).map(|(mut s, md5)| {
+                args.engine.apply(&mut s);
+                (f, s, md5)
+            })
+        })
         .collect::<Result<Vec<_>>>()?;
     let pool = args.threads.pool()?;
     // Runs in parallel, gathered in the order given.

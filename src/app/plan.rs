@@ -41,6 +41,9 @@ pub struct PlanArgs {
     /// report.html and PNG charts.
     #[command(flatten)]
     pub pages: Pages,
+    /// The engine.
+    #[command(flatten)]
+    pub engine: super::args::EngineFlag,
 }
 
 /// `plan`: plan.csv, plan.md and the pages into the directory, the
@@ -53,7 +56,8 @@ pub(crate) fn plan(args: &PlanArgs, out: &mut dyn Write) -> Result<()> {
             args.max_shards
         );
     }
-    let (scenario, md5, text) = super::load_text(&args.file)?;
+    let (mut scenario, md5, text) = super::load_text(&args.file)?;
+    args.engine.apply(&mut scenario);
     let pool = args.threads.pool()?;
     let options = crate::plan::PlanOptions {
         replications: args.replications,

@@ -32,6 +32,9 @@ pub struct RunArgs {
     /// report.html and PNG charts.
     #[command(flatten)]
     pub pages: Pages,
+    /// The engine.
+    #[command(flatten)]
+    pub engine: super::args::EngineFlag,
 }
 
 /// `run`: the report files, report.html and charts into the directory, the
@@ -41,6 +44,7 @@ pub(crate) fn run(args: &RunArgs, out: &mut dyn Write) -> Result<()> {
     if let Some(seed) = args.seed {
         scenario.seed = seed;
     }
+    args.engine.apply(&mut scenario);
     if args.skip_bad_lines {
         for g in &mut scenario.producers {
             if let Some(t) = &mut g.trace {

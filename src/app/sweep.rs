@@ -43,6 +43,9 @@ pub struct SweepArgs {
     /// report.html and PNG charts.
     #[command(flatten)]
     pub pages: Pages,
+    /// The engine.
+    #[command(flatten)]
+    pub engine: super::args::EngineFlag,
 }
 
 /// Arguments of `merge`.
@@ -63,7 +66,8 @@ pub struct MergeArgs {
 /// sweep.csv, sweep-summary.csv, sweep-manifest.toml and, for a whole
 /// sweep, the pages.
 pub(crate) fn sweep(args: &SweepArgs, out: &mut dyn Write) -> Result<()> {
-    let (base, md5, text) = super::load_text(&args.file)?;
+    let (mut base, md5, text) = super::load_text(&args.file)?;
+    args.engine.apply(&mut base);
     let (file_sets, file_reps) = crate::sweep::file_grid(&text)?;
     let axes = crate::sweep::axes(&file_sets, &args.set)?;
     let partition = match &args.partition {

@@ -91,6 +91,56 @@ impl Backlog {
         });
     }
 
+    /// Stores `records` records of `bytes` in all, accepted evenly over
+    /// `[from, to)` (the shard-level engine's step; `from` is not before the
+    /// newest record): split over the slices the span covers in proportion
+    /// to their overlap, remainders to the earliest, each piece's arrivals
+    /// spread over its part of the span.
+    pub fn append_spread(&mut self, from: SimTime, to: SimTime, records: u64, bytes: u64) {
+        if records == 0 {
+            return;
+        }
+        let to = to.max(from + 1);
+        let span = u128::from(to - from);
+        let (mut left_r, mut left_b) = (records, bytes);
+        let mut t = from;
+        while t < to {
+            let slot = t / self.resolution;
+            let end = ((slot + 1) * self.resolution).min(to);
+            let (r, b) = if end == to {
+                (left_r, left_b)
+            } else {
+                let share = u128::from(end - from);
+                let r = (u128::from(records) * share / span) as u64 - (records - left_r);
+                let b = (u128::from(bytes) * share / span) as u64 - (bytes - left_b);
+                (r, b)
+            };
+            if r > 0 {
+                left_r -= r;
+                left_b -= b;
+                self.appended += r;
+                // The first and last arrival of an even spread of r records
+                // over [t, end).
+                let last = t + (end - t) * (r - 1) / r;
+                match self.buckets.back_mut() {
+                    Some(back) if back.slot == slot => {
+                        back.records += r;
+                        back.bytes += b;
+                        back.last = last;
+                    }
+                    _ => self.buckets.push_back(Bucket {
+                        slot,
+                        records: r,
+                        bytes: b,
+                        first: t,
+                        last,
+                    }),
+                }
+            }
+            t = end;
+        }
+    }
+
     /// The position just after the newest record (LATEST).
     pub fn tip(&self) -> Cursor {
         match self.buckets.back() {

@@ -26,6 +26,7 @@ mod consumers;
 mod control;
 pub mod policy;
 mod record;
+mod shard;
 mod stream;
 
 pub use consumers::{ConsumerCounts, ConsumerState};
@@ -35,7 +36,7 @@ use rand::RngExt;
 
 use crate::kds::ShardMap;
 use crate::metrics::Metrics;
-use crate::scenario::{Jitter, RetryPolicy, Scenario};
+use crate::scenario::{EngineKind, Jitter, RetryPolicy, Scenario};
 use crate::sim::SimTime;
 use crate::sim::rng::SimRng;
 
@@ -69,8 +70,11 @@ pub struct Outcome {
     pub consumers: Vec<ConsumerState>,
     /// The shards' backlogs at the end (empty without consumers).
     pub backlogs: Vec<backlog::Backlog>,
-    /// Events handled.
+    /// Events handled (the record engine), or shard-steps advanced (the
+    /// shard engine).
     pub events: u64,
+    /// The engine that ran: [`EngineKind::Record`] or [`EngineKind::Shard`].
+    pub engine: EngineKind,
     /// Malformed trace lines skipped (`skip_bad_lines`).
     pub trace_lines_skipped: u64,
     /// Per group replaying a trace: its keys (name, hash key) in the order
@@ -113,12 +117,59 @@ pub enum SimError {
     /// `skip_bad_lines`).
     #[error(transparent)]
     Trace(crate::workload::TraceError),
+    /// The engine asked for cannot run this scenario.
+    #[error("engine: {0}")]
+    Engine(String),
+}
+
+/// The engine a run of `scenario` uses: its `engine`, with `auto`
+/// resolved. `auto` picks the shard engine when more than
+/// [`AUTO_SHARD_RECORDS`](crate::scenario::AUTO_SHARD_RECORDS) user records
+/// are expected and no group replays a record trace (which only the record
+/// engine reads).
+pub fn engine_for(scenario: &Scenario) -> EngineKind {
+    match scenario.engine.kind {
+        EngineKind::Auto => {
+            if scenario.producers.iter().any(|g| g.trace.is_some()) {
+                return EngineKind::Record;
+            }
+            if expected_records(scenario) > crate::scenario::AUTO_SHARD_RECORDS {
+                EngineKind::Shard
+            } else {
+                EngineKind::Record
+            }
+        }
+        kind => kind,
+    }
+}
+
+/// User records `scenario` is expected to produce: each group's mean rate
+/// over the run times its length.
+pub fn expected_records(scenario: &Scenario) -> f64 {
+    let secs = scenario.duration as f64 / crate::units::NANOS_PER_SEC as f64;
+    scenario
+        .producers
+        .iter()
+        .filter(|g| g.trace.is_none())
+        .map(|g| g.rate.mean_over(scenario.duration) * secs)
+        .sum()
+}
+
+fn dispatch(
+    scenario: &Scenario,
+    options: RunOptions,
+    policy: Option<Box<dyn policy::ScalingPolicy>>,
+) -> Result<Outcome, SimError> {
+    match engine_for(scenario) {
+        EngineKind::Shard => shard::simulate(scenario, options, policy),
+        _ => record::simulate(scenario, options, policy),
+    }
 }
 
 /// Simulates `scenario` with its seed.
 pub fn simulate(scenario: &Scenario, options: RunOptions) -> Result<Outcome, SimError> {
     scenario.check()?;
-    record::simulate(scenario, options, None)
+    dispatch(scenario, options, None)
 }
 
 /// Simulates `scenario` with `policy` deciding in place of the scenario's
@@ -141,7 +192,7 @@ pub fn simulate_with_policy(
                 .into(),
         });
     }
-    record::simulate(scenario, options, Some(policy))
+    dispatch(scenario, options, Some(policy))
 }
 
 /// The external policy's command, if the scenario's policy is one.

@@ -60,6 +60,8 @@ pub struct Scenario {
     /// Service-level objectives: judged by `run` (the `slo` column of
     /// summary.csv), and the targets of later planning commands.
     pub slo: Slo,
+    /// Which engine simulates it, and the shard engine's time step.
+    pub engine: EngineSpec,
     /// Every other file the scenario reads (a price file, traces,
     /// CloudWatch exports, a scaling-utils configuration), as resolved
     /// against the scenario file's directory, each once, in the order read.
@@ -349,6 +351,70 @@ pub enum ReshardAction {
 /// The model of per-shard write throttling; it lives with the service's
 /// throughput rules in [`crate::kds`].
 pub use crate::kds::WriteLimit;
+
+/// Which engine a run uses (`engine` in the scenario, `--engine` on the
+/// command line).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum EngineKind {
+    /// Every user record an event: exact within the model, the reference.
+    Record,
+    /// Per-shard flows in time steps: for streams too large for the
+    /// record engine (thousands of shards, millions of records/s, days).
+    Shard,
+    /// The record engine unless the run is large (more than
+    /// [`AUTO_SHARD_RECORDS`] user records expected) and the shard engine
+    /// can run it (no record trace).
+    #[default]
+    Auto,
+}
+
+impl EngineKind {
+    /// The name as written in a scenario.
+    pub fn name(self) -> &'static str {
+        match self {
+            EngineKind::Record => "record",
+            EngineKind::Shard => "shard",
+            EngineKind::Auto => "auto",
+        }
+    }
+
+    /// Parses a name as written in a scenario.
+    pub fn parse(text: &str) -> Option<EngineKind> {
+        match text {
+            "record" => Some(EngineKind::Record),
+            "shard" => Some(EngineKind::Shard),
+            "auto" => Some(EngineKind::Auto),
+            _ => None,
+        }
+    }
+}
+
+/// Above this many expected user records, `engine = "auto"` picks the
+/// shard engine: about 100 s of the record engine (5 million records/s on
+/// one core), where a plan of tens of runs stops being practical.
+pub const AUTO_SHARD_RECORDS: f64 = 500e6;
+
+/// The engine of a scenario.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct EngineSpec {
+    /// Which engine.
+    pub kind: EngineKind,
+    /// The shard engine's time step (a divisor of one second).
+    pub step: SimTime,
+}
+
+/// The shard engine's default step: see the accuracy table in
+/// docs/engines.md.
+pub const DEFAULT_STEP: SimTime = crate::units::NANOS_PER_SEC;
+
+impl Default for EngineSpec {
+    fn default() -> EngineSpec {
+        EngineSpec {
+            kind: EngineKind::Auto,
+            step: DEFAULT_STEP,
+        }
+    }
+}
 
 /// One group of identical producers.
 #[derive(Debug, Clone)]

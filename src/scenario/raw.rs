@@ -29,6 +29,8 @@ pub(crate) struct RawScenario {
     pub(crate) consumers: Vec<Spanned<RawConsumer>>,
     pub(crate) autoscaling: Option<Spanned<RawAutoscaling>>,
     pub(crate) sweep: Option<Spanned<RawSweep>>,
+    pub(crate) engine: Option<Spanned<String>>,
+    pub(crate) step: Option<Spanned<Duration>>,
 }
 
 /// `[sweep]`: the grid `shardcast sweep` runs (ignored by other commands).

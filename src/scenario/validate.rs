@@ -6,7 +6,7 @@ use std::ops::Range;
 use std::path::{Path, PathBuf};
 
 use super::raw::{RawScenario, RawSweep};
-use super::{Scenario, ScenarioError, Slo};
+use super::{EngineKind, EngineSpec, Scenario, ScenarioError, Slo};
 use crate::kds::EpochNanos;
 use crate::sim::SimTime;
 use crate::units::NANOS_PER_SEC;
@@ -106,6 +106,7 @@ pub(super) fn parse(text: &str, path: &Path) -> Result<Scenario, ScenarioError> 
 /// depend on anything but the file.
 fn scenario(ctx: &Ctx<'_>, raw: RawScenario) -> Result<Scenario, ScenarioError> {
     let (duration, start) = header(ctx, &raw)?;
+    let engine = engine(ctx, &raw)?;
     // Every file read, in reading order, for the digest of the inputs.
     let mut imports = Vec::new();
     let prices = raw
@@ -137,6 +138,7 @@ fn scenario(ctx: &Ctx<'_>, raw: RawScenario) -> Result<Scenario, ScenarioError> 
         sweep(ctx, s.span(), s.get_ref())?;
     }
     Ok(Scenario {
+        engine,
         notes,
         name: raw.name,
         duration,
@@ -151,6 +153,41 @@ fn scenario(ctx: &Ctx<'_>, raw: RawScenario) -> Result<Scenario, ScenarioError> 
         imports,
     })
 }
+
+/// `engine` and `step`.
+fn engine(ctx: &Ctx<'_>, raw: &RawScenario) -> Result<EngineSpec, ScenarioError> {
+    let mut spec = EngineSpec::default();
+    if let Some(e) = &raw.engine {
+        spec.kind = EngineKind::parse(e.get_ref()).ok_or_else(|| {
+            ctx.invalid(
+                e.span(),
+                "engine",
+                format!(
+                    "\"{}\" is not an engine; accepted engines are \"record\", \"shard\" and \"auto\"",
+                    e.get_ref()
+                ),
+            )
+        })?;
+    }
+    if let Some(s) = &raw.step {
+        let step = s.get_ref().0;
+        if !(MIN_STEP..=NANOS_PER_SEC).contains(&step) || !NANOS_PER_SEC.is_multiple_of(step) {
+            return Err(ctx.invalid(
+                s.span(),
+                "step",
+                format!(
+                    "{} is out of range; accepted steps divide one second and are 1ms to 1s (such as \"1s\", \"500ms\", \"100ms\", \"10ms\")",
+                    s.get_ref()
+                ),
+            ));
+        }
+        spec.step = step;
+    }
+    Ok(spec)
+}
+
+/// The shortest shard-engine step: below it the record engine is as fast.
+const MIN_STEP: SimTime = 1_000_000;
 
 /// `name`, `duration` and `start`: the duration and the wall-clock start.
 fn header(ctx: &Ctx<'_>, raw: &RawScenario) -> Result<(SimTime, EpochNanos), ScenarioError> {

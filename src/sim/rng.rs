@@ -35,6 +35,11 @@ pub enum Purpose {
     /// A group's bursts within imported per-period rates (CloudWatch),
     /// drawn at the start of each run.
     Import = 8,
+    /// A shard's flows in the shard-level engine (arrival counts, sizes,
+    /// retry jitter), one stream per shard index.
+    Flows = 9,
+    /// A group's per-key split and size moments in the shard-level engine.
+    FlowGroups = 10,
 }
 
 /// SplitMix64's finaliser: a bijection on `u64` with good avalanche.

@@ -72,6 +72,21 @@ impl<'s> Readers<'s> {
         }
     }
 
+    /// Stores `records` accepted records of `bytes` in all on shard `shard`,
+    /// spread over `[from, to)`, if anyone reads.
+    pub(crate) fn append_spread(
+        &mut self,
+        shard: usize,
+        from: SimTime,
+        to: SimTime,
+        records: u64,
+        bytes: u64,
+    ) {
+        if let Some(b) = self.backlogs.get_mut(shard) {
+            b.append_spread(from, to, records, bytes);
+        }
+    }
+
     /// Handles a wake-up at `now`.
     pub(crate) fn handle(
         &mut self,

@@ -401,6 +401,7 @@ pub(super) fn simulate(
         consumers: engine.readers.consumers,
         backlogs: engine.readers.backlogs,
         events,
+        engine: crate::scenario::EngineKind::Record,
     })
 }
 
@@ -505,7 +506,10 @@ impl Engine<'_> {
 /// enhanced monitoring, for a policy that reads them (an external one, or
 /// target tracking of the hottest shard), the latest it may see plus those
 /// not yet published. Memory then follows shards, not the run's length.
-fn shard_level_minutes(scenario: &Scenario, given: Option<&dyn ScalingPolicy>) -> Option<usize> {
+pub(super) fn shard_level_minutes(
+    scenario: &Scenario,
+    given: Option<&dyn ScalingPolicy>,
+) -> Option<usize> {
     use crate::scenario::{Policy, TrackedMetric};
     if !scenario.stream.enhanced_monitoring {
         return None;
