@@ -28,7 +28,8 @@ pub struct ShardCounts {
 }
 
 impl ShardCounts {
-    fn add(&mut self, o: &ShardCounts) {
+    /// Adds `o`'s counts.
+    pub fn add(&mut self, o: &ShardCounts) {
         self.offered_records += o.offered_records;
         self.offered_bytes += o.offered_bytes;
         self.accepted_records += o.accepted_records;
@@ -320,6 +321,9 @@ pub struct Metrics {
     /// Peak offered utilisation per shard and minute (or wider columns),
     /// for the heatmap.
     pub utilisation_grid: UtilisationGrid,
+    /// Shard-side sums of the current second given by the shard engine:
+    /// counts, highest accepted and offered utilisation.
+    flow_second: (ShardCounts, f64, f64),
 }
 
 /// Quantities billed by use, while the stream is in one capacity mode.
@@ -365,6 +369,7 @@ impl Metrics {
             updating_this_second: false,
             shard_level: None,
             utilisation_grid: UtilisationGrid::default(),
+            flow_second: (ShardCounts::default(), 0.0, 0.0),
         }
     }
 
@@ -483,24 +488,30 @@ impl Metrics {
         }
     }
 
-    /// Counts a step's attempts at shard `i` at once (the shard-level
-    /// engine), as `counts` summed.
-    #[inline]
-    pub fn attempts(&mut self, i: usize, counts: &ShardCounts) {
-        if counts.offered_records == 0 {
-            return;
-        }
-        let c = &mut self.shard_second[i];
-        if c.offered_records == 0 {
-            self.touched.push(i as u32);
-        }
-        c.add(counts);
+    /// Adds the shard-side sums of the current second from an engine that
+    /// keeps its shards' per-second counts itself (the shard engine): the
+    /// counts summed over shards, and the highest accepted and offered
+    /// utilisation of any shard.
+    pub fn add_shard_second(&mut self, counts: &ShardCounts, max_util: f64, max_offered: f64) {
+        let f = &mut self.flow_second;
+        f.0.add(counts);
+        f.1 = f.1.max(max_util);
+        f.2 = f.2.max(max_offered);
     }
 
-    /// Records `count` accepted records' put latency, each `nanos`.
-    #[inline]
-    pub fn latency_n(&mut self, nanos: SimTime, count: u64) {
-        let _ = self.latency_us.record_n(nanos / 1_000, count);
+    /// Notes shard `i`'s minute starting at second `start` from an engine
+    /// that keeps its own per-shard counts: its peak per-second offered
+    /// utilisation in basis points (for the heatmap) and its counts (for
+    /// the shard-level minutes). Called before that minute is closed.
+    pub fn add_shard_minute(&mut self, i: usize, start: u64, peak_bp: u16, writes: &ShardCounts) {
+        if *writes != ShardCounts::default() {
+            self.utilisation_grid.record(i, start, peak_bp);
+        }
+        if let Some(sl) = &mut self.shard_level
+            && let Some(w) = sl.writes.get_mut(i)
+        {
+            w.add(writes);
+        }
     }
 
     /// Records one accepted record's put latency.
@@ -545,6 +556,10 @@ impl Metrics {
             row.max_offered_utilisation = row.max_offered_utilisation.max(offered);
         }
         self.touched.clear();
+        let (counts, util, offered) = std::mem::take(&mut self.flow_second);
+        row.shards.add(&counts);
+        row.max_shard_utilisation = row.max_shard_utilisation.max(util);
+        row.max_offered_utilisation = row.max_offered_utilisation.max(offered);
         self.producer_total.add(&self.producer_second);
         self.producer_second = ProducerCounts::default();
 

@@ -22,5 +22,6 @@ pub use shard_map::{
     accepted_targets, check_update_limits, uniform_starts,
 };
 pub use throughput::{
-    AGGREGATE_FIXED_BYTES, AGGREGATE_PER_RECORD_BYTES, Limiter, ReadLimiter, Throttle, WriteLimit,
+    AGGREGATE_FIXED_BYTES, AGGREGATE_PER_RECORD_BYTES, Levels, Limiter, ReadLimiter, Throttle,
+    WriteLimit,
 };

@@ -359,18 +359,6 @@ impl ShardMap {
         SequenceNumber::new(shard.created_at.secs(), id.0, seq_ix, secs)
     }
 
-    /// Hands out `n` sequence numbers of an open shard at once (the
-    /// shard-level engine numbers a step's accepted records together); the
-    /// shard's counter moves as if each had been numbered.
-    pub fn sequence_many(&mut self, id: ShardId, n: u64) -> Result<(), KdsError> {
-        let shard = self.open_shard_mut(id)?;
-        if shard.next_seq_ix.saturating_add(n) > SEQ_IX_MAX {
-            return Err(KdsError::SequenceExhausted { shard: id });
-        }
-        shard.next_seq_ix += n;
-        Ok(())
-    }
-
     /// SplitShard at `new_starting_hash_key`, applied at `now`.
     ///
     /// Valid keys satisfy `start + 2 <= key <= end - 1`, the service's rule

@@ -213,29 +213,44 @@ impl Limiter {
     }
 }
 
-/// What a limiter can pass over one time step, as a flow: whole records
-/// and bytes (see [`Limiter::room`]).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Room {
-    /// Records the step can pass.
-    pub records: u64,
-    /// Bytes the step can pass.
-    pub bytes: u64,
-    /// Whether the byte limit may pass one record however large (an idle
-    /// fixed window: "a record larger than the byte limit passes only an
-    /// empty window").
-    pub one_large: bool,
+/// A limiter's state as a flow engine reads it: whole-unit levels, depths
+/// and rates, with no refill or admission rule of its own.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Levels {
+    /// Token buckets: the tokens held (in records and bytes), their
+    /// depths and their refill rates per second.
+    Bucket {
+        /// Record tokens held.
+        records: f64,
+        /// Byte tokens held.
+        bytes: f64,
+        /// Depth of the record bucket.
+        records_cap: f64,
+        /// Depth of the byte bucket.
+        bytes_cap: f64,
+        /// Records per second.
+        records_rate: f64,
+        /// Bytes per second.
+        bytes_rate: f64,
+    },
+    /// A fixed window: what the current second has left.
+    Window {
+        /// Records the second can still pass.
+        records: u64,
+        /// Bytes it can still pass.
+        bytes: u64,
+        /// Whether nothing has passed in it yet (a record larger than the
+        /// byte limit passes only an empty window).
+        empty: bool,
+    },
 }
 
 impl Limiter {
-    /// The records and bytes the limiter can pass over `[start, end)` if
-    /// they arrive spread over it (the shard-level engine's flow form of
-    /// [`Limiter::admit`]): a bucket's tokens at `start` plus its refill
-    /// over the step, uncapped within the step because arrivals consume
-    /// the refill as it comes; a window's unused part of its second (the
-    /// step lies within one second). Nothing is taken.
-    pub fn room(&self, start: SimTime, end: SimTime) -> Room {
-        match self {
+    /// The limiter's levels at `now` (a bucket refilled to `now`, a window
+    /// as of `now`'s second); nothing changes.
+    pub fn levels(&self, now: SimTime) -> Levels {
+        let unit = NANOS_PER_SEC as f64;
+        match *self {
             Limiter::Bucket {
                 records,
                 bytes,
@@ -245,17 +260,14 @@ impl Limiter {
                 records_rate,
                 bytes_rate,
             } => {
-                let before = start.saturating_sub(*last);
-                let step = end.saturating_sub(start.max(*last));
-                let r = refill(*records, before, *records_rate, *records_cap);
-                let b = refill(*bytes, before, *bytes_rate, *bytes_cap);
-                let r = u128::from(r) + u128::from(step) * u128::from(*records_rate);
-                let b = u128::from(b) + u128::from(step) * u128::from(*bytes_rate);
-                let unit = u128::from(NANOS_PER_SEC);
-                Room {
-                    records: (r / unit).min(u128::from(u64::MAX)) as u64,
-                    bytes: (b / unit).min(u128::from(u64::MAX)) as u64,
-                    one_large: false,
+                let dt = now.saturating_sub(last);
+                Levels::Bucket {
+                    records: refill(records, dt, records_rate, records_cap) as f64 / unit,
+                    bytes: refill(bytes, dt, bytes_rate, bytes_cap) as f64 / unit,
+                    records_cap: records_cap as f64 / unit,
+                    bytes_cap: bytes_cap as f64 / unit,
+                    records_rate: records_rate as f64,
+                    bytes_rate: bytes_rate as f64,
                 }
             }
             Limiter::Window {
@@ -265,64 +277,59 @@ impl Limiter {
                 records_rate,
                 bytes_rate,
             } => {
-                let fresh = start / NANOS_PER_SEC != *second;
-                let (used_r, used_b) = if fresh { (0, 0) } else { (*records, *bytes) };
-                Room {
-                    records: records_rate.saturating_sub(used_r),
-                    bytes: bytes_rate.saturating_sub(used_b),
-                    one_large: used_b == 0,
+                let (r, b) = if now / NANOS_PER_SEC == second {
+                    (records, bytes)
+                } else {
+                    (0, 0)
+                };
+                Levels::Window {
+                    records: records_rate.saturating_sub(r),
+                    bytes: bytes_rate.saturating_sub(b),
+                    empty: r == 0 && b == 0,
                 }
             }
         }
     }
 
-    /// Takes `records` and `bytes` that [`Limiter::room`] passed over
-    /// `[start, end)`; a bucket is then as of `end`, capped.
-    pub fn take_flow(
-        &mut self,
-        start: SimTime,
-        end: SimTime,
-        taken_records: u64,
-        taken_bytes: u64,
-    ) {
-        match self {
-            Limiter::Bucket {
-                records,
-                bytes,
-                last,
-                records_cap,
-                bytes_cap,
-                records_rate,
-                bytes_rate,
-            } => {
-                let before = start.saturating_sub(*last);
-                let step = end.saturating_sub(start.max(*last));
-                let r = refill(*records, before, *records_rate, *records_cap);
-                let b = refill(*bytes, before, *bytes_rate, *bytes_cap);
-                let unit = u128::from(NANOS_PER_SEC);
-                let r = (u128::from(r) + u128::from(step) * u128::from(*records_rate))
-                    .saturating_sub(u128::from(taken_records) * unit);
-                let b = (u128::from(b) + u128::from(step) * u128::from(*bytes_rate))
-                    .saturating_sub(u128::from(taken_bytes) * unit);
-                *records = r.min(u128::from(*records_cap)) as u64;
-                *bytes = b.min(u128::from(*bytes_cap)) as u64;
-                *last = (*last).max(end);
+    /// Sets a bucket's tokens as of `now` to `records` and `bytes` (whole
+    /// units, each clamped to 0 and its depth), after a flow engine passed
+    /// records over an interval ending at `now`. A window is unchanged:
+    /// use [`Limiter::add_to_window`].
+    pub fn set_levels(&mut self, now: SimTime, new_records: f64, new_bytes: f64) {
+        if let Limiter::Bucket {
+            records,
+            bytes,
+            last,
+            records_cap,
+            bytes_cap,
+            ..
+        } = self
+        {
+            let unit = NANOS_PER_SEC as f64;
+            // `as` saturates: a negative or NaN level is 0.
+            *records = ((new_records * unit) as u64).min(*records_cap);
+            *bytes = ((new_bytes * unit) as u64).min(*bytes_cap);
+            *last = (*last).max(now);
+        }
+    }
+
+    /// Counts `records` and `bytes` passed by a window in `now`'s second.
+    pub fn add_to_window(&mut self, now: SimTime, passed_records: u64, passed_bytes: u64) {
+        if let Limiter::Window {
+            second,
+            records,
+            bytes,
+            ..
+        } = self
+        {
+            let s = now / NANOS_PER_SEC;
+            if s != *second {
+                *second = s;
+                *records = 0;
+                *bytes = 0;
             }
-            Limiter::Window {
-                second,
-                records,
-                bytes,
-                ..
-            } => {
-                let s = start / NANOS_PER_SEC;
-                if s != *second {
-                    *second = s;
-                    *records = 0;
-                    *bytes = 0;
-                }
-                *records += taken_records;
-                *bytes += taken_bytes;
-            }
+            *records += passed_records;
+            *bytes += passed_bytes;
         }
     }
 }
@@ -445,51 +452,74 @@ mod tests {
     }
 
     #[test]
-    fn flow_room_is_tokens_plus_the_steps_refill() {
+    fn levels_read_a_bucket_refilled_and_set_it_back() {
         let mut l = Limiter::new(WriteLimit::TokenBucket { burst: S }, 1000, 1 << 20, 1 << 20);
-        // Full (1000) plus 100 ms of refill (100).
-        let room = l.room(0, S / 10);
-        assert_eq!(
-            (room.records, room.bytes),
-            (1100, (1 << 20) + (1 << 20) / 10)
-        );
-        // Taking 1050 leaves 50; the next step adds its refill to that.
-        l.take_flow(0, S / 10, 1050, 1050 * 10);
-        assert_eq!(l.room(S / 10, S / 5).records, 150);
-        // Taking nothing for a while: the bucket is capped at its depth
-        // before the step, never beyond.
-        l.take_flow(S / 10, S / 5, 0, 0);
-        assert_eq!(l.room(10 * S, 10 * S + S / 10).records, 1100);
-        // A flow step agrees with per-record admission when arrivals are
-        // spread: 1 record per ms for 2 s through per-record admits.
-        let mut a = Limiter::new(WriteLimit::TokenBucket { burst: S }, 1000, 1 << 20, 1 << 20);
-        let mut per_record = 0;
-        for i in 0..4000u64 {
-            per_record += u64::from(a.admit(i * S / 2000, 10).is_ok());
-        }
-        let mut f = Limiter::new(WriteLimit::TokenBucket { burst: S }, 1000, 1 << 20, 1 << 20);
-        let mut flow = 0;
-        for step in 0..20u64 {
-            let (t0, t1) = (step * S / 10, (step + 1) * S / 10);
-            let admitted = f.room(t0, t1).records.min(200);
-            f.take_flow(t0, t1, admitted, admitted * 10);
-            flow += admitted;
-        }
-        assert!(per_record.abs_diff(flow) <= 2, "{per_record} vs {flow}");
+        l.admit(0, 1000).unwrap();
+        let Levels::Bucket {
+            records,
+            bytes,
+            records_cap,
+            ..
+        } = l.levels(S / 1000)
+        else {
+            panic!("a bucket")
+        };
+        // 999 left, plus 1 ms of refill; capped at the depth.
+        assert_eq!((records, records_cap), (1000.0, 1000.0));
+        assert!((bytes - f64::from(1 << 20)).abs() < 1.0);
+        l.set_levels(S, 10.5, 2000.0);
+        let Levels::Bucket { records, bytes, .. } = l.levels(S) else {
+            panic!("a bucket")
+        };
+        assert_eq!((records, bytes), (10.5, 2000.0));
+        // Per-record admission goes on from the level set: 10 pass, not 11.
+        let passed = (0..11).filter(|_| l.admit(S, 1).is_ok()).count();
+        assert_eq!(passed, 10);
+        // Levels out of range are clamped.
+        l.set_levels(2 * S, -3.0, 1e30);
+        let Levels::Bucket {
+            records,
+            bytes,
+            bytes_cap,
+            ..
+        } = l.levels(2 * S)
+        else {
+            panic!("a bucket")
+        };
+        assert_eq!((records, bytes), (0.0, bytes_cap));
     }
 
     #[test]
-    fn flow_room_of_a_window_is_what_its_second_has_left() {
+    fn levels_of_a_window_are_what_its_second_has_left() {
         let mut l = Limiter::new(WriteLimit::FixedWindow, 1000, 1 << 20, 1 << 20);
-        l.take_flow(0, S / 2, 600, 6000);
-        let room = l.room(S / 2, S);
+        l.add_to_window(S / 10, 600, 6000);
         assert_eq!(
-            (room.records, room.bytes, room.one_large),
-            (400, (1 << 20) - 6000, false)
+            l.levels(S / 2),
+            Levels::Window {
+                records: 400,
+                bytes: (1 << 20) - 6000,
+                empty: false
+            }
         );
         // A new second starts empty.
-        let room = l.room(S, S + S / 2);
-        assert_eq!((room.records, room.one_large), (1000, true));
+        assert_eq!(
+            l.levels(S + 1),
+            Levels::Window {
+                records: 1000,
+                bytes: 1 << 20,
+                empty: true
+            }
+        );
+        l.add_to_window(S + 1, 1, 1);
+        assert!(l.admit(S + 2, 10).is_ok());
+        assert_eq!(
+            l.levels(S + 3),
+            Levels::Window {
+                records: 998,
+                bytes: (1 << 20) - 11,
+                empty: false
+            }
+        );
     }
 
     #[test]

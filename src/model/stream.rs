@@ -126,32 +126,6 @@ impl StreamService {
         (&mut self.limiters, self.on_demand.as_mut())
     }
 
-    /// Numbers and bills `records` Kinesis records that shard `shard`
-    /// accepted in a step (the flow form of [`StreamService::put`]'s
-    /// accepted branch): `payload_units` PUT payload units in provisioned
-    /// mode, `billed_bytes` (each record rounded up to 1 KiB) in on-demand.
-    pub(crate) fn accept_flow(
-        &mut self,
-        shard: usize,
-        records: u64,
-        payload_units: u64,
-        billed_bytes: u64,
-        metrics: &mut Metrics,
-    ) {
-        if records == 0 {
-            return;
-        }
-        let id = self.map.shards()[shard].id();
-        // The service numbers the records; the run only needs the counter.
-        let _ = self.map.sequence_many(id, records);
-        let billing = &mut metrics.billing[usize::from(self.on_demand.is_some())];
-        if self.on_demand.is_some() {
-            billing.billed_in_bytes += billed_bytes;
-        } else {
-            billing.payload_units += payload_units;
-        }
-    }
-
     /// Bytes of one PUT payload unit (25 KiB unless a price file says else).
     pub(crate) fn payload_unit(&self) -> u64 {
         self.payload_unit

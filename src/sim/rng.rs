@@ -40,6 +40,12 @@ pub enum Purpose {
     Flows = 9,
     /// A group's per-key split and size moments in the shard-level engine.
     FlowGroups = 10,
+    /// A group's put latency points in the shard-level engine (its
+    /// retries' backoffs and batch waits), drawn once per step.
+    FlowLatency = 11,
+    /// A group's even arrivals split over the shards in the shard-level
+    /// engine, drawn once per step.
+    FlowSplit = 12,
 }
 
 /// SplitMix64's finaliser: a bijection on `u64` with good avalanche.

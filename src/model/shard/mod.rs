@@ -1,58 +1,79 @@
 //! The shard-level engine: per-shard flows advanced in time steps, for
 //! streams too large for the record engine (thousands of shards, millions
 //! of records/s, days to a month). It runs the same stream service
-//! (limiters, on-demand capacity, numbering, billing), the same control
-//! plane (reshards, policies, on-demand, mode switches: the policies see
-//! the same per-minute metrics) and the same readers (backlogs, polling,
+//! (limiters, on-demand capacity, billing), the same control plane
+//! (reshards, policies, on-demand, mode switches: the policies see the
+//! same per-minute metrics) and the same readers (backlogs, polling,
 //! enhanced fan-out, retention) as the record engine; only the producers
-//! and the write path are flows. Agreement with the record engine is
-//! measured in `tests/integration/engines.rs` and stated in
+//! and the write path are flows. Its agreement with the record engine is
+//! measured by `tests/integration/engines.rs` and stated in
 //! docs/engines.md.
 //!
 //! # A step `[t0, t1)`
 //!
 //! 1. The control plane's wake-ups due before `t1`, at their own times;
 //!    new shards get flows and routing (each group's keys hashed once
-//!    through the real shard map), retries waiting on a closed shard move
-//!    to its children.
+//!    through the real shard map); retries waiting on a closed shard move
+//!    to the shards that now own its hash range.
 //! 2. Each group's expected records over the step (its rate profile,
-//!    spikes and drawn bursts, sampled at 4 points).
-//! 3. Per shard, in parallel (rayon; each shard has its own random
-//!    stream, so the bytes out do not depend on the threads): the new
-//!    records, the retries due, admission ([`flow`]).
-//! 4. In shard order: the metrics, billing, sequence counters, backlogs.
-//! 5. The readers' wake-ups before `t1`; a poll first sees the records its
-//!    shard accepted in the step up to its time (spread evenly).
+//!    spikes and drawn bursts, sampled at 4 points) and its client's
+//!    state (batch sizes and waits at its current send rate).
+//! 3. Per shard, in parallel (rayon, in chunks of [`CHUNK`] shards; each
+//!    shard has its own random stream and the chunks are summed in shard
+//!    order, so the bytes out do not depend on the threads): the new
+//!    records, the retries due, admission and the shard's own per-second
+//!    counters ([`flow`]). In on-demand mode the stream's capacity is
+//!    shared first, in proportion to what each shard is offered.
+//! 4. The stream's sums: the per-second row, billing, the put latency
+//!    histogram (by attempts, [`group`]), the per-minute heatmap cells.
+//! 5. The readers' wake-ups before `t1`; a poll sees the records its shard
+//!    accepted in the step up to its time (spread evenly).
 //!
-//! Approximations (bounded by the agreement tests): records of a step are
-//! spread evenly in it; control actions take effect from the next step
-//! (a reshard's shards open up to one step late); batching and
-//! aggregation are ratios and waits, not per-record state; the on-demand
-//! stream limit is shared among shards in proportion to their offer.
+//! # What it approximates
+//!
+//! Records of a step are spread evenly in it; control actions take effect
+//! from the next step (a reshard's shards open up to one step late);
+//! batching and aggregation are clump sizes, ratios and waits, not
+//! per-record state; put latency is drawn by attempt count (waits,
+//! request latencies and backoffs), not kept per record; the on-demand
+//! stream limit is shared among shards in proportion to their offer;
+//! keys of a shard get its records in proportion to their weights; no
+//! sequence numbers are handed out (no report shows them).
+//!
+//! A shard with nothing offered and no retry waiting costs one draw per
+//! group and step; one far below its limits costs the draws of its count
+//! and bytes and no draw for its limiter (the chance it is refused is
+//! under 10^-9, [`admit`]).
 
+mod admit;
 mod flow;
 mod group;
+mod retry;
 
 use rayon::prelude::*;
 
-use self::flow::{Cap, ShardFlow, StepCtx};
+use self::flow::{Accepted, ShardFlow, StepCtx};
 use self::group::{GroupFlow, GroupStep};
 use super::consumers::{ReadEvent, Readers};
 use super::control::{Control, ControlEvent, ControlHooks};
 use super::policy::{Scaler, ScalingPolicy};
 use super::stream::StreamService;
 use super::{KeyCounts, Outcome, RunOptions, SimError, exec_command};
-use crate::kds::{Quota, ShardMap};
-use crate::metrics::Metrics;
-use crate::scenario::Scenario;
+use crate::kds::{Levels, Limiter, Quota, ShardMap};
+use crate::metrics::{Metrics, ProducerCounts, ShardCounts};
+use crate::scenario::{Api, EngineKind, Scenario};
 use crate::sim::rng::{Purpose, stream};
 use crate::sim::{EventQueue, Schedule, SimTime};
+use crate::units::NANOS_PER_SEC;
+
+/// Shards per parallel chunk: fixed, so sums do not depend on threads.
+const CHUNK: usize = 32;
 
 /// Below this many shards a step runs on one thread: the fork costs more.
-const PARALLEL_SHARDS: usize = 64;
+const PARALLEL_SHARDS: usize = 128;
 
-/// The shard engine's sub-step where a step is refined (see [`flow`]).
-pub(super) const FINE_STEP: SimTime = 10_000_000;
+/// Sub-steps of a step in which retries are due (and retry bins per step).
+const SUBSTEPS: u64 = 10;
 
 /// The control plane's view of the shard engine: its own timer list, and
 /// new shards get readers.
@@ -74,6 +95,126 @@ impl ControlHooks for Hooks<'_, '_> {
     }
 }
 
+/// A chunk of shards' step, summed in shard order.
+#[derive(Debug, Default)]
+struct ChunkOut {
+    counts: ShardCounts,
+    producer: ProducerCounts,
+    units: f64,
+    billed: f64,
+    sends: Vec<(u64, u64)>,
+    pending_users: Vec<u64>,
+    offered_bytes: Vec<u64>,
+    latency: Vec<Accepted>,
+    /// The closed second's counts and highest utilisations.
+    second: (ShardCounts, f64, f64),
+    /// Shards offered anything.
+    active: u64,
+}
+
+impl ChunkOut {
+    fn reset(&mut self, groups: usize) {
+        self.counts = ShardCounts::default();
+        self.producer = ProducerCounts::default();
+        self.units = 0.0;
+        self.billed = 0.0;
+        self.sends.clear();
+        self.sends.resize(groups, (0, 0));
+        for v in [&mut self.pending_users, &mut self.offered_bytes] {
+            v.clear();
+            v.resize(groups, 0);
+        }
+        self.latency.clear();
+        self.second = (ShardCounts::default(), 0.0, 0.0);
+        self.active = 0;
+    }
+
+    /// Adds one shard's step.
+    fn add(&mut self, f: &ShardFlow) {
+        let o = &f.out;
+        if o.counts.offered_records > 0 {
+            self.active += 1;
+        }
+        self.counts.add(&o.counts);
+        self.producer.add(&o.producer);
+        self.units += o.units;
+        self.billed += o.billed;
+        for g in 0..self.sends.len() {
+            self.sends[g].0 += o.sends[g].0;
+            self.sends[g].1 += o.sends[g].1;
+            self.pending_users[g] += o.pending_users[g];
+            self.offered_bytes[g] += o.offered_bytes[g];
+        }
+        merge_latency(&mut self.latency, &o.latency);
+        if let Some((c, util, offered)) = &o.second {
+            self.second.0.add(c);
+            self.second.1 = self.second.1.max(*util);
+            self.second.2 = self.second.2.max(*offered);
+        }
+    }
+
+    /// Adds another chunk's sums.
+    fn add_chunk(&mut self, o: &ChunkOut) {
+        self.counts.add(&o.counts);
+        self.producer.add(&o.producer);
+        self.units += o.units;
+        self.billed += o.billed;
+        for g in 0..self.sends.len() {
+            self.sends[g].0 += o.sends[g].0;
+            self.sends[g].1 += o.sends[g].1;
+            self.pending_users[g] += o.pending_users[g];
+            self.offered_bytes[g] += o.offered_bytes[g];
+        }
+        merge_latency(&mut self.latency, &o.latency);
+        self.second.0.add(&o.second.0);
+        self.second.1 = self.second.1.max(o.second.1);
+        self.second.2 = self.second.2.max(o.second.2);
+        self.active += o.active;
+    }
+}
+
+fn merge_latency(into: &mut Vec<Accepted>, from: &[Accepted]) {
+    for a in from {
+        match into
+            .iter_mut()
+            .find(|b| b.group == a.group && b.attempts == a.attempts)
+        {
+            Some(b) => {
+                b.users += a.users;
+                b.wait_users += a.wait_users;
+            }
+            None => into.push(*a),
+        }
+    }
+}
+
+/// Runs `work` on each chunk of [`CHUNK`] shards (its index, its flows and
+/// limiters, its sums), in parallel or not: each chunk's work depends only
+/// on its own shards, so the result is the same either way.
+fn for_chunks(
+    parallel: bool,
+    flows: &mut [ShardFlow],
+    limiters: &mut [Limiter],
+    chunks: &mut [ChunkOut],
+    work: impl Fn(usize, &mut [ShardFlow], &mut [Limiter], &mut ChunkOut) + Sync,
+) {
+    if parallel {
+        flows
+            .par_chunks_mut(CHUNK)
+            .zip(limiters.par_chunks_mut(CHUNK))
+            .zip(chunks.par_iter_mut())
+            .enumerate()
+            .for_each(|(c, ((f, l), co))| work(c, f, l, co));
+    } else {
+        flows
+            .chunks_mut(CHUNK)
+            .zip(limiters.chunks_mut(CHUNK))
+            .zip(chunks.iter_mut())
+            .enumerate()
+            .for_each(|(c, ((f, l), co))| work(c, f, l, co));
+    }
+}
+
 /// Simulates `scenario` in steps of its `step`, with `given` as its policy
 /// in place of the scenario's own, if given.
 pub(super) fn simulate(
@@ -91,13 +232,16 @@ pub(super) fn simulate(
     let spec = &scenario.stream;
     let shards = Control::initial_shards(spec);
     let mut service = StreamService::create(spec, shards, scenario.start);
+    let records_limit = Quota::WriteRecordsPerShardPerSec.value();
+    let bytes_limit = Quota::WriteBytesPerShardPerSec.value();
     let mut metrics = Metrics::new(
         shards as usize,
-        Quota::WriteRecordsPerShardPerSec.value(),
-        Quota::WriteBytesPerShardPerSec.value(),
+        records_limit,
+        bytes_limit,
         options.per_second,
     );
     let payload_unit = service.payload_unit();
+    let n_groups = scenario.producers.len();
     let mut groups: Vec<GroupFlow<'_>> = scenario
         .producers
         .iter()
@@ -163,15 +307,22 @@ pub(super) fn simulate(
     );
 
     let step = scenario.engine.step;
-    let fine = FINE_STEP.min(step);
+    let fine = (step / SUBSTEPS).max(1);
     let mut flows: Vec<ShardFlow> = Vec::new();
+    let mut chunks: Vec<ChunkOut> = Vec::new();
+    let mut total = ChunkOut::default();
     let mut routed = 0;
-    let mut steps = vec![GroupStep::default(); groups.len()];
-    let mut send_rates = vec![0.0; groups.len()];
+    let mut steps = vec![GroupStep::default(); n_groups];
+    let mut send_rates = vec![0.0; n_groups];
+    let mut first_waits: Vec<SimTime> = vec![0; n_groups];
+    let mut open: Vec<bool> = Vec::new();
+    let mut demand: Vec<(u64, u64)> = Vec::new();
+    let mut caps: Vec<Option<u64>> = Vec::new();
     let (mut units_carry, mut billed_carry) = (0.0f64, 0.0f64);
     // Per shard, this step's accepted records not yet in its backlog:
-    // (records, bytes, appended so far from).
+    // (records, bytes, appended up to).
     let mut unread: Vec<(u64, u64, SimTime)> = Vec::new();
+    let consumers = !scenario.consumers.is_empty();
     let mut shard_steps = 0u64;
     let mut t0 = 0;
     while t0 < scenario.duration {
@@ -194,145 +345,182 @@ pub(super) fn simulate(
         let n = service.map().shards().len();
         if n != routed {
             for (g, group) in groups.iter_mut().enumerate() {
-                group.settle_keys(&mut keys[g]);
+                let users: Vec<u64> = flows.iter().map(|f| f.epoch_users[g]).collect();
+                group.settle_keys(&users, &mut keys[g]);
                 group.route(service.map());
             }
-            while flows.len() < n {
-                flows.push(ShardFlow::new(stream(
-                    scenario.seed,
-                    Purpose::Flows,
-                    flows.len() as u64,
-                )));
+            for f in &mut flows {
+                f.epoch_users.iter_mut().for_each(|u| *u = 0);
             }
+            while flows.len() < n {
+                let s = flows.len() as u64;
+                flows.push(ShardFlow::new(
+                    stream(scenario.seed, Purpose::Flows, s),
+                    n_groups,
+                ));
+            }
+            chunks.resize_with(n.div_ceil(CHUNK), ChunkOut::default);
             unread.resize(n, (0, 0, 0));
+            open = service.map().shards().iter().map(|s| s.is_open()).collect();
+            demand.resize(n, (0, 0));
+            caps.resize(n, None);
             reroute_closed(&mut flows, service.map(), &groups);
             routed = n;
         }
         for (g, group) in groups.iter_mut().enumerate() {
             steps[g] = group.step(t0, t1, send_rates[g]);
         }
+        let ends_second = t1.is_multiple_of(NANOS_PER_SEC) || t1 == scenario.duration;
+        let ends_minute = t1.is_multiple_of(60 * NANOS_PER_SEC) || t1 == scenario.duration;
         let ctx = StepCtx {
             t0,
             t1,
             fine,
             groups: &groups,
             steps: &steps,
+            first_waits: &first_waits,
+            ends_second,
+            records_limit: records_limit as f64,
+            bytes_limit: bytes_limit as f64,
         };
-        let map = service.map();
-        let open: Vec<bool> = map.shards().iter().map(|s| s.is_open()).collect();
-        let (limiters, on_demand) = service.flow_limiters();
         let parallel = flows.len() >= PARALLEL_SHARDS;
-        let draw = |(s, f): (usize, &mut ShardFlow)| {
-            if open[s] || !f.pending.is_empty() {
-                f.draw(s, &ctx);
-            } else {
-                f.demand = (0, 0);
-            }
-        };
-        if parallel {
-            flows.par_iter_mut().enumerate().for_each(draw);
-        } else {
-            flows.iter_mut().enumerate().for_each(draw);
-        }
-        // The on-demand stream limit, shared in proportion to the offer.
-        let caps: Option<Vec<Cap>> = on_demand.as_ref().map(|od| {
-            let room = od.limiter.room(t0, t1);
-            let (d, db) = flows
-                .iter()
-                .fold((0u64, 0u64), |(r, b), f| (r + f.demand.0, b + f.demand.1));
-            let by_bytes = db > room.bytes;
-            let limit = if by_bytes {
-                (u128::from(room.bytes) * u128::from(d) / u128::from(db.max(1))) as u64
-            } else {
-                d
-            }
-            .min(room.records);
-            flows
-                .iter()
-                .map(|f| Cap {
-                    records: if limit >= d {
-                        u64::MAX
-                    } else {
-                        (u128::from(limit) * u128::from(f.demand.0) / u128::from(d.max(1))) as u64
-                    },
-                    by_records: room.records < d,
-                    by_bytes,
-                })
-                .collect()
-        });
-        let admit = |((s, f), l): ((usize, &mut ShardFlow), &mut crate::kds::Limiter)| {
-            if f.demand.0 > 0 || !f.pending.is_empty() || f.out.producer.produced > 0 {
-                let cap = caps.as_ref().map(|c| c[s]);
-                f.admit(l, cap, &ctx);
-            }
-        };
-        if parallel {
-            flows
-                .par_iter_mut()
-                .enumerate()
-                .zip(limiters.par_iter_mut())
-                .for_each(admit);
-        } else {
-            flows
-                .iter_mut()
-                .enumerate()
-                .zip(limiters.iter_mut())
-                .for_each(admit);
-        }
+        let (limiters, on_demand) = service.flow_limiters();
         if let Some(od) = on_demand {
+            // Two passes: what each shard is offered, then the stream's
+            // capacity shared in proportion to it.
+            let draw = |(s, (f, d)): (usize, (&mut ShardFlow, &mut (u64, u64)))| {
+                *d = f.draw(s, open[s], &ctx);
+            };
+            if parallel {
+                flows
+                    .par_iter_mut()
+                    .zip(demand.par_iter_mut())
+                    .enumerate()
+                    .for_each(draw);
+            } else {
+                flows
+                    .iter_mut()
+                    .zip(demand.iter_mut())
+                    .enumerate()
+                    .for_each(draw);
+            }
+            let (d, db) = demand
+                .iter()
+                .fold((0u64, 0u64), |(r, b), x| (r + x.0, b + x.1));
+            let Levels::Bucket {
+                records,
+                bytes,
+                records_rate,
+                bytes_rate,
+                ..
+            } = od.limiter.levels(t0)
+            else {
+                unreachable!("the on-demand limiter is a bucket")
+            };
+            let dt = (t1 - t0) as f64 / NANOS_PER_SEC as f64;
+            let (room, room_bytes) = (records + records_rate * dt, bytes + bytes_rate * dt);
+            let fits = if (db as f64) <= room_bytes {
+                d as f64
+            } else {
+                room_bytes * d as f64 / db.max(1) as f64
+            };
+            let limit = fits.min(room).max(0.0);
+            for (c, x) in caps.iter_mut().zip(&demand) {
+                *c = if limit >= d as f64 {
+                    None
+                } else {
+                    Some((limit * x.0 as f64 / d.max(1) as f64) as u64)
+                };
+            }
+            let caps = &caps;
+            for_chunks(
+                parallel,
+                &mut flows,
+                limiters,
+                &mut chunks,
+                |c, flows, limiters, co| {
+                    co.reset(n_groups);
+                    for (j, (f, l)) in flows.iter_mut().zip(limiters).enumerate() {
+                        f.admit(l, caps[c * CHUNK + j], &ctx);
+                        co.add(f);
+                    }
+                },
+            );
             let (r, b) = flows.iter().fold((0u64, 0u64), |(r, b), f| {
                 (r + f.out.accepted.0, b + f.out.accepted.1)
             });
-            od.limiter.take_flow(t0, t1, r, b);
+            od.limiter
+                .set_levels(t1, room - r as f64, room_bytes - b as f64);
             for (s, f) in flows.iter().enumerate() {
                 od.minute_bytes[s] += f.out.counts.offered_bytes;
             }
-        }
-        // Merged in shard order: the same sums whatever the threads.
-        let mut sends = vec![(0u64, 0u64); groups.len()];
-        let mut pending = vec![0u64; groups.len()];
-        for (s, f) in flows.iter_mut().enumerate() {
-            if f.demand.0 == 0 && f.out.producer.produced == 0 && f.pending.is_empty() {
-                continue;
-            }
-            shard_steps += 1;
-            let out = &f.out;
-            metrics.attempts(s, &out.counts);
-            metrics.producer_second.add(&out.producer);
-            metrics.shard_totals[s].random_keys += out.random_keys;
-            for &(nanos, n) in &out.latency {
-                metrics.latency_n(nanos, n);
-            }
-            units_carry += out.units;
-            billed_carry += out.billed;
-            let (units, billed) = (
-                units_carry.floor(),
-                (billed_carry / 1024.0).floor() * 1024.0,
+        } else {
+            for_chunks(
+                parallel,
+                &mut flows,
+                limiters,
+                &mut chunks,
+                |c, flows, limiters, co| {
+                    co.reset(n_groups);
+                    for (j, (f, l)) in flows.iter_mut().zip(limiters).enumerate() {
+                        let s = c * CHUNK + j;
+                        if open[s] || f.busy() {
+                            f.draw(s, open[s], &ctx);
+                            f.admit(l, None, &ctx);
+                            co.add(f);
+                        } else {
+                            f.idle();
+                        }
+                    }
+                },
             );
-            units_carry -= units;
-            billed_carry -= billed;
-            service.accept_flow(s, out.accepted.0, units as u64, billed as u64, &mut metrics);
-            if out.accepted.0 > 0 && !scenario.consumers.is_empty() {
-                unread[s] = (out.accepted.0, out.accepted.1, t0);
-            }
-            for (g, group) in groups.iter_mut().enumerate() {
-                group.epoch_users[s] += out.new_users[g];
-                keys[g].offered_bytes += out.offered_bytes[g];
-                sends[g].0 += out.sends[g].0;
-                sends[g].1 += out.sends[g].1;
-                pending[g] += out.pending_users[g];
-            }
         }
-        let secs = (t1 - t0) as f64 / crate::units::NANOS_PER_SEC as f64;
+        // The stream's sums, in chunk order.
+        total.reset(n_groups);
+        for c in &chunks {
+            total.add_chunk(c);
+        }
+        shard_steps += total.active;
+        metrics.producer_second.add(&total.producer);
+        units_carry += total.units;
+        billed_carry += total.billed;
+        let (units, billed) = (
+            units_carry.floor(),
+            (billed_carry / 1024.0).floor() * 1024.0,
+        );
+        units_carry -= units;
+        billed_carry -= billed;
+        let billing = &mut metrics.billing[usize::from(service.is_on_demand())];
+        if service.is_on_demand() {
+            billing.billed_in_bytes += billed as u64;
+        } else {
+            billing.payload_units += units as u64;
+        }
+        for a in &total.latency {
+            let g = a.group as usize;
+            let wait = (a.wait_users / a.users.max(1) as f64) as SimTime;
+            if a.attempts == 1 {
+                first_waits[g] = wait;
+            }
+            groups[g].record_latency(
+                a.users,
+                a.attempts,
+                wait,
+                steps[g].batch_wait,
+                &mut metrics.latency_us,
+            );
+        }
+        let secs = (t1 - t0) as f64 / NANOS_PER_SEC as f64;
         for (g, group) in groups.iter_mut().enumerate() {
-            group.outstanding = pending[g];
-            let (attempts, accepted) = sends[g];
+            group.outstanding = total.pending_users[g];
+            keys[g].offered_bytes += total.offered_bytes[g];
+            let (attempts, accepted) = total.sends[g];
             send_rates[g] = attempts as f64 / secs;
-            let calls = group.calls(attempts, send_rates[g]);
+            let calls = group.calls(attempts, send_rates[g] / group.producers);
             let p = &mut metrics.producer_second;
             match group.spec.api {
-                crate::scenario::Api::PutRecord => p.put_record_calls += calls,
-                crate::scenario::Api::PutRecords { .. } => {
+                Api::PutRecord => p.put_record_calls += calls,
+                Api::PutRecords { .. } => {
                     p.put_records_calls += calls;
                     p.put_records_total += attempts;
                     p.put_records_successful += accepted;
@@ -340,24 +528,43 @@ pub(super) fn simulate(
                 }
             }
         }
-        // The readers, seeing the step's records up to their own time.
-        while let Some((at, event)) = reads.pop_until(t1 - 1) {
-            metrics.advance(at);
-            if let ReadEvent::Poll { shard, .. } = event {
-                catch_up(&mut readers, &mut unread, shard as usize, at, t0, t1);
-            }
-            readers.handle(
-                event,
-                at,
-                service.map(),
-                service.is_on_demand(),
-                &mut metrics,
-                &mut reads,
-            );
+        if ends_second {
+            let (c, util, offered) = &total.second;
+            metrics.add_shard_second(c, *util, *offered);
         }
-        if !scenario.consumers.is_empty() {
+        if ends_minute {
+            let start = (t1 - 1) / NANOS_PER_SEC / 60 * 60;
+            for (s, f) in flows.iter_mut().enumerate() {
+                if f.minute != ShardCounts::default() {
+                    metrics.add_shard_minute(s, start, f.minute_peak, &f.minute);
+                    f.minute = ShardCounts::default();
+                    f.minute_peak = 0;
+                }
+            }
+        }
+        if consumers {
+            for (s, f) in flows.iter().enumerate() {
+                if f.out.accepted.0 > 0 {
+                    unread[s] = (f.out.accepted.0, f.out.accepted.1, t0);
+                }
+            }
+            // The readers, seeing the step's records up to their own time.
+            while let Some((at, event)) = reads.pop_until(t1 - 1) {
+                metrics.advance(at);
+                if let ReadEvent::Poll { shard, .. } = event {
+                    catch_up(&mut readers, &mut unread, shard as usize, at, t1);
+                }
+                readers.handle(
+                    event,
+                    at,
+                    service.map(),
+                    service.is_on_demand(),
+                    &mut metrics,
+                    &mut reads,
+                );
+            }
             for s in 0..unread.len() {
-                catch_up(&mut readers, &mut unread, s, t1, t0, t1);
+                catch_up(&mut readers, &mut unread, s, t1, t1);
             }
         }
         t0 = t1;
@@ -365,12 +572,16 @@ pub(super) fn simulate(
     metrics.finish(scenario.duration);
     control.stop_policy();
     for (g, group) in groups.iter_mut().enumerate() {
-        group.settle_keys(&mut keys[g]);
+        let users: Vec<u64> = flows.iter().map(|f| f.epoch_users[g]).collect();
+        group.settle_keys(&users, &mut keys[g]);
+    }
+    for (s, f) in flows.iter().enumerate() {
+        metrics.shard_totals[s] = f.totals.clone();
     }
 
     let pending: u64 = flows
         .iter()
-        .flat_map(|f| f.pending.iter().map(|c| c.users))
+        .flat_map(|f| f.pending.iter().map(|r| r.users))
         .sum();
     let p = &metrics.producer_total;
     let failed = p.failed_after_retries + p.expired;
@@ -393,7 +604,7 @@ pub(super) fn simulate(
     }
     Ok(Outcome {
         trace_lines_skipped: 0,
-        trace_keys: vec![Vec::new(); scenario.producers.len()],
+        trace_keys: vec![Vec::new(); n_groups],
         map: service.into_map(),
         metrics,
         keys,
@@ -402,18 +613,17 @@ pub(super) fn simulate(
         consumers: readers.consumers,
         backlogs: readers.backlogs,
         events: shard_steps,
-        engine: crate::scenario::EngineKind::Shard,
+        engine: EngineKind::Shard,
     })
 }
 
 /// Appends to shard `s`'s backlog the part of the step's accepted records
-/// that arrived by `at` (spread evenly over `[t0, t1)`).
+/// that arrived by `at` (spread evenly up to `t1`).
 fn catch_up(
     readers: &mut Readers<'_>,
     unread: &mut [(u64, u64, SimTime)],
     s: usize,
     at: SimTime,
-    t0: SimTime,
     t1: SimTime,
 ) {
     let Some(u) = unread.get_mut(s) else {
@@ -426,19 +636,18 @@ fn catch_up(
     let (r, b) = if at >= t1 {
         (records, bytes)
     } else {
-        let part = (at - from) as u128;
-        let left = (t1 - from) as u128;
+        let part = u128::from(at.saturating_sub(from));
+        let left = u128::from(t1 - from);
         (
             (u128::from(records) * part / left) as u64,
             (u128::from(bytes) * part / left) as u64,
         )
     };
-    let _ = t0;
     readers.append_spread(s, from, at.max(from + 1).min(t1), r, b);
     *u = if at >= t1 {
         (0, 0, t1)
     } else {
-        (records - r, bytes - b, at)
+        (records - r, bytes - b, at.max(from))
     };
 }
 
@@ -459,9 +668,8 @@ fn reroute_closed(flows: &mut [ShardFlow], map: &ShardMap, groups: &[GroupFlow<'
         if children.is_empty() {
             continue;
         }
-        let cohorts = std::mem::take(&mut flows[s].pending);
-        for c in cohorts {
-            let g = &groups[c.group as usize];
+        for r in flows[s].pending.take_all() {
+            let g = &groups[r.group as usize];
             let mut w: Vec<f64> = children.iter().map(|&k| g.weights[k]).collect();
             if w.iter().sum::<f64>() <= 0.0 {
                 w = children
@@ -469,30 +677,27 @@ fn reroute_closed(flows: &mut [ShardFlow], map: &ShardMap, groups: &[GroupFlow<'
                     .map(|&k| map.shards()[k].range().fraction())
                     .collect();
             }
-            let total: f64 = w.iter().sum();
+            let sum: f64 = w.iter().sum();
             let (mut cum, mut given) = (0.0, (0u64, 0u64, 0u64));
             for (i, &k) in children.iter().enumerate() {
                 cum += w[i];
                 let f = if i + 1 == children.len() {
                     1.0
                 } else {
-                    cum / total
+                    cum / sum
                 };
                 let upto = (
-                    (c.records as f64 * f).floor() as u64,
-                    (c.users as f64 * f).floor() as u64,
-                    (c.bytes as f64 * f).floor() as u64,
+                    (r.records as f64 * f).floor() as u64,
+                    (r.users as f64 * f).floor() as u64,
+                    (r.bytes as f64 * f).floor() as u64,
                 );
-                let part = flow::Cohort {
+                flows[k].pending.add(retry::Retry {
                     records: upto.0 - given.0,
                     users: upto.1 - given.1,
                     bytes: upto.2 - given.2,
-                    ..c
-                };
+                    ..r
+                });
                 given = upto;
-                if part.users > 0 || part.records > 0 {
-                    flows[k].pending.push(part);
-                }
             }
         }
     }

@@ -1,0 +1,300 @@
+//! Records waiting for a retry on one shard, by the bin of time they are
+//! due in. A throttled part is spread over the bins as its records' retry
+//! times are distributed: sent uniformly over an interval, then answered
+//! after the request latency and retried after a backoff whose jitter is
+//! uniform (KDS-REFERENCE.md §4a.5 for the SDK's backoff; the model is
+//! [`crate::model::backoff`]). Memory follows the bins of the retry
+//! horizon, not the records.
+
+use rand_distr::{Binomial, Distribution};
+
+use super::admit::share;
+use crate::sim::SimTime;
+use crate::sim::rng::SimRng;
+
+/// Records of one group due again in one bin, after the same number of
+/// attempts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) struct Retry {
+    /// The bin they are due in (`due time / bin width`).
+    pub(super) bin: u64,
+    pub(super) group: u32,
+    /// Attempts made so far.
+    pub(super) attempts: u32,
+    /// Kinesis records (aggregates count one each).
+    pub(super) records: u64,
+    /// User records inside them.
+    pub(super) users: u64,
+    pub(super) bytes: u64,
+}
+
+/// One throttled part to spread over the bins.
+#[derive(Debug, Clone, Copy)]
+pub(super) struct Throttled {
+    pub(super) group: u32,
+    /// Attempts made, the throttled one included.
+    pub(super) attempts: u32,
+    pub(super) records: u64,
+    pub(super) users: u64,
+    pub(super) bytes: u64,
+    /// Sent uniformly over `[from, to)`.
+    pub(super) from: SimTime,
+    pub(super) to: SimTime,
+    /// Due again after `[delay, delay + jitter)` more, uniformly (the
+    /// request latency, the backoff's fixed part and the mean batch wait
+    /// in `delay`; the backoff's random part in `jitter`).
+    pub(super) delay: SimTime,
+    pub(super) jitter: SimTime,
+    /// Records due at or after this time have outlived their time to live
+    /// (KPL's RecordTtl) and expire instead.
+    pub(super) expires: Option<SimTime>,
+}
+
+/// The retries waiting on one shard, in `(bin, group, attempts)` order.
+#[derive(Debug, Clone, Default)]
+pub(super) struct Pending {
+    retries: Vec<Retry>,
+}
+
+impl Pending {
+    /// Whether nothing waits.
+    pub(super) fn is_empty(&self) -> bool {
+        self.retries.is_empty()
+    }
+
+    /// The earliest bin anything is due in.
+    pub(super) fn first_bin(&self) -> Option<u64> {
+        self.retries.first().map(|r| r.bin)
+    }
+
+    /// Every retry waiting, in order.
+    pub(super) fn iter(&self) -> impl Iterator<Item = &Retry> {
+        self.retries.iter()
+    }
+
+    /// Takes everything (for a shard that closed).
+    pub(super) fn take_all(&mut self) -> Vec<Retry> {
+        std::mem::take(&mut self.retries)
+    }
+
+    /// Moves the retries due in bins before `end` to `out`, in order.
+    pub(super) fn take_due(&mut self, end: u64, out: &mut Vec<Retry>) {
+        let k = self.retries.partition_point(|r| r.bin < end);
+        out.extend(self.retries.drain(..k));
+    }
+
+    /// Adds `r`, merged with one of the same bin, group and attempts.
+    pub(super) fn add(&mut self, r: Retry) {
+        if r.records == 0 && r.users == 0 {
+            return;
+        }
+        let key = |x: &Retry| (x.bin, x.group, x.attempts);
+        match self.retries.binary_search_by_key(&key(&r), key) {
+            Ok(i) => {
+                let p = &mut self.retries[i];
+                p.records += r.records;
+                p.users += r.users;
+                p.bytes += r.bytes;
+            }
+            Err(i) => self.retries.insert(i, r),
+        }
+    }
+
+    /// Spreads `t` over bins of width `bin`, none before bin `first`
+    /// (retries due before it come in it), as its records' retry times
+    /// fall: a multinomial draw over the bins by the distribution of those
+    /// times, so that a bin's retries vary as independent retries would
+    /// (spread evenly, they would arrive smoother than new records and be
+    /// refused less often). Users and bytes go with the records. Returns
+    /// the user records that expire instead (due past `t.expires`).
+    pub(super) fn spread(
+        &mut self,
+        t: &Throttled,
+        bin: SimTime,
+        first: u64,
+        rng: &mut SimRng,
+    ) -> u64 {
+        let start = t.from + t.delay;
+        let (p, q) = (t.to - t.from, t.jitter);
+        let lo = (start / bin).max(first);
+        let hi = ((start + p + q) / bin).max(first);
+        let (mut left, mut below) = ((t.records, t.users, t.bytes), 0.0);
+        let mut expired = 0;
+        for b in lo..=hi {
+            let upto = if b == hi {
+                1.0
+            } else {
+                uniform_sum_cdf(
+                    ((b + 1) * bin).saturating_sub(start) as f64,
+                    p as f64,
+                    q as f64,
+                )
+            };
+            // This bin's share of what is left.
+            let chance = if upto >= 1.0 || below >= 1.0 {
+                1.0
+            } else {
+                ((upto - below) / (1.0 - below)).clamp(0.0, 1.0)
+            };
+            below = upto;
+            let records = if chance >= 1.0 {
+                left.0
+            } else if chance <= 0.0 || left.0 == 0 {
+                0
+            } else {
+                Binomial::new(left.0, chance).map_or(0, |d| d.sample(rng))
+            };
+            let r = Retry {
+                bin: b,
+                group: t.group,
+                attempts: t.attempts,
+                records,
+                users: share(left.1, records, left.0),
+                bytes: share(left.2, records, left.0),
+            };
+            left = (left.0 - r.records, left.1 - r.users, left.2 - r.bytes);
+            if t.expires.is_some_and(|e| (b * bin).max(start) >= e) {
+                expired += r.users;
+            } else {
+                self.add(r);
+            }
+            if left.0 == 0 && left.1 == 0 {
+                break;
+            }
+        }
+        expired
+    }
+}
+
+/// `P(U + V <= x)` for `U` uniform on `[0, p]` and `V` on `[0, q]` (either
+/// may be 0 wide): piecewise quadratic, linear in the middle.
+pub(super) fn uniform_sum_cdf(x: f64, p: f64, q: f64) -> f64 {
+    let (a, b) = if p <= q { (p, q) } else { (q, p) };
+    if x <= 0.0 {
+        return 0.0;
+    }
+    if x >= a + b {
+        return 1.0;
+    }
+    if a == 0.0 {
+        return x / b;
+    }
+    if x < a {
+        x * x / (2.0 * a * b)
+    } else if x < b {
+        (2.0 * x - a) / (2.0 * b)
+    } else {
+        1.0 - (a + b - x) * (a + b - x) / (2.0 * a * b)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_cdf_of_a_sum_of_uniforms() {
+        // Two equal uniforms: a triangle.
+        assert_eq!(uniform_sum_cdf(1.0, 1.0, 1.0), 0.5);
+        assert_eq!(uniform_sum_cdf(0.5, 1.0, 1.0), 0.125);
+        assert_eq!(uniform_sum_cdf(2.0, 1.0, 1.0), 1.0);
+        // One of width 0: the other alone.
+        assert_eq!(uniform_sum_cdf(0.25, 0.0, 1.0), 0.25);
+        assert_eq!(uniform_sum_cdf(0.25, 1.0, 0.0), 0.25);
+        // Both 0 wide: a step at 0.
+        assert_eq!(uniform_sum_cdf(0.0, 0.0, 0.0), 0.0);
+        assert_eq!(uniform_sum_cdf(1e-9, 0.0, 0.0), 1.0);
+        // Symmetric, non-decreasing.
+        let mut last = 0.0;
+        for i in 0..=300 {
+            let x = f64::from(i) / 100.0;
+            let c = uniform_sum_cdf(x, 1.0, 2.0);
+            assert!(c >= last);
+            assert!((c + uniform_sum_cdf(3.0 - x, 1.0, 2.0) - 1.0).abs() < 1e-12);
+            last = c;
+        }
+    }
+
+    #[test]
+    fn a_spread_keeps_every_record_and_follows_the_backoff() {
+        let rng = &mut crate::sim::rng::stream(1, crate::sim::rng::Purpose::Flows, 0);
+        let mut p = Pending::default();
+        // 1,000 records sent over [0, 100 ms), due 20 ms later plus a
+        // backoff uniform on [0, 1 s): bins of 100 ms.
+        let t = Throttled {
+            group: 0,
+            attempts: 1,
+            records: 1_000,
+            users: 3_000,
+            bytes: 100_000,
+            from: 0,
+            to: 100_000_000,
+            delay: 20_000_000,
+            jitter: 1_000_000_000,
+            expires: None,
+        };
+        assert_eq!(p.spread(&t, 100_000_000, 0, rng), 0);
+        let total: (u64, u64, u64) = p.iter().fold((0, 0, 0), |a, r| {
+            (a.0 + r.records, a.1 + r.users, a.2 + r.bytes)
+        });
+        assert_eq!(total, (1_000, 3_000, 100_000));
+        // Due from 20 ms to 1.12 s: bins 0 to 11 (the last holds 0.2 %
+        // of them, so may be empty), the middle ones alike.
+        let bins: Vec<u64> = p.iter().map(|r| r.bin).collect();
+        assert_eq!(bins[..11], (0..=10).collect::<Vec<_>>());
+        assert!(bins.len() <= 12 && bins.last() <= Some(&11), "{bins:?}");
+        // About 100 each in the middle (a binomial's spread: sd 9.5).
+        let mid: Vec<u64> = p
+            .iter()
+            .filter(|r| (2..=9).contains(&r.bin))
+            .map(|r| r.records)
+            .collect();
+        assert!(mid.iter().all(|&r| (60..=140).contains(&r)), "{mid:?}");
+        assert!((700..=900).contains(&mid.iter().sum::<u64>()), "{mid:?}");
+        // Nothing before the first bin allowed: those come in it.
+        let mut q = Pending::default();
+        q.spread(&t, 100_000_000, 5, rng);
+        assert_eq!(q.first_bin(), Some(5));
+        assert_eq!(q.iter().map(|r| r.records).sum::<u64>(), 1_000);
+        // Taking the due ones leaves the rest in order.
+        let mut out = Vec::new();
+        p.take_due(3, &mut out);
+        assert_eq!(out.iter().map(|r| r.bin).collect::<Vec<_>>(), vec![0, 1, 2]);
+        assert_eq!(p.first_bin(), Some(3));
+        // Past the time to live, records expire instead: those due from
+        // 620 ms on (bins 6 to 11), about half.
+        let mut e = Pending::default();
+        let expired = e.spread(
+            &Throttled {
+                expires: Some(600_000_000),
+                ..t
+            },
+            100_000_000,
+            0,
+            rng,
+        );
+        let kept: u64 = e.iter().map(|r| r.users).sum();
+        assert_eq!(kept + expired, 3_000);
+        assert!((1_400..=1_700).contains(&expired), "{expired}");
+        assert_eq!(e.iter().map(|r| r.bin).max(), Some(5));
+    }
+
+    #[test]
+    fn merging_adds_like_cohorts_only() {
+        let mut p = Pending::default();
+        let r = Retry {
+            bin: 4,
+            group: 0,
+            attempts: 1,
+            records: 10,
+            users: 10,
+            bytes: 1_000,
+        };
+        p.add(r);
+        p.add(r);
+        p.add(Retry { attempts: 2, ..r });
+        p.add(Retry { bin: 2, ..r });
+        let v: Vec<(u64, u32, u64)> = p.iter().map(|r| (r.bin, r.attempts, r.records)).collect();
+        assert_eq!(v, vec![(2, 1, 10), (4, 1, 20), (4, 2, 10)]);
+    }
+}
