@@ -119,13 +119,6 @@ impl StreamService {
         });
     }
 
-    /// The shards' limiters and the on-demand capacity, for an engine that
-    /// admits flows shard by shard (in parallel) rather than one record at
-    /// a time.
-    pub(crate) fn flow_limiters(&mut self) -> (&mut [Limiter], Option<&mut OnDemandCapacity>) {
-        (&mut self.limiters, self.on_demand.as_mut())
-    }
-
     /// Bytes of one PUT payload unit (25 KiB unless a price file says else).
     pub(crate) fn payload_unit(&self) -> u64 {
         self.payload_unit

@@ -25,6 +25,11 @@
 //! never usable: the boundaries are moved up by half a record and half a
 //! mean record's bytes.
 //!
+//! Each shard keeps its limiter's state here in flow form ([`Level`]),
+//! under the same rules and parameters as `kds::Limiter` ([`Limits`],
+//! from the stream's `write_limit` and the service's quotas): a bucket's
+//! tokens as real numbers, a window's use of its second.
+//!
 //! # Fixed windows
 //!
 //! An interval lies within one second (steps divide a second), so a window
@@ -33,13 +38,17 @@
 
 use rand::RngExt;
 
-use crate::kds::{Levels, Limiter};
+use crate::kds::WriteLimit;
 use crate::sim::SimTime;
 use crate::sim::rng::SimRng;
 use crate::units::NANOS_PER_SEC;
 
-/// Below this probability a boundary is taken as not reached (no draw).
-const NEGLIGIBLE: f64 = 1e-9;
+/// Seconds in a nanosecond: multiplying by it spares a division.
+const SECS_PER_NANO: f64 = 1e-9;
+
+/// A boundary is taken as not reached (and nothing drawn) when the chance
+/// the path reaches it, `exp(-2 a b / var)`, is under `exp(-REACH)`: 10^-9.
+const REACH: f64 = 20.7;
 
 /// What is offered to one shard over an interval.
 #[derive(Debug, Clone, Copy, Default, PartialEq)]
@@ -69,45 +78,133 @@ pub(super) struct Passed {
     pub(super) refused_over: (f64, f64),
 }
 
-/// Passes what `limiter` lets through of `offer` over `[a, b)`, at most
-/// `cap` records (the stream's share in on-demand mode), and updates the
-/// limiter as of `b`.
+/// A shard's write limits, the same for every shard: token buckets (the
+/// depth as time of refill, the byte bucket at least one largest record,
+/// as `kds::Limiter::new`) or a fixed one-second window.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub(super) enum Limits {
+    /// Token buckets.
+    Bucket {
+        records_cap: f64,
+        bytes_cap: f64,
+        records_rate: f64,
+        bytes_rate: f64,
+    },
+    /// A window per whole second.
+    Window { records_rate: u64, bytes_rate: u64 },
+}
+
+impl Limits {
+    /// The limits of a shard under `model`, with the service's per-shard
+    /// rates and largest record.
+    pub(super) fn new(
+        model: WriteLimit,
+        records_rate: u64,
+        bytes_rate: u64,
+        max_record: u64,
+    ) -> Limits {
+        match model {
+            WriteLimit::TokenBucket { burst } => {
+                let depth = burst as f64 / NANOS_PER_SEC as f64;
+                Limits::Bucket {
+                    records_cap: (records_rate as f64 * depth).max(1.0),
+                    bytes_cap: (bytes_rate as f64 * depth).max(max_record as f64),
+                    records_rate: records_rate as f64,
+                    bytes_rate: bytes_rate as f64,
+                }
+            }
+            WriteLimit::FixedWindow => Limits::Window {
+                records_rate,
+                bytes_rate,
+            },
+        }
+    }
+
+    /// A fresh shard's state: full buckets, an unused window.
+    pub(super) fn full(&self) -> Level {
+        match *self {
+            Limits::Bucket {
+                records_cap,
+                bytes_cap,
+                ..
+            } => Level {
+                records: records_cap,
+                bytes: bytes_cap,
+                at: 0,
+            },
+            Limits::Window { .. } => Level::default(),
+        }
+    }
+}
+
+/// One shard's limiter state: a bucket's tokens as of `at`, or a window's
+/// records and bytes passed in the second `at` falls in.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub(super) struct Level {
+    records: f64,
+    bytes: f64,
+    at: SimTime,
+}
+
+impl Level {
+    /// The tokens at `now` (refilled, capped), or what a window's second
+    /// has used.
+    fn at(&self, limits: &Limits, now: SimTime) -> (f64, f64) {
+        match *limits {
+            Limits::Bucket {
+                records_cap,
+                bytes_cap,
+                records_rate,
+                bytes_rate,
+            } => {
+                let dt = now.saturating_sub(self.at) as f64 * SECS_PER_NANO;
+                (
+                    (self.records + records_rate * dt).min(records_cap),
+                    (self.bytes + bytes_rate * dt).min(bytes_cap),
+                )
+            }
+            Limits::Window { .. } => {
+                if now / NANOS_PER_SEC == self.at / NANOS_PER_SEC {
+                    (self.records, self.bytes)
+                } else {
+                    (0.0, 0.0)
+                }
+            }
+        }
+    }
+}
+
+/// Passes what a shard's limits let through of `offer` over `[a, b)`,
+/// from its state `level`, at most `cap` records (the stream's share in
+/// on-demand mode), and updates `level` as of `b`.
 pub(super) fn pass(
-    limiter: &mut Limiter,
-    a: SimTime,
-    b: SimTime,
+    limits: &Limits,
+    level: &mut Level,
+    (a, b): (SimTime, SimTime),
     offer: &Offer,
     cap: Option<u64>,
     rng: &mut SimRng,
 ) -> Passed {
     let n = offer.records;
-    let levels = limiter.levels(a);
-    if n == 0 {
-        if let Levels::Bucket {
-            records,
-            bytes,
-            records_rate,
-            bytes_rate,
-            ..
-        } = levels
-        {
-            // Refilled over the interval, nothing taken.
-            let dt = (b - a) as f64 / NANOS_PER_SEC as f64;
-            limiter.set_levels(b, records + records_rate * dt, bytes + bytes_rate * dt);
-        }
-        return Passed::default();
-    }
-    let mean = offer.bytes as f64 / n as f64;
-    let mut p = match levels {
-        Levels::Bucket {
-            records,
-            bytes,
+    let (records, bytes) = level.at(limits, a);
+    match *limits {
+        Limits::Bucket {
             records_cap,
             bytes_cap,
             records_rate,
             bytes_rate,
         } => {
-            let dt = (b - a) as f64 / NANOS_PER_SEC as f64;
+            let dt = (b - a) as f64 * SECS_PER_NANO;
+            if n == 0 {
+                // Refilled over the interval, nothing taken.
+                *level = Level {
+                    records: (records + records_rate * dt).min(records_cap),
+                    bytes: (bytes + bytes_rate * dt).min(bytes_cap),
+                    at: b,
+                };
+                return Passed::default();
+            }
+            let mean = offer.bytes as f64 / n as f64;
             let r = Dim::new(
                 records,
                 records_cap,
@@ -124,18 +221,20 @@ pub(super) fn pass(
                 offer.bytes as f64,
                 offer.var_bytes,
             );
-            let u_low = if r.may_empty() || y.may_empty() {
-                open01(rng)
+            // One draw for each bound, shared by the two dimensions (the
+            // same arrivals drive both); none where neither is near it.
+            let ln_low = if r.low == Reach::Near || y.low == Reach::Near {
+                -exp1(rng)
             } else {
-                1.0
+                0.0
             };
-            let u_high = if r.may_fill() || y.may_fill() {
-                open01(rng)
+            let ln_high = if r.high == Reach::Near || y.high == Reach::Near {
+                -exp1(rng)
             } else {
-                1.0
+                0.0
             };
-            let (r_short, r_lost) = r.extremes(u_low, u_high);
-            let (y_short, y_lost) = y.extremes(u_low, u_high);
+            let (r_short, r_lost) = r.extremes(ln_low, ln_high);
+            let (y_short, y_lost) = y.extremes(ln_low, ln_high);
             let y_short_records = if mean > 0.0 { y_short / mean } else { 0.0 };
             let over = if r_short >= y_short_records {
                 r.dry_over(r_short)
@@ -143,79 +242,121 @@ pub(super) fn pass(
                 y.dry_over(y_short)
             };
             let refused = round_random(r_short.max(y_short_records), rng).min(n);
-            let passed = n - refused;
+            let mut passed = n - refused;
+            let mut capped = false;
+            if let Some(c) = cap
+                && c < passed
+            {
+                // The stream's capacity refuses what the shard would have
+                // passed; the shard keeps those tokens.
+                passed = c;
+                capped = true;
+            }
             let passed_bytes = share(offer.bytes, passed, n);
-            limiter.set_levels(
-                b,
-                r.end(passed as f64, r_lost),
-                y.end(passed_bytes as f64, y_lost),
-            );
+            *level = Level {
+                records: r.end(passed as f64, r_lost),
+                bytes: y.end(passed_bytes as f64, y_lost),
+                at: b,
+            };
             Passed {
                 records: passed,
                 bytes: passed_bytes,
                 by_records: refused > 0 && r_short > 0.0,
                 by_bytes: refused > 0 && y_short > 0.0,
-                refused_over: over,
+                refused_over: if capped { (0.0, 1.0) } else { over },
             }
         }
-        Levels::Window {
-            records,
-            bytes,
-            empty,
+        Limits::Window {
+            records_rate,
+            bytes_rate,
         } => {
-            let by_bytes = if offer.bytes <= bytes {
+            if n == 0 {
+                return Passed::default();
+            }
+            let mean = offer.bytes as f64 / n as f64;
+            let (room, room_bytes) = (
+                records_rate.saturating_sub(records as u64),
+                bytes_rate.saturating_sub(bytes as u64),
+            );
+            let empty = records == 0.0 && bytes == 0.0;
+            let by_bytes = if offer.bytes <= room_bytes {
                 n
             } else {
-                let fit = (bytes as f64 / mean.max(1.0)) as u64;
+                let fit = (room_bytes as f64 / mean.max(1.0)) as u64;
                 // A record larger than the byte limit passes an empty window.
-                if fit == 0 && empty && records > 0 {
+                if fit == 0 && empty && room > 0 {
                     1
                 } else {
                     fit
                 }
             };
-            let passed = n.min(records).min(by_bytes);
+            let limited = n.min(room).min(by_bytes);
+            let passed = cap.map_or(limited, |c| c.min(limited));
             let passed_bytes = share(offer.bytes, passed, n);
-            limiter.add_to_window(a, passed, passed_bytes);
+            *level = Level {
+                records: records + passed as f64,
+                bytes: bytes + passed_bytes as f64,
+                at: a,
+            };
             Passed {
                 records: passed,
                 bytes: passed_bytes,
-                by_records: records < n,
+                by_records: room < n,
                 by_bytes: by_bytes < n,
                 // Arrivals spread evenly: the window fills after `passed`.
                 refused_over: (passed as f64 / n as f64, 1.0),
             }
         }
-    };
-    if let Some(cap) = cap
-        && cap < p.records
-    {
-        // The stream's capacity refuses what the shard would have passed;
-        // the shard's limiter keeps those tokens.
-        let (records, bytes) = (cap, share(offer.bytes, cap, n));
-        give_back(limiter, b, p.records - records, p.bytes - bytes);
-        p = Passed {
-            records,
-            bytes,
-            refused_over: (0.0, 1.0),
-            ..p
-        };
     }
-    p
 }
 
-/// Returns tokens a shard's limiter was charged for records the stream then
-/// refused.
-fn give_back(limiter: &mut Limiter, at: SimTime, records: u64, bytes: u64) {
-    match limiter.levels(at) {
-        Levels::Bucket {
-            records: r,
-            bytes: y,
-            ..
-        } => limiter.set_levels(at, r + records as f64, y + bytes as f64),
-        Levels::Window { .. } => {
-            // A window's count cannot go down; the interval's own refusals
-            // were counted with it, which is what a window saw.
+/// Whether a shard in state `level` may refuse any of `offer` over
+/// `[a, b)`: a window without room for it, or a bucket whose path may
+/// reach 0 (a chance of 10^-9 or more). Nothing changes.
+pub(super) fn may_refuse(
+    limits: &Limits,
+    level: &Level,
+    (a, b): (SimTime, SimTime),
+    offer: &Offer,
+) -> bool {
+    let n = offer.records;
+    if n == 0 {
+        return false;
+    }
+    let (records, bytes) = level.at(limits, a);
+    match *limits {
+        Limits::Bucket {
+            records_cap,
+            bytes_cap,
+            records_rate,
+            bytes_rate,
+        } => {
+            let dt = (b - a) as f64 * SECS_PER_NANO;
+            let mean = offer.bytes as f64 / n as f64;
+            let r = Dim::new(
+                records,
+                records_cap,
+                records_rate * dt,
+                0.5,
+                n as f64,
+                offer.var_records,
+            );
+            let y = Dim::new(
+                bytes,
+                bytes_cap,
+                bytes_rate * dt,
+                0.5 * mean,
+                offer.bytes as f64,
+                offer.var_bytes,
+            );
+            r.may_empty() || y.may_empty()
+        }
+        Limits::Window {
+            records_rate,
+            bytes_rate,
+        } => {
+            n as f64 + records > records_rate as f64
+                || offer.bytes as f64 + bytes > bytes_rate as f64
         }
     }
 }
@@ -235,45 +376,54 @@ struct Dim {
     /// Variance of the arrivals' path.
     var: f64,
     shift: f64,
+    /// How the path stands to 0 and to the depth.
+    low: Reach,
+    high: Reach,
 }
 
 impl Dim {
     fn new(level: f64, cap: f64, refill: f64, shift: f64, offered: f64, var: f64) -> Dim {
         let x0 = (level - shift).max(0.0);
+        let e = x0 + refill - offered;
+        let depth = (cap - shift).max(0.0);
         Dim {
             x0,
             refill,
-            e: x0 + refill - offered,
-            depth: (cap - shift).max(0.0),
+            e,
+            depth,
             var,
             shift,
+            low: reach(x0, e, var),
+            high: reach(depth - x0, depth - e, var),
         }
     }
 
     /// Whether the path may reach 0.
     fn may_empty(&self) -> bool {
-        self.e <= 0.0
-            || self.x0 <= 0.0
-            || (self.var > 0.0 && (-2.0 * self.x0 * self.e / self.var).exp() > NEGLIGIBLE)
-    }
-
-    /// Whether the path may pass the depth.
-    fn may_fill(&self) -> bool {
-        let (a, b) = (self.depth - self.x0, self.depth - self.e);
-        a <= 0.0 || b <= 0.0 || (self.var > 0.0 && (-2.0 * a * b / self.var).exp() > NEGLIGIBLE)
+        self.low != Reach::Out
     }
 
     /// What keeping the path between 0 and the depth takes: refused below
     /// (records or bytes) and lost above (tokens), from the bridge's lowest
-    /// and highest points drawn with `u_low` and `u_high` (in (0, 1]).
-    fn extremes(&self, u_low: f64, u_high: f64) -> (f64, f64) {
+    /// and highest points drawn with `ln_low` and `ln_high` (logarithms of
+    /// uniform draws in (0, 1]) where a bound is near. A bound out of
+    /// reach takes nothing; one the path ends far past takes what it
+    /// passes by at the end plus the bridge's mean excursion beyond it,
+    /// `var / 2 |x0 - e|`: its spread is then a fraction of a record.
+    fn extremes(&self, ln_low: f64, ln_high: f64) -> (f64, f64) {
         let (x0, e) = (self.x0, self.e);
         let d = x0 - e;
-        let spread = |u: f64| (d * d - 2.0 * self.var * u.ln()).max(0.0).sqrt();
-        let low = 0.5 * ((x0 + e) - spread(u_low));
-        let high = 0.5 * ((x0 + e) + spread(u_high));
-        let mut short = (-low).max(0.0);
-        let mut lost = (high - self.depth).max(0.0);
+        let spread = |ln: f64| (d * d - 2.0 * self.var * ln).max(0.0).sqrt();
+        let mut short = match self.low {
+            Reach::Out => 0.0,
+            Reach::Past => -e + self.var / (2.0 * d),
+            Reach::Near => (-0.5 * ((x0 + e) - spread(ln_low))).max(0.0),
+        };
+        let mut lost = match self.high {
+            Reach::Out => 0.0,
+            Reach::Past => e - self.depth + self.var / (2.0 * -d),
+            Reach::Near => (0.5 * ((x0 + e) + spread(ln_high)) - self.depth).max(0.0),
+        };
         if short > 0.0 && lost > 0.0 {
             // Both bounds: falling, the top is met first and the path is
             // lower after it; rising, the bottom first and higher after.
@@ -309,6 +459,31 @@ impl Dim {
     }
 }
 
+/// How a bridge stands to a boundary it starts `a` and ends `b` above
+/// (variance `var`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Reach {
+    /// It reaches it with a chance under 10^-9: `exp(-2 a b / var)`.
+    Out,
+    /// It ends more than 4.5 standard deviations past it.
+    Past,
+    /// Otherwise: its extreme point is drawn.
+    Near,
+}
+
+/// How a bridge `a` and `b` above a boundary at its ends stands to it,
+/// compared without exponentials or square roots.
+#[inline]
+fn reach(a: f64, b: f64, var: f64) -> Reach {
+    if a > 0.0 && b > 0.0 && 2.0 * a * b >= REACH * var {
+        Reach::Out
+    } else if b < 0.0 && a >= 0.0 && b * b > REACH * var && a - b > 0.0 {
+        Reach::Past
+    } else {
+        Reach::Near
+    }
+}
+
 /// `x` rounded to a whole number up or down at random, by its fraction:
 /// unbiased.
 fn round_random(x: f64, rng: &mut SimRng) -> u64 {
@@ -321,9 +496,10 @@ fn round_random(x: f64, rng: &mut SimRng) -> u64 {
     whole as u64 + u64::from(up)
 }
 
-/// A uniform draw in (0, 1].
-fn open01(rng: &mut SimRng) -> f64 {
-    1.0 - rng.random::<f64>()
+/// A standard exponential draw (the ziggurat: no logarithm as a rule).
+#[inline]
+fn exp1(rng: &mut SimRng) -> f64 {
+    rand_distr::Distribution::sample(&rand_distr::Exp1, rng)
 }
 
 /// `total * part / whole`, rounded down (all of it when `part == whole`).
@@ -341,7 +517,6 @@ mod tests {
     use rand_distr::{Distribution, Exp, Poisson};
 
     use super::*;
-    use crate::kds::WriteLimit;
     use crate::sim::rng::{Purpose, stream};
 
     const S: SimTime = NANOS_PER_SEC;
@@ -350,9 +525,10 @@ mod tests {
     /// 100 bytes each) by a 1,000 records/s bucket: one record at a time,
     /// and as flows over intervals of `interval`.
     fn refused(rate: f64, secs: u64, interval: SimTime, seed: u64) -> (u64, u64) {
-        let new = || Limiter::new(WriteLimit::TokenBucket { burst: S }, 1000, 1 << 20, 1 << 20);
+        let model = WriteLimit::TokenBucket { burst: S };
         let mut rng = stream(seed, Purpose::Flows, 0);
-        let (mut l, mut t, mut per_record) = (new(), 0.0, 0u64);
+        let mut l = crate::kds::Limiter::new(model, 1000, 1 << 20, 1 << 20);
+        let (mut t, mut per_record) = (0.0, 0u64);
         let gap = Exp::new(rate).unwrap();
         loop {
             t += gap.sample(&mut rng);
@@ -361,7 +537,8 @@ mod tests {
             }
             per_record += u64::from(l.admit((t * 1e9) as SimTime, 100).is_err());
         }
-        let (mut l, mut flow) = (new(), 0u64);
+        let limits = Limits::new(model, 1000, 1 << 20, 1 << 20);
+        let (mut level, mut flow) = (limits.full(), 0u64);
         let count = Poisson::new(rate * interval as f64 / 1e9).unwrap();
         for i in 0..secs * S / interval {
             let n = count.sample(&mut rng) as u64;
@@ -371,14 +548,8 @@ mod tests {
                 var_records: n as f64,
                 var_bytes: n as f64 * 10_000.0,
             };
-            let p = pass(
-                &mut l,
-                i * interval,
-                (i + 1) * interval,
-                &offer,
-                None,
-                &mut rng,
-            );
+            let span = (i * interval, (i + 1) * interval);
+            let p = pass(&limits, &mut level, span, &offer, None, &mut rng);
             flow += n - p.records;
         }
         (per_record, flow)

@@ -27,10 +27,9 @@
 use rand::RngExt;
 use rand_distr::{Binomial, Distribution, Poisson};
 
-use super::admit::{self, Offer, share};
+use super::admit::{self, Level, Limits, Offer, share};
 use super::group::{GroupFlow, GroupStep, expected_blocks};
 use super::retry::{Pending, Retry, Throttled};
-use crate::kds::Limiter;
 use crate::metrics::{ProducerCounts, ShardCounts, ShardTotals};
 use crate::sim::SimTime;
 use crate::sim::rng::SimRng;
@@ -52,6 +51,9 @@ struct Part {
     clump: f64,
     /// Variance of one Kinesis record's bytes.
     var_size: f64,
+    /// What one record adds to the variance of the bytes' path:
+    /// `var_size + clump * mean^2`.
+    var_path: f64,
     /// New records: the longest a first attempt waited (aggregation,
     /// batching) before it was sent.
     wait: SimTime,
@@ -73,7 +75,14 @@ pub(super) struct Accepted {
 pub(super) struct StepCtx<'a, 's> {
     pub(super) t0: SimTime,
     pub(super) t1: SimTime,
-    /// Width of a sub-step and of a retry bin.
+    /// The engine's step: the width of a retry bin.
+    pub(super) step: SimTime,
+    /// The retry bin after the step's (`t0 / step + 1`): what is due in
+    /// the step is in bins before it.
+    pub(super) next_bin: u64,
+    /// Every shard's write limits.
+    pub(super) limits: Limits,
+    /// Width of a sub-step.
     pub(super) fine: SimTime,
     pub(super) groups: &'a [GroupFlow<'s>],
     pub(super) steps: &'a [GroupStep],
@@ -82,19 +91,17 @@ pub(super) struct StepCtx<'a, 's> {
     pub(super) first_waits: &'a [SimTime],
     /// Whether the step ends a second of the run.
     pub(super) ends_second: bool,
-    /// The one-second write limits, for utilisation.
-    pub(super) records_limit: f64,
-    pub(super) bytes_limit: f64,
+    /// One over the one-second write limits, for utilisation.
+    pub(super) per_record: f64,
+    pub(super) per_byte: f64,
 }
 
-/// What one shard did in one step.
+/// What a chunk of shards did in one step, summed in shard order.
 #[derive(Debug, Default)]
-pub(super) struct StepOut {
+pub(super) struct Sums {
     pub(super) counts: ShardCounts,
     pub(super) producer: ProducerCounts,
-    /// Kinesis records and bytes accepted.
-    pub(super) accepted: (u64, u64),
-    /// PUT payload units and on-demand billed bytes of those.
+    /// PUT payload units and on-demand billed bytes of what was accepted.
     pub(super) units: f64,
     pub(super) billed: f64,
     /// Per group: Kinesis record attempts, and those accepted.
@@ -105,16 +112,17 @@ pub(super) struct StepOut {
     pub(super) pending_users: Vec<u64>,
     /// Accepted user records by group and attempts.
     pub(super) latency: Vec<Accepted>,
-    /// The second the step closed, if it closed one: its counts and
-    /// utilisations (accepted, offered).
-    pub(super) second: Option<(ShardCounts, f64, f64)>,
+    /// The second the step closed, if it closed one: its counts summed and
+    /// the highest accepted and offered utilisation of a shard.
+    pub(super) second: (ShardCounts, f64, f64),
+    /// Shards offered anything.
+    pub(super) active: u64,
 }
 
-impl StepOut {
-    fn reset(&mut self, groups: usize) {
+impl Sums {
+    pub(super) fn reset(&mut self, groups: usize) {
         self.counts = ShardCounts::default();
         self.producer = ProducerCounts::default();
-        self.accepted = (0, 0);
         self.units = 0.0;
         self.billed = 0.0;
         for v in [&mut self.offered_bytes, &mut self.pending_users] {
@@ -124,11 +132,32 @@ impl StepOut {
         self.sends.clear();
         self.sends.resize(groups, (0, 0));
         self.latency.clear();
-        self.second = None;
+        self.second = (ShardCounts::default(), 0.0, 0.0);
+        self.active = 0;
     }
 
-    fn accepted_users(&mut self, group: u32, attempts: u32, users: u64, wait: SimTime) {
-        let wait_users = users as f64 * wait as f64;
+    /// Adds another chunk's sums.
+    pub(super) fn add(&mut self, o: &Sums) {
+        self.counts.add(&o.counts);
+        self.producer.add(&o.producer);
+        self.units += o.units;
+        self.billed += o.billed;
+        for g in 0..self.sends.len() {
+            self.sends[g].0 += o.sends[g].0;
+            self.sends[g].1 += o.sends[g].1;
+            self.pending_users[g] += o.pending_users[g];
+            self.offered_bytes[g] += o.offered_bytes[g];
+        }
+        for a in &o.latency {
+            self.accepted_users(a.group, a.attempts, a.users, a.wait_users);
+        }
+        self.second.0.add(&o.second.0);
+        self.second.1 = self.second.1.max(o.second.1);
+        self.second.2 = self.second.2.max(o.second.2);
+        self.active += o.active;
+    }
+
+    fn accepted_users(&mut self, group: u32, attempts: u32, users: u64, wait_users: f64) {
         match self
             .latency
             .iter_mut()
@@ -148,17 +177,59 @@ impl StepOut {
     }
 }
 
-/// One shard's flows and its own counters.
+/// What a chunk's shards share while they take their step one after the
+/// other: the chunk's random stream for the step, scratch space, and the
+/// sums. One per chunk, so memory per shard stays small and the work of
+/// a step walks the shards' state in order.
 #[derive(Debug)]
-pub(super) struct ShardFlow {
-    rng: SimRng,
-    /// Retries waiting, by due bin.
-    pub(super) pending: Pending,
-    /// This step's new parts.
+pub(super) struct Worker {
+    pub(super) rng: SimRng,
+    /// New parts of the chunk's shards, and where each shard's begin
+    /// (kept between the two passes of an on-demand step).
     new: Vec<Part>,
-    /// Scratch: retries due, and one interval's offer.
+    starts: Vec<usize>,
     due: Vec<Retry>,
     offer: Vec<Part>,
+    /// Retries due within the step being refined, by sub-step.
+    within: Pending,
+    pub(super) sums: Sums,
+}
+
+impl Worker {
+    pub(super) fn new(rng: SimRng) -> Worker {
+        Worker {
+            rng,
+            new: Vec::new(),
+            starts: Vec::new(),
+            due: Vec::new(),
+            offer: Vec::new(),
+            within: Pending::default(),
+            sums: Sums::default(),
+        }
+    }
+
+    /// Starts a step with the random stream `rng`.
+    pub(super) fn start(&mut self, rng: SimRng, groups: usize) {
+        self.rng = rng;
+        self.new.clear();
+        self.starts.clear();
+        self.sums.reset(groups);
+    }
+
+    /// The new parts the `j`-th shard drawn in this step made.
+    fn parts_of(&self, j: usize) -> std::ops::Range<usize> {
+        let end = self.starts.get(j + 1).copied().unwrap_or(self.new.len());
+        self.starts[j]..end
+    }
+}
+
+/// One shard's state between steps: its limiter, retries and counters.
+#[derive(Debug)]
+pub(super) struct ShardFlow {
+    /// Its write limiter's state.
+    level: Level,
+    /// Retries waiting, by due bin.
+    pub(super) pending: Pending,
     /// Counts of the current second.
     second: ShardCounts,
     /// Totals over the run.
@@ -167,26 +238,28 @@ pub(super) struct ShardFlow {
     /// minute.
     pub(super) minute: ShardCounts,
     pub(super) minute_peak: u16,
-    /// Per group, user records offered since the map last changed (for
-    /// the per-key counts).
-    pub(super) epoch_users: Vec<u64>,
-    pub(super) out: StepOut,
+    /// This step's accepted Kinesis records and bytes, and its offered
+    /// bytes.
+    pub(super) accepted: (u64, u64),
+    pub(super) offered_bytes: u64,
+    /// On-demand: what the step offers (records, bytes), between its two
+    /// passes.
+    pub(super) demand: (u64, u64),
 }
 
 impl ShardFlow {
-    pub(super) fn new(rng: SimRng, groups: usize) -> ShardFlow {
+    /// A new shard: its limiter full, nothing waiting.
+    pub(super) fn new(limits: &Limits) -> ShardFlow {
         ShardFlow {
-            rng,
+            level: limits.full(),
             pending: Pending::default(),
-            new: Vec::new(),
-            due: Vec::new(),
-            offer: Vec::new(),
             second: ShardCounts::default(),
             totals: ShardTotals::default(),
             minute: ShardCounts::default(),
             minute_peak: 0,
-            epoch_users: vec![0; groups],
-            out: StepOut::default(),
+            accepted: (0, 0),
+            offered_bytes: 0,
+            demand: (0, 0),
         }
     }
 
@@ -198,31 +271,46 @@ impl ShardFlow {
 
     /// A step with nothing to do.
     pub(super) fn idle(&mut self) {
-        self.out.accepted = (0, 0);
-        self.out.second = None;
+        self.accepted = (0, 0);
+        self.offered_bytes = 0;
     }
 
     /// Draws the step's new records of shard `s` (`open`: it takes
-    /// writes): what it offers, in records and bytes, new and due.
-    pub(super) fn draw(&mut self, s: usize, open: bool, ctx: &StepCtx<'_, '_>) -> (u64, u64) {
-        self.out.reset(ctx.groups.len());
-        self.new.clear();
+    /// writes) into `w`; `epoch` is the shard's users per group since the
+    /// map last changed.
+    pub(super) fn draw(
+        &mut self,
+        s: usize,
+        open: bool,
+        ctx: &StepCtx<'_, '_>,
+        w: &mut Worker,
+        epoch: &mut [u64],
+    ) {
+        self.accepted = (0, 0);
+        self.offered_bytes = 0;
+        w.starts.push(w.new.len());
         if open {
             for (g, (group, step)) in ctx.groups.iter().zip(ctx.steps).enumerate() {
-                self.draw_group(s, g, group, step, ctx);
+                self.draw_group(s, g, group, step, ctx, w, epoch);
             }
         }
-        let end = ctx.t1.div_ceil(ctx.fine);
+    }
+
+    /// What the step offers after [`ShardFlow::draw`] (the `j`-th shard of
+    /// `w`), in records and bytes: new records and retries due.
+    pub(super) fn demand(&self, j: usize, ctx: &StepCtx<'_, '_>, w: &Worker) -> (u64, u64) {
+        let end = ctx.next_bin;
         let due: (u64, u64) = self
             .pending
             .iter()
             .take_while(|r| r.bin < end)
             .fold((0, 0), |(r, b), x| (r + x.records, b + x.bytes));
-        self.new
+        w.new[w.parts_of(j)]
             .iter()
             .fold(due, |(r, b), p| (r + p.records, b + p.bytes))
     }
 
+    #[allow(clippy::too_many_arguments)]
     fn draw_group(
         &mut self,
         s: usize,
@@ -230,48 +318,54 @@ impl ShardFlow {
         group: &GroupFlow<'_>,
         step: &GroupStep,
         ctx: &StepCtx<'_, '_>,
+        w: &mut Worker,
+        epoch: &mut [u64],
     ) {
-        let w = group.weights.get(s).copied().unwrap_or(0.0);
-        if w <= 0.0 {
+        let weight = group.weights.get(s).copied().unwrap_or(0.0);
+        if weight <= 0.0 {
             return;
         }
-        let lambda = step.records * w;
+        let lambda = step.records * weight;
         // PutRecords calls bring a shard clumps of records at once.
         let clump = if group.spec.aggregation.is_some() {
             1.0
         } else {
-            (1.0 - w + w * step.clump).max(1.0)
+            (1.0 - weight + weight * step.clump).max(1.0)
         };
         let n = if !group.poisson {
             group.even_counts.get(s).copied().unwrap_or(0)
-        } else if lambda > 0.0 {
+        } else {
             // Poisson: a step is long against a batch's linger, so its
             // count varies as the records' arrivals do; the clumps shape
             // only the path within it (the offer's variance).
-            Poisson::new(lambda).map_or(0, |p| p.sample(&mut self.rng) as u64)
-        } else {
-            0
+            poisson(
+                lambda,
+                step.root_records * group.root_weights[s],
+                &mut w.rng,
+            )
         };
         if n == 0 {
             return;
         }
-        let p = &mut self.out.producer;
+        let p = &mut w.sums.producer;
         p.produced += n;
-        let too_large = group.draw_too_large(n, &mut self.rng);
+        let too_large = group.draw_too_large(n, &mut w.rng);
         p.rejected_too_large += too_large;
         let users = n - too_large;
-        let bytes = group.draw_bytes(users, &mut self.rng);
+        let root = step.root_records * group.root_weights[s];
+        let bytes = group.draw_bytes(users, root, &mut w.rng);
         // What can reach the stream: counted before the buffer check.
-        self.out.offered_bytes[g] += bytes;
+        w.sums.offered_bytes[g] += bytes;
         if step.drop_new {
-            self.out.producer.dropped_buffer_full += users;
+            w.sums.producer.dropped_buffer_full += users;
             return;
         }
         if users == 0 {
             return;
         }
-        self.epoch_users[g] += users;
-        if group.spec.keys.table().is_none() {
+        if group.has_keys() {
+            epoch[g] += users;
+        } else {
             self.totals.random_keys += users;
         }
         let var_user = group.sd_bytes * group.sd_bytes;
@@ -280,13 +374,14 @@ impl ShardFlow {
                 let secs = (ctx.t1 - ctx.t0) as f64 / NANOS_PER_SEC as f64;
                 let rate = lambda / secs / group.producers;
                 let pack = GroupFlow::aggregate(agg, group.mean_bytes, group.sd_bytes, users, rate);
-                self.out.producer.aggregates += pack.aggregates;
+                w.sums.producer.aggregates += pack.aggregates;
                 // An aggregate filled before its timer waits in the batch.
                 let batch = if pack.wait < agg.max_buffered_time {
                     step.batch_wait.min(agg.max_buffered_time)
                 } else {
                     0
                 };
+                let mean = (bytes + pack.extra_bytes) as f64 / pack.records.max(1) as f64;
                 Part {
                     group: g as u32,
                     attempts: 0,
@@ -295,6 +390,7 @@ impl ShardFlow {
                     bytes: bytes + pack.extra_bytes,
                     clump,
                     var_size: pack.var_bytes,
+                    var_path: pack.var_bytes + clump * mean * mean,
                     wait: pack.wait + batch,
                 }
             }
@@ -306,58 +402,105 @@ impl ShardFlow {
                 bytes,
                 clump,
                 var_size: var_user,
+                var_path: var_user + clump * group.mean_bytes * group.mean_bytes,
                 wait: step.batch_wait,
             },
         };
-        self.new.push(part);
+        w.new.push(part);
     }
 
     /// Admits the step's offer through `limiter`, at most `cap` records
-    /// (the stream's share, on-demand), and closes the second (and
-    /// minute) if the step ends one.
-    pub(super) fn admit(&mut self, limiter: &mut Limiter, cap: Option<u64>, ctx: &StepCtx<'_, '_>) {
+    /// (the stream's share, on-demand), and closes the second if the step
+    /// ends one. `j` is the shard's place among those `w` drew this step.
+    pub(super) fn admit(
+        &mut self,
+        j: usize,
+        cap: Option<u64>,
+        ctx: &StepCtx<'_, '_>,
+        w: &mut Worker,
+    ) {
         let mut cap = cap;
-        let (t0, t1, fine) = (ctx.t0, ctx.t1, ctx.fine);
-        let retries_due = self
-            .pending
-            .first_bin()
-            .is_some_and(|b| b < t1.div_ceil(fine));
-        if !retries_due || fine >= t1 - t0 {
-            // One interval: refused records come back from the next step.
-            let mut offer = std::mem::take(&mut self.offer);
-            offer.clear();
-            offer.extend_from_slice(&self.new);
-            self.due.clear();
-            self.pending.take_due(t1.div_ceil(fine), &mut self.due);
-            for r in &self.due {
-                offer.push(retry_part(r, ctx));
-            }
-            self.interval(limiter, t0, t1, &offer, &mut cap, ctx, t1.div_ceil(fine));
-            self.offer = offer;
+        let (t0, t1) = (ctx.t0, ctx.t1);
+        let parts = w.parts_of(j);
+        let mut counts = ShardCounts::default();
+        let mut offer = std::mem::take(&mut w.offer);
+        let mut due = std::mem::take(&mut w.due);
+        offer.clear();
+        due.clear();
+        let next = ctx.next_bin;
+        self.pending.take_due(next, &mut due);
+        let new_parts = std::mem::take(&mut w.new);
+        let total = if due.is_empty() {
+            offer_of(&new_parts[parts.clone()])
         } else {
-            self.refined(limiter, &mut cap, ctx);
+            offer.extend_from_slice(&new_parts[parts.clone()]);
+            offer.extend(due.iter().map(|r| retry_part(r, ctx)));
+            offer_of(&offer)
+        };
+        w.new = new_parts;
+        // Sub-steps only where retries due are a good part of the offer
+        // and the limiter may refuse some of it: there refused records
+        // come back within the step.
+        let new: u64 = w.new[parts.clone()].iter().map(|p| p.records).sum();
+        let retries = total.records - new;
+        if ctx.fine >= t1 - t0
+            || retries * REFINE_SHARE < new
+            || !admit::may_refuse(&ctx.limits, &self.level, (t0, t1), &total)
+        {
+            // One interval: refused records come back from the next step.
+            let new_parts = std::mem::take(&mut w.new);
+            let one = if due.is_empty() {
+                (&new_parts[parts], total)
+            } else {
+                (&offer[..], total)
+            };
+            self.interval((t0, t1), one, &mut cap, ctx, None, w, &mut counts);
+            w.new = new_parts;
+        } else {
+            self.refined(parts, &mut cap, ctx, w, &mut offer, &mut due, &mut counts);
         }
+        w.offer = offer;
+        w.due = due;
         for r in self.pending.iter() {
-            self.out.pending_users[r.group as usize] += r.users;
+            w.sums.pending_users[r.group as usize] += r.users;
         }
-        self.second.add(&self.out.counts);
+        if counts.offered_records > 0 {
+            w.sums.active += 1;
+        }
+        w.sums.counts.add(&counts);
+        self.offered_bytes = counts.offered_bytes;
+        self.second.add(&counts);
         if ctx.ends_second {
-            self.close_second(ctx);
+            self.close_second(ctx, &mut w.sums);
         }
     }
 
     /// The step in sub-steps of `fine`: new records split as a Poisson
-    /// process's counts are, retries at their bins.
-    fn refined(&mut self, limiter: &mut Limiter, cap: &mut Option<u64>, ctx: &StepCtx<'_, '_>) {
+    /// process's counts are, the retries due in it (`due`) spread evenly
+    /// over it, and retries refused in a sub-step back in a later one when
+    /// they are due before the step ends.
+    #[allow(clippy::too_many_arguments)]
+    fn refined(
+        &mut self,
+        parts: std::ops::Range<usize>,
+        cap: &mut Option<u64>,
+        ctx: &StepCtx<'_, '_>,
+        w: &mut Worker,
+        offer: &mut Vec<Part>,
+        due: &mut Vec<Retry>,
+        counts: &mut ShardCounts,
+    ) {
         let (t0, t1, fine) = (ctx.t0, ctx.t1, ctx.fine);
-        let parts = (t1 - t0).div_ceil(fine);
-        let mut new = std::mem::take(&mut self.new);
-        let mut offer = std::mem::take(&mut self.offer);
-        for j in 0..parts {
-            let (a, b) = (t0 + j * fine, (t0 + (j + 1) * fine).min(t1));
+        let mut within = std::mem::take(&mut w.within);
+        // The retries due in the step come evenly over its sub-steps.
+        let mut spread_due = std::mem::take(due);
+        let subs = (t1 - t0).div_ceil(fine);
+        for k in 0..subs {
+            let (a, b) = (t0 + k * fine, (t0 + (k + 1) * fine).min(t1));
             offer.clear();
-            let left = parts - j;
-            for p in new.iter_mut() {
+            let left = subs - k;
+            for i in parts.clone() {
+                let p = &mut w.new[i];
                 if p.records == 0 {
                     continue;
                 }
@@ -365,7 +508,7 @@ impl ShardFlow {
                     p.records
                 } else {
                     Binomial::new(p.records, 1.0 / left as f64)
-                        .map_or(0, |bin| bin.sample(&mut self.rng))
+                        .map_or(0, |bin| bin.sample(&mut w.rng))
                 };
                 if r == 0 {
                     continue;
@@ -382,50 +525,60 @@ impl ShardFlow {
                     ..*p
                 });
             }
-            self.due.clear();
-            let next = b.div_ceil(fine);
-            self.pending.take_due(next, &mut self.due);
-            for r in &self.due {
-                offer.push(retry_part(r, ctx));
+            for r in &spread_due {
+                let part = |x: u64| share(x, k + 1, subs) - share(x, k, subs);
+                let even = Retry {
+                    records: part(r.records),
+                    users: part(r.users),
+                    bytes: part(r.bytes),
+                    ..*r
+                };
+                if even.records > 0 {
+                    offer.push(retry_part(&even, ctx));
+                }
             }
-            self.interval(limiter, a, b, &offer, cap, ctx, next);
+            due.clear();
+            let next = b.div_ceil(fine);
+            within.take_due(next, due);
+            offer.extend(due.iter().map(|r| retry_part(r, ctx)));
+            let later = (next, t1, &mut within);
+            let sub = (&offer[..], offer_of(offer));
+            self.interval((a, b), sub, cap, ctx, Some(later), w, counts);
         }
-        new.clear();
-        self.new = new;
-        self.offer = offer;
+        // Anything left (rounding at the step's end) comes in the next.
+        for mut r in within.take_all() {
+            r.bin = ctx.next_bin;
+            self.pending.add(r);
+        }
+        w.within = within;
+        spread_due.clear();
+        *due = spread_due;
     }
 
-    /// Admits `offer` over `[a, b)`; refused parts retry from bin `first`.
+    /// Admits `offer` over `[a, b)`. Refused parts retry from the next
+    /// step, or with `within = Some((bin, until, queue))` those due before
+    /// `until` go to `queue` in sub-step bins from `bin`.
     #[allow(clippy::too_many_arguments)]
     fn interval(
         &mut self,
-        limiter: &mut Limiter,
-        a: SimTime,
-        b: SimTime,
-        offer: &[Part],
+        (a, b): (SimTime, SimTime),
+        (offer, o): (&[Part], Offer),
         cap: &mut Option<u64>,
         ctx: &StepCtx<'_, '_>,
-        first: u64,
+        mut within: Option<(u64, SimTime, &mut Pending)>,
+        w: &mut Worker,
+        counts: &mut ShardCounts,
     ) {
-        let mut o = Offer::default();
-        for p in offer {
-            o.records += p.records;
-            o.bytes += p.bytes;
-            o.var_records += p.records as f64 * p.clump;
-            let mean = p.bytes as f64 / p.records.max(1) as f64;
-            o.var_bytes += p.records as f64 * (p.var_size + p.clump * mean * mean);
-        }
         if o.records == 0 {
-            admit::pass(limiter, a, b, &o, None, &mut self.rng);
+            admit::pass(&ctx.limits, &mut self.level, (a, b), &o, None, &mut w.rng);
             return;
         }
-        let passed = admit::pass(limiter, a, b, &o, *cap, &mut self.rng);
+        let passed = admit::pass(&ctx.limits, &mut self.level, (a, b), &o, *cap, &mut w.rng);
         if let Some(c) = cap.as_mut() {
             *c -= passed.records.min(*c);
         }
         let d = o.records;
         let throttled = d - passed.records;
-        let counts = &mut self.out.counts;
         counts.offered_records += d;
         counts.offered_bytes += o.bytes;
         counts.accepted_records += passed.records;
@@ -435,13 +588,27 @@ impl ShardFlow {
             counts.throttled_by_records += if passed.by_records { throttled } else { 0 };
             counts.throttled_by_bytes += if passed.by_bytes { throttled } else { 0 };
         }
-        self.out.accepted.0 += passed.records;
-        self.out.accepted.1 += passed.bytes;
+        self.accepted.0 += passed.records;
+        self.accepted.1 += passed.bytes;
+        if throttled == 0 {
+            for p in offer {
+                let sends = &mut w.sums.sends[p.group as usize];
+                sends.0 += p.records;
+                sends.1 += p.records;
+                let group = &ctx.groups[p.group as usize];
+                accepted(p, group, p.records, p.users, p.bytes, ctx, &mut w.sums);
+            }
+            return;
+        }
         // Each part takes its share of what passed: cumulative shares
         // rounded down after a random offset (systematic sampling), so the
         // shares sum to it exactly and no part, first or last, gains the
         // roundings.
-        let offset: f64 = self.rng.random();
+        let offset: f64 = if passed.records == 0 {
+            0.0
+        } else {
+            w.rng.random()
+        };
         let ratio = passed.records as f64 / d as f64;
         let (mut cum, mut given) = (0u64, 0u64);
         for p in offer {
@@ -456,78 +623,43 @@ impl ShardFlow {
             let group = &ctx.groups[p.group as usize];
             let users = share(p.users, take, p.records);
             let bytes = share(p.bytes, take, p.records);
-            let sends = &mut self.out.sends[p.group as usize];
+            let sends = &mut w.sums.sends[p.group as usize];
             sends.0 += p.records;
             sends.1 += take;
             if take > 0 {
-                self.accepted(p, group, take, users, bytes, ctx);
+                accepted(p, group, take, users, bytes, ctx, &mut w.sums);
             }
             if p.records > take {
                 let rest = (p.records - take, p.users - users, p.bytes - bytes);
                 let (from, to) = passed.refused_over;
                 let at = |f: f64| a + ((b - a) as f64 * f) as SimTime;
-                self.throttled(
-                    p,
-                    group,
-                    at(from),
-                    at(to).max(at(from) + 1),
-                    rest,
-                    ctx,
-                    first,
-                );
+                let over = (at(from), at(to).max(at(from) + 1));
+                let within = within
+                    .as_mut()
+                    .map(|(bin, until, q)| (*bin, *until, &mut **q));
+                self.throttled(p, group, over, rest, ctx, within, w);
             }
         }
     }
 
-    /// Counts `take` accepted Kinesis records of part `p` (`users` user
-    /// records, `bytes`): their latency and billing.
-    #[allow(clippy::too_many_arguments)]
-    fn accepted(
-        &mut self,
-        p: &Part,
-        group: &GroupFlow<'_>,
-        take: u64,
-        users: u64,
-        bytes: u64,
-        ctx: &StepCtx<'_, '_>,
-    ) {
-        let out = &mut self.out;
-        out.producer.accepted += users;
-        let wait = if p.attempts == 0 {
-            p.wait
-        } else {
-            ctx.first_waits[p.group as usize]
-        };
-        out.accepted_users(p.group, p.attempts + 1, users, wait);
-        if p.users == p.records {
-            out.units += take as f64 * group.units_per_record;
-            out.billed += take as f64 * group.billed_per_record;
-        } else {
-            // Aggregates: sizes vary with the users in each.
-            let mean = bytes as f64 / take as f64;
-            let sd = p.var_size.sqrt();
-            out.units += take as f64 * expected_blocks(mean, sd, group.payload_unit as f64);
-            out.billed += take as f64 * 1024.0 * expected_blocks(mean, sd, 1024.0);
-        }
-    }
-
-    /// The refused part `(records, users, bytes)` of part `p`, offered over
-    /// `[a, b)`: spread over the retry bins from `first`, or failed.
+    /// The refused part `(records, users, bytes)` of part `p`, sent over
+    /// `[from, to)`: spread over the retry bins from the next step (and
+    /// `within`, as for [`ShardFlow::interval`]), or failed.
     #[allow(clippy::too_many_arguments)]
     fn throttled(
         &mut self,
         p: &Part,
         group: &GroupFlow<'_>,
-        a: SimTime,
-        b: SimTime,
+        (from, to): (SimTime, SimTime),
         (records, users, bytes): (u64, u64, u64),
         ctx: &StepCtx<'_, '_>,
-        first: u64,
+        within: Option<(u64, SimTime, &mut Pending)>,
+        w: &mut Worker,
     ) {
         let retry = group.retry();
         let attempts = p.attempts + 1;
         if attempts >= retry.max_attempts {
-            self.out.producer.failed_after_retries += users;
+            w.sums.producer.failed_after_retries += users;
             return;
         }
         let step = &ctx.steps[p.group as usize];
@@ -542,7 +674,7 @@ impl ShardFlow {
                 ctx.first_waits[p.group as usize]
             };
             let age = group.mean_age(p.attempts, first_wait, step.batch_wait);
-            (a + (b - a) / 2 + ttl).saturating_sub(age)
+            (from + (to - from) / 2 + ttl).saturating_sub(age)
         });
         let expired = self.pending.spread(
             &Throttled {
@@ -551,17 +683,17 @@ impl ShardFlow {
                 records,
                 users,
                 bytes,
-                from: a,
-                to: b,
+                from,
+                to,
                 delay,
                 jitter: hi - lo,
                 expires,
             },
-            ctx.fine,
-            first,
-            &mut self.rng,
+            (ctx.step, ctx.next_bin),
+            within.map(|(bin, until, q)| (ctx.fine, bin, until, q)),
+            &mut w.rng,
         );
-        let out = &mut self.out.producer;
+        let out = &mut w.sums.producer;
         out.expired += expired;
         // Retries are counted per Kinesis record; the expired part's
         // records are not retried (their share, rounded down).
@@ -570,33 +702,86 @@ impl ShardFlow {
 
     /// Closes the current second: the shard's utilisation, totals and
     /// minute, and what the stream's row needs.
-    fn close_second(&mut self, ctx: &StepCtx<'_, '_>) {
+    fn close_second(&mut self, ctx: &StepCtx<'_, '_>, sums: &mut Sums) {
         let c = std::mem::take(&mut self.second);
-        let util = (c.accepted_records as f64 / ctx.records_limit)
-            .max(c.accepted_bytes as f64 / ctx.bytes_limit);
-        let offered = (c.offered_records as f64 / ctx.records_limit)
-            .max(c.offered_bytes as f64 / ctx.bytes_limit);
-        if c != ShardCounts::default() {
-            let t = &mut self.totals;
-            t.counts.add(&c);
-            t.utilisation_sum += util;
-            t.peak_utilisation = t.peak_utilisation.max(util);
-            t.peak_offered_utilisation = t.peak_offered_utilisation.max(offered);
-            self.minute.add(&c);
-            // Saturating: the `as` cast clamps.
-            self.minute_peak = self.minute_peak.max((offered * 10_000.0).round() as u16);
+        if c == ShardCounts::default() {
+            return;
         }
-        self.out.second = Some((c, util, offered));
+        let (per_record, per_byte) = (ctx.per_record, ctx.per_byte);
+        let util = (c.accepted_records as f64 * per_record).max(c.accepted_bytes as f64 * per_byte);
+        let offered =
+            (c.offered_records as f64 * per_record).max(c.offered_bytes as f64 * per_byte);
+        let t = &mut self.totals;
+        t.counts.add(&c);
+        t.utilisation_sum += util;
+        t.peak_utilisation = t.peak_utilisation.max(util);
+        t.peak_offered_utilisation = t.peak_offered_utilisation.max(offered);
+        self.minute.add(&c);
+        // Saturating: the `as` cast clamps.
+        self.minute_peak = self.minute_peak.max((offered * 10_000.0 + 0.5) as u16);
+        let s = &mut sums.second;
+        s.0.add(&c);
+        s.1 = s.1.max(util);
+        s.2 = s.2.max(offered);
     }
+}
+
+/// Counts `take` accepted Kinesis records of part `p` (`users` user
+/// records, `bytes`): their latency and billing.
+fn accepted(
+    p: &Part,
+    group: &GroupFlow<'_>,
+    take: u64,
+    users: u64,
+    bytes: u64,
+    ctx: &StepCtx<'_, '_>,
+    sums: &mut Sums,
+) {
+    sums.producer.accepted += users;
+    let wait = if p.attempts == 0 {
+        p.wait
+    } else {
+        ctx.first_waits[p.group as usize]
+    };
+    sums.accepted_users(p.group, p.attempts + 1, users, users as f64 * wait as f64);
+    if p.users == p.records {
+        sums.units += take as f64 * group.units_per_record;
+        sums.billed += take as f64 * group.billed_per_record;
+    } else {
+        // Aggregates: sizes vary with the users in each.
+        let mean = bytes as f64 / take as f64;
+        let sd = p.var_size.sqrt();
+        sums.units += take as f64 * expected_blocks(mean, sd, group.payload_unit as f64);
+        sums.billed += take as f64 * 1024.0 * expected_blocks(mean, sd, 1024.0);
+    }
+}
+
+/// A step is cut into sub-steps when the retries due in it are at least
+/// `1 / REFINE_SHARE` of its new records (5 %): below that, letting them
+/// come back no earlier than the next step changes little, and a step in
+/// one piece costs a tenth.
+const REFINE_SHARE: u64 = 20;
+
+/// What `parts` offer together: records, bytes and the variances of their
+/// paths.
+fn offer_of(parts: &[Part]) -> Offer {
+    let mut o = Offer::default();
+    for p in parts {
+        o.records += p.records;
+        o.bytes += p.bytes;
+        o.var_records += p.records as f64 * p.clump;
+        o.var_bytes += p.records as f64 * p.var_path;
+    }
+    o
 }
 
 /// A retry due in an interval, as a part of its offer.
 fn retry_part(r: &Retry, ctx: &StepCtx<'_, '_>) -> Part {
     let group = &ctx.groups[r.group as usize];
+    let mean = r.bytes as f64 / r.records.max(1) as f64;
     let var_size = if r.users == r.records {
         group.sd_bytes * group.sd_bytes
     } else {
-        let mean = r.bytes as f64 / r.records.max(1) as f64;
         // Aggregates: as variable as the users they hold.
         mean * mean / (r.users as f64 / r.records.max(1) as f64).max(1.0)
     };
@@ -608,6 +793,26 @@ fn retry_part(r: &Retry, ctx: &StepCtx<'_, '_>) -> Part {
         bytes: r.bytes,
         clump: 1.0,
         var_size,
+        var_path: var_size + mean * mean,
         wait: 0,
+    }
+}
+
+/// Above this mean a Poisson count is drawn as a normal one (rounded, at
+/// least 0): its skewness, `1 / sqrt(mean)`, is then under 0.05, and one
+/// normal draw costs a fraction of an exact Poisson draw.
+const NORMAL_COUNTS: f64 = 400.0;
+
+/// A Poisson count of mean `lambda` (`root` its square root).
+#[inline]
+fn poisson(lambda: f64, root: f64, rng: &mut SimRng) -> u64 {
+    if lambda <= 0.0 {
+        0
+    } else if lambda >= NORMAL_COUNTS {
+        let z: f64 = rand_distr::StandardNormal.sample(rng);
+        // `as` saturates: a negative draw is 0.
+        (lambda + root * z + 0.5) as u64
+    } else {
+        Poisson::new(lambda).map_or(0, |p| p.sample(rng) as u64)
     }
 }

@@ -58,8 +58,9 @@ pub(super) struct GroupFlow<'s> {
     pub(super) units_per_record: f64,
     pub(super) billed_per_record: f64,
     /// Probability that a record lands on each shard (by index; 0 on
-    /// closed shards).
+    /// closed shards), and its square root.
     pub(super) weights: Vec<f64>,
+    pub(super) root_weights: Vec<f64>,
     keys: Option<KeyRouting>,
     key_rng: SimRng,
     latency_rng: SimRng,
@@ -82,8 +83,10 @@ pub(super) struct GroupFlow<'s> {
 /// What a group offers in one step, computed once per step.
 #[derive(Debug, Clone, Copy, Default)]
 pub(super) struct GroupStep {
-    /// Expected user records over the step for the whole group.
+    /// Expected user records over the step for the whole group, and its
+    /// square root.
     pub(super) records: f64,
+    pub(super) root_records: f64,
     /// Whether new records are dropped (the group's buffers are full).
     pub(super) drop_new: bool,
     /// `E[B^2] / E[B]` of the Kinesis records `B` in one producer's call:
@@ -149,6 +152,7 @@ impl<'s> GroupFlow<'s> {
             units_per_record: moments.units,
             billed_per_record: moments.billed,
             weights: Vec::new(),
+            root_weights: Vec::new(),
             keys,
             key_rng: rng,
             latency_rng,
@@ -184,6 +188,15 @@ impl<'s> GroupFlow<'s> {
                 }
             }
         }
+        self.root_weights.clear();
+        self.root_weights
+            .extend(self.weights.iter().map(|w| w.sqrt()));
+    }
+
+    /// Whether the group's keys are a table (whose per-key counts are
+    /// kept), not random.
+    pub(super) fn has_keys(&self) -> bool {
+        self.keys.is_some()
     }
 
     /// Splits the user records `users[s]` offered to each shard since the
@@ -249,6 +262,7 @@ impl<'s> GroupFlow<'s> {
         let (clump, batch_wait) = self.batching(per);
         GroupStep {
             records,
+            root_records: records.sqrt(),
             drop_new: self.outstanding
                 >= self
                     .spec
@@ -430,18 +444,20 @@ impl<'s> GroupFlow<'s> {
     }
 
     /// Draws the bytes of `n` sent user records: the normal approximation
-    /// of their sum (central limit), at least a byte each.
-    pub(super) fn draw_bytes(&self, n: u64, rng: &mut SimRng) -> u64 {
+    /// of their sum (central limit), at least a byte each. `root` is about
+    /// `sqrt(n)` (the caller's, to spare a square root per draw).
+    pub(super) fn draw_bytes(&self, n: u64, root: f64, rng: &mut SimRng) -> u64 {
         if n == 0 {
             return 0;
         }
         let mean = n as f64 * self.mean_bytes;
         if self.sd_bytes == 0.0 {
-            return mean.round() as u64;
+            return (mean + 0.5) as u64;
         }
         let z: f64 = rand_distr::StandardNormal.sample(rng);
-        let sum = mean + (n as f64).sqrt() * self.sd_bytes * z;
-        sum.max(n as f64).round() as u64
+        let sum = mean + root * self.sd_bytes * z;
+        // Rounded by adding a half: `round` is a libm call on plain x86-64.
+        (sum.max(n as f64) + 0.5) as u64
     }
 
     /// Draws how many of `n` user records are refused as too large.

@@ -52,28 +52,29 @@ mod retry;
 
 use rayon::prelude::*;
 
-use self::flow::{Accepted, ShardFlow, StepCtx};
+use self::admit::Limits;
+use self::flow::{ShardFlow, StepCtx, Sums, Worker};
 use self::group::{GroupFlow, GroupStep};
 use super::consumers::{ReadEvent, Readers};
 use super::control::{Control, ControlEvent, ControlHooks};
 use super::policy::{Scaler, ScalingPolicy};
 use super::stream::StreamService;
 use super::{KeyCounts, Outcome, RunOptions, SimError, exec_command};
-use crate::kds::{Levels, Limiter, Quota, ShardMap};
-use crate::metrics::{Metrics, ProducerCounts, ShardCounts};
+use crate::kds::{Levels, Quota, ShardMap};
+use crate::metrics::{Metrics, ShardCounts};
 use crate::scenario::{Api, EngineKind, Scenario};
 use crate::sim::rng::{Purpose, stream};
 use crate::sim::{EventQueue, Schedule, SimTime};
 use crate::units::NANOS_PER_SEC;
 
 /// Shards per parallel chunk: fixed, so sums do not depend on threads.
-const CHUNK: usize = 32;
+const CHUNK: usize = 256;
 
 /// Below this many shards a step runs on one thread: the fork costs more.
 const PARALLEL_SHARDS: usize = 128;
 
 /// Sub-steps of a step in which retries are due (and retry bins per step).
-const SUBSTEPS: u64 = 10;
+const SUBSTEPS: u64 = 2;
 
 /// The control plane's view of the shard engine: its own timer list, and
 /// new shards get readers.
@@ -95,124 +96,44 @@ impl ControlHooks for Hooks<'_, '_> {
     }
 }
 
-/// A chunk of shards' step, summed in shard order.
-#[derive(Debug, Default)]
-struct ChunkOut {
-    counts: ShardCounts,
-    producer: ProducerCounts,
-    units: f64,
-    billed: f64,
-    sends: Vec<(u64, u64)>,
-    pending_users: Vec<u64>,
-    offered_bytes: Vec<u64>,
-    latency: Vec<Accepted>,
-    /// The closed second's counts and highest utilisations.
-    second: (ShardCounts, f64, f64),
-    /// Shards offered anything.
-    active: u64,
-}
-
-impl ChunkOut {
-    fn reset(&mut self, groups: usize) {
-        self.counts = ShardCounts::default();
-        self.producer = ProducerCounts::default();
-        self.units = 0.0;
-        self.billed = 0.0;
-        self.sends.clear();
-        self.sends.resize(groups, (0, 0));
-        for v in [&mut self.pending_users, &mut self.offered_bytes] {
-            v.clear();
-            v.resize(groups, 0);
-        }
-        self.latency.clear();
-        self.second = (ShardCounts::default(), 0.0, 0.0);
-        self.active = 0;
-    }
-
-    /// Adds one shard's step.
-    fn add(&mut self, f: &ShardFlow) {
-        let o = &f.out;
-        if o.counts.offered_records > 0 {
-            self.active += 1;
-        }
-        self.counts.add(&o.counts);
-        self.producer.add(&o.producer);
-        self.units += o.units;
-        self.billed += o.billed;
-        for g in 0..self.sends.len() {
-            self.sends[g].0 += o.sends[g].0;
-            self.sends[g].1 += o.sends[g].1;
-            self.pending_users[g] += o.pending_users[g];
-            self.offered_bytes[g] += o.offered_bytes[g];
-        }
-        merge_latency(&mut self.latency, &o.latency);
-        if let Some((c, util, offered)) = &o.second {
-            self.second.0.add(c);
-            self.second.1 = self.second.1.max(*util);
-            self.second.2 = self.second.2.max(*offered);
-        }
-    }
-
-    /// Adds another chunk's sums.
-    fn add_chunk(&mut self, o: &ChunkOut) {
-        self.counts.add(&o.counts);
-        self.producer.add(&o.producer);
-        self.units += o.units;
-        self.billed += o.billed;
-        for g in 0..self.sends.len() {
-            self.sends[g].0 += o.sends[g].0;
-            self.sends[g].1 += o.sends[g].1;
-            self.pending_users[g] += o.pending_users[g];
-            self.offered_bytes[g] += o.offered_bytes[g];
-        }
-        merge_latency(&mut self.latency, &o.latency);
-        self.second.0.add(&o.second.0);
-        self.second.1 = self.second.1.max(o.second.1);
-        self.second.2 = self.second.2.max(o.second.2);
-        self.active += o.active;
-    }
-}
-
-fn merge_latency(into: &mut Vec<Accepted>, from: &[Accepted]) {
-    for a in from {
-        match into
-            .iter_mut()
-            .find(|b| b.group == a.group && b.attempts == a.attempts)
-        {
-            Some(b) => {
-                b.users += a.users;
-                b.wait_users += a.wait_users;
-            }
-            None => into.push(*a),
-        }
-    }
-}
-
 /// Runs `work` on each chunk of [`CHUNK`] shards (its index, its flows and
-/// limiters, its sums), in parallel or not: each chunk's work depends only
-/// on its own shards, so the result is the same either way.
+/// per-group key counts, its worker), in parallel or not: each chunk's
+/// work depends only on its own shards and stream, so the result is the
+/// same either way.
 fn for_chunks(
     parallel: bool,
+    groups: usize,
     flows: &mut [ShardFlow],
-    limiters: &mut [Limiter],
-    chunks: &mut [ChunkOut],
-    work: impl Fn(usize, &mut [ShardFlow], &mut [Limiter], &mut ChunkOut) + Sync,
+    epoch: &mut [u64],
+    workers: &mut [Worker],
+    work: impl Fn(usize, &mut [ShardFlow], &mut [u64], &mut Worker) + Sync,
 ) {
+    let g = groups.max(1);
     if parallel {
         flows
             .par_chunks_mut(CHUNK)
-            .zip(limiters.par_chunks_mut(CHUNK))
-            .zip(chunks.par_iter_mut())
+            .zip(epoch.par_chunks_mut(CHUNK * g))
+            .zip(workers.par_iter_mut())
             .enumerate()
-            .for_each(|(c, ((f, l), co))| work(c, f, l, co));
+            .for_each(|(c, ((f, e), w))| work(c, f, e, w));
     } else {
         flows
             .chunks_mut(CHUNK)
-            .zip(limiters.chunks_mut(CHUNK))
-            .zip(chunks.iter_mut())
+            .zip(epoch.chunks_mut(CHUNK * g))
+            .zip(workers.iter_mut())
             .enumerate()
-            .for_each(|(c, ((f, l), co))| work(c, f, l, co));
+            .for_each(|(c, ((f, e), w))| work(c, f, e, w));
     }
+}
+
+/// The random stream of chunk `chunk` in step `step`, pass `pass` (an
+/// on-demand step draws, then admits).
+fn chunk_stream(seed: u64, step: u64, pass: u64, chunk: usize) -> crate::sim::rng::SimRng {
+    stream(
+        seed,
+        Purpose::Flows,
+        (step << 21) | (pass << 20) | chunk as u64,
+    )
 }
 
 /// Simulates `scenario` in steps of its `step`, with `given` as its policy
@@ -308,15 +229,24 @@ pub(super) fn simulate(
 
     let step = scenario.engine.step;
     let fine = (step / SUBSTEPS).max(1);
+    let limits = Limits::new(
+        spec.write_limit,
+        records_limit,
+        bytes_limit,
+        spec.max_record_bytes,
+    );
     let mut flows: Vec<ShardFlow> = Vec::new();
-    let mut chunks: Vec<ChunkOut> = Vec::new();
-    let mut total = ChunkOut::default();
+    let mut workers: Vec<Worker> = Vec::new();
+    // Per shard and group, user records offered since the map last
+    // changed (for the per-key counts).
+    let mut epoch: Vec<u64> = Vec::new();
+    let mut total = Sums::default();
+    let mut step_index = 0u64;
     let mut routed = 0;
     let mut steps = vec![GroupStep::default(); n_groups];
     let mut send_rates = vec![0.0; n_groups];
     let mut first_waits: Vec<SimTime> = vec![0; n_groups];
     let mut open: Vec<bool> = Vec::new();
-    let mut demand: Vec<(u64, u64)> = Vec::new();
     let mut caps: Vec<Option<u64>> = Vec::new();
     let (mut units_carry, mut billed_carry) = (0.0f64, 0.0f64);
     // Per shard, this step's accepted records not yet in its backlog:
@@ -345,24 +275,18 @@ pub(super) fn simulate(
         let n = service.map().shards().len();
         if n != routed {
             for (g, group) in groups.iter_mut().enumerate() {
-                let users: Vec<u64> = flows.iter().map(|f| f.epoch_users[g]).collect();
+                let users: Vec<u64> = epoch.iter().skip(g).step_by(n_groups).copied().collect();
                 group.settle_keys(&users, &mut keys[g]);
                 group.route(service.map());
             }
-            for f in &mut flows {
-                f.epoch_users.iter_mut().for_each(|u| *u = 0);
+            epoch.iter_mut().for_each(|u| *u = 0);
+            flows.resize_with(n, || ShardFlow::new(&limits));
+            epoch.resize(n * n_groups.max(1), 0);
+            while workers.len() < n.div_ceil(CHUNK) {
+                workers.push(Worker::new(stream(scenario.seed, Purpose::Flows, u64::MAX)));
             }
-            while flows.len() < n {
-                let s = flows.len() as u64;
-                flows.push(ShardFlow::new(
-                    stream(scenario.seed, Purpose::Flows, s),
-                    n_groups,
-                ));
-            }
-            chunks.resize_with(n.div_ceil(CHUNK), ChunkOut::default);
             unread.resize(n, (0, 0, 0));
             open = service.map().shards().iter().map(|s| s.is_open()).collect();
-            demand.resize(n, (0, 0));
             caps.resize(n, None);
             reroute_closed(&mut flows, service.map(), &groups);
             routed = n;
@@ -375,38 +299,43 @@ pub(super) fn simulate(
         let ctx = StepCtx {
             t0,
             t1,
+            step,
+            next_bin: t0 / step + 1,
+            limits,
             fine,
             groups: &groups,
             steps: &steps,
             first_waits: &first_waits,
             ends_second,
-            records_limit: records_limit as f64,
-            bytes_limit: bytes_limit as f64,
+            per_record: 1.0 / records_limit as f64,
+            per_byte: 1.0 / bytes_limit as f64,
         };
         let parallel = flows.len() >= PARALLEL_SHARDS;
-        let (limiters, on_demand) = service.flow_limiters();
+        let on_demand = service.on_demand_mut();
+        for (c, w) in workers.iter_mut().enumerate() {
+            w.start(chunk_stream(scenario.seed, step_index, 0, c), n_groups);
+        }
         if let Some(od) = on_demand {
             // Two passes: what each shard is offered, then the stream's
             // capacity shared in proportion to it.
-            let draw = |(s, (f, d)): (usize, (&mut ShardFlow, &mut (u64, u64)))| {
-                *d = f.draw(s, open[s], &ctx);
-            };
-            if parallel {
-                flows
-                    .par_iter_mut()
-                    .zip(demand.par_iter_mut())
-                    .enumerate()
-                    .for_each(draw);
-            } else {
-                flows
-                    .iter_mut()
-                    .zip(demand.iter_mut())
-                    .enumerate()
-                    .for_each(draw);
-            }
-            let (d, db) = demand
+            for_chunks(
+                parallel,
+                n_groups,
+                &mut flows,
+                &mut epoch,
+                &mut workers,
+                |c, flows, epoch, w| {
+                    for (j, f) in flows.iter_mut().enumerate() {
+                        let s = c * CHUNK + j;
+                        let e = &mut epoch[j * n_groups..(j + 1) * n_groups];
+                        f.draw(s, open[s], &ctx, w, e);
+                        f.demand = f.demand(j, &ctx, w);
+                    }
+                },
+            );
+            let (d, db) = flows
                 .iter()
-                .fold((0u64, 0u64), |(r, b), x| (r + x.0, b + x.1));
+                .fold((0u64, 0u64), |(r, b), f| (r + f.demand.0, b + f.demand.1));
             let Levels::Bucket {
                 records,
                 bytes,
@@ -425,49 +354,53 @@ pub(super) fn simulate(
                 room_bytes * d as f64 / db.max(1) as f64
             };
             let limit = fits.min(room).max(0.0);
-            for (c, x) in caps.iter_mut().zip(&demand) {
+            for (c, x) in caps.iter_mut().zip(flows.iter().map(|f| f.demand)) {
                 *c = if limit >= d as f64 {
                     None
                 } else {
                     Some((limit * x.0 as f64 / d.max(1) as f64) as u64)
                 };
             }
+            for (c, w) in workers.iter_mut().enumerate() {
+                w.rng = chunk_stream(scenario.seed, step_index, 1, c);
+            }
             let caps = &caps;
             for_chunks(
                 parallel,
+                n_groups,
                 &mut flows,
-                limiters,
-                &mut chunks,
-                |c, flows, limiters, co| {
-                    co.reset(n_groups);
-                    for (j, (f, l)) in flows.iter_mut().zip(limiters).enumerate() {
-                        f.admit(l, caps[c * CHUNK + j], &ctx);
-                        co.add(f);
+                &mut epoch,
+                &mut workers,
+                |c, flows, _, w| {
+                    for (j, f) in flows.iter_mut().enumerate() {
+                        f.admit(j, caps[c * CHUNK + j], &ctx, w);
                     }
                 },
             );
             let (r, b) = flows.iter().fold((0u64, 0u64), |(r, b), f| {
-                (r + f.out.accepted.0, b + f.out.accepted.1)
+                (r + f.accepted.0, b + f.accepted.1)
             });
             od.limiter
                 .set_levels(t1, room - r as f64, room_bytes - b as f64);
             for (s, f) in flows.iter().enumerate() {
-                od.minute_bytes[s] += f.out.counts.offered_bytes;
+                od.minute_bytes[s] += f.offered_bytes;
             }
         } else {
             for_chunks(
                 parallel,
+                n_groups,
                 &mut flows,
-                limiters,
-                &mut chunks,
-                |c, flows, limiters, co| {
-                    co.reset(n_groups);
-                    for (j, (f, l)) in flows.iter_mut().zip(limiters).enumerate() {
+                &mut epoch,
+                &mut workers,
+                |c, flows, epoch, w| {
+                    let mut drawn = 0;
+                    for (j, f) in flows.iter_mut().enumerate() {
                         let s = c * CHUNK + j;
                         if open[s] || f.busy() {
-                            f.draw(s, open[s], &ctx);
-                            f.admit(l, None, &ctx);
-                            co.add(f);
+                            let e = &mut epoch[j * n_groups..(j + 1) * n_groups];
+                            f.draw(s, open[s], &ctx, w, e);
+                            f.admit(drawn, None, &ctx, w);
+                            drawn += 1;
                         } else {
                             f.idle();
                         }
@@ -477,9 +410,10 @@ pub(super) fn simulate(
         }
         // The stream's sums, in chunk order.
         total.reset(n_groups);
-        for c in &chunks {
-            total.add_chunk(c);
+        for w in &workers {
+            total.add(&w.sums);
         }
+        step_index += 1;
         shard_steps += total.active;
         metrics.producer_second.add(&total.producer);
         units_carry += total.units;
@@ -544,8 +478,8 @@ pub(super) fn simulate(
         }
         if consumers {
             for (s, f) in flows.iter().enumerate() {
-                if f.out.accepted.0 > 0 {
-                    unread[s] = (f.out.accepted.0, f.out.accepted.1, t0);
+                if f.accepted.0 > 0 {
+                    unread[s] = (f.accepted.0, f.accepted.1, t0);
                 }
             }
             // The readers, seeing the step's records up to their own time.
@@ -572,7 +506,7 @@ pub(super) fn simulate(
     metrics.finish(scenario.duration);
     control.stop_policy();
     for (g, group) in groups.iter_mut().enumerate() {
-        let users: Vec<u64> = flows.iter().map(|f| f.epoch_users[g]).collect();
+        let users: Vec<u64> = epoch.iter().skip(g).step_by(n_groups).copied().collect();
         group.settle_keys(&users, &mut keys[g]);
     }
     for (s, f) in flows.iter().enumerate() {

@@ -6,9 +6,8 @@
 //! [`crate::model::backoff`]). Memory follows the bins of the retry
 //! horizon, not the records.
 
-use rand_distr::{Binomial, Distribution};
+use rand::RngExt;
 
-use super::admit::share;
 use crate::sim::SimTime;
 use crate::sim::rng::SimRng;
 
@@ -62,11 +61,6 @@ impl Pending {
         self.retries.is_empty()
     }
 
-    /// The earliest bin anything is due in.
-    pub(super) fn first_bin(&self) -> Option<u64> {
-        self.retries.first().map(|r| r.bin)
-    }
-
     /// Every retry waiting, in order.
     pub(super) fn iter(&self) -> impl Iterator<Item = &Retry> {
         self.retries.iter()
@@ -79,6 +73,9 @@ impl Pending {
 
     /// Moves the retries due in bins before `end` to `out`, in order.
     pub(super) fn take_due(&mut self, end: u64, out: &mut Vec<Retry>) {
+        if self.retries.first().is_none_or(|r| r.bin >= end) {
+            return;
+        }
         let k = self.retries.partition_point(|r| r.bin < end);
         out.extend(self.retries.drain(..k));
     }
@@ -89,7 +86,14 @@ impl Pending {
             return;
         }
         let key = |x: &Retry| (x.bin, x.group, x.attempts);
-        match self.retries.binary_search_by_key(&key(&r), key) {
+        // Spreads add in order, mostly at the end: look there first.
+        let at = match self.retries.last() {
+            None => Err(0),
+            Some(last) if key(last) < key(&r) => Err(self.retries.len()),
+            Some(last) if key(last) == key(&r) => Ok(self.retries.len() - 1),
+            Some(_) => self.retries.binary_search_by_key(&key(&r), key),
+        };
+        match at {
             Ok(i) => {
                 let p = &mut self.retries[i];
                 p.records += r.records;
@@ -102,68 +106,115 @@ impl Pending {
 
     /// Spreads `t` over bins of width `bin`, none before bin `first`
     /// (retries due before it come in it), as its records' retry times
-    /// fall: a multinomial draw over the bins by the distribution of those
-    /// times, so that a bin's retries vary as independent retries would
-    /// (spread evenly, they would arrive smoother than new records and be
-    /// refused less often). Users and bytes go with the records. Returns
-    /// the user records that expire instead (due past `t.expires`).
+    /// fall; with `within = Some((fine, until, queue))`, the records due
+    /// before `until` (the end of the step being taken) go instead to
+    /// `queue`, in bins of `fine` (its sub-steps), none before bin `first`
+    /// of those. Each bin gets its share of the records by systematic
+    /// sampling (cumulative shares rounded after one random offset: whole
+    /// records, none lost or made, each bin's count unbiased); users and
+    /// bytes go with the records. Returns the user records that expire
+    /// instead (due past `t.expires`).
     pub(super) fn spread(
         &mut self,
         t: &Throttled,
-        bin: SimTime,
-        first: u64,
+        (bin, first): (SimTime, u64),
+        within: Option<(SimTime, u64, SimTime, &mut Pending)>,
         rng: &mut SimRng,
     ) -> u64 {
         let start = t.from + t.delay;
-        let (p, q) = (t.to - t.from, t.jitter);
-        let lo = (start / bin).max(first);
-        let hi = ((start + p + q) / bin).max(first);
-        let (mut left, mut below) = ((t.records, t.users, t.bytes), 0.0);
-        let mut expired = 0;
-        for b in lo..=hi {
-            let upto = if b == hi {
-                1.0
-            } else {
-                uniform_sum_cdf(
-                    ((b + 1) * bin).saturating_sub(start) as f64,
-                    p as f64,
-                    q as f64,
-                )
-            };
-            // This bin's share of what is left.
-            let chance = if upto >= 1.0 || below >= 1.0 {
-                1.0
-            } else {
-                ((upto - below) / (1.0 - below)).clamp(0.0, 1.0)
-            };
-            below = upto;
-            let records = if chance >= 1.0 {
-                left.0
-            } else if chance <= 0.0 || left.0 == 0 {
-                0
-            } else {
-                Binomial::new(left.0, chance).map_or(0, |d| d.sample(rng))
-            };
-            let r = Retry {
-                bin: b,
-                group: t.group,
-                attempts: t.attempts,
-                records,
-                users: share(left.1, records, left.0),
-                bytes: share(left.2, records, left.0),
-            };
-            left = (left.0 - r.records, left.1 - r.users, left.2 - r.bytes);
-            if t.expires.is_some_and(|e| (b * bin).max(start) >= e) {
-                expired += r.users;
-            } else {
-                self.add(r);
-            }
-            if left.0 == 0 && left.1 == 0 {
-                break;
+        let (p, q) = ((t.to - t.from) as f64, t.jitter as f64);
+        let cdf = |x: SimTime| uniform_sum_cdf(x.saturating_sub(start) as f64, p, q);
+        let offset: f64 = rng.random();
+        let mut cells = Cells {
+            t,
+            offset,
+            given: (0, 0, 0),
+            expired: 0,
+        };
+        let mut after = 0.0;
+        if let Some((fine, fine_first, until, queue)) = within {
+            after = cdf(until);
+            if after > 0.0 {
+                let lo = (start / fine).max(fine_first);
+                let hi = (until - 1) / fine;
+                for b in lo..=hi.max(lo) {
+                    let upto = if b >= hi { after } else { cdf((b + 1) * fine) };
+                    cells.put(b, fine, upto, queue);
+                }
             }
         }
-        expired
+        if after < 1.0 {
+            let lo = (start / bin).max(first);
+            let hi = ((start + t.to - t.from + t.jitter) / bin).max(lo);
+            for b in lo..=hi {
+                let upto = if b == hi {
+                    1.0
+                } else {
+                    cdf((b + 1) * bin).max(after)
+                };
+                cells.put(b, bin, upto, self);
+            }
+        }
+        cells.expired
     }
+}
+
+/// The cumulative state of one spread.
+struct Cells<'t> {
+    t: &'t Throttled,
+    offset: f64,
+    /// Records, users and bytes placed so far.
+    given: (u64, u64, u64),
+    expired: u64,
+}
+
+impl Cells<'_> {
+    /// Places in bin `b` (of width `width`) of `into` the records due up to
+    /// cumulative share `upto`, less those placed.
+    fn put(&mut self, b: u64, width: SimTime, upto: f64, into: &mut Pending) {
+        let t = self.t;
+        let records = if upto >= 1.0 {
+            t.records
+        } else {
+            ((t.records as f64 * upto + self.offset) as u64).min(t.records)
+        };
+        if records == self.given.0 && upto < 1.0 {
+            return;
+        }
+        let (users, bytes) = if records == t.records {
+            (t.users, t.bytes)
+        } else if t.users == t.records {
+            (records, scale(t.bytes, records, t.records))
+        } else {
+            (
+                scale(t.users, records, t.records),
+                scale(t.bytes, records, t.records),
+            )
+        };
+        let r = Retry {
+            bin: b,
+            group: t.group,
+            attempts: t.attempts,
+            records: records - self.given.0,
+            users: users.max(self.given.1) - self.given.1,
+            bytes: bytes.max(self.given.2) - self.given.2,
+        };
+        self.given = (records, users.max(self.given.1), bytes.max(self.given.2));
+        if t.expires
+            .is_some_and(|e| (b * width).max(t.from + t.delay) >= e)
+        {
+            self.expired += r.users;
+        } else {
+            into.add(r);
+        }
+    }
+}
+
+/// `total * part / whole` in floating point (a share of bytes or users:
+/// the last bin takes the exact rest).
+#[inline]
+fn scale(total: u64, part: u64, whole: u64) -> u64 {
+    ((total as f64 * part as f64 / whole.max(1) as f64) as u64).min(total)
 }
 
 /// `P(U + V <= x)` for `U` uniform on `[0, p]` and `V` on `[0, q]` (either
@@ -233,7 +284,7 @@ mod tests {
             jitter: 1_000_000_000,
             expires: None,
         };
-        assert_eq!(p.spread(&t, 100_000_000, 0, rng), 0);
+        assert_eq!(p.spread(&t, (100_000_000, 0), None, rng), 0);
         let total: (u64, u64, u64) = p.iter().fold((0, 0, 0), |a, r| {
             (a.0 + r.records, a.1 + r.users, a.2 + r.bytes)
         });
@@ -243,24 +294,23 @@ mod tests {
         let bins: Vec<u64> = p.iter().map(|r| r.bin).collect();
         assert_eq!(bins[..11], (0..=10).collect::<Vec<_>>());
         assert!(bins.len() <= 12 && bins.last() <= Some(&11), "{bins:?}");
-        // About 100 each in the middle (a binomial's spread: sd 9.5).
+        // 100 each in the middle, give or take the rounding.
         let mid: Vec<u64> = p
             .iter()
             .filter(|r| (2..=9).contains(&r.bin))
             .map(|r| r.records)
             .collect();
-        assert!(mid.iter().all(|&r| (60..=140).contains(&r)), "{mid:?}");
-        assert!((700..=900).contains(&mid.iter().sum::<u64>()), "{mid:?}");
+        assert!(mid.iter().all(|&r| (99..=101).contains(&r)), "{mid:?}");
         // Nothing before the first bin allowed: those come in it.
         let mut q = Pending::default();
-        q.spread(&t, 100_000_000, 5, rng);
-        assert_eq!(q.first_bin(), Some(5));
+        q.spread(&t, (100_000_000, 5), None, rng);
+        assert_eq!(q.iter().next().map(|r| r.bin), Some(5));
         assert_eq!(q.iter().map(|r| r.records).sum::<u64>(), 1_000);
         // Taking the due ones leaves the rest in order.
         let mut out = Vec::new();
         p.take_due(3, &mut out);
         assert_eq!(out.iter().map(|r| r.bin).collect::<Vec<_>>(), vec![0, 1, 2]);
-        assert_eq!(p.first_bin(), Some(3));
+        assert_eq!(p.iter().next().map(|r| r.bin), Some(3));
         // Past the time to live, records expire instead: those due from
         // 620 ms on (bins 6 to 11), about half.
         let mut e = Pending::default();
@@ -269,14 +319,46 @@ mod tests {
                 expires: Some(600_000_000),
                 ..t
             },
-            100_000_000,
-            0,
+            (100_000_000, 0),
+            None,
             rng,
         );
         let kept: u64 = e.iter().map(|r| r.users).sum();
         assert_eq!(kept + expired, 3_000);
         assert!((1_400..=1_700).contains(&expired), "{expired}");
         assert_eq!(e.iter().map(|r| r.bin).max(), Some(5));
+    }
+
+    #[test]
+    fn a_spread_within_a_step_keeps_its_early_retries_apart() {
+        let rng = &mut crate::sim::rng::stream(2, crate::sim::rng::Purpose::Flows, 0);
+        // Sent over the second sub-step [100, 200 ms) of a 1 s step, due 20
+        // ms later plus up to 1 s: 83 % come back within the step.
+        let t = Throttled {
+            group: 0,
+            attempts: 1,
+            records: 1_000,
+            users: 1_000,
+            bytes: 50_000,
+            from: 100_000_000,
+            to: 200_000_000,
+            delay: 20_000_000,
+            jitter: 1_000_000_000,
+            expires: None,
+        };
+        let (mut later, mut queue) = (Pending::default(), Pending::default());
+        let s = 1_000_000_000;
+        later.spread(&t, (s, 1), Some((100_000_000, 2, s, &mut queue)), rng);
+        let early: u64 = queue.iter().map(|r| r.records).sum();
+        let rest: u64 = later.iter().map(|r| r.records).sum();
+        assert_eq!(early + rest, 1_000);
+        assert!((820..=840).contains(&early), "{early}");
+        // Sub-steps 2 to 9 of the step, then steps 1 and 2.
+        assert_eq!(queue.iter().map(|r| r.bin).min(), Some(2));
+        assert_eq!(queue.iter().map(|r| r.bin).max(), Some(9));
+        assert_eq!(later.iter().map(|r| r.bin).collect::<Vec<_>>(), vec![1]);
+        let bytes: u64 = queue.iter().chain(later.iter()).map(|r| r.bytes).sum();
+        assert_eq!(bytes, 50_000);
     }
 
     #[test]
