@@ -195,7 +195,7 @@ fn default_seed() -> u64 {
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct RawStream {
-    pub(crate) shards: u32,
+    pub(crate) shards: Option<u32>,
     pub(crate) retention: Option<Duration>,
     pub(crate) write_limit: Option<RawWriteLimit>,
     pub(crate) burst: Option<Duration>,
@@ -212,6 +212,16 @@ pub(crate) struct RawStream {
     pub(crate) warm_throughput: Option<Bytes>,
     pub(crate) account_shard_quota: Option<u32>,
     pub(crate) enhanced_monitoring: Option<bool>,
+    pub(crate) previous_peak: Option<RawPreviousPeak>,
+}
+
+/// `previous_peak = { bytes = "6MiB", records = "6000/s" }`: an existing
+/// stream's highest per-minute write throughput of the last 30 days.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawPreviousPeak {
+    pub(crate) bytes: Option<Bytes>,
+    pub(crate) records: Option<Rate>,
 }
 
 #[derive(Debug, Clone, Copy, Deserialize)]
