@@ -256,6 +256,16 @@ pub(crate) struct RawProducer {
     pub(crate) buffer_limit: Option<u64>,
     pub(crate) request_latency: Option<Duration>,
     pub(crate) aggregation: Option<RawAggregation>,
+    pub(crate) rate_jitter: Option<RawRateJitter>,
+}
+
+/// `rate_jitter = { kind = "uniform", spread = 0.2 }` or
+/// `{ kind = "lognormal", sigma = 0.2 }`: per-second noise on the rate.
+#[derive(Debug, Clone, Copy, Deserialize)]
+#[serde(tag = "kind", rename_all = "kebab-case", deny_unknown_fields)]
+pub(crate) enum RawRateJitter {
+    Uniform { spread: f64 },
+    Lognormal { sigma: f64 },
 }
 
 /// `trace = { file = ..., ... }`: a producer replaying a record trace.

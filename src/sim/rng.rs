@@ -35,6 +35,10 @@ pub enum Purpose {
     /// A group's bursts within imported per-period rates (CloudWatch),
     /// drawn at the start of each run.
     Import = 8,
+    // 9 and 10 are taken (the shard-level engine's flows and flow groups).
+    /// A group's per-second rate jitter (`rate_jitter`), drawn at the
+    /// start of each run.
+    Jitter = 11,
 }
 
 /// SplitMix64's finaliser: a bijection on `u64` with good avalanche.

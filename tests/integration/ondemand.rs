@@ -285,11 +285,17 @@ fn r15_a_new_on_demand_stream_has_four_shards() {
         .get_output()
         .clone();
     let stderr = String::from_utf8(out.stderr).unwrap();
-    assert!(stderr.contains("stream.shards: is required for a provisioned stream"), "{stderr}");
+    assert!(
+        stderr.contains("stream.shards: is required for a provisioned stream"),
+        "{stderr}"
+    );
     // A previous peak out of range names its field and the range.
     std::fs::write(
         &file,
-        text.replace("[stream]\n", "[stream]\nprevious_peak = { bytes = \"11GiB\" }\n"),
+        text.replace(
+            "[stream]\n",
+            "[stream]\nprevious_peak = { bytes = \"11GiB\" }\n",
+        ),
     )
     .unwrap();
     let out = crate::util::shardcast()

@@ -962,3 +962,64 @@ fn a_price_file_prices_the_run() {
         &["stream.region", "us-east-1, us-east-2", "shardcast prices"],
     );
 }
+
+/// Issue 15, item 7: "plus or minus 20 % per-second jitter" on a rate:
+/// the seconds' counts spread far more than a Poisson count's (sd about
+/// sqrt(1000) = 32 against about 120 with the jitter), the mean is kept,
+/// and the run is repeatable; bad values are one line naming the field.
+#[test]
+fn r15_rate_jitter_spreads_each_second() {
+    let text = |jitter: &str| {
+        format!(
+            "name = \"j\"\nduration = \"10m\"\nseed = 3\n[stream]\nshards = 4\n\
+             [[producers]]\nname = \"p\"\nrate = \"1000/s\"\n{jitter}size = \"100B\"\n\
+             keys = {{ kind = \"random\" }}\n"
+        )
+    };
+    let spread = |toml: &str| {
+        let out = crate::util::run(toml);
+        let counts: Vec<f64> = out.metrics.seconds.as_ref().unwrap()[..600]
+            .iter()
+            .map(|s| s.producers.produced as f64)
+            .collect();
+        let mean = counts.iter().sum::<f64>() / counts.len() as f64;
+        let var = counts.iter().map(|c| (c - mean).powi(2)).sum::<f64>() / counts.len() as f64;
+        (mean, var.sqrt(), out.metrics.producer_total.produced)
+    };
+    let (mean, sd, _) = spread(&text(""));
+    assert!((mean - 1000.0).abs() < 10.0 && sd < 45.0, "{mean} {sd}");
+    let jittered = text("rate_jitter = { kind = \"uniform\", spread = 0.2 }\n");
+    let (mean, sd, total) = spread(&jittered);
+    assert!((mean - 1000.0).abs() < 20.0, "{mean}");
+    assert!((90.0..160.0).contains(&sd), "{sd}");
+    assert_eq!(spread(&jittered).2, total, "repeatable");
+    let (_, sd, _) = spread(&text(
+        "rate_jitter = { kind = \"lognormal\", sigma = 0.3 }\n",
+    ));
+    assert!(sd > 200.0, "{sd}");
+
+    let tmp = tempfile::tempdir().unwrap();
+    let file = tmp.path().join("j.toml");
+    for (jitter, needle) in [
+        (
+            "rate_jitter = { kind = \"uniform\", spread = 1.5 }\n",
+            "j.toml line 6: producers[0] (\"p\").rate_jitter: spread 1.5 is out of range; accepted range is above 0 to 1",
+        ),
+        (
+            "rate_jitter = { kind = \"lognormal\", sigma = 0 }\n",
+            "producers[0] (\"p\").rate_jitter: sigma 0 is out of range; accepted range is above 0 to 2",
+        ),
+    ] {
+        std::fs::write(&file, text(jitter)).unwrap();
+        let out = shardcast()
+            .arg("validate")
+            .arg(&file)
+            .assert()
+            .code(2)
+            .get_output()
+            .clone();
+        let stderr = String::from_utf8(out.stderr).unwrap();
+        assert_eq!(stderr.lines().count(), 1, "{stderr}");
+        assert!(stderr.contains(needle), "{stderr}");
+    }
+}

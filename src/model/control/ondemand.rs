@@ -137,9 +137,7 @@ impl OnDemand {
         let peak_bytes = self.peak_bytes.max().max(previous.bytes_per_sec);
         let peak_records = self.peak_records.max().max(previous.records_per_sec);
         let bytes = (2 * peak_bytes).max(FLOOR_BYTES).max(self.warm);
-        let records = (2 * peak_records)
-            .max(FLOOR_RECORDS)
-            .max(warm_records);
+        let records = (2 * peak_records).max(FLOOR_RECORDS).max(warm_records);
         capacity.limiter.set_rates(records, bytes, self.max_record);
     }
 }
