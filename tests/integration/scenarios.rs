@@ -1023,3 +1023,38 @@ fn r15_rate_jitter_spreads_each_second() {
         assert!(stderr.contains(needle), "{stderr}");
     }
 }
+
+/// Issue 15, item 7: what scenarios/reference.toml's header says key-1
+/// carries is what Zipf(1.1) over 10,000 keys at 6,000 records/s gives:
+/// 15.1 % and 909 records/s (it said 14 % and 850).
+#[test]
+fn r15_the_reference_header_states_key_1s_share() {
+    let text =
+        fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("scenarios/reference.toml"))
+            .unwrap();
+    let sc = crate::util::scenario(&text);
+    let g = &sc.producers[0];
+    assert_eq!(g.rate.mean_over(sc.duration), 6000.0);
+    let h: f64 = (1..=10_000).map(|k| f64::from(k).powf(-1.1)).sum();
+    let (share, rate) = (100.0 / h, 6000.0 / h);
+    let number_before = |marker: &str| -> f64 {
+        let at = text
+            .find(marker)
+            .unwrap_or_else(|| panic!("{marker:?} not in the header"));
+        let head = text[..at].trim_end();
+        let start = head
+            .rfind(|c: char| !(c.is_ascii_digit() || c == '.'))
+            .map_or(0, |i| i + 1);
+        head[start..].parse().unwrap()
+    };
+    let said_share = number_before(" % of\n# the traffic");
+    let said_rate = number_before(" records/s) and its shard throttles");
+    assert!(
+        (said_share - share).abs() < 0.05,
+        "{said_share} % said, {share:.2} % carried"
+    );
+    assert!(
+        (said_rate - rate).abs() < 1.0,
+        "{said_rate}/s said, {rate:.1}/s carried"
+    );
+}
