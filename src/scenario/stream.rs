@@ -353,8 +353,12 @@ mod tests {
         let s = accepts(&stream_with(
             "retention = \"48h\"\nmode = \"on-demand\"\non_demand_split_delay = \"1m\"\n\
              retention_changes = [{ at = \"30s\", retention = \"72h\" }, { at = \"10s\", retention = \"24h\" }]",
-        ))
+        )
+        // A new on-demand stream has the service's 4 shards.
+        .replace("shards = 2\n", ""))
         .stream;
+        assert_eq!(s.shards, 4);
+        assert_eq!(s.previous_peak, None);
         assert_eq!(s.retention, 48 * HOUR);
         assert_eq!(s.on_demand, Some(60 * NANOS_PER_SEC));
         // In time order.
