@@ -57,7 +57,7 @@ pub(crate) fn row(file: &str, scenario: &Scenario, outcome: &Outcome, report: &R
         seed: scenario.seed,
         throttle_rate: format!("{:.6}", m.throttle_rate),
         records_failed: m.failed,
-        latency_p99_ms: format!("{:.3}", m.p99_ms),
+        latency_p99_ms: report.summary.latency_p99_ms.clone(),
         peak_shard_utilisation: format!("{:.4}", m.peak_utilisation),
         records_lost: m.lost,
         max_iterator_age_s: format!("{:.1}", m.iterator_age_ms / 1000.0),

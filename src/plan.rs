@@ -66,6 +66,62 @@ struct Run {
     by_records: u64,
     by_bytes: u64,
     read_throttled: u64,
+    load: Load,
+}
+
+/// How close a run came to the write limits: the share of the records/s
+/// and of the bytes/s limit used in its busiest minute (stream level) or
+/// on its busiest shard over the run, whichever is higher, and the records
+/// a shard took per second on average.
+#[derive(Debug, Clone, Copy, PartialEq, Default)]
+pub struct Load {
+    /// Share of the records/s limit (1 = 1,000 records/s per shard).
+    pub records: f64,
+    /// Share of the bytes/s limit (1 = 1 MiB/s per shard).
+    pub bytes: f64,
+    /// Records per shard per second, on average over the run.
+    pub records_per_shard_s: f64,
+}
+
+impl Load {
+    fn of(out: &crate::model::Outcome, duration: crate::sim::SimTime) -> Load {
+        let records_limit = Quota::WriteRecordsPerShardPerSec.value() as f64;
+        let bytes_limit = Quota::WriteBytesPerShardPerSec.value() as f64;
+        let secs = duration as f64 / crate::units::NANOS_PER_SEC as f64;
+        let mut load = Load::default();
+        for row in &out.metrics.minutes {
+            let len = (secs - row.start_secs as f64).clamp(0.0, 60.0);
+            let capacity = len * f64::from(row.open_shards);
+            if capacity <= 0.0 {
+                continue;
+            }
+            let records = row.shards.accepted_records as f64 / capacity;
+            let bytes = row.shards.accepted_bytes as f64 / capacity;
+            load.records = load.records.max(records / records_limit);
+            load.bytes = load.bytes.max(bytes / bytes_limit);
+        }
+        let totals = &out.metrics.shard_totals;
+        for t in totals {
+            load.records = load
+                .records
+                .max(t.counts.accepted_records as f64 / secs.max(1e-9) / records_limit);
+            load.bytes = load
+                .bytes
+                .max(t.counts.accepted_bytes as f64 / secs.max(1e-9) / bytes_limit);
+        }
+        let accepted: u64 = totals.iter().map(|t| t.counts.accepted_records).sum();
+        load.records_per_shard_s = accepted as f64 / secs.max(1e-9) / totals.len().max(1) as f64;
+        load
+    }
+
+    /// The limit that binds (the higher share) and its share.
+    pub fn binding(&self) -> (&'static str, f64) {
+        if self.records >= self.bytes {
+            ("write records/s (1,000 per shard)", self.records)
+        } else {
+            ("write bytes/s (1 MiB per shard)", self.bytes)
+        }
+    }
 }
 
 /// One candidate shard count, over its replications.
@@ -93,6 +149,8 @@ pub struct Candidate {
     pub records_bound_share: f64,
     /// Polling calls refused for shared read limits, per run.
     pub read_throttled: f64,
+    /// The highest write load of its replications.
+    pub load: Load,
     /// Whether the means meet every objective.
     pub meets: bool,
 }
@@ -131,8 +189,12 @@ pub struct Plan {
     pub slo: Slo,
     /// Whether the default objectives were used.
     pub default_slo: bool,
-    /// The bytes-only sizing formula's answer.
-    pub formula_shards: u32,
+    /// The sizing formulas' answers.
+    pub formulas: Formulas,
+    /// What the recommendation should not be taken without: too little
+    /// headroom on its binding limit, a run too short to judge an
+    /// objective.
+    pub warnings: Vec<String>,
     /// Keys no shard count helps.
     pub hot_keys: Vec<HotKey>,
     /// Replications per candidate.
@@ -174,20 +236,44 @@ fn objectives(scenario: &Scenario) -> (Slo, bool) {
     }
 }
 
-/// The AWS guide's sizing formula, which counts bytes only:
-/// `max(write KB/s / 1000, read KB/s / 2000)`, read as the polling
-/// applications' share of the writes. A trace's rate is known only by
-/// replaying it: `offered_bytes[g]` is what group `g` offered in a run of
-/// the whole duration (used for trace groups; others use their model).
-pub fn formula_shards(scenario: &Scenario, offered_bytes: &[u64]) -> u32 {
+/// Two sizing formulas from mean rates, to compare with the search.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Formulas {
+    /// Records written per second, over the run (user records, also for
+    /// a group that aggregates them).
+    pub records_per_s: f64,
+    /// Their bytes per second: data, partition key and KPL framing.
+    pub bytes_per_s: f64,
+    /// Polling applications, which share a shard's 2 MiB/s of reads.
+    pub polling: u32,
+    /// The AWS guide's formula: the average record size rounded up to
+    /// whole KiB, times records/s, is the write KiB/s; read KiB/s is that
+    /// times the consumers; `ceil(max(write KiB/s / 1024, read KiB/s /
+    /// 2048))` (KDS-REFERENCE.md [MODES], how-do-i-size-a-stream: "rounded
+    /// up to the nearest 1 KB"). Rounding each record up to 1 KiB counts
+    /// small records as if 1 KiB each, so it heeds records/s only that way.
+    pub guide: u32,
+    /// Bytes only: `ceil(max(write bytes/s / 1 MiB, read bytes/s / 2 MiB))`,
+    /// which ignores the 1,000 records/s limit altogether.
+    pub bytes_only: u32,
+}
+
+/// The sizing formulas for `scenario`'s mean rates. A trace's rate is
+/// known only by replaying it: `offered[g]` is what group `g` offered
+/// (records, bytes) in a run of the whole duration (used for trace groups;
+/// others use their model). Read traffic counts the polling applications
+/// only: enhanced fan-out has its own 2 MiB/s per consumer.
+pub fn formulas(scenario: &Scenario, offered: &[(u64, u64)]) -> Formulas {
     let secs = (scenario.duration as f64 / crate::units::NANOS_PER_SEC as f64).max(1e-9);
-    let write: f64 = scenario
-        .producers
-        .iter()
-        .enumerate()
-        .map(|(i, g)| match &g.trace {
-            Some(_) => offered_bytes.get(i).copied().unwrap_or(0) as f64 / secs,
-            // Bytes that reach the stream: records refused as too large
+    let (mut records_per_s, mut bytes_per_s) = (0.0, 0.0);
+    for (i, g) in scenario.producers.iter().enumerate() {
+        match &g.trace {
+            Some(_) => {
+                let (r, b) = offered.get(i).copied().unwrap_or((0, 0));
+                records_per_s += r as f64 / secs;
+                bytes_per_s += b as f64 / secs;
+            }
+            // Records that reach the stream: records refused as too large
             // send none.
             None => {
                 let framing = if g.aggregation.is_some() {
@@ -195,19 +281,99 @@ pub fn formula_shards(scenario: &Scenario, offered_bytes: &[u64]) -> u32 {
                 } else {
                     0.0
                 };
-                g.rate.mean_over(scenario.duration)
-                    * g.size.sent_fraction()
-                    * (g.size.mean() + g.keys.mean_key_bytes() + framing)
+                let rate = g.rate.mean_over(scenario.duration) * g.size.sent_fraction();
+                records_per_s += rate;
+                bytes_per_s += rate * (g.size.mean() + g.keys.mean_key_bytes() + framing);
             }
-        })
-        .sum();
+        }
+    }
     let polling = scenario
         .consumers
         .iter()
         .filter(|c| c.kind == crate::scenario::ConsumerKind::Polling)
-        .count() as f64;
-    let kb = write / 1000.0;
-    (kb / 1000.0).max(kb * polling / 2000.0).ceil().max(1.0) as u32
+        .count() as u32;
+    let kib = 1024.0;
+    let mib = kib * kib;
+    let shards = |write: f64, per_shard: f64| {
+        let read = write * f64::from(polling);
+        (write / per_shard)
+            .max(read / (2.0 * per_shard))
+            .ceil()
+            .max(1.0) as u32
+    };
+    let avg_kib = if records_per_s > 0.0 {
+        (bytes_per_s / records_per_s / kib).ceil()
+    } else {
+        0.0
+    };
+    Formulas {
+        records_per_s,
+        bytes_per_s,
+        polling,
+        guide: shards(avg_kib * records_per_s, kib),
+        bytes_only: shards(bytes_per_s, mib),
+    }
+}
+
+/// Under this share of its binding limit a recommendation has the
+/// headroom to be trusted (5 %).
+const MAX_LOAD: f64 = 0.95;
+
+/// What the recommendation (`rec`, if any) should not be taken without.
+fn warnings(
+    scenario: &Scenario,
+    slo: &Slo,
+    default_slo: bool,
+    rec: Option<&Candidate>,
+) -> Vec<String> {
+    let mut w = Vec::new();
+    let secs = scenario.duration as f64 / crate::units::NANOS_PER_SEC as f64;
+    let span = |s: f64| crate::units::Duration((s * 1e9) as u64).to_string();
+    if let Some(c) = rec {
+        let (limit, u) = c.load.binding();
+        if u > MAX_LOAD {
+            let keep = (f64::from(c.shards) * u / MAX_LOAD).ceil() as u32;
+            w.push(format!(
+                "{} shards run at {:.1} % of their {limit} in the busiest minute (or on the busiest shard): under 5 % headroom, so whether they throttle depends on the run's length and its random traffic (a longer run can fail where this one passed); {keep} shards keep 5 %.",
+                c.shards,
+                u * 100.0
+            ));
+        } else {
+            // A token bucket at load u with n arrivals a second settles in
+            // about 1 / ((1 - u)^2 n) s (the random walk of its level
+            // against its drift); a run under ten of those has not shown
+            // its steady throttling yet.
+            // The arrivals are records whichever limit binds.
+            let n = c.load.records_per_shard_s;
+            let need = 10.0 / ((1.0 - u).powi(2) * n.max(1e-9));
+            if n > 0.0 && secs < need {
+                w.push(format!(
+                    "the run ({}) is too short to judge throttling at {:.1} % of the {limit}: it settles over about {}; run at least {}.",
+                    span(secs),
+                    u * 100.0,
+                    span(need / 10.0),
+                    span(need)
+                ));
+            }
+        }
+    }
+    if !default_slo {
+        let retention = scenario.stream.retention as f64 / crate::units::NANOS_PER_SEC as f64;
+        if slo.max_lost_records.is_some() && !scenario.consumers.is_empty() && secs <= retention {
+            w.push(format!(
+                "the run ({}) is not longer than the retention period ({}): no record can expire in it, so max_lost_records is not tested.",
+                span(secs),
+                span(retention)
+            ));
+        }
+        if slo.max_reshard_operations_per_24h.is_some() && secs < 24.0 * 3600.0 {
+            w.push(format!(
+                "the run ({}) is shorter than 24 hours: max_reshard_operations_per_24h is judged on the run only.",
+                span(secs)
+            ));
+        }
+    }
+    w
 }
 
 /// Runs the candidates' replications in parallel, in a stable order.
@@ -233,6 +399,7 @@ fn evaluate(
                 by_records: t.iter().map(|x| x.counts.throttled_by_records).sum(),
                 by_bytes: t.iter().map(|x| x.counts.throttled_by_bytes).sum(),
                 read_throttled: out.consumers.iter().map(|c| c.total.throttled).sum(),
+                load: Load::of(&out, sc.duration),
             })
         })
         .collect();
@@ -274,6 +441,11 @@ fn candidate(shards: u32, runs: &[Run], slo: &Slo) -> Candidate {
         },
         read_throttled: runs.iter().map(|r| r.read_throttled as f64).sum::<f64>()
             / runs.len().max(1) as f64,
+        load: runs.iter().fold(Load::default(), |a, r| Load {
+            records: a.records.max(r.load.records),
+            bytes: a.bytes.max(r.load.bytes),
+            records_per_shard_s: a.records_per_shard_s.max(r.load.records_per_shard_s),
+        }),
         meets: false,
     };
     let holds = |limit: Option<f64>, value: f64| limit.is_none_or(|l| value <= l);
@@ -410,16 +582,18 @@ fn search(scenario: &Scenario, options: PlanOptions) -> Result<Plan, SimError> {
     }
     // Hot keys: from one run at the largest candidate tried.
     let top = *seen.keys().last().expect("at least one candidate");
-    let (hot_keys, offered_bytes) = hot_keys(&sc, top)?;
+    let (hot_keys, offered) = hot_keys(&sc, top)?;
     let failing = seen.values().rev().find(|c| !c.meets);
     let binding = binding(failing, &hot_keys, hi.is_some());
+    let warnings = warnings(scenario, &slo, default_slo, hi.and_then(|h| seen.get(&h)));
     Ok(Plan {
         candidates: seen.into_values().collect(),
         recommended: hi,
         binding,
         slo,
         default_slo,
-        formula_shards: formula_shards(scenario, &offered_bytes),
+        formulas: formulas(scenario, &offered),
+        warnings,
         hot_keys,
         replications: r,
         salted: None,
@@ -430,12 +604,19 @@ fn search(scenario: &Scenario, options: PlanOptions) -> Result<Plan, SimError> {
 }
 
 /// The keys over one shard's limit in a run at `shards` shards, and the
-/// bytes each group offered in it.
-fn hot_keys(scenario: &Scenario, shards: u32) -> Result<(Vec<HotKey>, Vec<u64>), SimError> {
+/// records and bytes each group offered in it.
+/// Records and bytes offered, per producer group.
+type Offered = Vec<(u64, u64)>;
+
+fn hot_keys(scenario: &Scenario, shards: u32) -> Result<(Vec<HotKey>, Offered), SimError> {
     let mut sc = scenario.clone();
     sc.stream.shards = shards;
     let out = simulate(&sc, RunOptions::default())?;
-    let offered = out.keys.iter().map(|k| k.offered_bytes).collect();
+    let offered = out
+        .keys
+        .iter()
+        .map(|k| (k.offered_records, k.offered_bytes))
+        .collect();
     let records_limit = Quota::WriteRecordsPerShardPerSec.value() as f64;
     let bytes_limit = Quota::WriteBytesPerShardPerSec.value() as f64;
     let hot = analyze(&sc, &out)
@@ -672,12 +853,29 @@ pub fn render_markdown(plan: &Plan, name: &str) -> String {
             plan.advantage_discount * 100.0,
         );
     }
+    let f = &plan.formulas;
+    let plural = |n: u32| if n == 1 { "" } else { "s" };
     let _ = writeln!(
         t,
-        "The AWS guide's bytes-only formula (`max(write KB/s / 1000, read KB/s / 2000)`) gives **{} shard{}**; it ignores records/s, bursts, hot keys and retries.\n",
-        plan.formula_shards,
-        if plan.formula_shards == 1 { "" } else { "s" }
+        "Sizing formulas on the mean rates ({:.0} records/s, {:.0} bytes each on average, {} polling application{}), which see no bursts, hot keys or retries:\n\n\
+         - the AWS guide's (the average record size rounded up to whole KiB, times records/s: `ceil(max(write KiB/s / 1024, read KiB/s / 2048))`): **{} shard{}**;\n\
+         - bytes only (`ceil(max(write bytes/s / 1 MiB, read bytes/s / 2 MiB))`, which ignores the 1,000 records/s limit): **{} shard{}**.\n",
+        f.records_per_s,
+        if f.records_per_s > 0.0 {
+            f.bytes_per_s / f.records_per_s
+        } else {
+            0.0
+        },
+        f.polling,
+        plural(f.polling),
+        f.guide,
+        plural(f.guide),
+        f.bytes_only,
+        plural(f.bytes_only),
     );
+    for w in &plan.warnings {
+        let _ = writeln!(t, "**Warning:** {w}\n");
+    }
     if plan.default_slo {
         t.push_str("The scenario has no `[slo]`: the plan used at most 0.1 % throttled attempts and no failed records.\n");
     }

@@ -20,6 +20,7 @@ pub use slo::{Measured, SloCheck, fmt_value, slo_checks, slo_verdict};
 
 use crate::kds::ShardId;
 use crate::kds::prices::Dimension;
+use crate::metrics::HeldMs;
 use crate::model::Outcome;
 use crate::scenario::Scenario;
 use crate::units::NANOS_PER_SEC;
@@ -66,11 +67,12 @@ pub struct RunSummary {
     pub records_pending: u64,
     /// Retries.
     pub retries: u64,
-    /// Put latency of accepted records, p50, ms.
-    pub latency_p50_ms: f64,
+    /// Put latency of accepted records, p50, ms (to the digits the
+    /// histogram holds).
+    pub latency_p50_ms: HeldMs,
     /// p99, ms.
-    pub latency_p99_ms: f64,
-    /// Maximum, ms.
+    pub latency_p99_ms: HeldMs,
+    /// Maximum, ms: the largest latency itself, not its histogram bucket.
     pub latency_max_ms: f64,
     /// Mean over shards and seconds of accepted utilisation.
     pub mean_shard_utilisation: f64,
@@ -174,7 +176,7 @@ pub fn analyze(scenario: &Scenario, outcome: &Outcome) -> RunAnalysis {
         .map(|k| (format!("{}:{}", k.group, k.key), k.share));
 
     let throttle_rate = ratio(throttled, attempts);
-    let p99_ns = m.latency_us.value_at_quantile(0.99).saturating_mul(1000);
+    let p99 = HeldMs::quantile(&m.latency_us, 0.99);
     let accepted_reshards: Vec<u64> = outcome
         .reshards
         .iter()
@@ -194,7 +196,7 @@ pub fn analyze(scenario: &Scenario, outcome: &Outcome) -> RunAnalysis {
         monthly_by_dimension,
         throttle_rate,
         failed: p.failed_after_retries + p.expired,
-        p99_ms: p99_ns as f64 / 1e6,
+        p99_ms: p99.ms,
         peak_utilisation: peak_util,
         lost: outcome.consumers.iter().map(|c| c.total.lost).sum(),
         iterator_age_ms: outcome
@@ -206,7 +208,6 @@ pub fn analyze(scenario: &Scenario, outcome: &Outcome) -> RunAnalysis {
         reshards_per_24h: max_in_window(&accepted_reshards, 24 * 3600 * NANOS_PER_SEC),
     };
     let slo = slo_checks(scenario, &measured);
-    let ms = |us: u64| us as f64 / 1000.0;
     let summary = RunSummary {
         scenario: scenario.name.clone(),
         seed: scenario.seed,
@@ -233,9 +234,9 @@ pub fn analyze(scenario: &Scenario, outcome: &Outcome) -> RunAnalysis {
         records_dropped: p.dropped_buffer_full,
         records_pending: outcome.pending,
         retries: p.retries,
-        latency_p50_ms: ms(m.latency_us.value_at_quantile(0.5)),
-        latency_p99_ms: ms(m.latency_us.value_at_quantile(0.99)),
-        latency_max_ms: ms(m.latency_us.max()),
+        latency_p50_ms: HeldMs::quantile(&m.latency_us, 0.5),
+        latency_p99_ms: p99,
+        latency_max_ms: m.latency_max_ns as f64 / 1e6,
         mean_shard_utilisation: mean_util,
         peak_shard_utilisation: peak_util,
         peak_offered_utilisation: peak_offered,

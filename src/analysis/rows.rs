@@ -3,7 +3,7 @@
 
 use super::{TOP_KEYS, ratio};
 use crate::kds::{HashKey, HashRange, Quota, ShardId};
-use crate::metrics::{IntervalRow, ShardCounts};
+use crate::metrics::{HeldMs, IntervalRow, ShardCounts};
 use crate::model::{ConsumerCounts, Outcome, ReshardLog};
 use crate::scenario::{ConsumerKind, ReshardAction, Scenario};
 
@@ -208,11 +208,11 @@ pub(super) fn shards(
 pub struct ConsumerTotals {
     /// Records not yet read at the end.
     pub unread_at_end: u64,
-    /// Processing latency p50, ms.
-    pub latency_p50_ms: f64,
+    /// Processing latency p50, ms (to the digits the histogram holds).
+    pub latency_p50_ms: HeldMs,
     /// p99, ms.
-    pub latency_p99_ms: f64,
-    /// Maximum, ms.
+    pub latency_p99_ms: HeldMs,
+    /// Maximum, ms: the largest latency itself, not its histogram bucket.
     pub latency_max_ms: f64,
     /// Largest MillisBehindLatest, ms.
     pub max_millis_behind_latest: u64,
@@ -239,7 +239,6 @@ pub struct ConsumerRow {
 pub(super) fn consumers(scenario: &Scenario, outcome: &Outcome) -> Vec<ConsumerRow> {
     let mut rows = Vec::new();
     for (app, c) in scenario.consumers.iter().zip(&outcome.consumers) {
-        let ms = |us: u64| us as f64 / 1000.0;
         rows.push(ConsumerRow {
             application: app.name.clone(),
             kind: app.kind,
@@ -248,9 +247,9 @@ pub(super) fn consumers(scenario: &Scenario, outcome: &Outcome) -> Vec<ConsumerR
             counts: c.total,
             totals: Some(ConsumerTotals {
                 unread_at_end: c.unread(&outcome.backlogs),
-                latency_p50_ms: ms(c.latency_us.value_at_quantile(0.5)),
-                latency_p99_ms: ms(c.latency_us.value_at_quantile(0.99)),
-                latency_max_ms: ms(c.latency_us.max()),
+                latency_p50_ms: HeldMs::quantile(&c.latency_us, 0.5),
+                latency_p99_ms: HeldMs::quantile(&c.latency_us, 0.99),
+                latency_max_ms: c.latency_max_ns as f64 / 1e6,
                 max_millis_behind_latest: c.behind_ms_per_minute.iter().max().copied().unwrap_or(0),
             }),
         });

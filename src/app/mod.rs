@@ -26,6 +26,7 @@ mod output;
 mod plan;
 mod run;
 mod sweep;
+mod temps;
 mod tools;
 mod trace;
 
@@ -126,6 +127,8 @@ pub fn main<I: IntoIterator<Item = OsString>>(args: I) -> ExitCode {
             });
         }
     };
+    // SIGINT and SIGTERM remove the temporary files of a write under way.
+    temps::install_handler();
     let stdout = io::stdout();
     let mut out = BufWriter::new(stdout.lock());
     let result = run(cli, &mut io::stdin().lock(), &mut out).and_then(|ok| {

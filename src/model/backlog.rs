@@ -55,6 +55,10 @@ pub struct Backlog {
     appended: u64,
     /// Records dropped by expiry.
     expired: u64,
+    /// A reader read up to the newest record: the next record starts a new
+    /// bucket, so that its arrival (the first of a bucket) is exact and
+    /// a reader that keeps up sees its lag exactly, not interpolated.
+    sealed: bool,
 }
 
 impl Backlog {
@@ -66,6 +70,7 @@ impl Backlog {
             first_index: 0,
             appended: 0,
             expired: 0,
+            sealed: false,
         }
     }
 
@@ -76,12 +81,14 @@ impl Backlog {
         self.appended += 1;
         if let Some(b) = self.buckets.back_mut()
             && b.slot == slot
+            && !self.sealed
         {
             b.records += 1;
             b.bytes += bytes;
             b.last = now;
             return;
         }
+        self.sealed = false;
         self.buckets.push_back(Bucket {
             slot,
             records: 1,
@@ -123,18 +130,23 @@ impl Backlog {
                 // over [t, end).
                 let last = t + (end - t) * (r - 1) / r;
                 match self.buckets.back_mut() {
-                    Some(back) if back.slot == slot => {
+                    // A bucket a reader has read to its end is sealed (as
+                    // for `append`).
+                    Some(back) if back.slot == slot && !self.sealed => {
                         back.records += r;
                         back.bytes += b;
                         back.last = last;
                     }
-                    _ => self.buckets.push_back(Bucket {
-                        slot,
-                        records: r,
-                        bytes: b,
-                        first: t,
-                        last,
-                    }),
+                    _ => {
+                        self.sealed = false;
+                        self.buckets.push_back(Bucket {
+                            slot,
+                            records: r,
+                            bytes: b,
+                            first: t,
+                            last,
+                        });
+                    }
                 }
             }
             t = end;
@@ -200,6 +212,33 @@ impl Backlog {
             })
     }
 
+    /// Arrival time of the oldest unread record at `cursor` that arrived at
+    /// or after `cutoff`, if any: records older than the retention period
+    /// are gone in the service, whether or not [`Backlog::trim`] has run
+    /// since.
+    pub fn oldest_unread_since(&self, cursor: Cursor, cutoff: SimTime) -> Option<SimTime> {
+        let c = self.clamp(cursor);
+        let skip = (c.bucket - self.first_index) as usize;
+        self.buckets
+            .iter()
+            .skip(skip)
+            .enumerate()
+            .find_map(|(i, b)| {
+                let offset = if i == 0 { c.offset } else { 0 };
+                if offset >= b.records || b.last < cutoff {
+                    return None;
+                }
+                // The first record interpolated at or after the cutoff.
+                let k = if b.first >= cutoff {
+                    0
+                } else {
+                    (u128::from(cutoff - b.first) * u128::from(b.records - 1))
+                        .div_ceil(u128::from(b.last - b.first)) as u64
+                };
+                Some(arrival(b, k.max(offset)))
+            })
+    }
+
     /// A cursor that points before the oldest kept record, moved to it
     /// (what it skipped was counted as lost when it expired).
     pub fn clamp(&self, cursor: Cursor) -> Cursor {
@@ -224,7 +263,7 @@ impl Backlog {
     /// Reads up to `max_records` records and about `max_bytes` bytes (at least
     /// one record if any is there) from `cursor`, advancing it.
     pub fn read(
-        &self,
+        &mut self,
         cursor: &mut Cursor,
         max_records: u64,
         max_bytes: u64,
@@ -268,6 +307,9 @@ impl Backlog {
                 }
             }
             // Whole bucket read: move to the next one.
+            if i + 1 == self.buckets.len() {
+                self.sealed = true;
+            }
             if i + 1 < self.buckets.len() {
                 i += 1;
                 cursor.bucket = self.first_index + i as u64;

@@ -51,6 +51,8 @@ pub struct KeyCounts {
     /// key or not, except records refused as too large (at most 10 MiB
     /// each, so no overflow).
     pub offered_bytes: u64,
+    /// The records counted in `offered_bytes`.
+    pub offered_records: u64,
 }
 
 /// What a run produced, for reports.

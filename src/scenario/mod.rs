@@ -114,6 +114,11 @@ pub struct StreamSpec {
     /// The split delay used once the stream is on-demand (also after a
     /// switch from provisioned).
     pub on_demand_split_delay: SimTime,
+    /// An existing stream's previous peak: the highest per-minute write
+    /// throughput of the 30 days before the run, which on-demand capacity
+    /// follows (double it) until it leaves the 30-day window, 30 days into
+    /// the run. `None` for a new stream.
+    pub previous_peak: Option<PreviousPeak>,
     /// On-demand Advantage warm throughput, bytes/s (§5.8): while the stream
     /// is on-demand its write capacity is at least this, with shards split
     /// in advance to carry it (one per MiB/s).
@@ -126,6 +131,16 @@ pub struct StreamSpec {
     /// with `ALL` (KDS-REFERENCE.md §9.1, §9.3): per-shard minute metrics are
     /// published like the stream-level ones, and policies may use them.
     pub enhanced_monitoring: bool,
+}
+
+/// An existing stream's peak write throughput before the run (per-minute
+/// averages, as on-demand capacity counts them).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct PreviousPeak {
+    /// Records per second.
+    pub records_per_sec: u64,
+    /// Bytes per second.
+    pub bytes_per_sec: u64,
 }
 
 /// A consumer application (KCL-like): one lease per shard, spread evenly

@@ -126,7 +126,7 @@ fn producer(
                 sent_fraction: size.sent_fraction(),
                 aggregation: raw.aggregation.is_some(),
             };
-            rate_profile(r, &raw.spikes, import).map_err(|(f, m)| bad(&f, m))?
+            rate_profile(r, &raw.spikes, raw.rate_jitter, import).map_err(|(f, m)| bad(&f, m))?
         }
         (None, None) => return Err(bad("rate", "is required (or a trace)".into())),
     };
@@ -198,6 +198,7 @@ fn trace(
         ("keys", raw.keys.is_some()),
         ("arrivals", raw.arrivals.is_some()),
         ("spikes", !raw.spikes.is_empty()),
+        ("rate_jitter", raw.rate_jitter.is_some()),
     ] {
         if present {
             return Err((

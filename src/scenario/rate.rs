@@ -3,10 +3,10 @@
 
 use std::path::{Path, PathBuf};
 
-use super::raw::{RawComponent, RawRate, RawSpike};
+use super::raw::{RawComponent, RawRate, RawRateJitter, RawSpike};
 use super::validate::finite_in;
 use crate::units::{Duration, Rate};
-use crate::workload::{Component, MAX_RATE, RateProfile, Spike};
+use crate::workload::{Component, Jitter, MAX_RATE, RateProfile, Spike};
 
 /// What a rate import needs: where files are, where to list the files
 /// read, and where to say what was imported.
@@ -31,6 +31,7 @@ pub(super) struct Import<'a> {
 pub(super) fn rate_profile(
     raw: &RawRate,
     spikes: &[RawSpike],
+    jitter: Option<RawRateJitter>,
     mut import: Import<'_>,
 ) -> Result<RateProfile, (String, String)> {
     let whole = |m: String| ("rate".to_owned(), m);
@@ -71,6 +72,8 @@ pub(super) fn rate_profile(
     let profile = RateProfile {
         components,
         spikes: out,
+        jitter: jitter.map(rate_jitter).transpose()?,
+        jitter_factors: Vec::new(),
     };
     if profile.max() <= 0.0 {
         return Err(whole(
@@ -81,6 +84,29 @@ pub(super) fn rate_profile(
         return Err(whole("the rate exceeds 1000000000/s".into()));
     }
     Ok(profile)
+}
+
+/// `rate_jitter`: a uniform spread in (0, 1], a lognormal sigma in (0, 2].
+fn rate_jitter(raw: RawRateJitter) -> Result<Jitter, (String, String)> {
+    let bad = |m: String| ("rate_jitter".to_owned(), m);
+    match raw {
+        RawRateJitter::Uniform { spread } => {
+            if !(spread > 0.0 && spread <= 1.0) {
+                return Err(bad(format!(
+                    "spread {spread} is out of range; accepted range is above 0 to 1 (0.2: each second's rate times 0.8 to 1.2)"
+                )));
+            }
+            Ok(Jitter::Uniform { spread })
+        }
+        RawRateJitter::Lognormal { sigma } => {
+            if !(sigma > 0.0 && sigma <= 2.0) {
+                return Err(bad(format!(
+                    "sigma {sigma} is out of range; accepted range is above 0 to 2"
+                )));
+            }
+            Ok(Jitter::Lognormal { sigma })
+        }
+    }
 }
 
 /// One component of a rate, or its field that is wrong ("" for the

@@ -197,7 +197,7 @@ fn default_seed() -> u64 {
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct RawStream {
-    pub(crate) shards: u32,
+    pub(crate) shards: Option<u32>,
     pub(crate) retention: Option<Duration>,
     pub(crate) write_limit: Option<RawWriteLimit>,
     pub(crate) burst: Option<Duration>,
@@ -214,6 +214,16 @@ pub(crate) struct RawStream {
     pub(crate) warm_throughput: Option<Bytes>,
     pub(crate) account_shard_quota: Option<u32>,
     pub(crate) enhanced_monitoring: Option<bool>,
+    pub(crate) previous_peak: Option<RawPreviousPeak>,
+}
+
+/// `previous_peak = { bytes = "6MiB", records = "6000/s" }`: an existing
+/// stream's highest per-minute write throughput of the last 30 days.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawPreviousPeak {
+    pub(crate) bytes: Option<Bytes>,
+    pub(crate) records: Option<Rate>,
 }
 
 #[derive(Debug, Clone, Copy, Deserialize)]
@@ -248,6 +258,16 @@ pub(crate) struct RawProducer {
     pub(crate) buffer_limit: Option<u64>,
     pub(crate) request_latency: Option<Duration>,
     pub(crate) aggregation: Option<RawAggregation>,
+    pub(crate) rate_jitter: Option<RawRateJitter>,
+}
+
+/// `rate_jitter = { kind = "uniform", spread = 0.2 }` or
+/// `{ kind = "lognormal", sigma = 0.2 }`: per-second noise on the rate.
+#[derive(Debug, Clone, Copy, Deserialize)]
+#[serde(tag = "kind", rename_all = "kebab-case", deny_unknown_fields)]
+pub(crate) enum RawRateJitter {
+    Uniform { spread: f64 },
+    Lognormal { sigma: f64 },
 }
 
 /// `trace = { file = ..., ... }`: a producer replaying a record trace.

@@ -2,9 +2,9 @@
 
 use std::ops::Range;
 
-use super::raw::{RawMode, RawStream, RawWriteLimit};
+use super::raw::{RawMode, RawPreviousPeak, RawStream, RawWriteLimit};
 use super::validate::{Ctx, HOUR, MIB};
-use super::{ScenarioError, StreamSpec, WriteLimit};
+use super::{PreviousPeak, ScenarioError, StreamSpec, WriteLimit};
 use crate::kds::prices::Prices;
 use crate::kds::{MAX_CREATE_SHARDS, Quota};
 use crate::sim::SimTime;
@@ -23,8 +23,15 @@ pub(super) fn stream(
     let limits = limits(&raw).map_err(|(f, m)| bad(f, m))?;
     let (on_demand_split_delay, warm_throughput) = on_demand(&raw).map_err(|(f, m)| bad(f, m))?;
     let retention_changes = retention_changes(&raw).map_err(|(f, m)| bad(f, m))?;
+    let previous_peak = raw
+        .previous_peak
+        .as_ref()
+        .map(previous_peak)
+        .transpose()
+        .map_err(|(f, m)| bad(f, m))?;
     Ok(StreamSpec {
-        shards: raw.shards,
+        shards: limits.shards,
+        previous_peak,
         retention: limits.retention,
         retention_changes,
         write_limit: limits.write_limit,
@@ -43,6 +50,7 @@ pub(super) fn stream(
 
 /// The fields [`limits`] checks.
 struct Limits {
+    shards: u32,
     retention: SimTime,
     write_limit: WriteLimit,
     max_record_bytes: u64,
@@ -53,15 +61,7 @@ struct Limits {
 /// Shards, retention, record size, write limit, resharding time, backlog
 /// resolution and the account's quota, in that order.
 fn limits(raw: &RawStream) -> Result<Limits, Bad> {
-    if !(1..=MAX_CREATE_SHARDS).contains(&raw.shards) {
-        return Err((
-            "stream.shards",
-            format!(
-                "{} is out of range; accepted range is 1 to {MAX_CREATE_SHARDS}",
-                raw.shards
-            ),
-        ));
-    }
+    let shards = shards(raw)?;
     let retention = raw
         .retention
         .map_or(Quota::RetentionMinHours.value() * HOUR, |d| d.0);
@@ -90,22 +90,95 @@ fn limits(raw: &RawStream) -> Result<Limits, Bad> {
         ));
     }
     if let Some(q) = raw.account_shard_quota
-        && q < raw.shards
+        && q < shards
     {
         return Err((
             "stream.account_shard_quota",
             format!(
-                "{q} is below the stream's {} shards; accepted range is stream.shards and up",
-                raw.shards
+                "{q} is below the stream's {shards} shards; accepted range is stream.shards and up"
             ),
         ));
     }
     Ok(Limits {
+        shards,
         retention,
         write_limit,
         max_record_bytes,
         reshard_op_time,
         backlog_resolution,
+    })
+}
+
+/// The shards the stream starts with. A provisioned stream is created with
+/// the `shards` given. The service creates an on-demand stream with 4
+/// shards (4 MiB/s of writes; KDS-REFERENCE.md §5.2): that is the default,
+/// and the only count a new on-demand stream accepts; an existing one
+/// (`previous_peak` given) has the shards it states.
+fn shards(raw: &RawStream) -> Result<u32, Bad> {
+    let on_demand = matches!(raw.mode, Some(RawMode::OnDemand));
+    let shards = match raw.shards {
+        Some(n) => n,
+        None if on_demand => ON_DEMAND_NEW_SHARDS,
+        None => {
+            return Err((
+                "stream.shards",
+                format!(
+                    "is required for a provisioned stream: the shard count at creation, 1 to {MAX_CREATE_SHARDS}"
+                ),
+            ));
+        }
+    };
+    if !(1..=MAX_CREATE_SHARDS).contains(&shards) {
+        return Err((
+            "stream.shards",
+            format!("{shards} is out of range; accepted range is 1 to {MAX_CREATE_SHARDS}"),
+        ));
+    }
+    if on_demand && raw.previous_peak.is_none() && shards != ON_DEMAND_NEW_SHARDS {
+        return Err((
+            "stream.shards",
+            format!(
+                "{shards} is not what the service creates: a new on-demand stream has {ON_DEMAND_NEW_SHARDS} shards; accepted is {ON_DEMAND_NEW_SHARDS} (or leave it out), or any count with previous_peak for an existing stream"
+            ),
+        ));
+    }
+    Ok(shards)
+}
+
+/// Shards of a new on-demand stream (4 MB/s of writes, KDS-REFERENCE.md §5.2).
+const ON_DEMAND_NEW_SHARDS: u32 = 4;
+
+/// Most bytes/s a previous peak may state: an on-demand stream's largest
+/// write throughput, 10 GB/s (KDS-REFERENCE.md §5.5), taken as 10 GiB/s.
+const MAX_PEAK_BYTES: u64 = 10 * 1024 * MIB;
+/// Most records/s a previous peak may state: 10,000 shards at 1,000
+/// records/s.
+const MAX_PEAK_RECORDS: f64 = 10_000_000.0;
+
+fn previous_peak(raw: &RawPreviousPeak) -> Result<PreviousPeak, Bad> {
+    if raw.bytes.is_none() && raw.records.is_none() {
+        return Err((
+            "stream.previous_peak",
+            "needs bytes (a size per second, \"6MiB\"), records (\"6000/s\") or both".into(),
+        ));
+    }
+    let bytes = raw.bytes.map_or(0, |b| b.0);
+    if bytes > MAX_PEAK_BYTES {
+        return Err((
+            "stream.previous_peak.bytes",
+            format!("{bytes} bytes/s is out of range; accepted range is 0 to 10GiB (per second)"),
+        ));
+    }
+    let records = raw.records.map_or(0.0, |r| r.0);
+    if !(0.0..=MAX_PEAK_RECORDS).contains(&records) {
+        return Err((
+            "stream.previous_peak.records",
+            format!("{records}/s is out of range; accepted range is 0/s to 10000000/s"),
+        ));
+    }
+    Ok(PreviousPeak {
+        records_per_sec: records.round() as u64,
+        bytes_per_sec: bytes,
     })
 }
 
@@ -280,8 +353,12 @@ mod tests {
         let s = accepts(&stream_with(
             "retention = \"48h\"\nmode = \"on-demand\"\non_demand_split_delay = \"1m\"\n\
              retention_changes = [{ at = \"30s\", retention = \"72h\" }, { at = \"10s\", retention = \"24h\" }]",
-        ))
+        )
+        // A new on-demand stream has the service's 4 shards.
+        .replace("shards = 2\n", ""))
         .stream;
+        assert_eq!(s.shards, 4);
+        assert_eq!(s.previous_peak, None);
         assert_eq!(s.retention, 48 * HOUR);
         assert_eq!(s.on_demand, Some(60 * NANOS_PER_SEC));
         // In time order.

@@ -35,17 +35,20 @@ pub enum Purpose {
     /// A group's bursts within imported per-period rates (CloudWatch),
     /// drawn at the start of each run.
     Import = 8,
-    /// A shard's flows in the shard-level engine (arrival counts, sizes,
-    /// retry jitter), one stream per shard index.
+    /// The shard-level engine's flows (arrival counts, sizes, refusals,
+    /// retry spreads): one stream per step, pass and chunk of shards.
     Flows = 9,
     /// A group's per-key split and size moments in the shard-level engine.
     FlowGroups = 10,
+    /// A group's per-second rate jitter (`rate_jitter`), drawn at the
+    /// start of each run.
+    Jitter = 11,
     /// A group's put latency points in the shard-level engine (its
     /// retries' backoffs and batch waits), drawn once per step.
-    FlowLatency = 11,
+    FlowLatency = 12,
     /// A group's even arrivals split over the shards in the shard-level
     /// engine, drawn once per step.
-    FlowSplit = 12,
+    FlowSplit = 13,
 }
 
 /// SplitMix64's finaliser: a bijection on `u64` with good avalanche.

@@ -10,7 +10,7 @@ mod trace;
 pub use keys::{
     KeyNames, KeyPick, KeySampler, KeySpace, KeyTable, MAX_SALTED_TABLE, zipf_probabilities,
 };
-pub use profile::{Arrivals, Bounds, Component, MAX_RATE, RateProfile, Spike};
+pub use profile::{Arrivals, Bounds, Component, Jitter, MAX_RATE, RateProfile, Spike};
 pub use sizes::SizeModel;
 pub use trace::{
     AggregateSpec, Columns, Hashed, MAX_KEY_BYTES, MAX_ROW_RATE, MAX_TRACKED_KEYS, TraceError,

@@ -555,3 +555,30 @@ keys = {{ kind = "random", key_bytes = 24 }}
     let (_, _, adv_ret) = get(&advantage, "extended retention").unwrap();
     assert!((adv_ret - 0.4 * cost).abs() < 1e-4);
 }
+
+/// Issue 15, item 5: with every answer 20 ms after its request and no
+/// throttling, the put latency is 20 ms exactly: the maximum is the
+/// largest latency itself (it was the 20.0150 ms edge of its histogram
+/// bucket), and p50 and p99 print only the digits the histogram holds.
+#[test]
+fn r15_latency_max_is_exact_and_quantiles_keep_their_digits() {
+    let sc = crate::util::scenario(
+        r#"
+name = "exact"
+duration = "30s"
+[stream]
+shards = 2
+[[producers]]
+name = "p"
+rate = "500/s"
+size = "100B"
+keys = { kind = "uniform", count = 100 }
+request_latency = "20ms"
+"#,
+    );
+    let out = shardcast::model::simulate(&sc, shardcast::model::RunOptions::default()).unwrap();
+    let s = shardcast::analyze(&sc, &out).summary;
+    assert_eq!(s.latency_max_ms, 20.0);
+    assert_eq!(s.latency_p50_ms.to_string(), "20.0");
+    assert_eq!(s.latency_p99_ms.to_string(), "20.0");
+}

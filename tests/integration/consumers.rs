@@ -468,3 +468,65 @@ pauses = [{ at = "61s", duration = "2s" }]
         out.consumers[0].total.duplicates
     );
 }
+
+/// Issue 15, item 5: a reader polling every second (give or take 5 %)
+/// that keeps up is behind by at most its longest gap, 1,050 ms, and by
+/// about that much at worst; with the default 1 s backlog slices it used
+/// to read up to 1,110 ms (an arrival interpolated within a slice).
+#[test]
+fn r15_a_one_second_poller_lags_at_most_its_longest_gap() {
+    let out = run(r#"
+name = "poller"
+duration = "600s"
+[stream]
+shards = 1
+[[producers]]
+name = "p"
+rate = "800/s"
+size = "100B"
+keys = { kind = "random" }
+retry = "none"
+[[consumers]]
+name = "reader"
+poll_interval = "1s"
+"#);
+    let c = &out.consumers[0];
+    let worst = c.behind_ms_per_minute.iter().copied().max().unwrap();
+    assert!((1_040..=1_050).contains(&worst), "{worst} ms");
+    // The largest end-to-end latency is exact too: the oldest record of
+    // the call after the longest gap.
+    assert!(
+        c.latency_max_ns <= 1_050 * 1_000_000,
+        "{}",
+        c.latency_max_ns
+    );
+}
+
+/// Issue 15, item 5: past the retention period MillisBehindLatest is the
+/// retention period at most (records older are gone); it used to read up
+/// to 990 ms more, always upward, between once-a-second expiry ticks.
+#[test]
+fn r15_millis_behind_latest_stops_at_the_retention_period() {
+    let out = run(r#"
+name = "cliff"
+duration = "25h"
+[stream]
+shards = 1
+retention = "24h"
+[[producers]]
+name = "p"
+rate = "2/s"
+size = "100B"
+keys = { kind = "random" }
+retry = "none"
+[[consumers]]
+name = "reader"
+pauses = [{ at = "10m", duration = "24h30m" }]
+"#);
+    let c = &out.consumers[0];
+    let worst = c.behind_ms_per_minute.iter().copied().max().unwrap();
+    let day = 24 * 3_600_000;
+    assert!(worst <= day, "{worst} ms behind, past the retention period");
+    assert!(worst >= day - 1_000, "{worst} ms");
+    assert!(c.total.lost > 0);
+}

@@ -8,6 +8,7 @@ mod closed_form;
 mod consumers;
 mod exec_policy;
 mod golden;
+mod interrupt;
 mod layers;
 mod library;
 mod ondemand;

@@ -250,3 +250,93 @@ retry = "none"
         "{bad}"
     );
 }
+
+/// Issue 15, item 7: the service creates an on-demand stream with 4 shards
+/// (4 MiB/s of writes): that is the default, and another count is refused
+/// for a new stream, in one line naming the file, the line and the field.
+#[test]
+fn r15_a_new_on_demand_stream_has_four_shards() {
+    let text = "name = \"od\"\nduration = \"1m\"\n[stream]\nmode = \"on-demand\"\n\
+                [[producers]]\nname = \"p\"\nrate = \"10/s\"\nsize = \"100B\"\nkeys = { kind = \"random\" }\n";
+    assert_eq!(crate::util::scenario(text).stream.shards, 4);
+    let tmp = tempfile::tempdir().unwrap();
+    let file = tmp.path().join("od.toml");
+    std::fs::write(&file, text.replace("[stream]\n", "[stream]\nshards = 12\n")).unwrap();
+    let out = crate::util::shardcast()
+        .arg("validate")
+        .arg(&file)
+        .assert()
+        .code(2)
+        .get_output()
+        .clone();
+    let stderr = String::from_utf8(out.stderr).unwrap();
+    assert_eq!(stderr.lines().count(), 1, "{stderr}");
+    assert!(
+        stderr.contains("od.toml line 3: stream.shards: 12 is not what the service creates: a new on-demand stream has 4 shards; accepted is 4 (or leave it out), or any count with previous_peak for an existing stream"),
+        "{stderr}"
+    );
+    // A provisioned stream still needs its count.
+    std::fs::write(&file, text.replace("mode = \"on-demand\"\n", "")).unwrap();
+    let out = crate::util::shardcast()
+        .arg("validate")
+        .arg(&file)
+        .assert()
+        .code(2)
+        .get_output()
+        .clone();
+    let stderr = String::from_utf8(out.stderr).unwrap();
+    assert!(
+        stderr.contains("stream.shards: is required for a provisioned stream"),
+        "{stderr}"
+    );
+    // A previous peak out of range names its field and the range.
+    std::fs::write(
+        &file,
+        text.replace(
+            "[stream]\n",
+            "[stream]\nprevious_peak = { bytes = \"11GiB\" }\n",
+        ),
+    )
+    .unwrap();
+    let out = crate::util::shardcast()
+        .arg("validate")
+        .arg(&file)
+        .assert()
+        .code(2)
+        .get_output()
+        .clone();
+    let stderr = String::from_utf8(out.stderr).unwrap();
+    assert!(
+        stderr.contains("stream.previous_peak.bytes: 11811160064 bytes/s is out of range; accepted range is 0 to 10GiB (per second)"),
+        "{stderr}"
+    );
+}
+
+/// Issue 15, item 7: an existing on-demand stream, stated with its shards
+/// and its previous peak, takes double that peak at once; a new stream
+/// (4 shards, 4 MiB/s) throttles the same traffic.
+#[test]
+fn r15_an_existing_on_demand_stream_keeps_its_shards_and_peak() {
+    let traffic = r#"
+[[producers]]
+name = "p"
+rate = "60/s"
+arrivals = "even"
+size = "102360B"
+keys = { kind = "random", key_bytes = 40 }
+retry = "none"
+"#;
+    let existing = run(&format!(
+        "name = \"existing\"\nduration = \"10m\"\n[stream]\nmode = \"on-demand\"\nshards = 12\n\
+         previous_peak = {{ bytes = \"6MiB\", records = \"60/s\" }}\n{traffic}"
+    ));
+    assert_eq!(existing.map.open_count(), 12);
+    let (throttled, offered) = throttled_in(&existing, 0, 10);
+    assert!(offered > 30_000);
+    assert_eq!(throttled, 0, "{throttled} of {offered}");
+    let new = run(&format!(
+        "name = \"new\"\nduration = \"10m\"\n[stream]\nmode = \"on-demand\"\n{traffic}"
+    ));
+    let (throttled, _) = throttled_in(&new, 0, 10);
+    assert!(throttled > 1_000, "a new stream takes 4 MiB/s: {throttled}");
+}

@@ -45,7 +45,9 @@ keys = { kind = "random", key_bytes = 36 }
     let three = p.candidates.iter().find(|c| c.shards == 3).unwrap();
     assert!(od.monthly_cost.mean > three.monthly_cost.mean);
     assert!(p.binding.contains("records/s"), "{}", p.binding);
-    assert_eq!(p.formula_shards, 1, "the bytes-only formula under-sizes it");
+    assert_eq!(p.formulas.bytes_only, 1, "bytes only under-sizes it");
+    // The guide counts each 100-byte record as 1 KiB: 2,200 KiB/s.
+    assert_eq!(p.formulas.guide, 3);
     assert!(p.default_slo);
     let two = p.candidates.iter().find(|c| c.shards == 2).unwrap();
     assert!(!two.meets && two.records_bound_share > 0.99);
@@ -322,4 +324,83 @@ keys = { kind = "random" }
     assert!((f(two, shards) - 21.90).abs() < 0.01 && f(two, data_in) == 0.0);
     let md = shardcast::plan::render_markdown(&p, "dims");
     assert!(md.contains("On-demand Advantage"), "{md}");
+}
+
+/// Issue 15, item 6: the AWS guide rounds the average record up to 1 KiB,
+/// so 200-byte records at 20,000/s need 20 shards by it, and 4 by bytes
+/// alone; plan.md names both for what they are.
+#[test]
+fn r15_the_guide_rounds_records_up_to_one_kib_and_bytes_only_does_not() {
+    let s = scenario(
+        r#"
+name = "small-records"
+duration = "60s"
+[stream]
+shards = 1
+[[producers]]
+name = "p"
+rate = "20000/s"
+size = "164B"
+keys = { kind = "random", key_bytes = 36 }
+"#,
+    );
+    let f = shardcast::plan::formulas(&s, &[]);
+    assert_eq!((f.guide, f.bytes_only), (20, 4), "{f:?}");
+    assert!((f.bytes_per_s / f.records_per_s - 200.0).abs() < 1e-9);
+}
+
+/// Issue 15, item 6: at about 100 % of the records/s limit a plan's answer
+/// depends on the run's length; the recommendation says so, and names the
+/// objectives the run is too short to test.
+#[test]
+fn r15_a_recommendation_without_headroom_is_flagged() {
+    let s = scenario(
+        r#"
+name = "full"
+duration = "2m"
+[stream]
+shards = 1
+[[producers]]
+name = "p"
+rate = "1960/s"
+size = "64B"
+keys = { kind = "random", key_bytes = 36 }
+[[consumers]]
+name = "reader"
+[slo]
+max_throttle_rate = 0.001
+max_failed_records = 0
+max_lost_records = 0
+"#,
+    );
+    let p = plan(
+        &s,
+        PlanOptions {
+            replications: 2,
+            max_shards: 4,
+            ..OPTIONS
+        },
+    )
+    .unwrap();
+    assert_eq!(p.recommended, Some(2));
+    let md = shardcast::plan::render_markdown(&p, "full");
+    assert!(
+        p.warnings[0].starts_with("2 shards run at 98.")
+            && p.warnings[0].contains("under 5 % headroom")
+            && p.warnings[0].ends_with("3 shards keep 5 %."),
+        "{:?}",
+        p.warnings
+    );
+    assert!(
+        p.warnings[1].contains("max_lost_records is not tested"),
+        "{:?}",
+        p.warnings
+    );
+    assert!(md.contains("**Warning:** 2 shards run at"), "{md}");
+    assert!(
+        md.contains("the AWS guide's (the average record size rounded up to whole KiB"),
+        "{md}"
+    );
+    assert!(md.contains("bytes only ("), "{md}");
+    assert!(!md.contains("bytes-only formula"), "{md}");
 }

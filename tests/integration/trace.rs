@@ -996,14 +996,15 @@ fn the_planner_salts_numeric_partition_keys_and_sizes_traces() {
     assert_eq!(p.hot_keys.len(), 1, "{:?}", p.hot_keys);
     assert!(p.hot_keys[0].partition_key && p.hot_keys[0].name == "42");
     assert!(p.salted.is_some(), "the numeric key is salted");
-    // 3,000 records/s of 1,002-1,004 bytes: 3.0 MB/s, 4 shards by bytes.
-    assert_eq!(p.formula_shards, 4);
+    // 3,000 records/s of 1,002-1,004 bytes: 2.87 MiB/s, 3 shards by bytes;
+    // 1 KiB each (rounded up) by the guide: 2,930 KiB/s, 3 shards.
+    assert_eq!((p.formulas.guide, p.formulas.bytes_only), (3, 3));
     // The same traffic on explicit hash keys: named, not salted.
     let p = plan("explicit_hash_key", "42");
     assert_eq!(p.hot_keys.len(), 1, "{:?}", p.hot_keys);
     assert!(!p.hot_keys[0].partition_key);
     assert!(p.salted.is_none());
-    assert_eq!(p.formula_shards, 4);
+    assert_eq!((p.formulas.guide, p.formulas.bytes_only), (3, 3));
 }
 
 /// Bad replay options are errors naming the field and its accepted range.

@@ -132,6 +132,9 @@ pub struct ConsumerState {
     pub total: ConsumerCounts,
     /// End-to-end latency (record accepted to processed), in µs.
     pub latency_us: Histogram<u64>,
+    /// The largest end-to-end latency, in ns: the oldest record of a read,
+    /// from its arrival to the end of its processing.
+    pub latency_max_ns: SimTime,
     /// Per minute: the largest MillisBehindLatest seen, in ms.
     pub behind_ms_per_minute: Vec<u64>,
     started: bool,

@@ -127,6 +127,7 @@ impl<'s> Readers<'s> {
                 workers: vec![ConsumerCounts::default(); app.workers as usize],
                 total: ConsumerCounts::default(),
                 latency_us: Histogram::new(3).expect("3 significant digits is valid"),
+                latency_max_ns: 0,
                 behind_ms_per_minute: Vec::new(),
                 started: false,
                 unassigned: Vec::new(),
@@ -370,14 +371,19 @@ impl<'s> Readers<'s> {
                 lease.efo_bytes.max(0) as u64
             }
         };
+        let cutoff = now.saturating_sub(self.retention_at(now));
         let lease = self.consumers[a].lease(s);
-        let backlog = &self.backlogs[s];
+        let backlog = &mut self.backlogs[s];
         let mut cursor = lease.cursor;
         // How far behind the application is when it calls: the age of its
-        // oldest unread record (0 at the tip; at most the retention period).
+        // oldest unread record (0 at the tip). Records past the retention
+        // period are gone in the service even before the next expiry tick
+        // drops them, so it is at most the retention period.
         let behind = backlog
-            .oldest_unread(cursor)
+            .oldest_unread_since(cursor, cutoff)
             .map_or(0, |t| now.saturating_sub(t));
+        // The oldest record this read returns, for the largest latency.
+        let oldest = backlog.oldest_unread(cursor);
         let mut pieces = std::mem::take(&mut self.read_buffer);
         pieces.clear();
         let read = if max_bytes == 0 {
@@ -410,6 +416,11 @@ impl<'s> Readers<'s> {
         let closed = !map.shards()[s].is_open();
         let at_end = closed && backlog.unread(cursor) == 0;
         let c = &mut self.consumers[a];
+        if read.records > 0
+            && let Some(t) = oldest
+        {
+            c.latency_max_ns = c.latency_max_ns.max(done.saturating_sub(t));
+        }
         for &(n, t) in &pieces {
             let _ = c.latency_us.record_n(done.saturating_sub(t) / 1_000, n);
             c.wait_sum_ns += u128::from(n) * u128::from(now.saturating_sub(t));
@@ -487,6 +498,17 @@ impl<'s> Readers<'s> {
         sched.at((now + gap).max(done), next);
     }
 
+    /// The retention period in force at `now`.
+    fn retention_at(&self, now: SimTime) -> SimTime {
+        let stream = &self.scenario.stream;
+        stream
+            .retention_changes
+            .iter()
+            .rev()
+            .find(|c| c.0 <= now)
+            .map_or(stream.retention, |c| c.1)
+    }
+
     /// Applies retention: drops expired buckets and counts, per application,
     /// the records that expired unread.
     fn expire(
@@ -495,14 +517,7 @@ impl<'s> Readers<'s> {
         metrics: &mut Metrics,
         sched: &mut impl Schedule<ReadEvent>,
     ) {
-        let stream = &self.scenario.stream;
-        let retention = stream
-            .retention_changes
-            .iter()
-            .rev()
-            .find(|c| c.0 <= now)
-            .map_or(stream.retention, |c| c.1);
-        let cutoff = now.saturating_sub(retention);
+        let cutoff = now.saturating_sub(self.retention_at(now));
         for s in 0..self.backlogs.len() {
             let min_cursor = self
                 .consumers

@@ -8,7 +8,7 @@ use super::{Control, ControlEvent, ControlHooks, ReshardLog};
 use crate::kds::{ApiException, Quota, ReshardOp, ShardId};
 use crate::metrics::{IntervalRow, Metrics};
 use crate::model::stream::{OnDemandCapacity, StreamService};
-use crate::scenario::ReshardAction;
+use crate::scenario::{PreviousPeak, ReshardAction};
 use crate::sim::SimTime;
 use crate::units::NANOS_PER_SEC;
 
@@ -65,6 +65,9 @@ pub(super) struct OnDemand {
     minutes_seen: usize,
     /// On-demand Advantage warm throughput, bytes/s (0: none).
     warm: u64,
+    /// An existing stream's peak before the run: in the 30-day window
+    /// until 30 days into the run.
+    previous: PreviousPeak,
     /// Counts the times the stream became on-demand.
     pub(super) period: u32,
 }
@@ -76,6 +79,7 @@ impl OnDemand {
         delay: SimTime,
         max_record: u64,
         warm: u64,
+        previous: PreviousPeak,
         service: &mut StreamService,
     ) -> OnDemand {
         let shards = service.map().shards().len();
@@ -88,6 +92,7 @@ impl OnDemand {
             peak_records: WindowMax::default(),
             minutes_seen: 0,
             warm,
+            previous,
             period: 0,
         };
         od.refresh(&[], 0, Self::capacity(service));
@@ -123,10 +128,16 @@ impl OnDemand {
         // Warm records/s at a shard's ratio of records to bytes.
         let warm_records =
             Self::warm_shards(self.warm) as u64 * Quota::WriteRecordsPerShardPerSec.value();
-        let bytes = (2 * self.peak_bytes.max()).max(FLOOR_BYTES).max(self.warm);
-        let records = (2 * self.peak_records.max())
-            .max(FLOOR_RECORDS)
-            .max(warm_records);
+        // The previous peak counts as written just before the run.
+        let previous = if now_minute < WINDOW_MINUTES {
+            self.previous
+        } else {
+            PreviousPeak::default()
+        };
+        let peak_bytes = self.peak_bytes.max().max(previous.bytes_per_sec);
+        let peak_records = self.peak_records.max().max(previous.records_per_sec);
+        let bytes = (2 * peak_bytes).max(FLOOR_BYTES).max(self.warm);
+        let records = (2 * peak_records).max(FLOOR_RECORDS).max(warm_records);
         capacity.limiter.set_rates(records, bytes, self.max_record);
     }
 }
@@ -241,6 +252,7 @@ impl Control<'_> {
             spec.on_demand_split_delay,
             spec.max_record_bytes,
             warm,
+            spec.previous_peak.unwrap_or_default(),
             service,
         );
         od.refresh(&metrics.minutes, now, OnDemand::capacity(service));

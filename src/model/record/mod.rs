@@ -241,6 +241,7 @@ pub(super) fn simulate(
             records: vec![0; n],
             bytes: vec![0; n],
             offered_bytes: 0,
+            offered_records: 0,
         });
     }
     let rates: Vec<_> = scenario

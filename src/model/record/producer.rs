@@ -72,6 +72,7 @@ impl Engine<'_> {
         }
         // What can reach the stream (not records refused as too large).
         self.keys[g].offered_bytes += bytes;
+        self.keys[g].offered_records += 1;
         if p.outstanding >= group.buffer_limit {
             self.metrics.producer_second.dropped_buffer_full += 1;
             return;

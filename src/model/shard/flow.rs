@@ -106,7 +106,9 @@ pub(super) struct Sums {
     pub(super) billed: f64,
     /// Per group: Kinesis record attempts, and those accepted.
     pub(super) sends: Vec<(u64, u64)>,
-    /// Per group: bytes of new records that can reach the stream.
+    /// Per group: new records that can reach the stream (not too large),
+    /// and their bytes.
+    pub(super) offered_records: Vec<u64>,
     pub(super) offered_bytes: Vec<u64>,
     /// Per group: user records awaiting a retry after the step.
     pub(super) pending_users: Vec<u64>,
@@ -125,7 +127,11 @@ impl Sums {
         self.producer = ProducerCounts::default();
         self.units = 0.0;
         self.billed = 0.0;
-        for v in [&mut self.offered_bytes, &mut self.pending_users] {
+        for v in [
+            &mut self.offered_records,
+            &mut self.offered_bytes,
+            &mut self.pending_users,
+        ] {
             v.clear();
             v.resize(groups, 0);
         }
@@ -146,6 +152,7 @@ impl Sums {
             self.sends[g].0 += o.sends[g].0;
             self.sends[g].1 += o.sends[g].1;
             self.pending_users[g] += o.pending_users[g];
+            self.offered_records[g] += o.offered_records[g];
             self.offered_bytes[g] += o.offered_bytes[g];
         }
         for a in &o.latency {
@@ -355,6 +362,7 @@ impl ShardFlow {
         let root = step.root_records * group.root_weights[s];
         let bytes = group.draw_bytes(users, root, &mut w.rng);
         // What can reach the stream: counted before the buffer check.
+        w.sums.offered_records[g] += users;
         w.sums.offered_bytes[g] += bytes;
         if step.drop_new {
             w.sums.producer.dropped_buffer_full += users;

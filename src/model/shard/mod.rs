@@ -186,6 +186,7 @@ pub(super) fn simulate(
             KeyCounts {
                 records: vec![0; n],
                 bytes: vec![0; n],
+                offered_records: 0,
                 offered_bytes: 0,
             }
         })
@@ -447,6 +448,7 @@ pub(super) fn simulate(
         let secs = (t1 - t0) as f64 / NANOS_PER_SEC as f64;
         for (g, group) in groups.iter_mut().enumerate() {
             group.outstanding = total.pending_users[g];
+            keys[g].offered_records += total.offered_records[g];
             keys[g].offered_bytes += total.offered_bytes[g];
             let (attempts, accepted) = total.sends[g];
             send_rates[g] = attempts as f64 / secs;

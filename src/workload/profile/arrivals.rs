@@ -43,7 +43,7 @@ impl Arrivals {
         if bounds.max * share <= 0.0 {
             return None;
         }
-        if matches!(self, Arrivals::Even) && bounds.bursty {
+        if matches!(self, Arrivals::Even) && bounds.piecewise() {
             return even_through_bursts(profile, bounds, share, now, horizon);
         }
         let mut t = now;
@@ -176,6 +176,8 @@ mod tests {
                     burstiness: 1.0,
                 }],
                 spikes: vec![],
+                jitter: None,
+                jitter_factors: Vec::new(),
             };
             for seed in 0..10 {
                 let n = count(Arrivals::Poisson, &p, seed, 120 * S);
@@ -193,6 +195,8 @@ mod tests {
                 duration: S / 2,
                 multiplier: 1000.0,
             }],
+            jitter: None,
+            jitter_factors: Vec::new(),
         };
         let run = spiked.realize(3, 0, 60 * S);
         let want: f64 = (0..60_000).map(|ms| run.at(ms * 1_000_000) / 1000.0).sum();
@@ -212,6 +216,8 @@ mod tests {
                 burstiness: 1.0,
             }],
             spikes: vec![],
+            jitter: None,
+            jitter_factors: Vec::new(),
         };
         let run = p.realize(5, 0, 3600 * S);
         let b = run.bounds();
@@ -245,6 +251,8 @@ mod tests {
         let p = RateProfile {
             components: vec![Component::Steps(vec![(0, 1000.0), (100 * S, 3000.0)])],
             spikes: vec![],
+            jitter: None,
+            jitter_factors: Vec::new(),
         };
         let first = count(Arrivals::Poisson, &p, 0, 100 * S);
         assert!((first as f64 - 1e5).abs() < 4.0 * 1e5f64.sqrt(), "{first}");

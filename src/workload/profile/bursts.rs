@@ -91,6 +91,8 @@ mod tests {
                 burstiness: 0.5,
             }],
             spikes: vec![],
+            jitter: None,
+            jitter_factors: Vec::new(),
         };
         // Unrealized: the flat rate of each period, 0 in the missing one.
         let flat: Vec<f64> = [0, 59, 60, 150, 200, 240].map(|s| p.at(s * S)).into();
@@ -151,6 +153,8 @@ mod tests {
                 burstiness: 0.0,
             }],
             spikes: vec![],
+            jitter: None,
+            jitter_factors: Vec::new(),
         };
         assert!(matches!(calm.realize(1, 0, SimTime::MAX), Cow::Borrowed(_)));
     }
@@ -174,6 +178,8 @@ mod tests {
                 duration: 45 * S,
                 multiplier: 3.0,
             }],
+            jitter: None,
+            jitter_factors: Vec::new(),
         };
         let short = long.realize(4, 0, 120 * S);
         let full = long.realize(4, 0, SimTime::MAX);

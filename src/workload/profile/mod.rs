@@ -28,12 +28,23 @@ pub struct Bounds {
     pub max: f64,
     /// Whether the rate never changes.
     pub constant: bool,
+    /// Whether per-second jitter factors are drawn (bounded second by
+    /// second).
+    jittered: bool,
     /// The bound of the components other than drawn bursts.
     steady: f64,
     /// The largest product of spike multipliers.
     spike_factor: f64,
     /// Whether some component is drawn bursts (bounded period by period).
     bursty: bool,
+}
+
+impl Bounds {
+    /// Whether the bound changes over time (drawn bursts or jitter), so
+    /// that it is taken piece by piece ([`RateProfile::bound_at`]).
+    pub fn piecewise(&self) -> bool {
+        self.bursty || self.jittered
+    }
 }
 
 /// A multiplier on the whole profile during `[at, at + duration)`.
@@ -47,14 +58,60 @@ pub struct Spike {
     pub multiplier: f64,
 }
 
+/// Multiplicative noise on a rate, one factor per second of simulated
+/// time, each drawn independently with mean 1 (so the mean rate is kept).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Jitter {
+    /// A factor uniform in `[1 - spread, 1 + spread]` (`spread` in (0, 1]):
+    /// "plus or minus 20 %" is a spread of 0.2.
+    Uniform {
+        /// Half the width of the range.
+        spread: f64,
+    },
+    /// A factor `exp(sigma Z - sigma^2 / 2)`, Z standard normal (`sigma`
+    /// in (0, 2]): lognormal with mean 1.
+    Lognormal {
+        /// Sigma of the factor's logarithm.
+        sigma: f64,
+    },
+}
+
+impl Jitter {
+    /// One factor per second of `[0, horizon)`, drawn in order from `rng`
+    /// (so a longer run draws the same first seconds).
+    fn draw(self, rng: &mut crate::sim::rng::SimRng, horizon: SimTime) -> Vec<f32> {
+        use rand::RngExt;
+        use rand_distr::{Distribution, StandardNormal};
+        let seconds = horizon.div_ceil(NANOS_PER_SEC) as usize;
+        (0..seconds)
+            .map(|_| match self {
+                Jitter::Uniform { spread } => {
+                    let u: f64 = rng.random();
+                    (1.0 - spread + 2.0 * spread * u) as f32
+                }
+                Jitter::Lognormal { sigma } => {
+                    let z: f64 = StandardNormal.sample(rng);
+                    (sigma * z - sigma * sigma / 2.0).exp() as f32
+                }
+            })
+            .collect()
+    }
+}
+
 /// A rate over time: the sum of its components, times the multipliers of the
-/// spikes active at that time.
+/// spikes active at that time, times the second's jitter factor.
 #[derive(Debug, Clone, PartialEq)]
 pub struct RateProfile {
     /// Summed components.
     pub components: Vec<Component>,
     /// Multiplicative spikes.
     pub spikes: Vec<Spike>,
+    /// Per-second multiplicative noise, if any.
+    pub jitter: Option<Jitter>,
+    /// The jitter's factors, one per second from 0, once drawn for a run by
+    /// [`RateProfile::realize`] (empty before: an unrealized profile reads
+    /// as its mean, factor 1).
+    pub jitter_factors: Vec<f32>,
 }
 
 impl RateProfile {
@@ -63,18 +120,33 @@ impl RateProfile {
         RateProfile {
             components: vec![Component::Constant(rate)],
             spikes: vec![],
+            jitter: None,
+            jitter_factors: Vec::new(),
         }
+    }
+
+    /// The jitter factor of the second holding `t` (1 without jitter).
+    #[inline]
+    fn jitter_at(&self, t: SimTime) -> f64 {
+        if self.jitter_factors.is_empty() {
+            return 1.0;
+        }
+        let second = (t / NANOS_PER_SEC) as usize;
+        self.jitter_factors
+            .get(second)
+            .map_or(1.0, |&f| f64::from(f))
     }
 
     /// The rate at `t`, records per second (at most [`MAX_RATE`]: drawn
     /// bursts under a spike could pass it).
     pub fn at(&self, t: SimTime) -> f64 {
         let base: f64 = self.components.iter().map(|c| c.at(t)).sum();
-        self.spikes
+        let spiked = self
+            .spikes
             .iter()
             .filter(|s| t >= s.at && t - s.at < s.duration)
-            .fold(base, |r, s| r * s.multiplier)
-            .min(MAX_RATE)
+            .fold(base, |r, s| r * s.multiplier);
+        (spiked * self.jitter_at(t)).min(MAX_RATE)
     }
 
     /// An upper bound of the rate over all time.
@@ -86,9 +158,14 @@ impl RateProfile {
     /// What thinning needs, computed once for a run.
     pub fn bounds(&self) -> Bounds {
         let bursty = |c: &&Component| matches!(c, Component::Bursts { .. });
+        let jitter_max = self
+            .jitter_factors
+            .iter()
+            .fold(1.0f64, |m, &f| m.max(f64::from(f)));
         Bounds {
-            max: self.max().min(MAX_RATE),
+            max: (self.max() * jitter_max).min(MAX_RATE),
             constant: self.is_constant(),
+            jittered: !self.jitter_factors.is_empty(),
             steady: self
                 .components
                 .iter()
@@ -104,7 +181,7 @@ impl RateProfile {
     /// drawn bursts, their current periods' peaks (a far lower bound than
     /// the highest second of the whole import); else the bound of all time.
     pub fn bound_at(&self, t: SimTime, b: &Bounds) -> (f64, SimTime) {
-        if !b.bursty {
+        if !b.piecewise() {
             return (b.max, SimTime::MAX);
         }
         let (mut sum, mut until) = (b.steady, SimTime::MAX);
@@ -112,7 +189,13 @@ impl RateProfile {
             sum += rate;
             until = until.min(end);
         }
-        ((sum * b.spike_factor).min(MAX_RATE), until)
+        let mut bound = sum * b.spike_factor;
+        if b.jittered {
+            // This second's factor holds to its end.
+            bound *= self.jitter_at(t);
+            until = until.min((t / NANOS_PER_SEC + 1) * NANOS_PER_SEC);
+        }
+        (bound.min(MAX_RATE), until)
     }
 
     /// The largest product of the spike multipliers active at one time.
@@ -140,25 +223,40 @@ impl RateProfile {
     /// component's draws never shift another's; any other profile as it
     /// is. The seed is the run's, so replications differ and a run is
     /// repeatable.
+    ///
+    /// Jitter (`rate_jitter`) is drawn the same way: one factor per second
+    /// before `horizon`, from the group's own stream (`Purpose::Jitter`,
+    /// index `group`), four bytes a second.
     pub fn realize(&self, seed: u64, group: u64, horizon: SimTime) -> Cow<'_, RateProfile> {
         let bursty = |c: &Component| {
             matches!(c, Component::Periods { period, burstiness, .. }
                 if *burstiness > 0.0 && *period > NANOS_PER_SEC)
         };
-        if !self.components.iter().any(bursty) {
+        let any_bursty = self.components.iter().any(bursty);
+        if !any_bursty && self.jitter.is_none() {
             return Cow::Borrowed(self);
         }
-        Cow::Owned(RateProfile {
-            components: self
-                .components
+        let components = if any_bursty {
+            self.components
                 .iter()
                 .enumerate()
                 .map(|(i, c)| {
                     let mut rng = stream(seed, Purpose::Import, group << 32 | i as u64);
                     c.realize(&mut rng, horizon).unwrap_or_else(|| c.clone())
                 })
-                .collect(),
+                .collect()
+        } else {
+            self.components.clone()
+        };
+        let jitter_factors = match self.jitter {
+            Some(j) => j.draw(&mut stream(seed, Purpose::Jitter, group), horizon),
+            None => Vec::new(),
+        };
+        Cow::Owned(RateProfile {
+            components,
             spikes: self.spikes.clone(),
+            jitter: self.jitter,
+            jitter_factors,
         })
     }
 
@@ -174,7 +272,8 @@ impl RateProfile {
 
     /// Whether the rate never changes (no thinning needed).
     pub fn is_constant(&self) -> bool {
-        self.spikes.is_empty()
+        self.jitter.is_none()
+            && self.spikes.is_empty()
             && self
                 .components
                 .iter()
@@ -197,6 +296,48 @@ mod tests {
     use super::*;
 
     const S: SimTime = NANOS_PER_SEC;
+
+    /// Issue 15, item 7: per-second multiplicative jitter, drawn per run
+    /// from the group's own stream: each second's rate is the base times
+    /// its factor (uniform within the spread, or lognormal with mean 1),
+    /// the same for the same seed and group, other for another group.
+    #[test]
+    fn r15_jitter_multiplies_each_second_by_its_own_factor() {
+        let p = RateProfile {
+            jitter: Some(Jitter::Uniform { spread: 0.2 }),
+            ..RateProfile::constant(1000.0)
+        };
+        assert_eq!(p.at(5 * S), 1000.0, "unrealized: the mean");
+        let run = p.realize(7, 3, 1000 * S);
+        assert_eq!(run.jitter_factors.len(), 1000);
+        let rates: Vec<f64> = (0..1000).map(|s| run.at(s * S + S / 2)).collect();
+        assert!(rates.iter().all(|r| (800.0..=1200.0).contains(r)));
+        assert_eq!(run.at(10 * S), run.at(11 * S - 1), "one factor a second");
+        let mean = rates.iter().sum::<f64>() / 1000.0;
+        assert!((mean - 1000.0).abs() < 10.0, "{mean}");
+        assert_eq!(run, p.realize(7, 3, 1000 * S), "same seed, same group");
+        assert_ne!(run.jitter_factors, p.realize(7, 4, 1000 * S).jitter_factors);
+        // The bound holds second by second.
+        let b = run.bounds();
+        assert!(b.piecewise() && !b.constant);
+        for s in 0..1000 {
+            let (bound, until) = run.bound_at(s * S, &b);
+            assert!(bound >= run.at(s * S) && until == (s + 1) * S);
+        }
+        let log = RateProfile {
+            jitter: Some(Jitter::Lognormal { sigma: 0.5 }),
+            ..RateProfile::constant(100.0)
+        }
+        .realize(7, 0, 20_000 * S)
+        .into_owned();
+        let mean = log
+            .jitter_factors
+            .iter()
+            .map(|&f| f64::from(f))
+            .sum::<f64>()
+            / 20_000.0;
+        assert!((mean - 1.0).abs() < 0.02, "lognormal mean {mean}");
+    }
 
     #[test]
     fn components_at_and_max() {
@@ -227,6 +368,8 @@ mod tests {
                 duration: 2 * S,
                 multiplier: 3.0,
             }],
+            jitter: None,
+            jitter_factors: Vec::new(),
         };
         assert_eq!(p.at(6 * S), 30.0);
         assert_eq!(p.at(7 * S), 10.0);
@@ -241,6 +384,8 @@ mod tests {
                     multiplier: 3.0,
                 })
                 .collect(),
+            jitter: None,
+            jitter_factors: Vec::new(),
         };
         assert_eq!(apart.max(), 300.0);
         let overlapping = RateProfile {
@@ -257,6 +402,8 @@ mod tests {
                     multiplier: 3.0,
                 },
             ],
+            jitter: None,
+            jitter_factors: Vec::new(),
         };
         assert_eq!(overlapping.max(), 600.0);
         // A damping spike that ends while a boost goes on: the boost alone counts.
@@ -274,6 +421,8 @@ mod tests {
                     multiplier: 3.0,
                 },
             ],
+            jitter: None,
+            jitter_factors: Vec::new(),
         };
         assert_eq!(ending.max(), 300.0);
         assert_eq!(ending.at(12 * S), 300.0);
