@@ -474,6 +474,11 @@ impl Metrics {
         }
     }
 
+    /// Whether shard-level minutes are kept.
+    pub fn keeps_shard_minutes(&self) -> bool {
+        self.shard_level.is_some()
+    }
+
     /// The latest shard-level minutes, oldest first (empty unless enabled).
     pub fn shard_minutes(&self) -> &[ShardMinuteRow] {
         self.shard_level.as_ref().map_or(&[], |sl| &sl.rows)
@@ -550,14 +555,13 @@ impl Metrics {
         f.2 = f.2.max(max_offered);
     }
 
-    /// Notes shard `i`'s minute starting at second `start` from an engine
-    /// that keeps its own per-shard counts: its peak per-second offered
-    /// utilisation in basis points (for the heatmap) and its counts (for
-    /// the shard-level minutes). Called before that minute is closed.
+    /// Notes shard `i`'s minute starting at second `start`, in which it was
+    /// offered records, from an engine that keeps its own per-shard counts:
+    /// its peak per-second offered utilisation in basis points (for the
+    /// heatmap) and its counts (for the shard-level minutes, if they are
+    /// kept). Called before that minute is closed.
     pub fn add_shard_minute(&mut self, i: usize, start: u64, peak_bp: u16, writes: &ShardCounts) {
-        if *writes != ShardCounts::default() {
-            self.utilisation_grid.record(i, start, peak_bp);
-        }
+        self.utilisation_grid.record(i, start, peak_bp);
         if let Some(sl) = &mut self.shard_level
             && let Some(w) = sl.writes.get_mut(i)
         {

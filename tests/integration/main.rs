@@ -1,11 +1,13 @@
 //! One integration test binary (faster to link than one per file).
 
+mod agreement;
 mod autoscaling;
 mod charts;
 mod check;
 mod cli;
 mod closed_form;
 mod consumers;
+mod engines;
 mod exec_policy;
 mod golden;
 mod interrupt;

@@ -252,7 +252,7 @@ pub(super) fn pass(
                 passed = c;
                 capped = true;
             }
-            let passed_bytes = share(offer.bytes, passed, n);
+            let passed_bytes = part_of(offer.bytes, passed, n);
             *level = Level {
                 records: r.end(passed as f64, r_lost),
                 bytes: y.end(passed_bytes as f64, y_lost),
@@ -292,7 +292,7 @@ pub(super) fn pass(
             };
             let limited = n.min(room).min(by_bytes);
             let passed = cap.map_or(limited, |c| c.min(limited));
-            let passed_bytes = share(offer.bytes, passed, n);
+            let passed_bytes = part_of(offer.bytes, passed, n);
             *level = Level {
                 records: records + passed as f64,
                 bytes: bytes + passed_bytes as f64,
@@ -490,16 +490,30 @@ fn round_random(x: f64, rng: &mut SimRng) -> u64 {
     if x <= 0.0 {
         return 0;
     }
-    let whole = x.floor();
-    let frac = x - whole;
+    // `as` truncates: the floor of a positive number, without a libm call.
+    let whole = x as u64;
+    let frac = x - whole as f64;
     let up = frac > 0.0 && rng.random::<f64>() < frac;
-    whole as u64 + u64::from(up)
+    whole + u64::from(up)
 }
 
 /// A standard exponential draw (the ziggurat: no logarithm as a rule).
 #[inline]
 fn exp1(rng: &mut SimRng) -> f64 {
     rand_distr::Distribution::sample(&rand_distr::Exp1, rng)
+}
+
+/// About `total * part / whole` (all of it when `part == whole`), in
+/// floating point: for bytes and user records that go with a whole count
+/// of Kinesis records, where a byte more or less does not matter and a
+/// 128-bit division per call would.
+#[inline]
+pub(super) fn part_of(total: u64, part: u64, whole: u64) -> u64 {
+    if part >= whole {
+        total
+    } else {
+        ((total as f64 * part as f64 / whole as f64) as u64).min(total)
+    }
 }
 
 /// `total * part / whole`, rounded down (all of it when `part == whole`).

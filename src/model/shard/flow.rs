@@ -27,7 +27,7 @@
 use rand::RngExt;
 use rand_distr::{Binomial, Distribution, Poisson};
 
-use super::admit::{self, Level, Limits, Offer, share};
+use super::admit::{self, Level, Limits, Offer, part_of, share};
 use super::group::{GroupFlow, GroupStep, expected_blocks};
 use super::retry::{Pending, Retry, Throttled};
 use crate::metrics::{ProducerCounts, ShardCounts, ShardTotals};
@@ -89,8 +89,12 @@ pub(super) struct StepCtx<'a, 's> {
     /// Per group, the mean longest first wait of its records (for the age
     /// of retries).
     pub(super) first_waits: &'a [SimTime],
-    /// Whether the step ends a second of the run.
+    /// Whether the step ends a second of the run, and whether it is one
+    /// whole second.
     pub(super) ends_second: bool,
+    pub(super) whole_second: bool,
+    /// Whether shard-level minutes are kept (enhanced monitoring).
+    pub(super) shard_minutes: bool,
     /// One over the one-second write limits, for utilisation.
     pub(super) per_record: f64,
     pub(super) per_byte: f64,
@@ -99,7 +103,6 @@ pub(super) struct StepCtx<'a, 's> {
 /// What a chunk of shards did in one step, summed in shard order.
 #[derive(Debug, Default)]
 pub(super) struct Sums {
-    pub(super) counts: ShardCounts,
     pub(super) producer: ProducerCounts,
     /// PUT payload units and on-demand billed bytes of what was accepted.
     pub(super) units: f64,
@@ -123,7 +126,6 @@ pub(super) struct Sums {
 
 impl Sums {
     pub(super) fn reset(&mut self, groups: usize) {
-        self.counts = ShardCounts::default();
         self.producer = ProducerCounts::default();
         self.units = 0.0;
         self.billed = 0.0;
@@ -144,7 +146,6 @@ impl Sums {
 
     /// Adds another chunk's sums.
     pub(super) fn add(&mut self, o: &Sums) {
-        self.counts.add(&o.counts);
         self.producer.add(&o.producer);
         self.units += o.units;
         self.billed += o.billed;
@@ -231,24 +232,30 @@ impl Worker {
 }
 
 /// One shard's state between steps: its limiter, retries and counters.
+/// Laid out hot fields first: a step of 1 s reads and writes only the
+/// first three cache lines of it, and the engine's time goes mostly to
+/// walking these structs in order.
 #[derive(Debug)]
+#[repr(C)]
 pub(super) struct ShardFlow {
     /// Its write limiter's state.
     level: Level,
     /// Retries waiting, by due bin.
     pub(super) pending: Pending,
-    /// Counts of the current second.
-    second: ShardCounts,
+    /// This step's accepted Kinesis records and bytes.
+    pub(super) accepted: (u64, u64),
     /// Totals over the run.
     pub(super) totals: ShardTotals,
-    /// Counts and peak offered utilisation (basis points) of the current
-    /// minute.
-    pub(super) minute: ShardCounts,
-    pub(super) minute_peak: u16,
-    /// This step's accepted Kinesis records and bytes, and its offered
-    /// bytes.
-    pub(super) accepted: (u64, u64),
+    /// This step's offered bytes.
     pub(super) offered_bytes: u64,
+    /// Its peak offered utilisation in the current minute (basis points),
+    /// and whether it was offered anything in it.
+    pub(super) minute_peak: u16,
+    pub(super) minute_active: bool,
+    /// Counts of the current second, for steps shorter than a second.
+    second: ShardCounts,
+    /// Its counts in the current minute, if shard-level minutes are kept.
+    pub(super) minute: ShardCounts,
     /// On-demand: what the step offers (records, bytes), between its two
     /// passes.
     pub(super) demand: (u64, u64),
@@ -260,12 +267,13 @@ impl ShardFlow {
         ShardFlow {
             level: limits.full(),
             pending: Pending::default(),
-            second: ShardCounts::default(),
-            totals: ShardTotals::default(),
-            minute: ShardCounts::default(),
-            minute_peak: 0,
             accepted: (0, 0),
+            totals: ShardTotals::default(),
             offered_bytes: 0,
+            minute_peak: 0,
+            minute_active: false,
+            second: ShardCounts::default(),
+            minute: ShardCounts::default(),
             demand: (0, 0),
         }
     }
@@ -475,11 +483,16 @@ impl ShardFlow {
         if counts.offered_records > 0 {
             w.sums.active += 1;
         }
-        w.sums.counts.add(&counts);
         self.offered_bytes = counts.offered_bytes;
-        self.second.add(&counts);
-        if ctx.ends_second {
-            self.close_second(ctx, &mut w.sums);
+        if ctx.whole_second {
+            // Steps of a second: the step's counts are the second's.
+            self.close_second(counts, ctx, &mut w.sums);
+        } else {
+            self.second.add(&counts);
+            if ctx.ends_second {
+                let c = std::mem::take(&mut self.second);
+                self.close_second(c, ctx, &mut w.sums);
+            }
         }
     }
 
@@ -521,8 +534,12 @@ impl ShardFlow {
                 if r == 0 {
                     continue;
                 }
-                let users = share(p.users, r, p.records);
-                let bytes = share(p.bytes, r, p.records);
+                let users = if p.users == p.records {
+                    r
+                } else {
+                    part_of(p.users, r, p.records)
+                };
+                let bytes = part_of(p.bytes, r, p.records);
                 p.records -= r;
                 p.users -= users;
                 p.bytes -= bytes;
@@ -624,13 +641,18 @@ impl ShardFlow {
             let upto = if cum == d {
                 passed.records
             } else {
-                ((cum as f64 * ratio + offset).floor() as u64).min(passed.records)
+                // `as` truncates: the floor, without a libm call.
+                ((cum as f64 * ratio + offset) as u64).min(passed.records)
             };
             let take = upto - given;
             given = upto;
             let group = &ctx.groups[p.group as usize];
-            let users = share(p.users, take, p.records);
-            let bytes = share(p.bytes, take, p.records);
+            let users = if p.users == p.records {
+                take
+            } else {
+                part_of(p.users, take, p.records)
+            };
+            let bytes = part_of(p.bytes, take, p.records);
             let sends = &mut w.sums.sends[p.group as usize];
             sends.0 += p.records;
             sends.1 += take;
@@ -705,14 +727,13 @@ impl ShardFlow {
         out.expired += expired;
         // Retries are counted per Kinesis record; the expired part's
         // records are not retried (their share, rounded down).
-        out.retries += records - share(records, expired, users.max(1)).min(records);
+        out.retries += records - part_of(records, expired, users.max(1)).min(records);
     }
 
-    /// Closes the current second: the shard's utilisation, totals and
-    /// minute, and what the stream's row needs.
-    fn close_second(&mut self, ctx: &StepCtx<'_, '_>, sums: &mut Sums) {
-        let c = std::mem::take(&mut self.second);
-        if c == ShardCounts::default() {
+    /// Closes the current second, whose counts are `c`: the shard's
+    /// utilisation, totals and minute, and what the stream's row needs.
+    fn close_second(&mut self, c: ShardCounts, ctx: &StepCtx<'_, '_>, sums: &mut Sums) {
+        if c.offered_records == 0 {
             return;
         }
         let (per_record, per_byte) = (ctx.per_record, ctx.per_byte);
@@ -724,7 +745,10 @@ impl ShardFlow {
         t.utilisation_sum += util;
         t.peak_utilisation = t.peak_utilisation.max(util);
         t.peak_offered_utilisation = t.peak_offered_utilisation.max(offered);
-        self.minute.add(&c);
+        if ctx.shard_minutes {
+            self.minute.add(&c);
+        }
+        self.minute_active = true;
         // Saturating: the `as` cast clamps.
         self.minute_peak = self.minute_peak.max((offered * 10_000.0 + 0.5) as u16);
         let s = &mut sums.second;

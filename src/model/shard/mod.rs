@@ -308,6 +308,8 @@ pub(super) fn simulate(
             steps: &steps,
             first_waits: &first_waits,
             ends_second,
+            whole_second: t1 - t0 == NANOS_PER_SEC && t0.is_multiple_of(NANOS_PER_SEC),
+            shard_minutes: metrics.keeps_shard_minutes(),
             per_record: 1.0 / records_limit as f64,
             per_byte: 1.0 / bytes_limit as f64,
         };
@@ -471,10 +473,11 @@ pub(super) fn simulate(
         if ends_minute {
             let start = (t1 - 1) / NANOS_PER_SEC / 60 * 60;
             for (s, f) in flows.iter_mut().enumerate() {
-                if f.minute != ShardCounts::default() {
+                if f.minute_active {
                     metrics.add_shard_minute(s, start, f.minute_peak, &f.minute);
                     f.minute = ShardCounts::default();
                     f.minute_peak = 0;
+                    f.minute_active = false;
                 }
             }
         }

@@ -123,10 +123,12 @@ impl Pending {
     ) -> u64 {
         let start = t.from + t.delay;
         let (p, q) = ((t.to - t.from) as f64, t.jitter as f64);
-        let cdf = |x: SimTime| uniform_sum_cdf(x.saturating_sub(start) as f64, p, q);
+        let law = UniformSum::new(p, q);
+        let cdf = |x: SimTime| law.cdf(x.saturating_sub(start) as f64);
         let offset: f64 = rng.random();
         let mut cells = Cells {
             t,
+            per_record: 1.0 / t.records.max(1) as f64,
             offset,
             given: (0, 0, 0),
             expired: 0,
@@ -162,6 +164,8 @@ impl Pending {
 /// The cumulative state of one spread.
 struct Cells<'t> {
     t: &'t Throttled,
+    /// `1 / t.records`.
+    per_record: f64,
     offset: f64,
     /// Records, users and bytes placed so far.
     given: (u64, u64, u64),
@@ -169,6 +173,13 @@ struct Cells<'t> {
 }
 
 impl Cells<'_> {
+    /// `total * records / t.records` in floating point (a share of bytes
+    /// or users: the last bin takes the exact rest).
+    #[inline]
+    fn scale(&self, total: u64, records: u64) -> u64 {
+        ((total as f64 * records as f64 * self.per_record) as u64).min(total)
+    }
+
     /// Places in bin `b` (of width `width`) of `into` the records due up to
     /// cumulative share `upto`, less those placed.
     fn put(&mut self, b: u64, width: SimTime, upto: f64, into: &mut Pending) {
@@ -184,12 +195,9 @@ impl Cells<'_> {
         let (users, bytes) = if records == t.records {
             (t.users, t.bytes)
         } else if t.users == t.records {
-            (records, scale(t.bytes, records, t.records))
+            (records, self.scale(t.bytes, records))
         } else {
-            (
-                scale(t.users, records, t.records),
-                scale(t.bytes, records, t.records),
-            )
+            (self.scale(t.users, records), self.scale(t.bytes, records))
         };
         let r = Retry {
             bin: b,
@@ -210,32 +218,53 @@ impl Cells<'_> {
     }
 }
 
-/// `total * part / whole` in floating point (a share of bytes or users:
-/// the last bin takes the exact rest).
-#[inline]
-fn scale(total: u64, part: u64, whole: u64) -> u64 {
-    ((total as f64 * part as f64 / whole.max(1) as f64) as u64).min(total)
-}
-
 /// `P(U + V <= x)` for `U` uniform on `[0, p]` and `V` on `[0, q]` (either
 /// may be 0 wide): piecewise quadratic, linear in the middle.
-pub(super) fn uniform_sum_cdf(x: f64, p: f64, q: f64) -> f64 {
-    let (a, b) = if p <= q { (p, q) } else { (q, p) };
-    if x <= 0.0 {
-        return 0.0;
+#[cfg(test)]
+fn uniform_sum_cdf(x: f64, p: f64, q: f64) -> f64 {
+    UniformSum::new(p, q).cdf(x)
+}
+
+/// The law of `U + V`, `U` uniform on `[0, p]` and `V` on `[0, q]`, with
+/// the reciprocals its distribution function needs worked out once.
+#[derive(Debug, Clone, Copy)]
+struct UniformSum {
+    /// The narrower and the wider width.
+    a: f64,
+    b: f64,
+    /// `1 / 2ab` and `1 / 2b` (0 where a width is 0).
+    inv_2ab: f64,
+    inv_2b: f64,
+}
+
+impl UniformSum {
+    fn new(p: f64, q: f64) -> UniformSum {
+        let (a, b) = if p <= q { (p, q) } else { (q, p) };
+        UniformSum {
+            a,
+            b,
+            inv_2ab: if a > 0.0 { 0.5 / (a * b) } else { 0.0 },
+            inv_2b: if b > 0.0 { 0.5 / b } else { 0.0 },
+        }
     }
-    if x >= a + b {
-        return 1.0;
-    }
-    if a == 0.0 {
-        return x / b;
-    }
-    if x < a {
-        x * x / (2.0 * a * b)
-    } else if x < b {
-        (2.0 * x - a) / (2.0 * b)
-    } else {
-        1.0 - (a + b - x) * (a + b - x) / (2.0 * a * b)
+
+    /// `P(U + V <= x)`.
+    #[inline]
+    fn cdf(&self, x: f64) -> f64 {
+        let (a, b) = (self.a, self.b);
+        if x <= 0.0 {
+            0.0
+        } else if x >= a + b {
+            1.0
+        } else if a == 0.0 {
+            2.0 * x * self.inv_2b
+        } else if x < a {
+            x * x * self.inv_2ab
+        } else if x < b {
+            (2.0 * x - a) * self.inv_2b
+        } else {
+            1.0 - (a + b - x) * (a + b - x) * self.inv_2ab
+        }
     }
 }
 
