@@ -127,12 +127,14 @@ pub enum SimError {
 /// The engine a run of `scenario` uses: its `engine`, with `auto`
 /// resolved. `auto` picks the shard engine when more than
 /// [`AUTO_SHARD_RECORDS`](crate::scenario::AUTO_SHARD_RECORDS) user records
-/// are expected and no group replays a record trace (which only the record
-/// engine reads).
+/// are expected and the scenario is in the regime where the shard engine
+/// was shown to agree with the record engine ([`shard_engine_caveats`]
+/// says nothing): it replays no record trace and its retries are
+/// jittered and not much faster than the step (docs/engines.md).
 pub fn engine_for(scenario: &Scenario) -> EngineKind {
     match scenario.engine.kind {
         EngineKind::Auto => {
-            if scenario.producers.iter().any(|g| g.trace.is_some()) {
+            if !shard_engine_caveats(scenario).is_empty() {
                 return EngineKind::Record;
             }
             if expected_records(scenario) > crate::scenario::AUTO_SHARD_RECORDS {
@@ -143,6 +145,46 @@ pub fn engine_for(scenario: &Scenario) -> EngineKind {
         }
         kind => kind,
     }
+}
+
+/// Why the shard engine may disagree with the record engine on
+/// `scenario`, one sentence per producer group concerned (empty: within
+/// the validated regime of docs/engines.md). A group that replays a
+/// record trace cannot run on it at all; retries without jitter replay
+/// their collisions exactly in the record engine, and retries due well
+/// within one step (the KPL's 50 ms) cycle faster than the shard engine
+/// follows them, and both change how much is throttled.
+pub fn shard_engine_caveats(scenario: &Scenario) -> Vec<String> {
+    let step = scenario.engine.step;
+    let mut caveats = Vec::new();
+    for g in &scenario.producers {
+        if g.trace.is_some() {
+            caveats.push(format!(
+                "producer group \"{}\" replays a record trace, which only the record engine reads",
+                g.name
+            ));
+            continue;
+        }
+        let retry = &g.retry;
+        if retry.max_attempts < 2 {
+            continue;
+        }
+        let cycle = g.request_latency.saturating_add(retry.base);
+        if retry.jitter == Jitter::None {
+            caveats.push(format!(
+                "producer group \"{}\" retries without jitter",
+                g.name
+            ));
+        } else if cycle < step / 2 {
+            caveats.push(format!(
+                "producer group \"{}\" retries {} ms after a refusal, under half the shard engine's step of {} ms",
+                g.name,
+                cycle / 1_000_000,
+                step / 1_000_000
+            ));
+        }
+    }
+    caveats
 }
 
 /// User records `scenario` is expected to produce: each group's mean rate
