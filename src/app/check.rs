@@ -54,7 +54,7 @@ pub(crate) fn check(args: &CheckArgs, out: &mut dyn Write) -> Result<bool> {
     let mut loaded = Vec::with_capacity(args.files.len());
     for file in &args.files {
         let (mut scenario, md5) = super::load(file)?;
-        args.engine.apply(&mut scenario);
+        args.engine.apply(&mut scenario, file)?;
         if loaded
             .iter()
             .any(|(s, _, _): &(Scenario, String, &PathBuf)| s.name == scenario.name)

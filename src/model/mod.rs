@@ -24,6 +24,7 @@
 pub mod backlog;
 mod consumers;
 mod control;
+mod engine;
 pub mod policy;
 mod record;
 mod shard;
@@ -31,6 +32,7 @@ mod stream;
 
 pub use consumers::{ConsumerCounts, ConsumerState};
 pub use control::ReshardLog;
+pub use engine::{EngineChoice, EngineReason, engine_choice};
 
 use rand::RngExt;
 
@@ -128,21 +130,9 @@ pub enum SimError {
 /// resolved. `auto` picks the shard engine when more than
 /// [`AUTO_SHARD_RECORDS`](crate::scenario::AUTO_SHARD_RECORDS) user records
 /// are expected and no group replays a record trace (which only the record
-/// engine reads).
+/// engine reads). [`engine_choice`] also says why.
 pub fn engine_for(scenario: &Scenario) -> EngineKind {
-    match scenario.engine.kind {
-        EngineKind::Auto => {
-            if scenario.producers.iter().any(|g| g.trace.is_some()) {
-                return EngineKind::Record;
-            }
-            if expected_records(scenario) > crate::scenario::AUTO_SHARD_RECORDS {
-                EngineKind::Shard
-            } else {
-                EngineKind::Record
-            }
-        }
-        kind => kind,
-    }
+    engine_choice(scenario).kind
 }
 
 /// User records `scenario` is expected to produce: each group's mean rate
