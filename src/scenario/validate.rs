@@ -188,13 +188,19 @@ fn engine(ctx: &Ctx<'_>, raw: &RawScenario) -> Result<EngineSpec, ScenarioError>
     }
     if let Some(s) = &raw.step {
         let step = s.get_ref().0;
-        if !(MIN_STEP..=NANOS_PER_SEC).contains(&step) || !NANOS_PER_SEC.is_multiple_of(step) {
+        let in_range = (MIN_STEP..=NANOS_PER_SEC).contains(&step);
+        if !in_range || !NANOS_PER_SEC.is_multiple_of(step) {
             return Err(ctx.invalid(
                 s.span(),
                 "step",
                 format!(
-                    "{} is out of range; accepted steps divide one second and are 1ms to 1s (such as \"1s\", \"500ms\", \"100ms\", \"10ms\")",
-                    s.get_ref()
+                    "{} {}; accepted steps divide one second and are 1ms to 1s (such as \"1s\", \"500ms\", \"100ms\", \"10ms\")",
+                    s.get_ref(),
+                    if in_range {
+                        "does not divide one second"
+                    } else {
+                        "is out of range"
+                    }
                 ),
             ));
         }

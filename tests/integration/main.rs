@@ -6,6 +6,7 @@ mod check;
 mod cli;
 mod closed_form;
 mod consumers;
+mod engines_cli;
 mod exec_policy;
 mod golden;
 mod interrupt;
