@@ -354,6 +354,9 @@ max_monthly_cost = 1000.0
         let sum = &a.summary;
         assert_eq!(sum.duration_s, 30.0);
         assert_eq!(sum.shards, 2);
+        // 1,500 records/s for 30 s: the record engine, by `auto`.
+        assert_eq!(sum.engine.kind, crate::scenario::EngineKind::Record);
+        assert_eq!(sum.engine.reason, EngineReason::Expected(45_000.0));
         assert!(sum.attempts > 0 && sum.throttled_attempts > 0);
         assert_eq!(
             sum.throttle_rate,

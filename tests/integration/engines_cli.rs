@@ -167,14 +167,30 @@ fn bad_engine_and_step_fields_name_file_line_field_and_accepted_values() {
         };
         fails_with(&["validate", file.to_str().unwrap()], needles);
     }
-    // The accepted ones.
-    for field in [r#"step = "100ms""#, r#"step = "1s""#, r#"engine = "shard""#] {
+    // The accepted ones; `validate` says which engine a run would use.
+    let cases = [
+        (
+            r#"step = "100ms""#,
+            "; engine record (auto: 15,000 records expected, at most 500 million)\n",
+        ),
+        (r#"step = "1s""#, "; engine record (auto: 15,000"),
+        (
+            r#"engine = "shard""#,
+            "; engine shard (asked for; steps of 1 s)\n",
+        ),
+        (
+            "engine = \"shard\"\nstep = \"250ms\"",
+            "; engine shard (asked for; steps of 250 ms)\n",
+        ),
+    ];
+    for (field, says) in cases {
         let text = SMALL.replacen("seed = 7\n", &format!("seed = 7\n{field}\n"), 1);
         let file = write(dir.path(), "good.toml", &text);
         shardcast()
             .args(["validate", file.to_str().unwrap()])
             .assert()
-            .success();
+            .success()
+            .stdout(predicate::str::contains(says));
     }
 }
 
