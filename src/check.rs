@@ -264,8 +264,8 @@ fn engines_line(rows: &[CheckRow]) -> String {
     for r in rows {
         by_scenario.insert(&r.scenario, r.engine);
     }
-    let counts = crate::sweep::engine_tally(by_scenario.into_values());
-    crate::sweep::engine_counts(&counts, "scenario")
+    let counts = crate::model::engine_tally(by_scenario.into_values());
+    crate::model::engine_counts(&counts, "scenario")
 }
 
 /// The sentence on the shard engine's accuracy, when a row used it.

@@ -502,8 +502,8 @@ pub(crate) fn render_sweep(
             .collect::<Vec<_>>()
             .join(", ")
     );
-    let engines = crate::sweep::engine_tally(summary.points.iter().map(|p| p.engine));
-    let mut e = crate::sweep::engine_counts(&engines, "point");
+    let engines = crate::model::engine_tally(summary.points.iter().map(|p| p.engine));
+    let mut e = crate::model::engine_counts(&engines, "point");
     // Capitalised as a sentence: "Engine: record." / "Engines: ...".
     e[..1].make_ascii_uppercase();
     let _ = write!(verdict, "<p>{}.", escape(&e));

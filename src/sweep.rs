@@ -22,7 +22,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::analysis::analyze;
 use crate::model::{RunOptions, SimError, simulate};
-use crate::scenario::{EngineKind, Scenario, ScenarioError};
+use crate::scenario::{Scenario, ScenarioError};
 use crate::sim::rng::{Purpose, derive_seed};
 
 use crate::scenario::grid::cell;
@@ -456,54 +456,9 @@ pub fn describe(sweep: &Sweep, partition: Partition) -> String {
             if n == 1 { "" } else { "s" }
         );
     }
-    let engines = engine_tally(sweep.points.iter().map(crate::model::engine_for));
-    let _ = write!(t, "; {}", engine_counts(&engines, "point"));
+    let engines = crate::model::engine_tally(sweep.points.iter().map(crate::model::engine_for));
+    let _ = write!(t, "; {}", crate::model::engine_counts(&engines, "point"));
     t
-}
-
-/// How many of `kinds` are each engine, record first, engines with none
-/// left out.
-pub fn engine_tally(kinds: impl Iterator<Item = EngineKind>) -> Vec<(EngineKind, usize)> {
-    let mut n = [0usize; 3];
-    for k in kinds {
-        n[match k {
-            EngineKind::Record => 0,
-            EngineKind::Shard => 1,
-            EngineKind::Auto => 2,
-        }] += 1;
-    }
-    [EngineKind::Record, EngineKind::Shard, EngineKind::Auto]
-        .into_iter()
-        .zip(n)
-        .filter(|&(_, n)| n > 0)
-        .collect()
-}
-
-/// `engine: record`, or `engines: record at 3 points, shard at 2` when they
-/// differ (`counts` as [`engine_tally`] gives them; `what` names what is
-/// counted).
-pub fn engine_counts(counts: &[(EngineKind, usize)], what: &str) -> String {
-    match counts {
-        [] => "no runs".to_owned(),
-        [(kind, _)] => format!("engine: {}", kind.name()),
-        _ => {
-            let parts: Vec<String> = counts
-                .iter()
-                .enumerate()
-                .map(|(i, (kind, n))| {
-                    let unit = if i > 0 {
-                        String::new()
-                    } else if *n == 1 {
-                        format!(" {what}")
-                    } else {
-                        format!(" {what}s")
-                    };
-                    format!("{} at {n}{unit}", kind.name())
-                })
-                .collect();
-            format!("engines: {}", parts.join(", "))
-        }
-    }
 }
 
 #[cfg(test)]

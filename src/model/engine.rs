@@ -107,6 +107,51 @@ impl fmt::Display for EngineChoice {
     }
 }
 
+/// How many of `kinds` are each engine, record first, engines with none
+/// left out.
+pub(crate) fn engine_tally(kinds: impl Iterator<Item = EngineKind>) -> Vec<(EngineKind, usize)> {
+    let mut n = [0usize; 3];
+    for k in kinds {
+        n[match k {
+            EngineKind::Record => 0,
+            EngineKind::Shard => 1,
+            EngineKind::Auto => 2,
+        }] += 1;
+    }
+    [EngineKind::Record, EngineKind::Shard, EngineKind::Auto]
+        .into_iter()
+        .zip(n)
+        .filter(|&(_, n)| n > 0)
+        .collect()
+}
+
+/// `engine: record`, or `engines: record at 3 points, shard at 2` when they
+/// differ (`counts` as [`engine_tally`] gives them; `what` names what is
+/// counted).
+pub(crate) fn engine_counts(counts: &[(EngineKind, usize)], what: &str) -> String {
+    match counts {
+        [] => "no runs".to_owned(),
+        [(kind, _)] => format!("engine: {}", kind.name()),
+        _ => {
+            let parts: Vec<String> = counts
+                .iter()
+                .enumerate()
+                .map(|(i, (kind, n))| {
+                    let unit = if i > 0 {
+                        String::new()
+                    } else if *n == 1 {
+                        format!(" {what}")
+                    } else {
+                        format!(" {what}s")
+                    };
+                    format!("{} at {n}{unit}", kind.name())
+                })
+                .collect();
+            format!("engines: {}", parts.join(", "))
+        }
+    }
+}
+
 /// A count in words, to 3 significant digits: `180,000`, `1.8 million`,
 /// `864 billion`.
 pub(crate) fn count_words(x: f64) -> String {
@@ -177,6 +222,20 @@ mod tests {
         assert_eq!(count_words(1.234_5e12), "1.23 trillion");
         assert_eq!(count_words(2.5e15), "2,500 trillion");
         assert_eq!(count_words(f64::NAN), "0");
+    }
+
+    #[test]
+    fn engines_are_counted_record_first() {
+        use EngineKind::{Record, Shard};
+        let tally = engine_tally([Shard, Record, Shard].into_iter());
+        assert_eq!(tally, [(Record, 1), (Shard, 2)]);
+        assert_eq!(
+            engine_counts(&tally, "point"),
+            "engines: record at 1 point, shard at 2"
+        );
+        let tally = engine_tally([Shard, Shard].into_iter());
+        assert_eq!(engine_counts(&tally, "scenario"), "engine: shard");
+        assert_eq!(engine_counts(&[], "point"), "no runs");
     }
 
     fn choice(kind: EngineKind, reason: EngineReason, step: SimTime) -> String {

@@ -33,6 +33,7 @@ mod stream;
 pub use consumers::{ConsumerCounts, ConsumerState};
 pub use control::ReshardLog;
 pub use engine::{EngineChoice, EngineReason, engine_choice};
+pub(crate) use engine::{engine_counts, engine_tally};
 
 use rand::RngExt;
 
