@@ -9,6 +9,7 @@ use serde::{Deserialize, Serialize};
 use thiserror::Error;
 
 use crate::report::{RunReport, fmt_value};
+use crate::scenario::EngineKind;
 
 /// The metrics a baseline pins, read from a run's report.
 pub const BASELINE_METRICS: &[&str] = &[
@@ -156,6 +157,8 @@ pub fn default_tolerance(metric: &str, value: f64) -> f64 {
 pub struct CheckRow {
     /// The scenario's name.
     pub scenario: String,
+    /// The engine its run used.
+    pub engine: EngineKind,
     /// `slo <field>` or `baseline <metric>`.
     pub check: String,
     /// The measured value.
@@ -170,11 +173,13 @@ pub struct CheckRow {
 /// metric. A scenario missing from the baseline fails, so that a new
 /// scenario is not silently unchecked.
 pub fn judge(scenario: &str, report: &RunReport, baseline: Option<&Baseline>) -> Vec<CheckRow> {
+    let engine = report.analysis.summary.engine.kind;
     let mut rows: Vec<CheckRow> = report
         .slo
         .iter()
         .map(|c| CheckRow {
             scenario: scenario.to_owned(),
+            engine,
             check: format!("slo {}", c.name),
             value: with_unit(fmt_value(c.value), c.unit),
             limit: format!("<= {}", with_unit(fmt_value(c.limit), c.unit)),
@@ -185,6 +190,7 @@ pub fn judge(scenario: &str, report: &RunReport, baseline: Option<&Baseline>) ->
         match baseline.get(scenario) {
             None => rows.push(CheckRow {
                 scenario: scenario.to_owned(),
+                engine,
                 check: "baseline".to_owned(),
                 value: "missing".to_owned(),
                 limit: "an entry (record one with --update-baseline)".to_owned(),
@@ -195,6 +201,7 @@ pub fn judge(scenario: &str, report: &RunReport, baseline: Option<&Baseline>) ->
                     if let Some(entry) = pinned.get(metric) {
                         rows.push(CheckRow {
                             scenario: scenario.to_owned(),
+                            engine,
                             check: format!("baseline {metric}"),
                             value: fmt_value(value),
                             limit: format!(
@@ -250,7 +257,27 @@ pub fn render_baseline(runs: &[(String, &RunReport)]) -> Result<String, toml::se
     ))
 }
 
-/// The rows as an aligned text table.
+/// The engines the rows' scenarios ran on: `engine: record`, or
+/// `engines: record at 2 scenarios, shard at 1`.
+fn engines_line(rows: &[CheckRow]) -> String {
+    let mut by_scenario: BTreeMap<&str, EngineKind> = BTreeMap::new();
+    for r in rows {
+        by_scenario.insert(&r.scenario, r.engine);
+    }
+    let counts = crate::model::engine_tally(by_scenario.into_values());
+    crate::model::engine_counts(&counts, "scenario")
+}
+
+/// The sentence on the shard engine's accuracy, when a row used it.
+fn shard_note(rows: &[CheckRow]) -> &'static str {
+    if rows.iter().any(|r| r.engine == EngineKind::Shard) {
+        " (the shard engine agrees with the record engine within the tolerances in docs/engines.md)"
+    } else {
+        ""
+    }
+}
+
+/// The rows as an aligned text table, then the engines the runs used.
 pub fn render_table(rows: &[CheckRow]) -> String {
     let header = ["scenario", "check", "value", "limit", "verdict"];
     let cells: Vec<[String; 5]> = rows
@@ -285,6 +312,9 @@ pub fn render_table(rows: &[CheckRow]) -> String {
         let refs: Vec<&str> = c.iter().map(String::as_str).collect();
         line(&mut out, &refs);
     }
+    if !rows.is_empty() {
+        let _ = writeln!(out, "{}{}", engines_line(rows), shard_note(rows));
+    }
     out
 }
 
@@ -309,6 +339,9 @@ pub fn render_markdown(rows: &[CheckRow]) -> String {
             md(&r.limit),
             if r.pass { "pass" } else { "**FAIL**" }
         );
+    }
+    if !rows.is_empty() {
+        let _ = writeln!(out, "\n{}{}.", engines_line(rows), shard_note(rows));
     }
     out
 }
@@ -344,6 +377,11 @@ pub fn render_junit(rows: &[CheckRow]) -> String {
             xml(scenario),
             rows.len()
         );
+        let _ = writeln!(
+            out,
+            "    <properties><property name=\"engine\" value=\"{}\"/></properties>",
+            rows[0].engine.name()
+        );
         for r in rows {
             let _ = write!(
                 out,
@@ -376,6 +414,7 @@ mod tests {
     fn row(pass: bool) -> CheckRow {
         CheckRow {
             scenario: "a<b>".into(),
+            engine: EngineKind::Record,
             check: "slo max_throttle_rate".into(),
             value: "0.5".into(),
             limit: "<= 0.01".into(),

@@ -11,8 +11,10 @@ use std::fmt::Write as _;
 
 use crate::analysis::fmt_value;
 use crate::charts::{Chart, ChartError, render_svg};
+use crate::model::EngineChoice;
 use crate::plan::Plan;
 use crate::report::RunReport;
+use crate::scenario::EngineKind;
 use crate::sweep::{METRICS, Manifest, PointSummary, SweepSummary};
 
 /// A sweep summary table lists at most this many points (the CSV has all).
@@ -193,10 +195,28 @@ fn summary_fields(summary: &crate::report::Summary) -> String {
     t
 }
 
-fn footer(seed: Option<u64>, md5: &str, extra: &str) -> String {
+/// The engine that ran and why; for the shard engine, what it is and
+/// where its accuracy is stated (as text: the page links nowhere).
+fn engine_note(engine: &EngineChoice) -> String {
+    let mut t = format!("Engine: {}. ", escape(&engine.to_string()));
+    if engine.kind == EngineKind::Shard {
+        let _ = write!(
+            t,
+            "The shard engine advances per-shard flows in steps of {}; it agrees with the record \
+             engine within the tolerances in <code>docs/engines.md</code>. ",
+            engine.step_text()
+        );
+    }
+    t
+}
+
+fn footer(seed: Option<u64>, engine: Option<&EngineChoice>, md5: &str, extra: &str) -> String {
     let mut f = String::new();
     if let Some(seed) = seed {
         let _ = write!(f, "Seed {seed}. ");
+    }
+    if let Some(engine) = engine {
+        f.push_str(&engine_note(engine));
     }
     if !md5.is_empty() {
         let _ = write!(f, "Scenario MD5 <code>{}</code>. ", escape(md5));
@@ -290,7 +310,12 @@ pub(crate) fn render_run(
         summary,
         charts,
         scenario_text: Some(scenario_text),
-        footer: footer(Some(s.seed), &s.scenario_md5, ""),
+        footer: footer(
+            Some(s.seed),
+            Some(&report.analysis.summary.engine),
+            &s.scenario_md5,
+            "",
+        ),
     })
 }
 
@@ -386,6 +411,7 @@ pub(crate) fn render_plan(
         scenario_text: Some(text),
         footer: footer(
             Some(seed),
+            Some(&plan.engine),
             md5,
             &format!(
                 "Replications use seeds derived from it ({} per candidate). ",
@@ -476,6 +502,19 @@ pub(crate) fn render_sweep(
             .collect::<Vec<_>>()
             .join(", ")
     );
+    let engines = crate::model::engine_tally(summary.points.iter().map(|p| p.engine));
+    let mut e = crate::model::engine_counts(&engines, "point");
+    // Capitalised as a sentence: "Engine: record." / "Engines: ...".
+    e[..1].make_ascii_uppercase();
+    let _ = write!(verdict, "<p>{}.", escape(&e));
+    if engines.iter().any(|(k, _)| *k == EngineKind::Shard) {
+        verdict.push_str(
+            " The shard engine advances per-shard flows in time steps (the scenario's \
+             <code>step</code>); it agrees with the record engine within the tolerances in \
+             <code>docs/engines.md</code>.",
+        );
+    }
+    verdict.push_str("</p>\n");
     render(&Page {
         title: format!("shardcast sweep: {}", manifest.scenario),
         verdict_class: class,
@@ -489,6 +528,7 @@ pub(crate) fn render_sweep(
         scenario_text: scenario.map(|s| s.0),
         footer: footer(
             scenario.map(|s| s.1),
+            None,
             &manifest.scenario_md5,
             "Replication r &gt; 0 of every point uses a seed derived from it and r. ",
         ),

@@ -16,8 +16,8 @@ use statrs::distribution::{ContinuousCDF, StudentsT};
 use crate::analysis::{Measured, analyze};
 use crate::kds::Quota;
 use crate::kds::prices::Dimension;
-use crate::model::{RunOptions, SimError, simulate};
-use crate::scenario::{Scenario, Slo};
+use crate::model::{EngineChoice, RunOptions, SimError, engine_choice, simulate};
+use crate::scenario::{EngineKind, Scenario, Slo};
 use crate::sim::rng::{Purpose, derive_seed};
 
 /// How to search.
@@ -63,6 +63,7 @@ pub fn estimate(xs: &[f64]) -> Estimate {
 #[derive(Debug, Clone, Copy, PartialEq)]
 struct Run {
     m: Measured,
+    engine: EngineKind,
     by_records: u64,
     by_bytes: u64,
     read_throttled: u64,
@@ -129,6 +130,8 @@ impl Load {
 pub struct Candidate {
     /// Shards.
     pub shards: u32,
+    /// The engine its runs used (`Auto` only without runs).
+    pub engine: EngineKind,
     /// Throttled attempts / attempts.
     pub throttle_rate: Estimate,
     /// Records failed after retries.
@@ -209,6 +212,9 @@ pub struct Plan {
     pub on_demand_advantage: Option<Candidate>,
     /// The Advantage discount those prices assume.
     pub advantage_discount: f64,
+    /// The engine the scenario's runs use, and why (a candidate's shard
+    /// count does not change it: `auto` looks at the traffic).
+    pub engine: EngineChoice,
 }
 
 fn objectives(scenario: &Scenario) -> (Slo, bool) {
@@ -396,6 +402,7 @@ fn evaluate(
             let t = &out.metrics.shard_totals;
             Ok(Run {
                 m: analyze(&sc, &out).measured,
+                engine: out.engine,
                 by_records: t.iter().map(|x| x.counts.throttled_by_records).sum(),
                 by_bytes: t.iter().map(|x| x.counts.throttled_by_bytes).sum(),
                 read_throttled: out.consumers.iter().map(|c| c.total.throttled).sum(),
@@ -421,6 +428,9 @@ fn candidate(shards: u32, runs: &[Run], slo: &Slo) -> Candidate {
     let by_bytes: u64 = runs.iter().map(|r| r.by_bytes).sum();
     let c = Candidate {
         shards,
+        // Replications differ in their seed only, which does not change
+        // the engine.
+        engine: runs.first().map_or(EngineKind::Auto, |r| r.engine),
         throttle_rate: est(&|r| r.m.throttle_rate),
         failed: est(&|r| r.m.failed as f64),
         p99_ms: est(&|r| r.m.p99_ms),
@@ -600,6 +610,7 @@ fn search(scenario: &Scenario, options: PlanOptions) -> Result<Plan, SimError> {
         on_demand: None,
         on_demand_advantage: None,
         advantage_discount: scenario.stream.prices.advantage_discount,
+        engine: engine_choice(scenario),
     })
 }
 
@@ -659,6 +670,20 @@ fn binding(failing: Option<&Candidate>, hot: &[HotKey], met: bool) -> String {
     }
 }
 
+/// The engine the runs used, in one sentence; for the shard engine, what
+/// it is and where its accuracy is stated.
+fn engine_sentence(engine: &EngineChoice) -> String {
+    let mut t = format!("Engine: {engine}.");
+    if engine.kind == EngineKind::Shard {
+        let _ = write!(
+            t,
+            " The shard engine advances per-shard flows in steps of {}; it agrees with the record engine within the tolerances in docs/engines.md.",
+            engine.step_text()
+        );
+    }
+    t
+}
+
 fn e(x: &Estimate, digits: usize) -> (String, String) {
     (
         format!("{:.*}", digits, x.mean),
@@ -701,6 +726,7 @@ pub fn table(plan: &Plan) -> (Vec<String>, Vec<Vec<String>>) {
     let mut header: Vec<String> = [
         "shards",
         "replications",
+        "engine",
         "meets_slo",
         "throttle_rate_mean",
         "throttle_rate_ci95",
@@ -729,6 +755,7 @@ pub fn table(plan: &Plan) -> (Vec<String>, Vec<Vec<String>>) {
         let mut record = vec![
             shards,
             plan.replications.to_string(),
+            c.engine.name().to_owned(),
             c.meets.to_string(),
             tr,
             tr_ci,
@@ -876,6 +903,7 @@ pub fn render_markdown(plan: &Plan, name: &str) -> String {
     for w in &plan.warnings {
         let _ = writeln!(t, "**Warning:** {w}\n");
     }
+    let _ = writeln!(t, "{}\n", engine_sentence(&plan.engine));
     if plan.default_slo {
         t.push_str("The scenario has no `[slo]`: the plan used at most 0.1 % throttled attempts and no failed records.\n");
     }

@@ -56,6 +56,9 @@ pub struct Summary {
     pub scenario_md5: String,
     /// shardcast version.
     pub version: &'static str,
+    /// The engine that ran: `record` or `shard` (why is in
+    /// [`crate::analysis::RunSummary::engine`]).
+    pub engine: &'static str,
     /// Simulated seconds.
     pub duration_s: String,
     /// Shards at the start.
@@ -124,6 +127,7 @@ impl Summary {
             ("seed", self.seed.to_string()),
             ("scenario_md5", self.scenario_md5.clone()),
             ("version", self.version.to_owned()),
+            ("engine", self.engine.to_owned()),
             ("duration_s", self.duration_s.clone()),
             ("shards", self.shards.to_string()),
             ("shards_at_end", self.shards_at_end.to_string()),

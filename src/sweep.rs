@@ -308,6 +308,7 @@ impl Sweep {
             point,
             replication,
             seed: sc.seed,
+            engine: out.engine,
             params: point_values(&self.axes, point)
                 .into_iter()
                 .map(cell)
@@ -455,6 +456,8 @@ pub fn describe(sweep: &Sweep, partition: Partition) -> String {
             if n == 1 { "" } else { "s" }
         );
     }
+    let engines = crate::model::engine_tally(sweep.points.iter().map(crate::model::engine_for));
+    let _ = write!(t, "; {}", crate::model::engine_counts(&engines, "point"));
     t
 }
 

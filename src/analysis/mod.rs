@@ -21,7 +21,7 @@ pub use slo::{Measured, SloCheck, fmt_value, slo_checks, slo_verdict};
 use crate::kds::ShardId;
 use crate::kds::prices::Dimension;
 use crate::metrics::HeldMs;
-use crate::model::Outcome;
+use crate::model::{EngineChoice, EngineReason, Outcome, engine_choice};
 use crate::scenario::Scenario;
 use crate::units::NANOS_PER_SEC;
 
@@ -35,6 +35,8 @@ pub struct RunSummary {
     pub scenario: String,
     /// Master seed.
     pub seed: u64,
+    /// The engine that ran, why, and the shard engine's step.
+    pub engine: EngineChoice,
     /// Simulated seconds.
     pub duration_s: f64,
     /// Shards the stream was created with (the ones without a parent).
@@ -208,9 +210,17 @@ pub fn analyze(scenario: &Scenario, outcome: &Outcome) -> RunAnalysis {
         reshards_per_24h: max_in_window(&accepted_reshards, 24 * 3600 * NANOS_PER_SEC),
     };
     let slo = slo_checks(scenario, &measured);
+    // Which engine ran is the outcome's; why is the scenario's. They agree
+    // for every run of `simulate`; an outcome from elsewhere keeps its own.
+    let mut engine = engine_choice(scenario);
+    if engine.kind != outcome.engine {
+        engine.kind = outcome.engine;
+        engine.reason = EngineReason::Asked;
+    }
     let summary = RunSummary {
         scenario: scenario.name.clone(),
         seed: scenario.seed,
+        engine,
         duration_s: secs,
         // Shards the stream was created with (more than asked for with a
         // warm throughput): the ones without a parent.
@@ -344,6 +354,9 @@ max_monthly_cost = 1000.0
         let sum = &a.summary;
         assert_eq!(sum.duration_s, 30.0);
         assert_eq!(sum.shards, 2);
+        // 1,500 records/s for 30 s: the record engine, by `auto`.
+        assert_eq!(sum.engine.kind, crate::scenario::EngineKind::Record);
+        assert_eq!(sum.engine.reason, EngineReason::Expected(45_000.0));
         assert!(sum.attempts > 0 && sum.throttled_attempts > 0);
         assert_eq!(
             sum.throttle_rate,

@@ -44,15 +44,29 @@ pub struct EngineFlag {
 }
 
 impl EngineFlag {
-    /// Sets the scenario's engine to the flag's, if given.
-    pub(crate) fn apply(&self, scenario: &mut crate::scenario::Scenario) {
-        if let Some(kind) = self
-            .engine
-            .as_deref()
-            .and_then(crate::scenario::EngineKind::parse)
+    /// Sets the scenario (read from `file`) to the flag's engine, if given.
+    /// `--engine shard` on a scenario replaying a record trace is refused
+    /// here, naming the file, before anything runs.
+    pub(crate) fn apply(
+        &self,
+        scenario: &mut crate::scenario::Scenario,
+        file: &std::path::Path,
+    ) -> anyhow::Result<()> {
+        use crate::scenario::EngineKind;
+        let Some(kind) = self.engine.as_deref().and_then(EngineKind::parse) else {
+            return Ok(());
+        };
+        if kind == EngineKind::Shard
+            && let Some(g) = scenario.producers.iter().find(|g| g.trace.is_some())
         {
-            scenario.engine.kind = kind;
+            anyhow::bail!(
+                "--engine shard: {}: producer group \"{}\" replays a record trace, which only the record engine reads; use --engine record or auto",
+                file.display(),
+                g.name
+            );
         }
+        scenario.engine.kind = kind;
+        Ok(())
     }
 }
 

@@ -54,7 +54,7 @@ pub(crate) fn check(args: &CheckArgs, out: &mut dyn Write) -> Result<bool> {
     let mut loaded = Vec::with_capacity(args.files.len());
     for file in &args.files {
         let (mut scenario, md5) = super::load(file)?;
-        args.engine.apply(&mut scenario);
+        args.engine.apply(&mut scenario, file)?;
         if loaded
             .iter()
             .any(|(s, _, _): &(Scenario, String, &PathBuf)| s.name == scenario.name)
@@ -112,17 +112,19 @@ pub(crate) fn check(args: &CheckArgs, out: &mut dyn Write) -> Result<bool> {
     Ok(failed == 0)
 }
 
-/// `validate`: the scenario's name and shape, and its notes.
+/// `validate`: the scenario's name and shape, the engine a run would use
+/// and why, and its notes.
 pub(crate) fn validate(args: &ValidateArgs, out: &mut dyn Write) -> Result<()> {
     let (scenario, _) = super::load(&args.file)?;
     writeln!(
         out,
-        "{}: ok: \"{}\", {} s, {} shards, {} producer group(s)",
+        "{}: ok: \"{}\", {} s, {} shards, {} producer group(s); engine {}",
         args.file.display(),
         scenario.name,
         scenario.duration as f64 / 1e9,
         scenario.stream.shards,
-        scenario.producers.len()
+        scenario.producers.len(),
+        crate::model::engine_choice(&scenario)
     )?;
     for n in &scenario.notes {
         writeln!(out, "note: {n}")?;

@@ -37,10 +37,9 @@ pub(crate) fn compare(args: &CompareArgs, out: &mut dyn Write) -> Result<()> {
         .files
         .iter()
         .map(|f| {
-            super::load(f).map(|(mut s, md5)| {
-                args.engine.apply(&mut s);
-                (f, s, md5)
-            })
+            let (mut s, md5) = super::load(f)?;
+            args.engine.apply(&mut s, f)?;
+            Ok((f, s, md5))
         })
         .collect::<Result<Vec<_>>>()?;
     let pool = args.threads.pool()?;

@@ -57,7 +57,7 @@ pub(crate) fn plan(args: &PlanArgs, out: &mut dyn Write) -> Result<()> {
         );
     }
     let (mut scenario, md5, text) = super::load_text(&args.file)?;
-    args.engine.apply(&mut scenario);
+    args.engine.apply(&mut scenario, &args.file)?;
     let pool = args.threads.pool()?;
     let options = crate::plan::PlanOptions {
         replications: args.replications,

@@ -44,7 +44,7 @@ pub(crate) fn run(args: &RunArgs, out: &mut dyn Write) -> Result<()> {
     if let Some(seed) = args.seed {
         scenario.seed = seed;
     }
-    args.engine.apply(&mut scenario);
+    args.engine.apply(&mut scenario, &args.file)?;
     if args.skip_bad_lines {
         for g in &mut scenario.producers {
             if let Some(t) = &mut g.trace {
@@ -75,9 +75,17 @@ pub(crate) fn run(args: &RunArgs, out: &mut dyn Write) -> Result<()> {
         .collect();
     output::write_dir(&dir, &files, &optional)
         .with_context(|| format!("cannot write the report into {}", dir.display()))?;
-    write!(out, "{}", report::render_text(&report.summary, &dir))?;
+    write!(out, "{}", report::render_text(&report, &dir))?;
     for n in &scenario.notes {
         writeln!(out, "  note       {n}")?;
+    }
+    if outcome.engine == crate::scenario::EngineKind::Shard {
+        for why in crate::model::shard_engine_caveats(&scenario) {
+            writeln!(
+                out,
+                "  note       {why}: the shard engine may disagree with the record engine here (docs/engines.md)"
+            )?;
+        }
     }
     if outcome.trace_lines_skipped > 0 {
         writeln!(

@@ -67,7 +67,7 @@ pub struct MergeArgs {
 /// sweep, the pages.
 pub(crate) fn sweep(args: &SweepArgs, out: &mut dyn Write) -> Result<()> {
     let (mut base, md5, text) = super::load_text(&args.file)?;
-    args.engine.apply(&mut base);
+    args.engine.apply(&mut base, &args.file)?;
     let (file_sets, file_reps) = crate::sweep::file_grid(&text)?;
     let axes = crate::sweep::axes(&file_sets, &args.set)?;
     let partition = match &args.partition {
@@ -77,7 +77,12 @@ pub(crate) fn sweep(args: &SweepArgs, out: &mut dyn Write) -> Result<()> {
     let replications = args.replications.or(file_reps).unwrap_or(1);
     let pool = args.threads.pool()?;
     // Every point is validated before anything runs.
-    let sweep = Sweep::new(&text, &args.file, &md5, axes, replications)?;
+    let mut sweep = Sweep::new(&text, &args.file, &md5, axes, replications)?;
+    // The points are the file with the grid written in, parsed again:
+    // `--engine` applies to each.
+    for point in &mut sweep.points {
+        args.engine.apply(point, &args.file)?;
+    }
     writeln!(out, "{}", crate::sweep::describe(&sweep, partition))?;
     // Drawn only on a terminal (indicatif stays silent otherwise).
     let bar = indicatif::ProgressBar::new(sweep.runs_in(partition) as u64);

@@ -24,6 +24,7 @@
 pub mod backlog;
 mod consumers;
 mod control;
+mod engine;
 pub mod policy;
 mod record;
 mod shard;
@@ -31,6 +32,8 @@ mod stream;
 
 pub use consumers::{ConsumerCounts, ConsumerState};
 pub use control::ReshardLog;
+pub use engine::{EngineChoice, EngineReason, engine_choice};
+pub(crate) use engine::{engine_counts, engine_tally};
 
 use rand::RngExt;
 
@@ -129,22 +132,11 @@ pub enum SimError {
 /// [`AUTO_SHARD_RECORDS`](crate::scenario::AUTO_SHARD_RECORDS) user records
 /// are expected and the scenario is in the regime where the shard engine
 /// was shown to agree with the record engine ([`shard_engine_caveats`]
-/// says nothing): it replays no record trace and its retries are
-/// jittered and not much faster than the step (docs/engines.md).
+/// says nothing): it replays no record trace and its retries are jittered
+/// and not much faster than the step (docs/engines.md).
+/// [`engine_choice`] also says why.
 pub fn engine_for(scenario: &Scenario) -> EngineKind {
-    match scenario.engine.kind {
-        EngineKind::Auto => {
-            if !shard_engine_caveats(scenario).is_empty() {
-                return EngineKind::Record;
-            }
-            if expected_records(scenario) > crate::scenario::AUTO_SHARD_RECORDS {
-                EngineKind::Shard
-            } else {
-                EngineKind::Record
-            }
-        }
-        kind => kind,
-    }
+    engine_choice(scenario).kind
 }
 
 /// Why the shard engine may disagree with the record engine on

@@ -57,6 +57,7 @@ pub(super) fn summary_row(s: &RunSummary, scenario_md5: &str) -> Summary {
         seed: s.seed,
         scenario_md5: scenario_md5.to_owned(),
         version: env!("CARGO_PKG_VERSION"),
+        engine: s.engine.name(),
         duration_s: f4(s.duration_s),
         shards: s.shards,
         shards_at_end: s.shards_at_end,

@@ -2,11 +2,13 @@
 
 use std::path::Path;
 
-use super::Summary;
+use super::RunReport;
 
 /// A short human summary of a run, from its summary row (so that the
-/// terminal shows the digits summary.csv has).
-pub fn render_text(s: &Summary, out_dir: &Path) -> String {
+/// terminal shows the digits summary.csv has), with the engine that ran
+/// and why.
+pub fn render_text(report: &RunReport, out_dir: &Path) -> String {
+    let s = &report.summary;
     let pct = |x: &str| {
         x.parse::<f64>()
             .map_or(x.to_owned(), |v| format!("{:.2} %", v * 100.0))
@@ -15,6 +17,10 @@ pub fn render_text(s: &Summary, out_dir: &Path) -> String {
     t.push_str(&format!(
         "{}: {} s simulated on {} shards (seed {})\n",
         s.scenario, s.duration_s, s.shards, s.seed
+    ));
+    t.push_str(&format!(
+        "  engine     {}\n",
+        report.analysis.summary.engine
     ));
     t.push_str(&format!(
         "  records    {} produced, {} accepted, {} failed after retries, {} expired, {} too large, {} dropped, {} pending\n",

@@ -107,6 +107,7 @@ pub(super) fn parse(text: &str, path: &Path) -> Result<Scenario, ScenarioError> 
 fn scenario(ctx: &Ctx<'_>, raw: RawScenario) -> Result<Scenario, ScenarioError> {
     let (duration, start) = header(ctx, &raw)?;
     let engine = engine(ctx, &raw)?;
+    let engine_span = raw.engine.as_ref().map(|e| e.span());
     // Every file read, in reading order, for the digest of the inputs.
     let mut imports = Vec::new();
     let prices = raw
@@ -127,6 +128,22 @@ fn scenario(ctx: &Ctx<'_>, raw: RawScenario) -> Result<Scenario, ScenarioError> 
         &mut imports,
         &mut notes,
     )?;
+    // Only the record engine reads record traces: refused here, where the
+    // file's line is known, rather than when the run starts.
+    if let (EngineKind::Shard, Some(span), Some(g)) = (
+        engine.kind,
+        engine_span,
+        producers.iter().find(|g| g.trace.is_some()),
+    ) {
+        return Err(ctx.invalid(
+            span,
+            "engine",
+            format!(
+                "\"shard\" cannot run producer group \"{}\", which replays a record trace (only the record engine reads one); accepted engines for this file are \"record\" and \"auto\"",
+                g.name
+            ),
+        ));
+    }
     let reshards = super::reshards::requests(ctx, raw.reshards, duration)?;
     let consumers = super::consumers::apps(ctx, raw.consumers, duration, &stream)?;
     let autoscaling = super::autoscaling::table(ctx, raw.autoscaling, &stream, &mut imports)?;
@@ -171,13 +188,19 @@ fn engine(ctx: &Ctx<'_>, raw: &RawScenario) -> Result<EngineSpec, ScenarioError>
     }
     if let Some(s) = &raw.step {
         let step = s.get_ref().0;
-        if !(MIN_STEP..=NANOS_PER_SEC).contains(&step) || !NANOS_PER_SEC.is_multiple_of(step) {
+        let in_range = (MIN_STEP..=NANOS_PER_SEC).contains(&step);
+        if !in_range || !NANOS_PER_SEC.is_multiple_of(step) {
             return Err(ctx.invalid(
                 s.span(),
                 "step",
                 format!(
-                    "{} is out of range; accepted steps divide one second and are 1ms to 1s (such as \"1s\", \"500ms\", \"100ms\", \"10ms\")",
-                    s.get_ref()
+                    "{} {}; accepted steps divide one second and are 1ms to 1s (such as \"1s\", \"500ms\", \"100ms\", \"10ms\")",
+                    s.get_ref(),
+                    if in_range {
+                        "does not divide one second"
+                    } else {
+                        "is out of range"
+                    }
                 ),
             ));
         }

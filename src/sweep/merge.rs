@@ -6,25 +6,38 @@ use std::path::Path;
 use super::{
     METRICS, Manifest, Partition, Row, SweepError, SweepFiles, axis_names, files_from_rows,
 };
+use crate::scenario::EngineKind;
+
+/// Columns of sweep.csv before the axes: point, replication, seed, engine.
+const LEAD: usize = 4;
 
 /// A row of a part's sweep.csv (external input: another machine wrote it)
 /// with `axes` axes.
 fn parse_row(dir: &Path, rec: &csv::ByteRecord, axes: usize) -> Result<Row, SweepError> {
     let bad = |what: String| SweepError::Merge(format!("{}/sweep.csv: {what}", dir.display()));
-    if rec.len() != 3 + axes + METRICS.len() {
+    if rec.len() != LEAD + axes + METRICS.len() {
         return Err(bad(format!(
             "a row has {} columns, not {}",
             rec.len(),
-            3 + axes + METRICS.len()
+            LEAD + axes + METRICS.len()
         )));
     }
     let text =
         |i: usize| std::str::from_utf8(&rec[i]).map_err(|_| bad("a cell is not UTF-8".into()));
     let num = |i: usize| text(i)?.parse::<u64>().map_err(|_| bad("a bad row".into()));
     let point = num(0)? as usize;
+    let engine = match EngineKind::parse(text(3)?) {
+        Some(e @ (EngineKind::Record | EngineKind::Shard)) => e,
+        _ => {
+            return Err(bad(format!(
+                "point {point}: engine \"{}\" is not \"record\" or \"shard\"",
+                text(3)?
+            )));
+        }
+    };
     let mut metrics = [None; 10];
     for (k, m) in metrics.iter_mut().enumerate() {
-        let cell = text(3 + axes + k)?;
+        let cell = text(LEAD + axes + k)?;
         if !cell.is_empty() {
             *m = Some(
                 cell.parse::<f64>()
@@ -36,7 +49,8 @@ fn parse_row(dir: &Path, rec: &csv::ByteRecord, axes: usize) -> Result<Row, Swee
         point,
         replication: u32::try_from(num(1)?).map_err(|_| bad("a bad row".into()))?,
         seed: num(2)?,
-        params: (3..3 + axes)
+        engine,
+        params: (LEAD..LEAD + axes)
             .map(|i| text(i).map(str::to_owned))
             .collect::<Result<_, _>>()?,
         metrics,
@@ -202,6 +216,11 @@ mod tests {
                     point: p,
                     replication: r,
                     seed: 7 + u64::from(r),
+                    engine: if p == 0 {
+                        EngineKind::Record
+                    } else {
+                        EngineKind::Shard
+                    },
                     params: vec![(p + 2).to_string()],
                     metrics: [
                         Some(0.123_456_789 / f64::from(r + 1)),
@@ -233,6 +252,8 @@ mod tests {
         assert_eq!(read.len(), rows.len());
         assert_eq!(read[4].metrics[8], Some(246.91), "{:?}", read[4].metrics);
         assert_eq!(read[0].metrics[9], None);
+        assert_eq!(read[0].engine, EngineKind::Record);
+        assert_eq!(read[4].engine, EngineKind::Shard);
         let whole = render_summary(&summarize(&axes, &rows)).unwrap();
         let merged = render_summary(&summarize(&axes, &read)).unwrap();
         assert_eq!(
@@ -245,10 +266,18 @@ mod tests {
     fn a_short_or_bad_row_is_an_error_not_a_panic() {
         let rec = csv::ByteRecord::from(vec!["0", "0", "1"]);
         let e = parse_row(Path::new("part"), &rec, 1).unwrap_err();
-        assert!(e.to_string().contains("a row has 3 columns, not 14"), "{e}");
-        let mut cells = vec!["0", "0", "1", "2"];
+        assert!(e.to_string().contains("a row has 3 columns, not 15"), "{e}");
+        let mut cells = vec!["0", "0", "1", "shard", "2"];
         cells.extend(["x"; 10]);
         let e = parse_row(Path::new("part"), &csv::ByteRecord::from(cells), 1).unwrap_err();
         assert!(e.to_string().contains("point 0: throttle_rate"), "{e}");
+        let mut cells = vec!["0", "0", "1", "auto", "2"];
+        cells.extend(["1"; 10]);
+        let e = parse_row(Path::new("part"), &csv::ByteRecord::from(cells), 1).unwrap_err();
+        assert!(
+            e.to_string()
+                .contains("point 0: engine \"auto\" is not \"record\" or \"shard\""),
+            "{e}"
+        );
     }
 }

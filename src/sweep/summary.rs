@@ -2,6 +2,7 @@
 //! means and 95 % intervals (sweep-summary.csv).
 
 use crate::plan::{Estimate, estimate};
+use crate::scenario::EngineKind;
 
 /// The metrics of each run, in sweep.csv's column order.
 pub const METRICS: [&str; 10] = [
@@ -44,6 +45,8 @@ pub struct Row {
     pub replication: u32,
     /// Its seed.
     pub seed: u64,
+    /// The engine that ran it.
+    pub engine: EngineKind,
     /// The point's values, one per axis.
     pub params: Vec<String>,
     /// [`METRICS`]' values (`slo_pass` is 1 or 0, `None` without
@@ -51,9 +54,15 @@ pub struct Row {
     pub metrics: [Option<f64>; 10],
 }
 
-/// sweep.csv's header: point, replication, seed, the axes, the metrics.
+/// sweep.csv's header: point, replication, seed, engine, the axes, the
+/// metrics.
 fn rows_header(axes: &[String]) -> Vec<String> {
-    let mut header = vec!["point".to_owned(), "replication".into(), "seed".into()];
+    let mut header = vec![
+        "point".to_owned(),
+        "replication".into(),
+        "seed".into(),
+        "engine".into(),
+    ];
     header.extend(axes.iter().cloned());
     header.extend(METRICS.iter().map(|m| (*m).to_owned()));
     header
@@ -68,6 +77,7 @@ pub fn render_rows(axes: &[String], rows: &[Row]) -> Result<Vec<u8>, csv::Error>
             r.point.to_string(),
             r.replication.to_string(),
             r.seed.to_string(),
+            r.engine.name().to_owned(),
         ];
         rec.extend(r.params.iter().cloned());
         rec.extend(
@@ -90,6 +100,9 @@ pub struct PointSummary {
     pub params: Vec<String>,
     /// Its runs.
     pub replications: usize,
+    /// The engine its runs used (they differ in their seed only, which
+    /// does not change it).
+    pub engine: EngineKind,
     /// Per metric ([`METRICS`]), the mean and 95 % half-width over the
     /// replications that have a value (`None` if none has), at the
     /// precision sweep-summary.csv writes, so that the page and the charts
@@ -124,6 +137,7 @@ pub fn summarize(axes: &[String], rows: &[Row]) -> SweepSummary {
             point: group[0].point,
             params: group[0].params.clone(),
             replications: group.len(),
+            engine: group[0].engine,
             estimates: std::array::from_fn(|k| {
                 let xs: Vec<f64> = group
                     .iter()
@@ -150,6 +164,7 @@ pub fn summary_table(summary: &SweepSummary) -> (Vec<String>, Vec<Vec<String>>) 
     let mut header: Vec<String> = vec!["point".into()];
     header.extend(summary.axes.iter().cloned());
     header.push("replications".into());
+    header.push("engine".into());
     for m in METRICS {
         header.push(format!("{m}_mean"));
         header.push(format!("{m}_ci95"));
@@ -161,6 +176,7 @@ pub fn summary_table(summary: &SweepSummary) -> (Vec<String>, Vec<Vec<String>>) 
             let mut rec: Vec<String> = vec![p.point.to_string()];
             rec.extend(p.params.iter().cloned());
             rec.push(p.replications.to_string());
+            rec.push(p.engine.name().to_owned());
             for (e, &digits) in p.estimates.iter().zip(&DECIMALS) {
                 match e {
                     Some(e) => {

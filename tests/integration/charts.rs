@@ -207,6 +207,7 @@ keys = { kind = "random" }
                     point: cells[0].parse().unwrap(),
                     params: cells[1..=n].iter().map(|c| (*c).to_owned()).collect(),
                     replications: cells[n + 1].parse().unwrap(),
+                    engine: shardcast::scenario::EngineKind::Record,
                     estimates,
                 }
             })

@@ -384,12 +384,14 @@ fn compare_writes_one_row_per_scenario_at_any_thread_count() {
     let rows: Vec<csv::StringRecord> = r.records().map(Result::unwrap).collect();
     assert_eq!(rows.len(), 2);
     assert_eq!(&rows[0][0], "one");
+    // Which engine ran each (issue 14): a column after the seed.
+    assert_eq!(&rows[0][3], "record");
     assert!(
-        rows[0][14].starts_with("fail: max_throttle_rate"),
+        rows[0][15].starts_with("fail: max_throttle_rate"),
         "{:?}",
         rows[0]
     );
-    assert_eq!(&rows[1][14], "pass");
+    assert_eq!(&rows[1][15], "pass");
     // A broken second file: exit 2, nothing run or written.
     std::fs::write(&three, "name = \"three\"\n").unwrap();
     let out = dir.path().join("c");

@@ -8,6 +8,7 @@ mod cli;
 mod closed_form;
 mod consumers;
 mod engines;
+mod engines_cli;
 mod exec_policy;
 mod golden;
 mod interrupt;

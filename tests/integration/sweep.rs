@@ -80,10 +80,10 @@ fn threads_and_partitions_give_the_same_bytes() {
     let lines: Vec<&str> = csv.lines().collect();
     assert_eq!(lines.len(), 17);
     assert!(lines[0].starts_with(
-        "point,replication,seed,stream.shards,producers.web.keys.exponent,throttle_rate"
+        "point,replication,seed,engine,stream.shards,producers.web.keys.exponent,throttle_rate"
     ));
-    assert!(lines[1].starts_with("0,0,5,1,0.8,"), "{}", lines[1]);
-    assert!(lines[3].starts_with("1,0,5,1,1.2,"), "{}", lines[3]);
+    assert!(lines[1].starts_with("0,0,5,record,1,0.8,"), "{}", lines[1]);
+    assert!(lines[3].starts_with("1,0,5,record,1,1.2,"), "{}", lines[3]);
     // Common random numbers: replication 1 has the same seed at every point.
     let seed_of = |l: &str| l.split(',').nth(2).unwrap().to_owned();
     assert_eq!(seed_of(lines[2]), seed_of(lines[16]));
@@ -94,7 +94,7 @@ fn threads_and_partitions_give_the_same_bytes() {
         .lines()
         .skip(1)
         .filter(|l| l.split(',').nth(2) == Some("0.8"))
-        .map(|l| l.split(',').nth(4).unwrap().parse().unwrap())
+        .map(|l| l.split(',').nth(5).unwrap().parse().unwrap())
         .collect();
     assert_eq!(means.len(), 4);
     assert!(means.windows(2).all(|w| w[1] <= w[0]), "{means:?}");

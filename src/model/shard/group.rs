@@ -369,7 +369,9 @@ impl<'s> GroupFlow<'s> {
     /// (uniformly), into `histogram` (put latency in µs): the latency of
     /// such a record is its waits, `attempts` request latencies and the
     /// backoffs between them, spread over [`LATENCY_POINTS`] points (the
-    /// first wait by quantile, the rest drawn).
+    /// first wait by quantile, the rest drawn). Returns the largest point
+    /// (the run's maximum latency is the largest of those: the longest a
+    /// record can have waited, approached, not a record's own).
     pub(super) fn record_latency(
         &mut self,
         users: u64,
@@ -377,9 +379,10 @@ impl<'s> GroupFlow<'s> {
         first_wait: SimTime,
         retry_wait: SimTime,
         histogram: &mut hdrhistogram::Histogram<u64>,
-    ) {
+    ) -> SimTime {
+        let mut max = 0;
         if users == 0 {
-            return;
+            return max;
         }
         let points = LATENCY_POINTS.min(users);
         let lat = self.spec.request_latency;
@@ -398,7 +401,9 @@ impl<'s> GroupFlow<'s> {
                 }
             }
             let _ = histogram.record_n(t / 1_000, n);
+            max = max.max(t);
         }
+        max
     }
 
     /// KPL aggregation of `users` user records a step offers one shard, at

@@ -439,13 +439,14 @@ pub(super) fn simulate(
             if a.attempts == 1 {
                 first_waits[g] = wait;
             }
-            groups[g].record_latency(
+            let max = groups[g].record_latency(
                 a.users,
                 a.attempts,
                 wait,
                 steps[g].batch_wait,
                 &mut metrics.latency_us,
             );
+            metrics.latency_max_ns = metrics.latency_max_ns.max(max);
         }
         let secs = (t1 - t0) as f64 / NANOS_PER_SEC as f64;
         for (g, group) in groups.iter_mut().enumerate() {
