@@ -2,6 +2,13 @@
 //! 3.6 million records through producers, routing, throttling, retries and
 //! metrics. Also the same workload for 60 s, to show cost per record, and
 //! with two polling applications and one enhanced fan-out consumer reading.
+//!
+//! The shard engine (`shard` group): the reference workload on both
+//! engines, and slices of the production-scale scenarios
+//! (scenarios/seed-scale.toml: 10,000 shards at exactly their records/s
+//! limit, so throttled and retrying; scenarios/on-demand-month.toml: about
+//! 100 on-demand shards far below their limits), in records simulated per
+//! second. Their full runs are timed with the CLI (docs/engines.md).
 
 use std::hint::black_box;
 use std::path::Path;
@@ -86,5 +93,56 @@ fn trace_replay(c: &mut Criterion) {
     let _ = std::fs::remove_dir_all(&dir);
 }
 
-criterion_group!(benches, engine, trace_replay);
+/// `scenarios/NAME.toml` with its duration set to `duration`, on the
+/// shard engine.
+fn sliced(name: &str, text: &str, duration: &str) -> Scenario {
+    let text = text
+        .lines()
+        .map(|l| {
+            if l.starts_with("duration = ") {
+                format!("duration = \"{duration}\"\nengine = \"shard\"")
+            } else {
+                l.to_owned()
+            }
+        })
+        .collect::<Vec<_>>()
+        .join("\n");
+    Scenario::parse(&text, Path::new(&format!("scenarios/{name}.toml"))).unwrap()
+}
+
+fn shard(c: &mut Criterion) {
+    let mut group = c.benchmark_group("shard");
+    group.sample_size(10);
+    let mut reference = reference("600s", false);
+    reference.engine.kind = shardcast::scenario::EngineKind::Shard;
+    let cases = [
+        ("reference_600s", reference),
+        (
+            "seed_scale_10min",
+            sliced("seed-scale", include_str!("../scenarios/seed-scale.toml"), "10m"),
+        ),
+        (
+            "on_demand_month_6h",
+            sliced(
+                "on-demand-month",
+                include_str!("../scenarios/on-demand-month.toml"),
+                "6h",
+            ),
+        ),
+    ];
+    for (name, scenario) in cases {
+        let records = simulate(&scenario, RunOptions::default())
+            .unwrap()
+            .metrics
+            .producer_total
+            .produced;
+        group.throughput(Throughput::Elements(records));
+        group.bench_function(name, |b| {
+            b.iter(|| simulate(black_box(&scenario), RunOptions::default()).unwrap())
+        });
+    }
+    group.finish();
+}
+
+criterion_group!(benches, engine, shard, trace_replay);
 criterion_main!(benches);

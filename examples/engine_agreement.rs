@@ -33,9 +33,9 @@ fn main() {
         let t = std::time::Instant::now();
         let rows = agreement::compare(f, reps);
         eprintln!("{}: {:.1} s", f.display(), t.elapsed().as_secs_f64());
-        print!("{}", agreement::markdown(&rows));
         all.extend(rows);
     }
+    print!("{}", agreement::markdown(&all));
     let out = all.iter().filter(|r| !r.ok).count();
     eprintln!("{} rows, {out} out of tolerance", all.len());
 }

@@ -10,7 +10,7 @@ use std::path::Path;
 
 use shardcast::analysis::analyze;
 use shardcast::model::{RunOptions, simulate};
-use shardcast::scenario::{EngineKind, Scenario};
+use shardcast::scenario::{EngineKind, ReshardAction, Scenario};
 
 /// What one run measured, for comparison.
 #[derive(Debug, Clone, Default)]
@@ -59,9 +59,21 @@ pub fn measure(scenario: &Scenario, engine: EngineKind, seed: u64) -> Measures {
             .reshards
             .iter()
             .filter(|r| r.source != "scenario")
-            .map(|r| format!("{} {:?}", r.source, r.action))
+            .map(|r| format!("{} {}", r.source, describe(&r.action)))
             .collect(),
         cost: a.summary.cost_usd,
+    }
+}
+
+/// An action in a few words: `UpdateShardCount 3`, `split shardId-…0`.
+fn describe(action: &ReshardAction) -> String {
+    match action {
+        ReshardAction::UpdateShardCount { target } => format!("UpdateShardCount {target}"),
+        ReshardAction::Split { shard, .. } => format!("split {shard}"),
+        ReshardAction::Merge { shard, adjacent } => format!("merge {shard} {adjacent}"),
+        ReshardAction::UpdateStreamMode { on_demand } => {
+            format!("mode {}", if *on_demand { "on-demand" } else { "provisioned" })
+        }
     }
 }
 

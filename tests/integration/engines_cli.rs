@@ -385,19 +385,19 @@ fn the_shard_engine_refuses_a_trace_group_in_one_line() {
     }
 }
 
-/// 320 shards (over the 128 from which the shard engine works in
-/// parallel, and two chunks of 256) for 20 s, throttled and retrying.
+/// 1,100 shards (over the 1,024 from which the shard engine works in
+/// parallel, in five chunks of 256) for 20 s, throttled and retrying.
 const WIDE: &str = r#"name = "wide"
 duration = "20s"
 seed = 11
 engine = "shard"
 
 [stream]
-shards = 320
+shards = 1100
 
 [[producers]]
 name = "web"
-rate = "300000/s"
+rate = "1030000/s"
 size = "400B"
 keys = { kind = "zipf", count = 5000, exponent = 0.9 }
 api = "put-records"

@@ -174,6 +174,50 @@ impl Level {
     }
 }
 
+impl Passed {
+    /// All of `offer`.
+    pub(super) fn all(offer: &Offer) -> Passed {
+        Passed {
+            records: offer.records,
+            bytes: offer.bytes,
+            ..Passed::default()
+        }
+    }
+}
+
+/// Passes all of `offer` over `[a, b)` if the shard is far below its
+/// limits: its buckets full and the offer, with 4.5 standard deviations of
+/// its path, under half of what the interval refills in both dimensions.
+/// Its buckets then stay full (the path's excursion below the depth is
+/// under a token, and is not drawn). Returns whether it did; the shard
+/// engine's rule for a shard that should cost almost nothing.
+#[inline]
+pub(super) fn pass_far_below(limits: &Limits, level: &mut Level, (a, b): (SimTime, SimTime), offer: &Offer) -> bool {
+    let Limits::Bucket {
+        records_cap,
+        bytes_cap,
+        records_rate,
+        bytes_rate,
+    } = *limits
+    else {
+        return false;
+    };
+    let dt = (b - a) as f64 * SECS_PER_NANO;
+    let (records, bytes) = level.at(limits, a);
+    let far = |level: f64, cap: f64, refill: f64, offered: f64, var: f64| {
+        let room = 0.5 * refill - offered;
+        level >= cap && room > 0.0 && room * room > REACH * var
+    };
+    if far(records, records_cap, records_rate * dt, offer.records as f64, offer.var_records)
+        && far(bytes, bytes_cap, bytes_rate * dt, offer.bytes as f64, offer.var_bytes)
+    {
+        level.at = b;
+        true
+    } else {
+        false
+    }
+}
+
 /// Passes what a shard's limits let through of `offer` over `[a, b)`,
 /// from its state `level`, at most `cap` records (the stream's share in
 /// on-demand mode), and updates `level` as of `b`.

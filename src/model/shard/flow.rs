@@ -598,7 +598,11 @@ impl ShardFlow {
             admit::pass(&ctx.limits, &mut self.level, (a, b), &o, None, &mut w.rng);
             return;
         }
-        let passed = admit::pass(&ctx.limits, &mut self.level, (a, b), &o, *cap, &mut w.rng);
+        let passed = if cap.is_none() && admit::pass_far_below(&ctx.limits, &mut self.level, (a, b), &o) {
+            admit::Passed::all(&o)
+        } else {
+            admit::pass(&ctx.limits, &mut self.level, (a, b), &o, *cap, &mut w.rng)
+        };
         if let Some(c) = cap.as_mut() {
             *c -= passed.records.min(*c);
         }
@@ -833,7 +837,7 @@ fn retry_part(r: &Retry, ctx: &StepCtx<'_, '_>) -> Part {
 /// Above this mean a Poisson count is drawn as a normal one (rounded, at
 /// least 0): its skewness, `1 / sqrt(mean)`, is then under 0.05, and one
 /// normal draw costs a fraction of an exact Poisson draw.
-const NORMAL_COUNTS: f64 = 400.0;
+const NORMAL_COUNTS: f64 = 100.0;
 
 /// A Poisson count of mean `lambda` (`root` its square root).
 #[inline]
