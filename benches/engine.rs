@@ -119,7 +119,11 @@ fn shard(c: &mut Criterion) {
         ("reference_600s", reference),
         (
             "seed_scale_10min",
-            sliced("seed-scale", include_str!("../scenarios/seed-scale.toml"), "10m"),
+            sliced(
+                "seed-scale",
+                include_str!("../scenarios/seed-scale.toml"),
+                "10m",
+            ),
         ),
         (
             "on_demand_month_6h",

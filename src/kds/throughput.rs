@@ -213,42 +213,28 @@ impl Limiter {
     }
 }
 
-/// A limiter's state as a flow engine reads it: whole-unit levels, depths
-/// and rates, with no refill or admission rule of its own.
+/// A token bucket's state as a flow engine reads it: whole-unit levels,
+/// depths and rates, with no refill or admission rule of its own.
 #[derive(Debug, Clone, Copy, PartialEq)]
-pub enum Levels {
-    /// Token buckets: the tokens held (in records and bytes), their
-    /// depths and their refill rates per second.
-    Bucket {
-        /// Record tokens held.
-        records: f64,
-        /// Byte tokens held.
-        bytes: f64,
-        /// Depth of the record bucket.
-        records_cap: f64,
-        /// Depth of the byte bucket.
-        bytes_cap: f64,
-        /// Records per second.
-        records_rate: f64,
-        /// Bytes per second.
-        bytes_rate: f64,
-    },
-    /// A fixed window: what the current second has left.
-    Window {
-        /// Records the second can still pass.
-        records: u64,
-        /// Bytes it can still pass.
-        bytes: u64,
-        /// Whether nothing has passed in it yet (a record larger than the
-        /// byte limit passes only an empty window).
-        empty: bool,
-    },
+pub struct Levels {
+    /// Record tokens held.
+    pub records: f64,
+    /// Byte tokens held.
+    pub bytes: f64,
+    /// Depth of the record bucket.
+    pub records_cap: f64,
+    /// Depth of the byte bucket.
+    pub bytes_cap: f64,
+    /// Records per second.
+    pub records_rate: f64,
+    /// Bytes per second.
+    pub bytes_rate: f64,
 }
 
 impl Limiter {
-    /// The limiter's levels at `now` (a bucket refilled to `now`, a window
-    /// as of `now`'s second); nothing changes.
-    pub fn levels(&self, now: SimTime) -> Levels {
+    /// A bucket's levels at `now` (refilled to `now`; nothing changes);
+    /// `None` for a window.
+    pub fn levels(&self, now: SimTime) -> Option<Levels> {
         let unit = NANOS_PER_SEC as f64;
         match *self {
             Limiter::Bucket {
@@ -261,40 +247,22 @@ impl Limiter {
                 bytes_rate,
             } => {
                 let dt = now.saturating_sub(last);
-                Levels::Bucket {
+                Some(Levels {
                     records: refill(records, dt, records_rate, records_cap) as f64 / unit,
                     bytes: refill(bytes, dt, bytes_rate, bytes_cap) as f64 / unit,
                     records_cap: records_cap as f64 / unit,
                     bytes_cap: bytes_cap as f64 / unit,
                     records_rate: records_rate as f64,
                     bytes_rate: bytes_rate as f64,
-                }
+                })
             }
-            Limiter::Window {
-                second,
-                records,
-                bytes,
-                records_rate,
-                bytes_rate,
-            } => {
-                let (r, b) = if now / NANOS_PER_SEC == second {
-                    (records, bytes)
-                } else {
-                    (0, 0)
-                };
-                Levels::Window {
-                    records: records_rate.saturating_sub(r),
-                    bytes: bytes_rate.saturating_sub(b),
-                    empty: r == 0 && b == 0,
-                }
-            }
+            Limiter::Window { .. } => None,
         }
     }
 
     /// Sets a bucket's tokens as of `now` to `records` and `bytes` (whole
     /// units, each clamped to 0 and its depth), after a flow engine passed
-    /// records over an interval ending at `now`. A window is unchanged:
-    /// use [`Limiter::add_to_window`].
+    /// records over an interval ending at `now`. A window is unchanged.
     pub fn set_levels(&mut self, now: SimTime, new_records: f64, new_bytes: f64) {
         if let Limiter::Bucket {
             records,
@@ -310,26 +278,6 @@ impl Limiter {
             *records = ((new_records * unit) as u64).min(*records_cap);
             *bytes = ((new_bytes * unit) as u64).min(*bytes_cap);
             *last = (*last).max(now);
-        }
-    }
-
-    /// Counts `records` and `bytes` passed by a window in `now`'s second.
-    pub fn add_to_window(&mut self, now: SimTime, passed_records: u64, passed_bytes: u64) {
-        if let Limiter::Window {
-            second,
-            records,
-            bytes,
-            ..
-        } = self
-        {
-            let s = now / NANOS_PER_SEC;
-            if s != *second {
-                *second = s;
-                *records = 0;
-                *bytes = 0;
-            }
-            *records += passed_records;
-            *bytes += passed_bytes;
         }
     }
 }
@@ -455,12 +403,12 @@ mod tests {
     fn levels_read_a_bucket_refilled_and_set_it_back() {
         let mut l = Limiter::new(WriteLimit::TokenBucket { burst: S }, 1000, 1 << 20, 1 << 20);
         l.admit(0, 1000).unwrap();
-        let Levels::Bucket {
+        let Some(Levels {
             records,
             bytes,
             records_cap,
             ..
-        } = l.levels(S / 1000)
+        }) = l.levels(S / 1000)
         else {
             panic!("a bucket")
         };
@@ -468,7 +416,7 @@ mod tests {
         assert_eq!((records, records_cap), (1000.0, 1000.0));
         assert!((bytes - f64::from(1 << 20)).abs() < 1.0);
         l.set_levels(S, 10.5, 2000.0);
-        let Levels::Bucket { records, bytes, .. } = l.levels(S) else {
+        let Some(Levels { records, bytes, .. }) = l.levels(S) else {
             panic!("a bucket")
         };
         assert_eq!((records, bytes), (10.5, 2000.0));
@@ -477,12 +425,12 @@ mod tests {
         assert_eq!(passed, 10);
         // Levels out of range are clamped.
         l.set_levels(2 * S, -3.0, 1e30);
-        let Levels::Bucket {
+        let Some(Levels {
             records,
             bytes,
             bytes_cap,
             ..
-        } = l.levels(2 * S)
+        }) = l.levels(2 * S)
         else {
             panic!("a bucket")
         };
@@ -490,36 +438,9 @@ mod tests {
     }
 
     #[test]
-    fn levels_of_a_window_are_what_its_second_has_left() {
-        let mut l = Limiter::new(WriteLimit::FixedWindow, 1000, 1 << 20, 1 << 20);
-        l.add_to_window(S / 10, 600, 6000);
-        assert_eq!(
-            l.levels(S / 2),
-            Levels::Window {
-                records: 400,
-                bytes: (1 << 20) - 6000,
-                empty: false
-            }
-        );
-        // A new second starts empty.
-        assert_eq!(
-            l.levels(S + 1),
-            Levels::Window {
-                records: 1000,
-                bytes: 1 << 20,
-                empty: true
-            }
-        );
-        l.add_to_window(S + 1, 1, 1);
-        assert!(l.admit(S + 2, 10).is_ok());
-        assert_eq!(
-            l.levels(S + 3),
-            Levels::Window {
-                records: 998,
-                bytes: (1 << 20) - 11,
-                empty: false
-            }
-        );
+    fn a_window_has_no_bucket_levels() {
+        let l = Limiter::new(WriteLimit::FixedWindow, 1000, 1 << 20, 1 << 20);
+        assert_eq!(l.levels(S), None);
     }
 
     #[test]

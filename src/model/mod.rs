@@ -231,6 +231,28 @@ pub fn simulate_with_policy(
     dispatch(scenario, options, Some(policy))
 }
 
+/// The scenario's scaling policy as the control plane runs it: `given` in
+/// place of the scenario's own, if given (within its `[autoscaling]`
+/// bounds); none without `[autoscaling]`. An external policy that cannot
+/// start is the run's error.
+fn scaler(
+    scenario: &Scenario,
+    given: Option<Box<dyn policy::ScalingPolicy>>,
+) -> Result<Option<policy::Scaler>, SimError> {
+    Ok(match (given, &scenario.autoscaling) {
+        (_, None) => None,
+        (Some(p), Some(a)) => Some(policy::Scaler::new(p, a.min_shards, a.max_shards)),
+        (None, Some(a)) => Some(
+            policy::Scaler::from_scenario(a, scenario.stream.enhanced_monitoring).map_err(
+                |message| SimError::Policy {
+                    command: exec_command(scenario),
+                    message,
+                },
+            )?,
+        ),
+    })
+}
+
 /// The external policy's command, if the scenario's policy is one.
 fn exec_command(scenario: &Scenario) -> Vec<String> {
     match &scenario.autoscaling {

@@ -72,7 +72,14 @@ fn describe(action: &ReshardAction) -> String {
         ReshardAction::Split { shard, .. } => format!("split {shard}"),
         ReshardAction::Merge { shard, adjacent } => format!("merge {shard} {adjacent}"),
         ReshardAction::UpdateStreamMode { on_demand } => {
-            format!("mode {}", if *on_demand { "on-demand" } else { "provisioned" })
+            format!(
+                "mode {}",
+                if *on_demand {
+                    "on-demand"
+                } else {
+                    "provisioned"
+                }
+            )
         }
     }
 }

@@ -21,7 +21,7 @@ mod producer;
 
 use super::consumers::{ReadEvent, Readers};
 use super::control::{Control, ControlEvent, ControlHooks};
-use super::policy::{Scaler, ScalingPolicy};
+use super::policy::ScalingPolicy;
 use super::stream::StreamService;
 use super::{KeyCounts, Outcome, RunOptions, SimError, exec_command};
 use crate::kds::{Quota, ShardMap};
@@ -263,16 +263,7 @@ pub(super) fn simulate(
     // The policy starts once the traces are open: a bad trace fails first,
     // without a process started for nothing.
     let shard_level = shard_level_minutes(scenario, given.as_deref());
-    let scaler = match (given, &scenario.autoscaling) {
-        (_, None) => None,
-        (Some(policy), Some(a)) => Some(Scaler::new(policy, a.min_shards, a.max_shards)),
-        (None, Some(a)) => Some(Scaler::from_scenario(a, spec.enhanced_monitoring).map_err(
-            |message| SimError::Policy {
-                command: exec_command(scenario),
-                message,
-            },
-        )?),
-    };
+    let scaler = super::scaler(scenario, given)?;
     let mut engine = Engine {
         scenario,
         service,

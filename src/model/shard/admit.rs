@@ -192,7 +192,12 @@ impl Passed {
 /// under a token, and is not drawn). Returns whether it did; the shard
 /// engine's rule for a shard that should cost almost nothing.
 #[inline]
-pub(super) fn pass_far_below(limits: &Limits, level: &mut Level, (a, b): (SimTime, SimTime), offer: &Offer) -> bool {
+pub(super) fn pass_far_below(
+    limits: &Limits,
+    level: &mut Level,
+    (a, b): (SimTime, SimTime),
+    offer: &Offer,
+) -> bool {
     let Limits::Bucket {
         records_cap,
         bytes_cap,
@@ -208,9 +213,19 @@ pub(super) fn pass_far_below(limits: &Limits, level: &mut Level, (a, b): (SimTim
         let room = 0.5 * refill - offered;
         level >= cap && room > 0.0 && room * room > REACH * var
     };
-    if far(records, records_cap, records_rate * dt, offer.records as f64, offer.var_records)
-        && far(bytes, bytes_cap, bytes_rate * dt, offer.bytes as f64, offer.var_bytes)
-    {
+    if far(
+        records,
+        records_cap,
+        records_rate * dt,
+        offer.records as f64,
+        offer.var_records,
+    ) && far(
+        bytes,
+        bytes_cap,
+        bytes_rate * dt,
+        offer.bytes as f64,
+        offer.var_bytes,
+    ) {
         level.at = b;
         true
     } else {
@@ -249,22 +264,7 @@ pub(super) fn pass(
                 return Passed::default();
             }
             let mean = offer.bytes as f64 / n as f64;
-            let r = Dim::new(
-                records,
-                records_cap,
-                records_rate * dt,
-                0.5,
-                n as f64,
-                offer.var_records,
-            );
-            let y = Dim::new(
-                bytes,
-                bytes_cap,
-                bytes_rate * dt,
-                0.5 * mean,
-                offer.bytes as f64,
-                offer.var_bytes,
-            );
+            let (r, y) = Dim::pair((records, bytes), limits, dt, offer);
             // One draw for each bound, shared by the two dimensions (the
             // same arrivals drive both); none where neither is near it.
             let ln_low = if r.low == Reach::Near || y.low == Reach::Near {
@@ -369,30 +369,9 @@ pub(super) fn may_refuse(
     }
     let (records, bytes) = level.at(limits, a);
     match *limits {
-        Limits::Bucket {
-            records_cap,
-            bytes_cap,
-            records_rate,
-            bytes_rate,
-        } => {
+        Limits::Bucket { .. } => {
             let dt = (b - a) as f64 * SECS_PER_NANO;
-            let mean = offer.bytes as f64 / n as f64;
-            let r = Dim::new(
-                records,
-                records_cap,
-                records_rate * dt,
-                0.5,
-                n as f64,
-                offer.var_records,
-            );
-            let y = Dim::new(
-                bytes,
-                bytes_cap,
-                bytes_rate * dt,
-                0.5 * mean,
-                offer.bytes as f64,
-                offer.var_bytes,
-            );
+            let (r, y) = Dim::pair((records, bytes), limits, dt, offer);
             r.may_empty() || y.may_empty()
         }
         Limits::Window {
@@ -426,6 +405,41 @@ struct Dim {
 }
 
 impl Dim {
+    /// The records and bytes dimensions of a bucket at `(records, bytes)`
+    /// tokens over an interval of `dt` seconds taking `offer`.
+    #[inline]
+    fn pair((records, bytes): (f64, f64), limits: &Limits, dt: f64, offer: &Offer) -> (Dim, Dim) {
+        let Limits::Bucket {
+            records_cap,
+            bytes_cap,
+            records_rate,
+            bytes_rate,
+        } = *limits
+        else {
+            unreachable!("only buckets have dimensions")
+        };
+        let n = offer.records as f64;
+        let mean = offer.bytes as f64 / n.max(1.0);
+        (
+            Dim::new(
+                records,
+                records_cap,
+                records_rate * dt,
+                0.5,
+                n,
+                offer.var_records,
+            ),
+            Dim::new(
+                bytes,
+                bytes_cap,
+                bytes_rate * dt,
+                0.5 * mean,
+                offer.bytes as f64,
+                offer.var_bytes,
+            ),
+        )
+    }
+
     fn new(level: f64, cap: f64, refill: f64, shift: f64, offered: f64, var: f64) -> Dim {
         let x0 = (level - shift).max(0.0);
         let e = x0 + refill - offered;

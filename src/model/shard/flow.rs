@@ -598,11 +598,12 @@ impl ShardFlow {
             admit::pass(&ctx.limits, &mut self.level, (a, b), &o, None, &mut w.rng);
             return;
         }
-        let passed = if cap.is_none() && admit::pass_far_below(&ctx.limits, &mut self.level, (a, b), &o) {
-            admit::Passed::all(&o)
-        } else {
-            admit::pass(&ctx.limits, &mut self.level, (a, b), &o, *cap, &mut w.rng)
-        };
+        let passed =
+            if cap.is_none() && admit::pass_far_below(&ctx.limits, &mut self.level, (a, b), &o) {
+                admit::Passed::all(&o)
+            } else {
+                admit::pass(&ctx.limits, &mut self.level, (a, b), &o, *cap, &mut w.rng)
+            };
         if let Some(c) = cap.as_mut() {
             *c -= passed.records.min(*c);
         }

@@ -57,7 +57,7 @@ use self::flow::{ShardFlow, StepCtx, Sums, Worker};
 use self::group::{GroupFlow, GroupStep};
 use super::consumers::{ReadEvent, Readers};
 use super::control::{Control, ControlEvent, ControlHooks};
-use super::policy::{Scaler, ScalingPolicy};
+use super::policy::ScalingPolicy;
 use super::stream::StreamService;
 use super::{KeyCounts, Outcome, RunOptions, SimError, exec_command};
 use crate::kds::{Levels, Quota, ShardMap};
@@ -195,16 +195,7 @@ pub(super) fn simulate(
         })
         .collect();
     let shard_level = super::record::shard_level_minutes(scenario, given.as_deref());
-    let scaler = match (given, &scenario.autoscaling) {
-        (_, None) => None,
-        (Some(policy), Some(a)) => Some(Scaler::new(policy, a.min_shards, a.max_shards)),
-        (None, Some(a)) => Some(Scaler::from_scenario(a, spec.enhanced_monitoring).map_err(
-            |message| SimError::Policy {
-                command: exec_command(scenario),
-                message,
-            },
-        )?),
-    };
+    let scaler = super::scaler(scenario, given)?;
     if let Some(keep) = shard_level {
         metrics.enable_shard_level(keep);
     }
@@ -342,13 +333,13 @@ pub(super) fn simulate(
             let (d, db) = flows
                 .iter()
                 .fold((0u64, 0u64), |(r, b), f| (r + f.demand.0, b + f.demand.1));
-            let Levels::Bucket {
+            let Some(Levels {
                 records,
                 bytes,
                 records_rate,
                 bytes_rate,
                 ..
-            } = od.limiter.levels(t0)
+            }) = od.limiter.levels(t0)
             else {
                 unreachable!("the on-demand limiter is a bucket")
             };
