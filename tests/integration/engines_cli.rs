@@ -428,7 +428,7 @@ fn the_shard_engine_writes_the_same_bytes_at_any_thread_count() {
     let one = run("1", "one");
     // Something happened worth comparing: throttles on some shards.
     let shards = String::from_utf8(one[2].clone()).unwrap();
-    assert_eq!(shards.lines().count(), 321);
+    assert_eq!(shards.lines().count(), 1101);
     assert_eq!(
         column(&dir.path().join("one/summary.csv"), "engine"),
         ["shard"]
