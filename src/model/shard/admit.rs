@@ -407,7 +407,7 @@ struct Dim {
 impl Dim {
     /// The records and bytes dimensions of a bucket at `(records, bytes)`
     /// tokens over an interval of `dt` seconds taking `offer`.
-    #[inline]
+    #[inline(always)]
     fn pair((records, bytes): (f64, f64), limits: &Limits, dt: f64, offer: &Offer) -> (Dim, Dim) {
         let Limits::Bucket {
             records_cap,
@@ -440,6 +440,7 @@ impl Dim {
         )
     }
 
+    #[inline(always)]
     fn new(level: f64, cap: f64, refill: f64, shift: f64, offered: f64, var: f64) -> Dim {
         let x0 = (level - shift).max(0.0);
         let e = x0 + refill - offered;
@@ -468,6 +469,7 @@ impl Dim {
     /// reach takes nothing; one the path ends far past takes what it
     /// passes by at the end plus the bridge's mean excursion beyond it,
     /// `var / 2 |x0 - e|`: its spread is then a fraction of a record.
+    #[inline(always)]
     fn extremes(&self, ln_low: f64, ln_high: f64) -> (f64, f64) {
         let (x0, e) = (self.x0, self.e);
         let d = x0 - e;
@@ -531,7 +533,7 @@ enum Reach {
 
 /// How a bridge `a` and `b` above a boundary at its ends stands to it,
 /// compared without exponentials or square roots.
-#[inline]
+#[inline(always)]
 fn reach(a: f64, b: f64, var: f64) -> Reach {
     if a > 0.0 && b > 0.0 && 2.0 * a * b >= REACH * var {
         Reach::Out
