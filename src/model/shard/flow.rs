@@ -6,19 +6,21 @@
 //!
 //! - New user records of a group: a Poisson count of the group's expected
 //!   records times the shard's weight (for even arrivals, the shard's part
-//!   of a multinomial split of the group's exact count); too large ones and those of a full buffer
-//!   are refused first; their bytes are drawn as a sum (normal). When
+//!   of a multinomial split of the group's exact count; above 100 a step,
+//!   a normal count); too large ones and those of a full buffer are
+//!   refused first; their bytes are drawn as a sum (normal). When
 //!   PutRecords calls bring them in clumps, the clumps make their path
 //!   within the step more variable, not their count over it (a step is long
 //!   against a batch's linger).
-//! - With no retry due in the step, the whole step is admitted at once:
-//!   the limiter's refusals come from its path over the step
-//!   ([`super::admit`]), and a refused record's retry is due no earlier
-//!   than the next step.
-//! - With retries due, the step is cut into sub-steps (one retry bin each)
-//!   and the new records split over them as a Poisson process's counts are
-//!   (binomial bridges); a retry refused in a sub-step may come back in a
-//!   later one of the same step.
+//! - As a rule the whole step is admitted at once: the limiter's refusals
+//!   come from its path over the step ([`super::admit`]), and a refused
+//!   record's retry is due no earlier than the next step. A shard far below
+//!   its limits passes everything without a draw.
+//! - Where the retries due are at least 5 % of the step's new records and
+//!   the limiter may refuse, the step is cut into sub-steps, the new
+//!   records split over them as a Poisson process's counts are (binomial
+//!   bridges) and the retries due spread evenly; a record refused in a
+//!   sub-step may come back in a later one of the same step.
 //! - Everything offered in an interval shares its refusals in proportion.
 //!   A refused part fails at its last attempt, expires past its time to
 //!   live, or is spread over the retry bins by its backoff's distribution
@@ -795,8 +797,9 @@ fn accepted(
 
 /// A step is cut into sub-steps when the retries due in it are at least
 /// `1 / REFINE_SHARE` of its new records (5 %): below that, letting them
-/// come back no earlier than the next step changes little, and a step in
-/// one piece costs a tenth.
+/// come back no earlier than the next step changes little (at 20 % the p99
+/// latency at exactly a shard's limit drifted from the record engine's,
+/// docs/engines.md), and a step in one piece costs half.
 const REFINE_SHARE: u64 = 20;
 
 /// What `parts` offer together: records, bytes and the variances of their

@@ -19,8 +19,8 @@
 //!    spikes and drawn bursts, sampled at 4 points) and its client's
 //!    state (batch sizes and waits at its current send rate).
 //! 3. Per shard, in parallel (rayon, in chunks of [`CHUNK`] shards; each
-//!    shard has its own random stream and the chunks are summed in shard
-//!    order, so the bytes out do not depend on the threads): the new
+//!    chunk has its own random stream for the step and the chunks are
+//!    summed in order, so the bytes out do not depend on the threads): the new
 //!    records, the retries due, admission and the shard's own per-second
 //!    counters ([`flow`]). In on-demand mode the stream's capacity is
 //!    shared first, in proportion to what each shard is offered.
@@ -76,7 +76,8 @@ const CHUNK: usize = 256;
 /// speed).
 const PARALLEL_SHARDS: usize = 4 * CHUNK;
 
-/// Sub-steps of a step in which retries are due (and retry bins per step).
+/// Sub-steps of a step cut where retries are due (more changed nothing
+/// measurable, docs/engines.md).
 const SUBSTEPS: u64 = 2;
 
 /// The control plane's view of the shard engine: its own timer list, and

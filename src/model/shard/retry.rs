@@ -2,9 +2,10 @@
 //! due in. A throttled part is spread over the bins as its records' retry
 //! times are distributed: sent uniformly over an interval, then answered
 //! after the request latency and retried after a backoff whose jitter is
-//! uniform (KDS-REFERENCE.md §4a.5 for the SDK's backoff; the model is
-//! [`crate::model::backoff`]). Memory follows the bins of the retry
-//! horizon, not the records.
+//! uniform (KDS-REFERENCE.md §7a for the SDKs' backoffs; the model is
+//! [`crate::model::backoff`]). Bins are the engine's steps; a step cut in
+//! sub-steps keeps a queue of its own for the retries due within it. Memory
+//! follows the bins of the retry horizon, not the records.
 
 use rand::RngExt;
 
