@@ -322,7 +322,7 @@ policy = {{ kind = \"target-tracking\", target = 0.6 }}
     let fake = Scripted::new(vec![Ok(None), Ok(Some(50)), Ok(Some(1))]);
     let seen = fake.seen();
     let out = simulate_with_policy(&scenario, RunOptions::default(), Box::new(fake)).unwrap();
-    let seen = seen.borrow();
+    let seen = seen.lock().unwrap();
     // One evaluation a minute for 40 minutes, the last at 39 min.
     assert_eq!(seen.len(), 39);
     assert_eq!(seen[0].now, MIN);
@@ -366,7 +366,7 @@ policy = {{ kind = \"target-tracking\", target = 0.6 }}
     let fake = Scripted::new(vec![]);
     let seen = fake.seen();
     simulate_with_policy(&enhanced, RunOptions::default(), Box::new(fake)).unwrap();
-    let seen = seen.borrow();
+    let seen = seen.lock().unwrap();
     assert!(seen[0].shard_minutes.is_empty());
     assert_eq!(seen[1].shard_minutes, [0]);
     // The latest published is the minute from 9 min; a few before it are

@@ -64,8 +64,9 @@ pub struct History {
 /// scenario's `[min_shards, max_shards]`, drops a proposal equal to the open
 /// shard count and records the time in the [`History`]. A policy that
 /// cannot decide (a process that crashed, say) returns an error with one
-/// line saying why: the run ends with it.
-pub trait ScalingPolicy: std::fmt::Debug {
+/// line saying why: the run ends with it. `Send`: the shard engine runs
+/// its steps, and so the policy, on a thread of rayon's pool.
+pub trait ScalingPolicy: std::fmt::Debug + Send {
     /// The proposal at this evaluation, if any.
     fn evaluate(&mut self, obs: &Observation<'_>, history: &History)
     -> Result<Option<u32>, String>;

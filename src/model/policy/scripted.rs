@@ -2,8 +2,8 @@
 //! fake behind which tests check what the engines show a policy and what
 //! they do with its answers, without a process.
 
-use std::cell::RefCell;
-use std::rc::Rc;
+use std::sync::{Arc, Mutex};
+
 
 use super::{History, Observation, ScalingPolicy};
 use crate::sim::SimTime;
@@ -34,7 +34,7 @@ pub struct Seen {
 pub struct Scripted {
     answers: Vec<Result<Option<u32>, String>>,
     next: usize,
-    seen: Rc<RefCell<Vec<Seen>>>,
+    seen: Arc<Mutex<Vec<Seen>>>,
 }
 
 impl Scripted {
@@ -43,14 +43,14 @@ impl Scripted {
         Scripted {
             answers,
             next: 0,
-            seen: Rc::default(),
+            seen: Arc::default(),
         }
     }
 
     /// A handle on what it sees, readable after the policy has been moved
     /// into a run.
-    pub fn seen(&self) -> Rc<RefCell<Vec<Seen>>> {
-        Rc::clone(&self.seen)
+    pub fn seen(&self) -> Arc<Mutex<Vec<Seen>>> {
+        Arc::clone(&self.seen)
     }
 }
 
@@ -60,7 +60,7 @@ impl ScalingPolicy for Scripted {
         obs: &Observation<'_>,
         history: &History,
     ) -> Result<Option<u32>, String> {
-        self.seen.borrow_mut().push(Seen {
+        self.seen.lock().expect("a test policy's log").push(Seen {
             now: obs.now,
             open_shards: obs.open_shards,
             updating: obs.updating,
@@ -111,7 +111,7 @@ mod tests {
         assert_eq!(h.last_up, Some(MIN));
         assert_eq!(h.last_down, Some(3 * MIN));
         assert_eq!(h.last_action, Some(3 * MIN));
-        let seen = seen.borrow();
+        let seen = seen.lock().unwrap();
         assert_eq!(seen.len(), 5);
         // The policy is shown the history as it was before each decision.
         assert_eq!(seen[0].history, History::default());
@@ -138,7 +138,7 @@ mod tests {
             scaler.decide(&obs(3 * MIN, 4, &minutes)),
             Err("gave up".to_owned())
         );
-        assert_eq!(seen.borrow()[0].minutes, [0, 60]);
+        assert_eq!(seen.lock().unwrap()[0].minutes, [0, 60]);
         assert_eq!(scaler.history(), History::default());
     }
 }

@@ -68,13 +68,11 @@ use crate::sim::{EventQueue, Schedule, SimTime};
 use crate::units::NANOS_PER_SEC;
 
 /// Shards per parallel chunk: fixed, so sums do not depend on threads.
-const CHUNK: usize = 256;
+const CHUNK: usize = 64;
 
-/// Below this many shards (four chunks) a step runs on the calling thread:
-/// handing a step of fewer to the thread pool costs two context switches
-/// and more than the work saved (a month on 100 shards ran at half the
-/// speed).
-const PARALLEL_SHARDS: usize = 4 * CHUNK;
+/// Below this many shards (two chunks) a step runs on one thread: the
+/// work of fewer costs less than handing half of it to another.
+const PARALLEL_SHARDS: usize = 2 * CHUNK;
 
 /// Sub-steps of a step cut where retries are due (more changed nothing
 /// measurable, docs/engines.md).
@@ -143,6 +141,22 @@ fn chunk_stream(seed: u64, step: u64, pass: u64, chunk: usize) -> crate::sim::rn
 /// Simulates `scenario` in steps of its `step`, with `given` as its policy
 /// in place of the scenario's own, if given.
 pub(super) fn simulate(
+    scenario: &Scenario,
+    options: RunOptions,
+    given: Option<Box<dyn ScalingPolicy>>,
+) -> Result<Outcome, SimError> {
+    // The steps run on a thread of the pool: a step forked from there
+    // costs a push on its queue; forked from outside, it costs waking the
+    // pool and putting this thread to sleep, each step (a month on a few
+    // hundred shards ran at a quarter of the speed).
+    if rayon::current_thread_index().is_none() {
+        return rayon::scope(move |_| steps(scenario, options, given));
+    }
+    steps(scenario, options, given)
+}
+
+/// [`simulate`], on the thread it runs on.
+fn steps(
     scenario: &Scenario,
     options: RunOptions,
     given: Option<Box<dyn ScalingPolicy>>,
