@@ -4,7 +4,6 @@
 
 use std::sync::{Arc, Mutex};
 
-
 use super::{History, Observation, ScalingPolicy};
 use crate::sim::SimTime;
 

@@ -8,10 +8,11 @@
 //!   records times the shard's weight (for even arrivals, the shard's part
 //!   of a multinomial split of the group's exact count; above 100 a step,
 //!   a normal count); too large ones and those of a full buffer are
-//!   refused first; their bytes are drawn as a sum (normal). When
-//!   PutRecords calls bring them in clumps, the clumps make their path
-//!   within the step more variable, not their count over it (a step is long
-//!   against a batch's linger).
+//!   refused first; their bytes are drawn as a sum (normal). PutRecords
+//!   calls bring them in clumps, but calls go out on a timer (the linger)
+//!   or when full, nearly periodically: the path within the step varies as
+//!   the count does, and a clump shows only where the bucket runs dry, as
+//!   overshoot ([`super::admit`]).
 //! - As a rule the whole step is admitted at once: the limiter's refusals
 //!   come from its path over the step ([`super::admit`]), and a refused
 //!   record's retry is due no earlier than the next step. A shard far below
@@ -49,12 +50,12 @@ struct Part {
     users: u64,
     bytes: u64,
     /// Mean square over mean of the clumps the records arrive in (1:
-    /// one at a time).
+    /// one at a time): the bucket's overshoot when it runs dry.
     clump: f64,
     /// Variance of one Kinesis record's bytes.
     var_size: f64,
     /// What one record adds to the variance of the bytes' path:
-    /// `var_size + clump * mean^2`.
+    /// `var_size + mean^2`.
     var_path: f64,
     /// New records: the longest a first attempt waited (aggregation,
     /// batching) before it was sent.
@@ -353,8 +354,8 @@ impl ShardFlow {
             group.even_counts.get(s).copied().unwrap_or(0)
         } else {
             // Poisson: a step is long against a batch's linger, so its
-            // count varies as the records' arrivals do; the clumps shape
-            // only the path within it (the offer's variance).
+            // count varies as the records' arrivals do; the clumps show
+            // only as the bucket's overshoot (the offer's `overshoot`).
             poisson(
                 lambda,
                 step.root_records * group.root_weights[s],
@@ -408,7 +409,7 @@ impl ShardFlow {
                     bytes: bytes + pack.extra_bytes,
                     clump,
                     var_size: pack.var_bytes,
-                    var_path: pack.var_bytes + clump * mean * mean,
+                    var_path: pack.var_bytes + mean * mean,
                     wait: pack.wait + batch,
                 }
             }
@@ -420,7 +421,7 @@ impl ShardFlow {
                 bytes,
                 clump,
                 var_size: var_user,
-                var_path: var_user + clump * group.mean_bytes * group.mean_bytes,
+                var_path: var_user + group.mean_bytes * group.mean_bytes,
                 wait: step.batch_wait,
             },
         };
@@ -809,8 +810,9 @@ fn offer_of(parts: &[Part]) -> Offer {
     for p in parts {
         o.records += p.records;
         o.bytes += p.bytes;
-        o.var_records += p.records as f64 * p.clump;
+        o.var_records += p.records as f64;
         o.var_bytes += p.records as f64 * p.var_path;
+        o.overshoot += p.records as f64 * p.clump;
     }
     o
 }
