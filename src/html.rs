@@ -438,10 +438,7 @@ fn run_figures(s: &crate::report::Summary, peak: f64) -> String {
                 percent(f(&s.throttle_rate))
             ),
         ),
-        (
-            "records failed after retries",
-            thousands(s.records_failed),
-        ),
+        ("records failed after retries", thousands(s.records_failed)),
     ];
     let lost = [
         ("expired", s.records_expired),
@@ -512,7 +509,10 @@ pub(crate) fn render_run(
     let busiest = if s.hottest_shard.is_empty() {
         "the busiest shard".to_owned()
     } else {
-        format!("the busiest shard (<code>{}</code>)", escape(&s.hottest_shard))
+        format!(
+            "the busiest shard (<code>{}</code>)",
+            escape(&s.hottest_shard)
+        )
     };
     let (warn, room) = headroom(peak, &busiest);
     let mut v = String::new();
@@ -584,10 +584,7 @@ pub(crate) fn render_run(
         verdict: v,
         figures_heading: "Key figures",
         figures: run_figures(s, peak),
-        full_note: format!(
-            "All {} fields of summary.csv, as written",
-            s.fields().len()
-        ),
+        full_note: format!("All {} fields of summary.csv, as written", s.fields().len()),
         full: summary_fields(s),
         charts,
         scenario_text: Some(scenario_text),
@@ -778,10 +775,7 @@ pub(crate) fn render_plan(
         verdict,
         figures_heading: "Candidates",
         figures: plan_figures(plan),
-        full_note: format!(
-            "All {} columns of plan.csv, as written",
-            header.len()
-        ),
+        full_note: format!("All {} columns of plan.csv, as written", header.len()),
         full: table(&header, &rows, MAX_TABLE_ROWS),
         charts,
         scenario_text: Some(text),
@@ -902,7 +896,9 @@ fn sweep_figures(summary: &SweepSummary) -> String {
                 (cell(x, rate, &percent), true),
                 (cell(x, peak, &percent), true),
                 (
-                    cell(x, p99, &|v| format!("{} ms", number_text(&format!("{v:.1}")))),
+                    cell(x, p99, &|v| {
+                        format!("{} ms", number_text(&format!("{v:.1}")))
+                    }),
                     true,
                 ),
             ]);
@@ -910,7 +906,12 @@ fn sweep_figures(summary: &SweepSummary) -> String {
         })
         .collect();
     let mut header: Vec<String> = vec!["point".to_owned()];
-    header.extend(summary.axes.iter().map(|a| format!("<code>{}</code>", escape(a))));
+    header.extend(
+        summary
+            .axes
+            .iter()
+            .map(|a| format!("<code>{}</code>", escape(a))),
+    );
     header.extend(
         [
             "monthly cost",
@@ -1007,5 +1008,50 @@ mod tests {
         let t = table(&cells(&["a", "b"]), &rows, 2);
         assert!(t.contains("<th>a</th>") && t.contains("<td class=\"num\">2</td>"));
         assert!(!t.contains(">3<") && t.contains("first 2 of 3"));
+    }
+
+    /// Issue 16, item 3: numbers as a reader wants them.
+    #[test]
+    fn r16_numbers_read_with_separators_and_percentages() {
+        assert_eq!(thousands(0), "0");
+        assert_eq!(thousands(999), "999");
+        assert_eq!(thousands(1_000), "1,000");
+        assert_eq!(thousands(1_797_725), "1,797,725");
+        assert_eq!(number_text("1013191.3"), "1,013,191.3");
+        assert_eq!(number_text("-12345"), "-12,345");
+        assert_eq!(number_text("20.0"), "20.0");
+        assert_eq!(number_text("shardId-1"), "shardId-1");
+        assert_eq!(number_text("1.2.3"), "1.2.3");
+        assert_eq!(percent(0.0), "0 %");
+        assert_eq!(percent(0.9927), "99.3 %");
+        assert_eq!(percent(0.0073), "0.73 %");
+        assert_eq!(percent(0.000123), "0.0123 %");
+        assert_eq!(percent(0.05), "5 %");
+        assert_eq!(percent(1.85), "185 %");
+        assert_eq!(percent(123.0), "12,300 %");
+        assert_eq!(dollars(154.04), "$154.04");
+        assert_eq!(dollars(12_345.6), "$12,345.60");
+        assert_eq!(dollars(0.0352), "$0.0352");
+        assert_eq!(duration_text(600.0), "10 min");
+        assert_eq!(duration_text(90.0), "90 s");
+        assert_eq!(duration_text(86_400.0), "24 h");
+        assert_eq!(duration_text(30.0 * 86_400.0), "30 days");
+        assert_eq!(objective_value("", 0.001), "0.1 %");
+        assert_eq!(objective_value("records", 12_000.0), "12,000 records");
+        assert_eq!(objective_value("USD", 1_500.0), "$1,500.00");
+    }
+
+    /// Issue 16, item 3: the verdict warns from 95 % peak utilisation.
+    #[test]
+    fn r16_headroom_warns_at_95_percent() {
+        let (warn, text) = headroom(0.9499, "the busiest shard");
+        assert!(!warn && text.starts_with("<p>Headroom: 5.01 %"), "{text}");
+        let (warn, text) = headroom(0.95, "the busiest shard");
+        assert!(
+            warn && text.contains("Warning: little headroom (5 % left)"),
+            "{text}"
+        );
+        let (warn, text) = headroom(1.4, "the busiest shard");
+        assert!(warn && text.contains("Warning: no headroom.") && text.contains("140 %"));
     }
 }

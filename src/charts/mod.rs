@@ -363,8 +363,9 @@ fn legend_line(style: ShapeStyle) -> impl Fn((i32, i32)) -> PathElement<(i32, i3
 /// them, so that a dashed line is not mistaken for a solid one.
 fn legend_dashed<DB: DrawingBackend>(
     style: ShapeStyle,
-) -> impl Fn((i32, i32)) -> ComposedElement<(i32, i32), DB, PathElement<(i32, i32)>, PathElement<(i32, i32)>>
-{
+) -> impl Fn(
+    (i32, i32),
+) -> ComposedElement<(i32, i32), DB, PathElement<(i32, i32)>, PathElement<(i32, i32)>> {
     let (on, off) = (DASH.0 as i32, DASH.1 as i32);
     move |at| {
         EmptyElement::at(at)
@@ -636,5 +637,51 @@ mod tests {
         assert_eq!(UTILISATION.colors.len(), UTILISATION.labels.len());
         assert_eq!(UTILISATION.colors.len(), UTILISATION.bounds.len() + 1);
         assert_eq!(THROTTLE.colors.len(), THROTTLE.bounds.len() + 1);
+    }
+
+    /// Issue 16, item 3: each colour scale gets darker class by class, so
+    /// that darker always reads as more (CIE L* strictly falls).
+    #[test]
+    fn r16_heatmap_palettes_fall_in_lightness() {
+        assert!((lightness(WHITE) - 100.0).abs() < 0.01);
+        assert!(lightness(RGBColor(0, 0, 0)).abs() < 0.01);
+        assert!((lightness(RGBColor(119, 119, 119)) - 50.0).abs() < 0.5);
+        for (name, classes) in [("utilisation", &UTILISATION), ("throttle", &THROTTLE)] {
+            let l: Vec<f64> = classes.colors.iter().map(|&c| lightness(c)).collect();
+            for (i, w) in l.windows(2).enumerate() {
+                assert!(
+                    w[1] < w[0] - 3.0,
+                    "{name}: class {} (L* {:.1}) is not darker than class {i} (L* {:.1})",
+                    i + 1,
+                    w[1],
+                    w[0]
+                );
+            }
+        }
+        // Labels on cells stay readable on either end of the scale.
+        assert_eq!(ink_on(THROTTLE.colors[0]), INK);
+        assert_eq!(ink_on(THROTTLE.colors[6]), WHITE);
+    }
+
+    /// Issue 16, item 3: the throttle axis is logarithmic, so that 0.1 %
+    /// is a decade of its own and 0 has a band below the lowest decade.
+    #[test]
+    fn r16_rate_axis_resolves_small_rates() {
+        let a = RateAxis::for_values([0.0, 0.001, 0.4].into_iter());
+        assert_eq!(a, RateAxis { lo: -4 });
+        assert_eq!(a.y(0.001), -3.0);
+        assert_eq!(a.y(0.0), -5.0);
+        assert_eq!(a.y(1.0), 0.0);
+        // 0.1 % sits two fifths of the way up (linear 0-100 %: 0.1 % of it).
+        let r = a.range();
+        let share = (a.y(0.001) - r.start) / (r.end - r.start);
+        assert!(share > 0.3, "{share}");
+        let labels: Vec<String> = (-5..=0).map(|d| a.label(f64::from(d))).collect();
+        assert_eq!(labels, ["0", "0.01 %", "0.1 %", "1 %", "10 %", "100 %"]);
+        assert_eq!(a.label(-2.5), "");
+        // A tiny rate takes the axis lower, to 0.00001 % at most.
+        assert_eq!(RateAxis::for_values([3e-6].into_iter()).lo, -6);
+        assert_eq!(RateAxis::for_values([1e-12].into_iter()).lo, -7);
+        assert_eq!(RateAxis::for_values(std::iter::empty()).lo, -4);
     }
 }

@@ -340,12 +340,18 @@ where
         .draw()?;
     let thin = RED.mix(0.6).stroke_width(1);
     chart
-        .draw_series(LineSeries::new(d.peak.iter().map(|p| (p.0, y.y(p.1))), thin))?
+        .draw_series(LineSeries::new(
+            d.peak.iter().map(|p| (p.0, y.y(p.1))),
+            thin,
+        ))?
         .label("throttle rate in the busiest second")
         .legend(legend_line(thin));
     let style = RED.stroke_width(2);
     chart
-        .draw_series(LineSeries::new(d.rate.iter().map(|p| (p.0, y.y(p.1))), style))?
+        .draw_series(LineSeries::new(
+            d.rate.iter().map(|p| (p.0, y.y(p.1))),
+            style,
+        ))?
         .label(format!("throttle rate ({})", d.per))
         .legend(legend_line(style));
     if let Some(limit) = d.slo {
@@ -545,8 +551,7 @@ where
     let (w, _) = root.dim_in_pixel();
     // The plot where the other charts over time have theirs; the key in
     // the right margin.
-    let mut chart =
-        time_frame(root, title).build_cartesian_2d(0.0..d.end.max(1e-9), 0.0..100.0)?;
+    let mut chart = time_frame(root, title).build_cartesian_2d(0.0..d.end.max(1e-9), 0.0..100.0)?;
     let by_shard = !d.labels.is_empty();
     chart
         .configure_mesh()
@@ -587,7 +592,9 @@ where
             style.pos(Pos::new(HPos::Right, VPos::Center)),
         ))?;
     }
-    let key = root.split_horizontally(w.saturating_sub(TIME_RIGHT_PX) + 6).1;
+    let key = root
+        .split_horizontally(w.saturating_sub(TIME_RIGHT_PX) + 6)
+        .1;
     draw_key(&key, "offered / limit", &UTILISATION, Some("no shard open"))?;
     Ok(())
 }

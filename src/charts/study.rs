@@ -485,12 +485,7 @@ where
         let s = color.stroke_width(2);
         let y = ymap(*y);
         chart
-            .draw_series(DashedLineSeries::new(
-                [(x0, y), (x1, y)],
-                DASH.0,
-                DASH.1,
-                s,
-            ))?
+            .draw_series(DashedLineSeries::new([(x0, y), (x1, y)], DASH.0, DASH.1, s))?
             .label(label.clone())
             .legend(legend_dashed(s));
     }
