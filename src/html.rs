@@ -52,7 +52,8 @@ details{margin:.6em 0}summary{cursor:pointer;color:#333}\
 .verdict p{margin:.4em 0}.big{font-size:1.2em;font-weight:bold}\
 table{border-collapse:collapse;margin:.6em 0;font-size:.9em}\
 th,td{border:1px solid #ddd;padding:.25em .6em;text-align:left;vertical-align:top}\
-th{background:#f0f0f0}td.num{text-align:right;font-variant-numeric:tabular-nums}\
+th{background:#f0f0f0}\
+td.num{text-align:right;font-variant-numeric:tabular-nums;white-space:nowrap}\
 .ok{color:#1e8c3c;font-weight:bold}.miss{color:#c81e1e;font-weight:bold}\
 .scroll{overflow-x:auto}\
 figure{margin:1.2em 0}figure svg{width:100%;height:auto;border:1px solid #eee}\
@@ -677,7 +678,13 @@ fn plan_figures(plan: &Plan) -> String {
     let rows: Vec<(String, &crate::plan::Candidate)> = plan
         .candidates
         .iter()
-        .map(|c| (format!("{} shards", thousands(u64::from(c.shards))), c))
+        .map(|c| {
+            let n = thousands(u64::from(c.shards));
+            (
+                format!("{n} shard{}", if c.shards == 1 { "" } else { "s" }),
+                c,
+            )
+        })
         .chain(plan.on_demand.iter().map(|c| ("on-demand".to_owned(), c)))
         .chain(
             plan.on_demand_advantage
@@ -874,6 +881,8 @@ fn sweep_figures(summary: &SweepSummary) -> String {
     let cell = |x: &PointSummary, i: usize, fmt: &dyn Fn(f64) -> String| {
         x.estimates[i].map_or_else(String::new, |e| fmt(e.mean))
     };
+    // Without objectives the column would say so on every row.
+    let judged = summary.points.iter().any(|x| x.estimates[pass].is_some());
     let rows: Vec<(bool, Vec<(String, bool)>)> = summary
         .points
         .iter()
@@ -890,9 +899,11 @@ fn sweep_figures(summary: &SweepSummary) -> String {
                     x.replications
                 ),
             };
+            cells.push((cell(x, cost, &dollars), true));
+            if judged {
+                cells.push((objectives, false));
+            }
             cells.extend([
-                (cell(x, cost, &dollars), true),
-                (objectives, false),
                 (cell(x, rate, &percent), true),
                 (cell(x, peak, &percent), true),
                 (
@@ -912,16 +923,11 @@ fn sweep_figures(summary: &SweepSummary) -> String {
             .iter()
             .map(|a| format!("<code>{}</code>", escape(a))),
     );
-    header.extend(
-        [
-            "monthly cost",
-            "objectives",
-            "throttle rate",
-            "peak utilisation",
-            "put p99",
-        ]
-        .map(str::to_owned),
-    );
+    header.push("monthly cost".to_owned());
+    if judged {
+        header.push("objectives".to_owned());
+    }
+    header.extend(["throttle rate", "peak utilisation", "put p99"].map(str::to_owned));
     let header: Vec<&str> = header.iter().map(String::as_str).collect();
     let mut t = short_table(&header, &rows);
     if summary.points.len() > MAX_TABLE_ROWS {

@@ -359,13 +359,12 @@ fn legend_line(style: ShapeStyle) -> impl Fn((i32, i32)) -> PathElement<(i32, i3
     move |(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], style)
 }
 
+/// Two dashes of a legend swatch.
+type Dashes<DB> = ComposedElement<(i32, i32), DB, PathElement<(i32, i32)>, PathElement<(i32, i32)>>;
+
 /// A legend entry for a dashed series: two dashes as the series draws
 /// them, so that a dashed line is not mistaken for a solid one.
-fn legend_dashed<DB: DrawingBackend>(
-    style: ShapeStyle,
-) -> impl Fn(
-    (i32, i32),
-) -> ComposedElement<(i32, i32), DB, PathElement<(i32, i32)>, PathElement<(i32, i32)>> {
+fn legend_dashed<DB: DrawingBackend>(style: ShapeStyle) -> impl Fn((i32, i32)) -> Dashes<DB> {
     let (on, off) = (DASH.0 as i32, DASH.1 as i32);
     move |at| {
         EmptyElement::at(at)

@@ -357,8 +357,8 @@ pub fn sweep_charts(data: &SweepData<'_>) -> Result<Vec<Chart>, ChartError> {
                 data.summary.axes[0], data.summary.axes[1]
             ),
             caption: format!(
-                "Mean throttle rate at each combination of the first two axes{}; green is no \
-                 throttling, darker is more.",
+                "Mean throttle rate at each combination of the first two axes{}; the palest \
+                 (green) is no throttling, and darker is more.",
                 if rest.is_empty() {
                     String::new()
                 } else {
