@@ -197,6 +197,34 @@ pub struct IntervalRow {
     pub open_shards: u32,
     /// Seconds of the interval in which the stream was UPDATING (resharding).
     pub updating_secs: u64,
+    /// The busiest second of the interval, stream-wide (for charts that
+    /// show per-minute means: a mean hides a peak of seconds).
+    pub peak_second: SecondPeaks,
+}
+
+/// The highest per-second values of an interval, stream-wide, each its own
+/// maximum (the most records offered and the most bytes offered may fall
+/// in different seconds).
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct SecondPeaks {
+    /// Most record attempts in one second, over all shards.
+    pub offered_records: u64,
+    /// Most bytes attempted in one second, over all shards.
+    pub offered_bytes: u64,
+    /// The highest share of one second's attempts that was throttled.
+    pub throttle_rate: f64,
+}
+
+impl SecondPeaks {
+    /// Takes in one second's stream-wide counts.
+    fn note(&mut self, c: &ShardCounts) {
+        self.offered_records = self.offered_records.max(c.offered_records);
+        self.offered_bytes = self.offered_bytes.max(c.offered_bytes);
+        if c.offered_records > 0 {
+            let rate = c.throttled_records as f64 / c.offered_records as f64;
+            self.throttle_rate = self.throttle_rate.max(rate);
+        }
+    }
 }
 
 /// One shard's counts over one minute: its shard-level metrics (enhanced
@@ -616,6 +644,7 @@ impl Metrics {
         row.shards.add(&counts);
         row.max_shard_utilisation = row.max_shard_utilisation.max(util);
         row.max_offered_utilisation = row.max_offered_utilisation.max(offered);
+        row.peak_second.note(&row.shards);
         self.producer_total.add(&self.producer_second);
         self.producer_second = ProducerCounts::default();
 
@@ -627,6 +656,7 @@ impl Metrics {
         m.open_shards = m.open_shards.max(row.open_shards);
         m.reads.add(&row.reads);
         m.updating_secs += row.updating_secs;
+        m.peak_second.note(&row.shards);
         if let Some(seconds) = &mut self.seconds {
             seconds.push(row);
         }

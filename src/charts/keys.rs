@@ -5,8 +5,8 @@ use plotters::coord::Shift;
 use plotters::prelude::*;
 
 use super::{
-    BLUE, Body, Chart, DESC_PX, DrawResult, GRID, INK, LABEL_PX, LIGHT, RED, fmt_num, frame,
-    legend, legend_line, text, y_top,
+    BLUE, Body, Chart, DASH, DESC_PX, DrawResult, GRID, INK, LABEL_PX, LIGHT, RED, fmt_num, frame,
+    legend, legend_dashed, text, y_top,
 };
 use crate::kds::Quota;
 use crate::report::RunReport;
@@ -113,12 +113,12 @@ where
                 (d.limit, SegmentValue::Exact(0)),
                 (d.limit, SegmentValue::Last),
             ],
-            8,
-            5,
+            DASH.0,
+            DASH.1,
             s,
         ))?
         .label("one shard's limit: 1,000 records/s")
-        .legend(legend_line(s));
+        .legend(legend_dashed(s));
     legend(&mut chart, SeriesLabelPosition::LowerRight)?;
     Ok(())
 }

@@ -5,8 +5,8 @@ use plotters::prelude::*;
 
 use super::run::{Steps, push_step};
 use super::{
-    Body, Chart, DrawResult, INK, SERIES, TimeAxis, bucket, draw_empty, fmt_num, frame, legend,
-    legend_line, time_mesh, y_top,
+    Body, Chart, DASH, DrawResult, INK, SERIES, TimeAxis, bucket, draw_empty, fmt_num, legend,
+    legend_dashed, legend_line, time_frame, time_mesh, y_top,
 };
 use crate::model::Outcome;
 use crate::scenario::Scenario;
@@ -102,7 +102,7 @@ where
         .flat_map(|a| a.1.iter().map(|p| p.1))
         .fold(d.slo.unwrap_or(0.0), f64::max);
     let mut chart =
-        frame(root, title, 70).build_cartesian_2d(0.0..d.end.max(1e-9), 0.0..y_top(max, 1.0))?;
+        time_frame(root, title).build_cartesian_2d(0.0..d.end.max(1e-9), 0.0..y_top(max, 1.0))?;
     time_mesh(
         &mut chart,
         &d.axis.desc(),
@@ -121,12 +121,12 @@ where
         chart
             .draw_series(DashedLineSeries::new(
                 [(0.0, limit), (d.end, limit)],
-                8,
-                5,
+                DASH.0,
+                DASH.1,
                 s,
             ))?
             .label(format!("objective: at most {} {}", fmt_num(limit), d.unit))
-            .legend(legend_line(s));
+            .legend(legend_dashed(s));
     }
     legend(&mut chart, SeriesLabelPosition::UpperLeft)?;
     Ok(())

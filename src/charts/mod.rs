@@ -26,6 +26,7 @@ pub use study::{SweepData, plan_charts, sweep_charts};
 
 use std::sync::OnceLock;
 
+use plotters::element::ComposedElement;
 use plotters::prelude::*;
 use plotters::style::text_anchor::{HPos, Pos, VPos};
 use plotters::style::{FontStyle, register_font};
@@ -46,12 +47,22 @@ pub const CHART_NAMES: &[&str] = &[
 /// Pixel size of every chart (the SVG's view box, the PNG's size).
 pub const SIZE: (u32, u32) = (960, 480);
 
-/// The font family registered with plotters (DejaVu Sans).
-const FONT: &str = "sans-serif";
+/// The font family registered with plotters, under the face's own name:
+/// the SVG's `font-family` then names the face its text was laid out with
+/// (report.html adds fallbacks for browsers without it).
+pub const FONT: &str = "DejaVu Sans";
 const TITLE_PX: u32 = 22;
 const DESC_PX: u32 = 16;
 const LABEL_PX: u32 = 14;
 const LEGEND_PX: u32 = 14;
+/// Left label area of every chart over time, so that their time axes line
+/// up when they are stacked in a page.
+const TIME_LEFT_PX: u32 = 70;
+/// Room right of the plot of every chart over time: the heatmap's colour
+/// key is there, and the other charts keep the same plot width.
+const TIME_RIGHT_PX: u32 = 150;
+/// Dashes of a reference line (objectives, capacity), in pixels: on and off.
+const DASH: (u32, u32) = (8, 5);
 
 /// At most this many points per line: about one per pixel column of the
 /// plot; longer series are bucketed (means or maxima, as each chart says).
@@ -270,6 +281,17 @@ fn frame<'a, DB: DrawingBackend>(
     b
 }
 
+/// The frame of a chart over time: the same plot area left and right in
+/// every one of them (the heatmap's key sits in the right margin).
+fn time_frame<'a, DB: DrawingBackend>(
+    root: &'a DrawingArea<DB, plotters::coord::Shift>,
+    title: &str,
+) -> ChartBuilder<'a, 'a, DB> {
+    let mut b = frame(root, title, TIME_LEFT_PX);
+    b.margin_right(TIME_RIGHT_PX);
+    b
+}
+
 /// A time axis unit chosen from the run's length.
 #[derive(Debug, Clone, Copy, PartialEq)]
 struct TimeAxis {
@@ -337,6 +359,20 @@ fn legend_line(style: ShapeStyle) -> impl Fn((i32, i32)) -> PathElement<(i32, i3
     move |(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], style)
 }
 
+/// Two dashes of a legend swatch.
+type Dashes<DB> = ComposedElement<(i32, i32), DB, PathElement<(i32, i32)>, PathElement<(i32, i32)>>;
+
+/// A legend entry for a dashed series: two dashes as the series draws
+/// them, so that a dashed line is not mistaken for a solid one.
+fn legend_dashed<DB: DrawingBackend>(style: ShapeStyle) -> impl Fn((i32, i32)) -> Dashes<DB> {
+    let (on, off) = (DASH.0 as i32, DASH.1 as i32);
+    move |at| {
+        EmptyElement::at(at)
+            + PathElement::new(vec![(0, 0), (on, 0)], style)
+            + PathElement::new(vec![(on + off, 0), (20, 0)], style)
+    }
+}
+
 fn legend_box(color: RGBAColor) -> impl Fn((i32, i32)) -> Rectangle<(i32, i32)> {
     move |(x, y)| Rectangle::new([(x, y - 6), (x + 20, y + 6)], color.filled())
 }
@@ -395,8 +431,9 @@ impl Classes {
 }
 
 /// Offered utilisation (1.0 = one shard's limit): ten classes to the limit
-/// (light to dark red), then three over it (purple to black), where
-/// attempts are throttled.
+/// (light yellow to dark red), then three over it (dark purple to black),
+/// where attempts are throttled. Each class is darker than the one below
+/// it (CIE L* falls throughout), so darker always means busier.
 const UTILISATION: Classes = Classes {
     bounds: &[0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 1.0, 1.5, 2.0],
     colors: &[
@@ -410,8 +447,8 @@ const UTILISATION: Classes = Classes {
         RGBColor(215, 45, 35),
         RGBColor(180, 15, 40),
         RGBColor(130, 0, 38),
-        RGBColor(106, 61, 154),
-        RGBColor(63, 0, 125),
+        RGBColor(92, 0, 80),
+        RGBColor(55, 0, 75),
         RGBColor(0, 0, 0),
     ],
     labels: &[
@@ -431,12 +468,13 @@ const UTILISATION: Classes = Classes {
     ],
 };
 
-/// Throttle rates: none (green), then ever darker oranges.
+/// Throttle rates: none (the palest green), then ever darker yellows and
+/// oranges (CIE L* falls throughout).
 const THROTTLE: Classes = Classes {
     bounds: &[1e-12, 0.001, 0.01, 0.05, 0.1, 0.25],
     colors: &[
-        RGBColor(199, 233, 192),
-        RGBColor(255, 247, 188),
+        RGBColor(240, 250, 236),
+        RGBColor(255, 232, 140),
         RGBColor(254, 196, 79),
         RGBColor(254, 153, 41),
         RGBColor(236, 112, 20),
@@ -453,6 +491,92 @@ const THROTTLE: Classes = Classes {
         "25 % and up",
     ],
 };
+
+/// CIE L* lightness of an sRGB colour, 0 (black) to 100 (white): how the
+/// colour scales are ordered, and which ink a label on a cell needs.
+fn lightness(c: RGBColor) -> f64 {
+    let lin = |v: u8| {
+        let v = f64::from(v) / 255.0;
+        if v <= 0.040_45 {
+            v / 12.92
+        } else {
+            ((v + 0.055) / 1.055).powf(2.4)
+        }
+    };
+    let y = 0.2126 * lin(c.0) + 0.7152 * lin(c.1) + 0.0722 * lin(c.2);
+    if y > 216.0 / 24_389.0 {
+        116.0 * y.cbrt() - 16.0
+    } else {
+        24_389.0 / 27.0 * y
+    }
+}
+
+/// Ink for text drawn on `fill`: white on dark colours, else the usual.
+fn ink_on(fill: RGBColor) -> RGBColor {
+    if lightness(fill) < 55.0 { WHITE } else { INK }
+}
+
+/// A throttle-rate axis on a log scale: decades from `10^lo` up to 100 %,
+/// so that an objective of 0.1 % sits as clearly as 10 % does, and a band
+/// one decade below for rates of exactly 0 (labelled so).
+#[derive(Debug, Clone, Copy, PartialEq)]
+struct RateAxis {
+    /// log10 of the lowest decade shown (a fraction: -4 is 0.01 %).
+    lo: i32,
+}
+
+impl RateAxis {
+    /// An axis reaching down to the smallest positive value of `values`
+    /// (but at least to 0.01 % and at most to 0.00001 %).
+    fn for_values(values: impl Iterator<Item = f64>) -> RateAxis {
+        let min = values
+            .filter(|v| *v > 0.0 && v.is_finite())
+            .fold(1.0, f64::min);
+        RateAxis {
+            lo: (min.log10().floor() as i32).clamp(-7, -4),
+        }
+    }
+
+    /// Where `v` goes: log10 of it, 0 on the band below the lowest decade.
+    fn y(&self, v: f64) -> f64 {
+        if v > 0.0 {
+            v.log10().clamp(f64::from(self.lo), 0.0)
+        } else {
+            f64::from(self.lo - 1)
+        }
+    }
+
+    fn range(&self) -> std::ops::Range<f64> {
+        f64::from(self.lo - 1)..0.15
+    }
+
+    /// Decades in the range (for the number of tick labels).
+    fn decades(&self) -> usize {
+        (1 - self.lo) as usize + 1
+    }
+
+    /// A tick label: the decades as percentages, "0" on the zero band.
+    fn label(&self, v: f64) -> String {
+        let r = v.round();
+        if (v - r).abs() > 1e-6 || r > 0.0 {
+            return String::new();
+        }
+        let d = r as i32;
+        if d == self.lo - 1 {
+            "0".to_owned()
+        } else if d < self.lo {
+            String::new()
+        } else {
+            // 10^d as a percentage: 10^(d+2) %.
+            let p = d + 2;
+            if p >= 0 {
+                format!("{} %", 10u64.pow(p as u32))
+            } else {
+                format!("{:.*} %", (-p) as usize, 10f64.powi(p))
+            }
+        }
+    }
+}
 
 /// Draws a colour key of `classes` (plus an optional grey "not open" box)
 /// in `area`, top to bottom.
@@ -512,5 +636,51 @@ mod tests {
         assert_eq!(UTILISATION.colors.len(), UTILISATION.labels.len());
         assert_eq!(UTILISATION.colors.len(), UTILISATION.bounds.len() + 1);
         assert_eq!(THROTTLE.colors.len(), THROTTLE.bounds.len() + 1);
+    }
+
+    /// Issue 16, item 3: each colour scale gets darker class by class, so
+    /// that darker always reads as more (CIE L* strictly falls).
+    #[test]
+    fn r16_heatmap_palettes_fall_in_lightness() {
+        assert!((lightness(WHITE) - 100.0).abs() < 0.01);
+        assert!(lightness(RGBColor(0, 0, 0)).abs() < 0.01);
+        assert!((lightness(RGBColor(119, 119, 119)) - 50.0).abs() < 0.5);
+        for (name, classes) in [("utilisation", &UTILISATION), ("throttle", &THROTTLE)] {
+            let l: Vec<f64> = classes.colors.iter().map(|&c| lightness(c)).collect();
+            for (i, w) in l.windows(2).enumerate() {
+                assert!(
+                    w[1] < w[0] - 3.0,
+                    "{name}: class {} (L* {:.1}) is not darker than class {i} (L* {:.1})",
+                    i + 1,
+                    w[1],
+                    w[0]
+                );
+            }
+        }
+        // Labels on cells stay readable on either end of the scale.
+        assert_eq!(ink_on(THROTTLE.colors[0]), INK);
+        assert_eq!(ink_on(THROTTLE.colors[6]), WHITE);
+    }
+
+    /// Issue 16, item 3: the throttle axis is logarithmic, so that 0.1 %
+    /// is a decade of its own and 0 has a band below the lowest decade.
+    #[test]
+    fn r16_rate_axis_resolves_small_rates() {
+        let a = RateAxis::for_values([0.0, 0.001, 0.4].into_iter());
+        assert_eq!(a, RateAxis { lo: -4 });
+        assert_eq!(a.y(0.001), -3.0);
+        assert_eq!(a.y(0.0), -5.0);
+        assert_eq!(a.y(1.0), 0.0);
+        // 0.1 % sits two fifths of the way up (linear 0-100 %: 0.1 % of it).
+        let r = a.range();
+        let share = (a.y(0.001) - r.start) / (r.end - r.start);
+        assert!(share > 0.3, "{share}");
+        let labels: Vec<String> = (-5..=0).map(|d| a.label(f64::from(d))).collect();
+        assert_eq!(labels, ["0", "0.01 %", "0.1 %", "1 %", "10 %", "100 %"]);
+        assert_eq!(a.label(-2.5), "");
+        // A tiny rate takes the axis lower, to 0.00001 % at most.
+        assert_eq!(RateAxis::for_values([3e-6].into_iter()).lo, -6);
+        assert_eq!(RateAxis::for_values([1e-12].into_iter()).lo, -7);
+        assert_eq!(RateAxis::for_values(std::iter::empty()).lo, -4);
     }
 }

@@ -3,12 +3,14 @@
 
 use plotters::coord::Shift;
 use plotters::prelude::*;
+use plotters::style::FontStyle;
 use plotters::style::text_anchor::{HPos, Pos, VPos};
 
 use super::{
-    BLUE, Body, Chart, DESC_PX, DrawResult, GREEN, INK, LABEL_PX, NOT_OPEN, ORANGE, PURPLE, RED,
-    TimeAxis, UTILISATION, bucket, draw_empty, draw_key, fmt_num, fmt_pct, frame, legend,
-    legend_box, legend_line, text, time_mesh, y_top,
+    BLUE, Body, Chart, DASH, DESC_PX, DrawResult, FONT, GREEN, INK, LABEL_PX, NOT_OPEN, ORANGE,
+    PURPLE, RED, RateAxis, TIME_RIGHT_PX, TimeAxis, UTILISATION, bucket, draw_empty, draw_key,
+    fmt_num, fmt_pct, legend, legend_box, legend_dashed, legend_line, text, time_frame, time_mesh,
+    y_top,
 };
 use crate::analysis::shard_intervals;
 use crate::kds::Quota;
@@ -72,6 +74,14 @@ fn groups(minutes: &[IntervalRow], duration: f64) -> Vec<(f64, f64, &[IntervalRo
         .collect()
 }
 
+/// "of each minute" (or of each bucket of minutes).
+fn per_one(minutes: usize) -> String {
+    match bucket(minutes) {
+        1 => "of each minute".to_owned(),
+        k => format!("of each {k} minutes"),
+    }
+}
+
 fn per_label(minutes: usize) -> String {
     match bucket(minutes) {
         1 => "per minute".to_owned(),
@@ -92,6 +102,8 @@ pub(super) struct Load {
     unit: &'static str,
     per: String,
     offered: Steps,
+    /// The busiest second's offered load in each bucket.
+    peak: Steps,
     accepted: Steps,
     capacity: Steps,
     limit: &'static str,
@@ -120,6 +132,7 @@ fn load(axis: TimeAxis, duration: f64, minutes: &[IntervalRow]) -> Chart {
         (1.0, records_limit, "records/s", "1,000 records/s")
     };
     let (mut offered, mut accepted, mut capacity) = (Vec::new(), Vec::new(), Vec::new());
+    let mut peak = Vec::new();
     for (from, to, rows) in groups(minutes, duration) {
         let secs = to - from;
         let sum = |f: &dyn Fn(&IntervalRow) -> u64| rows.iter().map(f).sum::<u64>() as f64;
@@ -135,6 +148,18 @@ fn load(axis: TimeAxis, duration: f64, minutes: &[IntervalRow]) -> Chart {
             )
         };
         let open = rows.iter().map(|r| r.open_shards).max().unwrap_or(0);
+        let busiest = rows
+            .iter()
+            .map(|r| {
+                if by_bytes {
+                    r.peak_second.offered_bytes
+                } else {
+                    r.peak_second.offered_records
+                }
+            })
+            .max()
+            .unwrap_or(0);
+        push_step(&mut peak, axis, from, to, busiest as f64 * scale);
         push_step(&mut offered, axis, from, to, o / secs * scale);
         push_step(&mut accepted, axis, from, to, a / secs * scale);
         push_step(
@@ -150,11 +175,13 @@ fn load(axis: TimeAxis, duration: f64, minutes: &[IntervalRow]) -> Chart {
         name: "load",
         title: format!("Write load against capacity ({unit})"),
         caption: format!(
-            "Offered load (every attempt that reached a shard, retries included), accepted load \
-             and capacity (open shards x {limit_text}), in {unit}, mean {}. Shown in {what} \
-             because that limit is the closer one; where offered rises above accepted, \
-             attempts are throttled.",
-            per_label(minutes.len())
+            "Offered load (every attempt that reached a shard, retries included; the orange \
+             line), accepted load (the blue area) and capacity (open shards x {limit_text}; \
+             dashed), in {unit}, mean {per}; the thin line is the busiest second {per_one}, \
+             which a mean hides. Shown in {what} because that limit is the closer one; where \
+             the orange line rises above the blue area, attempts are throttled.",
+            per = per_label(minutes.len()),
+            per_one = per_one(minutes.len()),
         ),
         body: Body::Load(Load {
             axis,
@@ -162,6 +189,7 @@ fn load(axis: TimeAxis, duration: f64, minutes: &[IntervalRow]) -> Chart {
             unit,
             per: per_label(minutes.len()),
             offered,
+            peak,
             accepted,
             capacity,
             limit: limit_text,
@@ -184,31 +212,47 @@ where
         .offered
         .iter()
         .chain(&d.capacity)
+        .chain(&d.peak)
         .map(|p| p.1)
         .fold(0.0, f64::max);
     let mut chart =
-        frame(root, title, 70).build_cartesian_2d(0.0..d.end.max(1e-9), 0.0..y_top(max, 1e-3))?;
+        time_frame(root, title).build_cartesian_2d(0.0..d.end.max(1e-9), 0.0..y_top(max, 1e-3))?;
     time_mesh(
         &mut chart,
         &d.axis.desc(),
         &format!("{} (mean {})", d.unit, d.per),
         &|v| fmt_num(*v),
     )?;
+    // Accepted as an area and offered as a line over it: where no attempt
+    // is throttled the two are equal, and both stay visible.
+    let area = BLUE.mix(0.22);
+    chart
+        .draw_series(
+            AreaSeries::new(d.accepted.iter().copied(), 0.0, area)
+                .border_style(BLUE.mix(0.6).stroke_width(1)),
+        )?
+        .label("accepted")
+        .legend(super::legend_box(area));
     let cap = INK.stroke_width(2);
     chart
-        .draw_series(DashedLineSeries::new(d.capacity.iter().copied(), 8, 5, cap))?
+        .draw_series(DashedLineSeries::new(
+            d.capacity.iter().copied(),
+            DASH.0,
+            DASH.1,
+            cap,
+        ))?
         .label(format!("capacity (open shards x {})", d.limit))
-        .legend(legend_line(cap));
+        .legend(legend_dashed(cap));
     let off = ORANGE.stroke_width(2);
-    let acc = BLUE.stroke_width(2);
     chart
         .draw_series(LineSeries::new(d.offered.iter().copied(), off))?
-        .label("offered (attempts)")
+        .label(format!("offered (attempts, mean {})", d.per))
         .legend(legend_line(off));
+    let thin = ORANGE.mix(0.75).stroke_width(1);
     chart
-        .draw_series(LineSeries::new(d.accepted.iter().copied(), acc))?
-        .label("accepted")
-        .legend(legend_line(acc));
+        .draw_series(LineSeries::new(d.peak.iter().copied(), thin))?
+        .label("offered in the busiest second")
+        .legend(legend_line(thin));
     legend(&mut chart, SeriesLabelPosition::UpperRight)?;
     Ok(())
 }
@@ -220,12 +264,19 @@ pub(super) struct Throttle {
     end: f64,
     per: String,
     rate: Steps,
+    /// The busiest second's throttle rate in each bucket.
+    peak: Steps,
     slo: Option<f64>,
 }
 
 fn throttle(axis: TimeAxis, duration: f64, minutes: &[IntervalRow], slo: Option<f64>) -> Chart {
-    let mut rate = Vec::new();
+    let (mut rate, mut peak) = (Vec::new(), Vec::new());
     for (from, to, rows) in groups(minutes, duration) {
+        let busiest = rows
+            .iter()
+            .map(|r| r.peak_second.throttle_rate)
+            .fold(0.0, f64::max);
+        push_step(&mut peak, axis, from, to, busiest);
         let throttled: u64 = rows.iter().map(|r| r.shards.throttled_records).sum();
         let attempts: u64 = rows.iter().map(|r| r.shards.offered_records).sum();
         let r = if attempts == 0 {
@@ -240,7 +291,11 @@ fn throttle(axis: TimeAxis, duration: f64, minutes: &[IntervalRow], slo: Option<
         name: "throttle",
         title: "Throttle rate (WriteProvisionedThroughputExceeded / attempts)".to_owned(),
         caption: format!(
-            "The share of record attempts refused by a shard's write limit, {per}{}.",
+            "The share of record attempts refused by a shard's write limit, {per}, and in the \
+             thin line the busiest second {} (a mean hides a burst of seconds){}. The axis is \
+             logarithmic, so that small rates and objectives can be read; the bottom band is \
+             no throttling at all.",
+            per_one(minutes.len()),
             if slo.is_some() {
                 "; the dashed line is the scenario's max_throttle_rate"
             } else {
@@ -252,6 +307,7 @@ fn throttle(axis: TimeAxis, duration: f64, minutes: &[IntervalRow], slo: Option<
             end: axis.x(duration),
             per,
             rate,
+            peak,
             slo,
         }),
     }
@@ -268,38 +324,57 @@ where
     if d.rate.is_empty() {
         return draw_empty(root, title, "no minutes were simulated");
     }
-    let max = d
-        .rate
-        .iter()
-        .map(|p| p.1)
-        .fold(d.slo.unwrap_or(0.0), f64::max);
-    // At least 1 %: a run without throttling still gets a readable axis.
-    let top = y_top(max, 0.01).min(1.0);
-    let mut chart = frame(root, title, 70).build_cartesian_2d(0.0..d.end.max(1e-9), 0.0..top)?;
-    time_mesh(
-        &mut chart,
-        &d.axis.desc(),
-        &format!("attempts throttled ({})", d.per),
-        &|v| fmt_pct(*v),
-    )?;
+    let y = RateAxis::for_values(d.rate.iter().chain(&d.peak).map(|p| p.1).chain(d.slo));
+    let mut chart = time_frame(root, title).build_cartesian_2d(0.0..d.end.max(1e-9), y.range())?;
+    chart
+        .configure_mesh()
+        .light_line_style(super::LIGHT)
+        .bold_line_style(super::GRID)
+        .x_desc(d.axis.desc())
+        .y_desc("attempts throttled (log scale)")
+        .y_labels(y.decades() + 1)
+        .x_label_formatter(&|v| fmt_num(*v))
+        .y_label_formatter(&|v| y.label(*v))
+        .label_style(text(LABEL_PX))
+        .axis_desc_style(text(DESC_PX))
+        .draw()?;
+    let thin = RED.mix(0.6).stroke_width(1);
+    chart
+        .draw_series(LineSeries::new(
+            d.peak.iter().map(|p| (p.0, y.y(p.1))),
+            thin,
+        ))?
+        .label("throttle rate in the busiest second")
+        .legend(legend_line(thin));
     let style = RED.stroke_width(2);
     chart
-        .draw_series(LineSeries::new(d.rate.iter().copied(), style))?
-        .label("throttle rate")
+        .draw_series(LineSeries::new(
+            d.rate.iter().map(|p| (p.0, y.y(p.1))),
+            style,
+        ))?
+        .label(format!("throttle rate ({})", d.per))
         .legend(legend_line(style));
     if let Some(limit) = d.slo {
         let s = INK.stroke_width(2);
         chart
             .draw_series(DashedLineSeries::new(
-                [(0.0, limit), (d.end, limit)],
-                8,
-                5,
+                [(0.0, y.y(limit)), (d.end, y.y(limit))],
+                DASH.0,
+                DASH.1,
                 s,
             ))?
             .label(format!("objective: at most {}", fmt_pct(limit)))
-            .legend(legend_line(s));
+            .legend(legend_dashed(s));
     }
-    legend(&mut chart, SeriesLabelPosition::UpperRight)?;
+    // The legend goes where the rates are not: low when they are high.
+    let high = d.rate.iter().map(|p| y.y(p.1)).fold(f64::MIN, f64::max);
+    let r = y.range();
+    let corner = if high > (r.start + r.end) / 2.0 {
+        SeriesLabelPosition::LowerRight
+    } else {
+        SeriesLabelPosition::UpperRight
+    };
+    legend(&mut chart, corner)?;
     Ok(())
 }
 
@@ -312,10 +387,15 @@ pub(super) struct Heatmap {
     /// `(from s, to s, low, high, class)`: rectangles of equal cells, `low`
     /// and `high` in percent of the hash key space.
     cells: Vec<(f64, f64, f64, f64, usize)>,
-    /// The hottest shard's id, where its band starts (s) and its middle (%),
-    /// if the band is tall enough to point at.
-    hottest: Option<(String, f64, f64)>,
+    /// Shard labels on the y axis, if every shard open at the end of the
+    /// run has a band tall enough for one: `(shard index, middle of its
+    /// band in %, whether it is the hottest shard)`.
+    labels: Vec<(u32, f64, bool)>,
 }
+
+/// A band shorter than this share of the hash key space gets no label
+/// (about 15 pixels in the chart).
+const LABELLED_BAND: f64 = 0.04;
 
 /// Rows of the heatmap: slices of the hash key space. 96 divides evenly
 /// by the common shard counts (2, 3, 4, 6, 8, 12, 16, 24, 32, 48).
@@ -342,19 +422,17 @@ fn heatmap(
     let mut raster: Vec<Vec<Option<usize>>> = vec![vec![None; cols]; BANDS];
     let space = 2f64.powi(128);
     let intervals = shard_intervals(scenario, outcome);
-    let mut label = None;
+    let mut labels = Vec::new();
+    let mut fits = true;
     for (shard, &(from, to)) in outcome.map.shards().iter().zip(&intervals) {
         if from >= to {
             continue;
         }
         let range = shard.range();
-        if hottest == Some(shard.id()) && range.fraction() >= 0.03 {
+        if to >= duration_ns {
+            fits &= range.fraction() >= LABELLED_BAND;
             let mid = (range.start as f64 / space + range.fraction() / 2.0) * 100.0;
-            label = Some((
-                shard.id().to_string(),
-                from as f64 / NANOS_PER_SEC as f64,
-                mid,
-            ));
+            labels.push((shard.id().index(), mid, hottest == Some(shard.id())));
         }
         let band = |key: u128| ((key as f64 / space) * BANDS as f64) as usize;
         // f64 rounding can take a key near the top to 2^128 itself.
@@ -416,6 +494,20 @@ fn heatmap(
         }
         above = here;
     }
+    if !fits {
+        labels.clear();
+    }
+    let hottest_note = match hottest {
+        Some(h) if labels.iter().any(|l| l.2) => {
+            format!(" Rows are labelled with the shards open at the end; the hottest, {h}, in red.")
+        }
+        Some(h) if !labels.is_empty() => format!(
+            " Rows are labelled with the shards open at the end; the hottest shard, {h}, had \
+             closed by then."
+        ),
+        Some(h) => format!(" The hottest shard is {h}."),
+        None => String::new(),
+    };
     let span = match col_ns / NANOS_PER_SEC {
         60 => "a minute".to_owned(),
         s if s % 3600 == 0 => format!("{} hours", s / 3600),
@@ -429,7 +521,7 @@ fn heatmap(
              take their parent's place), each column {span}; the colour is the shard's highest \
              per-second offered utilisation in it (attempts against one shard's limit, records \
              or bytes, whichever is higher). A hot shard shows as a dark stripe; purple to black \
-             is over the limit, where attempts are throttled.{}",
+             is over the limit, where attempts are throttled.{hottest_note}{}",
             if outcome.map.shards().len() > BANDS {
                 format!(
                     " The chart has {BANDS} rows: where a row holds several shards, it shows the \
@@ -443,7 +535,7 @@ fn heatmap(
             axis,
             end: axis.x(duration),
             cells,
-            hottest: label,
+            labels,
         }),
     }
 }
@@ -457,15 +549,21 @@ where
     DB::ErrorType: 'static,
 {
     let (w, _) = root.dim_in_pixel();
-    let (left, right) = root.split_horizontally(w.saturating_sub(150));
-    let mut chart = frame(&left, title, 70).build_cartesian_2d(0.0..d.end.max(1e-9), 0.0..100.0)?;
+    // The plot where the other charts over time have theirs; the key in
+    // the right margin.
+    let mut chart = time_frame(root, title).build_cartesian_2d(0.0..d.end.max(1e-9), 0.0..100.0)?;
+    let by_shard = !d.labels.is_empty();
     chart
         .configure_mesh()
         .disable_mesh()
         .x_desc(d.axis.desc())
-        .y_desc("hash key space (%)")
+        .y_desc(if by_shard {
+            "shard (by hash key range)"
+        } else {
+            "hash key space (%)"
+        })
         .x_label_formatter(&|v| fmt_num(*v))
-        .y_label_formatter(&|v| fmt_num(*v))
+        .y_label_formatter(&|v| if by_shard { String::new() } else { fmt_num(*v) })
         .label_style(text(LABEL_PX))
         .axis_desc_style(text(DESC_PX))
         .draw()?;
@@ -479,28 +577,25 @@ where
             UTILISATION.colors[class].filled(),
         )
     }))?;
-    if let Some((id, from, mid)) = &d.hottest {
-        // A label on a white box at the start of the hottest shard's band.
-        let (x, y) = chart.backend_coord(&(d.axis.x(*from), *mid));
-        let label = format!("hottest: {id}");
-        let style = text(LABEL_PX);
-        let w = left.estimate_text_size(&label, &style)?.0 as i32 + 10;
-        left.draw(&Rectangle::new(
-            [(x + 6, y - 10), (x + 6 + w, y + 10)],
-            WHITE.mix(0.85).filled(),
-        ))?;
-        left.draw(&Text::new(
-            label,
-            (x + 11, y),
-            style.pos(Pos::new(HPos::Left, VPos::Center)),
+    // Shard labels left of the plot, where the y axis's would be: nothing
+    // is drawn over the data.
+    for &(index, mid, hottest) in &d.labels {
+        let (x, y) = chart.backend_coord(&(0.0, mid));
+        let style = if hottest {
+            TextStyle::from((FONT, LABEL_PX, FontStyle::Bold)).color(&RED)
+        } else {
+            text(LABEL_PX)
+        };
+        root.draw(&Text::new(
+            index.to_string(),
+            (x - 8, y),
+            style.pos(Pos::new(HPos::Right, VPos::Center)),
         ))?;
     }
-    draw_key(
-        &right,
-        "offered / limit",
-        &UTILISATION,
-        Some("no shard open"),
-    )?;
+    let key = root
+        .split_horizontally(w.saturating_sub(TIME_RIGHT_PX) + 6)
+        .1;
+    draw_key(&key, "offered / limit", &UTILISATION, Some("no shard open"))?;
     Ok(())
 }
 
@@ -650,7 +745,7 @@ where
     let max = d.steps.iter().map(|p| p.1).fold(1.0, f64::max);
     // Room above the line for the legend.
     let top = (max * 1.4).max(max + 2.0);
-    let mut chart = frame(root, title, 60).build_cartesian_2d(0.0..d.end.max(1e-9), 0.0..top)?;
+    let mut chart = time_frame(root, title).build_cartesian_2d(0.0..d.end.max(1e-9), 0.0..top)?;
     // Whole shards only on the axis.
     time_mesh(&mut chart, &d.axis.desc(), "open shards", &|v| {
         if (v - v.round()).abs() < 1e-6 {

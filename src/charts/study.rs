@@ -6,9 +6,9 @@ use plotters::prelude::*;
 use plotters::style::text_anchor::{HPos, Pos, VPos};
 
 use super::{
-    Body, Chart, ChartError, DESC_PX, DrawResult, GREEN, GRID, INK, LABEL_PX, LIGHT, ORANGE,
-    PURPLE, SERIES, THROTTLE, draw_empty, draw_key, fmt_num, fmt_pct, frame, legend, legend_box,
-    legend_line, text, y_top,
+    Body, Chart, ChartError, DASH, DESC_PX, DrawResult, GREEN, GRID, INK, LABEL_PX, LIGHT, ORANGE,
+    PURPLE, RateAxis, SERIES, THROTTLE, draw_empty, draw_key, fmt_num, fmt_pct, frame, ink_on,
+    legend, legend_box, legend_dashed, legend_line, text, y_top,
 };
 use crate::plan::{Estimate, Plan};
 use crate::sweep::{METRICS, SweepSummary};
@@ -80,7 +80,8 @@ pub fn plan_charts(plan: &Plan) -> Vec<Chart> {
         caption: format!(
             "Mean throttle rate of each candidate over {r} replications, with its 95 % \
              confidence interval (shaded); the green line is the recommendation, the dashed \
-             line the objective.{}",
+             line the objective. The rate axis is logarithmic (the bottom band is no \
+             throttling), so that an objective of 0.1 % can be read.{}",
             if log2 {
                 " The shard axis is logarithmic."
             } else {
@@ -99,16 +100,25 @@ pub fn plan_charts(plan: &Plan) -> Vec<Chart> {
         }),
     };
     let mut refs = Vec::new();
+    // An on-demand line that misses the objectives says so: a cost is no
+    // alternative if the stream throttles.
+    let on_demand = |name: &str, c: &crate::plan::Candidate| {
+        let verdict = if c.meets {
+            "meets the objectives".to_owned()
+        } else {
+            format!(
+                "MISSES the objectives ({} throttled)",
+                fmt_pct(c.throttle_rate.mean)
+            )
+        };
+        format!("{name}: ${:.2}, {verdict}", c.monthly_cost.mean)
+    };
     if let Some(c) = &plan.on_demand {
-        refs.push((
-            format!("on-demand: ${:.2}", c.monthly_cost.mean),
-            c.monthly_cost.mean,
-            ORANGE,
-        ));
+        refs.push((on_demand("on-demand", c), c.monthly_cost.mean, ORANGE));
     }
     if let Some(c) = &plan.on_demand_advantage {
         refs.push((
-            format!("on-demand Advantage: ${:.2}", c.monthly_cost.mean),
+            on_demand("on-demand Advantage", c),
             c.monthly_cost.mean,
             PURPLE,
         ));
@@ -123,7 +133,8 @@ pub fn plan_charts(plan: &Plan) -> Vec<Chart> {
             "Mean monthly cost of each provisioned candidate over {r} replications (95 % \
              interval shaded){}; the green line is the recommendation.",
             if plan.on_demand.is_some() {
-                ", and the same traffic on an on-demand stream as horizontal lines"
+                ", and the same traffic on an on-demand stream as dashed horizontal lines, each \
+                 labelled with whether it meets the objectives"
             } else {
                 ""
             }
@@ -287,7 +298,8 @@ pub fn sweep_charts(data: &SweepData<'_>) -> Result<Vec<Chart>, ChartError> {
             title: "Throttle rate against shard count".to_owned(),
             caption: format!(
                 "Mean throttle rate at each swept shard count{lines_note}, with 95 % confidence \
-                 intervals (shaded).{mean_note}"
+                 intervals (shaded), on a logarithmic axis (the bottom band is no \
+                 throttling).{mean_note}"
             ),
             body: Body::RateVsShards(VsShards {
                 log2,
@@ -345,8 +357,8 @@ pub fn sweep_charts(data: &SweepData<'_>) -> Result<Vec<Chart>, ChartError> {
                 data.summary.axes[0], data.summary.axes[1]
             ),
             caption: format!(
-                "Mean throttle rate at each combination of the first two axes{}; green is no \
-                 throttling, darker is more.",
+                "Mean throttle rate at each combination of the first two axes{}; the palest \
+                 (green) is no throttling, and darker is more.",
                 if rest.is_empty() {
                     String::new()
                 } else {
@@ -384,21 +396,26 @@ where
     let lo = d.x(all.iter().copied().fold(f64::INFINITY, f64::min));
     let hi = d.x(all.iter().copied().fold(0.0, f64::max));
     let pad = ((hi - lo) * 0.04).max(0.5);
-    let max = d
-        .lines
-        .iter()
-        .flat_map(|l| l.1.iter().map(|p| p.1 + p.2))
-        .chain(d.refs.iter().map(|r| r.1))
-        .fold(0.0, f64::max);
-    let floor = if d.money { 1.0 } else { 0.01 };
-    // Costs: more headroom, as horizontal reference lines run under the
-    // legend's corner too.
-    let top = if d.money {
-        y_top(max * 1.25, floor)
-    } else {
-        y_top(max, floor).min(1.0)
+    let values = || {
+        d.lines
+            .iter()
+            .flat_map(|l| l.1.iter().flat_map(|p| [p.1, p.1 + p.2, p.1 - p.2]))
+            .chain(d.refs.iter().map(|r| r.1))
     };
-    let mut chart = frame(root, title, 80).build_cartesian_2d(lo - pad..hi + pad, 0.0..top)?;
+    // Rates on a log axis (0.1 % and 90 % on one chart), money linear.
+    let rate = RateAxis::for_values(values());
+    let money = d.money;
+    let ymap = |v: f64| if money { v } else { rate.y(v) };
+    let (bottom, top) = if money {
+        // More headroom, as horizontal reference lines run under the
+        // legend's corner too.
+        let max = values().fold(0.0, f64::max);
+        (0.0, y_top(max * 1.25, 1.0))
+    } else {
+        let r = rate.range();
+        (r.start, r.end)
+    };
+    let mut chart = frame(root, title, 80).build_cartesian_2d(lo - pad..hi + pad, bottom..top)?;
     let log2 = d.log2;
     let x_label = |v: &f64| {
         // Only whole shard counts get a label.
@@ -409,38 +426,43 @@ where
             String::new()
         }
     };
-    let money = d.money;
     let y_label = |v: &f64| {
         if money {
             format!("${}", fmt_num(*v))
         } else {
-            fmt_pct(*v)
+            rate.label(*v)
         }
     };
-    chart
-        .configure_mesh()
-        .light_line_style(LIGHT)
+    let mut mesh = chart.configure_mesh();
+    mesh.light_line_style(LIGHT)
         .bold_line_style(GRID)
         .x_desc(if log2 { "shards (log scale)" } else { "shards" })
         .y_desc(if money {
             "USD per month (730 hours)"
         } else {
-            "attempts throttled"
+            "attempts throttled (log scale)"
         })
         .x_label_formatter(&x_label)
         .y_label_formatter(&y_label)
         .label_style(text(LABEL_PX))
-        .axis_desc_style(text(DESC_PX))
-        .draw()?;
+        .axis_desc_style(text(DESC_PX));
+    if !money {
+        mesh.y_labels(rate.decades() + 1);
+    }
+    mesh.draw()?;
     let (x0, x1) = (lo - pad, hi + pad);
     for (i, (name, pts)) in d.lines.iter().enumerate() {
         let color = SERIES[i % SERIES.len()];
         if pts.iter().any(|p| p.2 > 0.0) {
             let mut band: Vec<(f64, f64)> = pts
                 .iter()
-                .map(|p| (d.x(p.0), (p.1 + p.2).min(top)))
+                .map(|p| (d.x(p.0), ymap(p.1 + p.2).min(top)))
                 .collect();
-            band.extend(pts.iter().rev().map(|p| (d.x(p.0), (p.1 - p.2).max(0.0))));
+            band.extend(
+                pts.iter()
+                    .rev()
+                    .map(|p| (d.x(p.0), ymap((p.1 - p.2).max(0.0)).max(bottom))),
+            );
             chart.draw_series(std::iter::once(Polygon::new(
                 band,
                 color.mix(0.18).filled(),
@@ -448,26 +470,30 @@ where
         }
         let style = color.stroke_width(2);
         chart
-            .draw_series(LineSeries::new(pts.iter().map(|p| (d.x(p.0), p.1)), style))?
+            .draw_series(LineSeries::new(
+                pts.iter().map(|p| (d.x(p.0), ymap(p.1))),
+                style,
+            ))?
             .label(name.clone())
             .legend(legend_line(style));
         chart.draw_series(
             pts.iter()
-                .map(|p| Circle::new((d.x(p.0), p.1), 4, color.filled())),
+                .map(|p| Circle::new((d.x(p.0), ymap(p.1)), 4, color.filled())),
         )?;
     }
     for (label, y, color) in &d.refs {
         let s = color.stroke_width(2);
+        let y = ymap(*y);
         chart
-            .draw_series(DashedLineSeries::new([(x0, *y), (x1, *y)], 8, 5, s))?
+            .draw_series(DashedLineSeries::new([(x0, y), (x1, y)], DASH.0, DASH.1, s))?
             .label(label.clone())
-            .legend(legend_line(s));
+            .legend(legend_dashed(s));
     }
     if let Some(n) = d.recommended {
         let x = d.x(f64::from(n));
         let s = GREEN.stroke_width(2);
         chart
-            .draw_series(LineSeries::new([(x, 0.0), (x, top)], s))?
+            .draw_series(LineSeries::new([(x, bottom), (x, top)], s))?
             .label(format!("recommended: {n} shards"))
             .legend(legend_line(s));
     }
@@ -591,7 +617,7 @@ where
                 THROTTLE.colors[class].filled(),
             )))?;
             if nx <= LABELLED_CELLS && ny <= LABELLED_CELLS {
-                let color = if class >= 4 { WHITE } else { INK };
+                let color = ink_on(THROTTLE.colors[class]);
                 chart.draw_series(std::iter::once(Text::new(
                     cell_pct(*v),
                     (

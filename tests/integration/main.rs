@@ -15,6 +15,7 @@ mod interrupt;
 mod layers;
 mod library;
 mod ondemand;
+mod page;
 mod plan;
 mod properties;
 mod reshard;
