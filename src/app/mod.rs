@@ -25,6 +25,7 @@ mod compare;
 mod output;
 mod plan;
 mod run;
+mod shell;
 mod sweep;
 mod temps;
 mod tools;
@@ -35,9 +36,18 @@ pub use check::{CheckArgs, ValidateArgs};
 pub use compare::CompareArgs;
 pub use plan::PlanArgs;
 pub use run::RunArgs;
+pub use shell::{CompletionsArgs, ManArgs};
 pub use sweep::{MergeArgs, SweepArgs};
 pub use tools::{DecodeSeqArgs, KeyLength, PricesArgs, QuotasArgs, ReshardArgs, ShardOfArgs};
 pub use trace::{TraceCommand, TraceHashArgs, TraceSummarizeArgs};
+
+/// The version `--version` prints: the crate's, and the git commit it was
+/// built from when built from a git checkout ("0.1.0 (abc1234)"; see
+/// build.rs).
+pub const VERSION: &str = concat!(
+    env!("CARGO_PKG_VERSION"),
+    env!("SHARDCAST_VERSION_SUFFIX")
+);
 
 /// Exit code for success.
 pub const EXIT_OK: u8 = 0;
@@ -53,7 +63,7 @@ pub const EXIT_ERROR: u8 = 2;
 /// 128-bit hash key ranges, shard lineage under SplitShard, MergeShards and
 /// UpdateShardCount, and the 56-digit sequence number layout.
 #[derive(Debug, Parser)]
-#[command(name = "shardcast", version, max_term_width = 100)]
+#[command(name = "shardcast", version = VERSION, max_term_width = 100)]
 pub struct Cli {
     /// The command to run.
     #[command(subcommand)]
@@ -110,6 +120,12 @@ pub enum Command {
     /// Print a built-in price table as a price file (TOML): the template for
     /// a region without one (edit it, then set `stream.prices` to its path).
     Prices(PricesArgs),
+    /// Print a shell completion script: e.g. `shardcast completions bash >
+    /// ~/.local/share/bash-completion/completions/shardcast`.
+    Completions(CompletionsArgs),
+    /// Print the manual page (roff): e.g. `shardcast man > shardcast.1`,
+    /// or `shardcast man run` for one command's.
+    Man(ManArgs),
 }
 
 /// Parses `args`, runs the command, prints any error as one line on stderr
@@ -171,6 +187,8 @@ pub fn run(cli: Cli, input: &mut dyn BufRead, out: &mut dyn Write) -> Result<boo
         Command::DecodeSeq(args) => tools::decode_seq(&args, out),
         Command::Quotas(args) => tools::quotas(&args, out),
         Command::Prices(args) => tools::prices(&args, out),
+        Command::Completions(args) => shell::completions(&args, out),
+        Command::Man(args) => shell::man(&args, out),
         Command::Trace(TraceCommand::Summarize(args)) => trace::summarize(&args, out),
         Command::Trace(TraceCommand::Hash(args)) => trace::hash(&args, out),
     }
