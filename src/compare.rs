@@ -47,6 +47,41 @@ pub(crate) struct Row {
     pub monthly_cost_usd: String,
     /// The `[slo]` verdict (empty without objectives).
     pub slo: String,
+    /// How far the run is from its objectives, to name the closest when
+    /// none meets them (not a column).
+    #[serde(skip)]
+    pub miss: Miss,
+}
+
+/// How far a run is from meeting its objectives: the number missed, then
+/// by how much (each miss's excess over its limit as a share of the limit,
+/// or the excess itself for a limit of 0, such as no failed records;
+/// summed).
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub(crate) struct Miss {
+    /// Objectives missed.
+    pub missed: usize,
+    /// Objectives set.
+    pub of: usize,
+    /// The summed relative excess.
+    pub excess: f64,
+}
+
+impl Miss {
+    fn of(checks: &[crate::analysis::SloCheck]) -> Miss {
+        let missed: Vec<_> = checks.iter().filter(|c| !c.pass()).collect();
+        Miss {
+            missed: missed.len(),
+            of: checks.len(),
+            excess: missed
+                .iter()
+                .map(|c| {
+                    let over = c.value - c.limit;
+                    if c.limit > 0.0 { over / c.limit } else { over }
+                })
+                .sum(),
+        }
+    }
 }
 
 /// The row of one run.
@@ -70,6 +105,7 @@ pub(crate) fn row(file: &str, scenario: &Scenario, outcome: &Outcome, report: &R
         shards_end: report.analysis.summary.shards_at_end,
         monthly_cost_usd: format!("{:.2}", m.monthly_cost),
         slo: report.analysis.summary.slo.clone(),
+        miss: Miss::of(&report.slo),
     }
 }
 
@@ -114,16 +150,44 @@ pub(crate) fn render_markdown(rows: &[Row]) -> String {
              engine within the tolerances in docs/engines.md.\n",
         );
     }
-    let best = rows.iter().filter(|r| r.slo == "pass").min_by(|a, b| {
-        let cost = |r: &Row| r.monthly_cost_usd.parse::<f64>().unwrap_or(f64::INFINITY);
-        cost(a).total_cmp(&cost(b))
+    let cost = |r: &Row| r.monthly_cost_usd.parse::<f64>().unwrap_or(f64::INFINITY);
+    let best = rows
+        .iter()
+        .filter(|r| r.slo == "pass")
+        .min_by(|a, b| cost(a).total_cmp(&cost(b)));
+    // Ties go to the earlier row (min_by keeps the first).
+    let closest = rows.iter().filter(|r| r.miss.missed > 0).min_by(|a, b| {
+        a.miss
+            .missed
+            .cmp(&b.miss.missed)
+            .then(a.miss.excess.total_cmp(&b.miss.excess))
+            .then(cost(a).total_cmp(&cost(b)))
     });
-    if let Some(b) = best {
-        let _ = writeln!(
-            t,
-            "\nCheapest that meets its objectives: **{}**, ${} a month.",
-            b.scenario, b.monthly_cost_usd
-        );
+    match (best, closest) {
+        (Some(b), _) => {
+            let _ = writeln!(
+                t,
+                "\nCheapest that meets its objectives: **{}**, ${} a month.",
+                b.scenario, b.monthly_cost_usd
+            );
+        }
+        // Said rather than left out: a reader looks for this line.
+        (None, Some(c)) => {
+            let _ = writeln!(
+                t,
+                "\nNone meets its objectives; closest is **{}** (misses {} of {}: {}), ${} a month.",
+                c.scenario,
+                c.miss.missed,
+                c.miss.of,
+                c.slo.trim_start_matches("fail: "),
+                c.monthly_cost_usd
+            );
+        }
+        (None, None) => {
+            if !rows.is_empty() {
+                t.push_str("\nNo scenario has objectives (`[slo]`): none is judged.\n");
+            }
+        }
     }
     t
 }

@@ -11,6 +11,7 @@ mod builder;
 mod check;
 mod consumers;
 pub(crate) mod grid;
+pub(crate) mod hints;
 mod imports;
 mod keys;
 mod producers;
