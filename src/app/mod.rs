@@ -51,7 +51,8 @@ pub const VERSION: &str = concat!(
 
 /// Exit code for success.
 pub const EXIT_OK: u8 = 0;
-/// Exit code of `check` when an objective or a baseline comparison fails.
+/// Exit code of `check` when an objective or a baseline comparison fails,
+/// and of `plan` when no shard count in its range meets the objectives.
 pub const EXIT_FAIL: u8 = 1;
 /// Exit code for bad input or any other error.
 pub const EXIT_ERROR: u8 = 2;
@@ -80,7 +81,8 @@ pub enum Command {
     Validate(ValidateArgs),
     /// Find the smallest shard count that meets the scenario's `[slo]`, with
     /// replications, confidence intervals and costs; writes plan.csv and
-    /// plan.md.
+    /// plan.md. Exit code 0 with a recommendation, 1 when no count from
+    /// --min-shards to --max-shards meets the objectives, 2 on an error.
     Plan(PlanArgs),
     /// The CI gate: run scenarios and judge each against its `[slo]` and,
     /// with --baseline, against committed values. Exit code 0 when every
@@ -172,13 +174,26 @@ fn is_broken_pipe(err: &anyhow::Error) -> bool {
 }
 
 /// Runs a parsed command, reading `--stdin` input from `input` and writing
-/// results to `out`. `Ok(false)`: the command ran, and a check failed.
+/// results to `out`. `Ok(false)`: the command ran, and a check failed (or a
+/// plan found no shard count meeting the objectives).
 pub fn run(cli: Cli, input: &mut dyn BufRead, out: &mut dyn Write) -> Result<bool> {
+    // A scenario named `-` is read from `input`, once, before the command
+    // starts (see [`load_text`]).
+    let text = if cli.command.scenario_from_stdin() {
+        let bytes = read_stdin(input).map_err(|source| ScenarioError::Read {
+            path: STDIN_NAME.into(),
+            source,
+        })?;
+        Some(bytes)
+    } else {
+        None
+    };
+    STDIN_SCENARIO.with(|s| *s.borrow_mut() = text);
     match cli.command {
         Command::Run(args) => run::run(&args, out),
         Command::Validate(args) => check::validate(&args, out),
         Command::Check(args) => return check::check(&args, out),
-        Command::Plan(args) => plan::plan(&args, out),
+        Command::Plan(args) => return plan::plan(&args, out),
         Command::Compare(args) => compare::compare(&args, out),
         Command::Sweep(args) => sweep::sweep(&args, out),
         Command::Merge(args) => sweep::merge(&args, out),
@@ -195,6 +210,93 @@ pub fn run(cli: Cli, input: &mut dyn BufRead, out: &mut dyn Write) -> Result<boo
     .map(|()| true)
 }
 
+impl Command {
+    /// Whether one of the command's scenario files is `-` (stdin).
+    fn scenario_from_stdin(&self) -> bool {
+        let files: &[std::path::PathBuf] = match self {
+            Command::Run(a) => std::slice::from_ref(&a.file),
+            Command::Validate(a) => std::slice::from_ref(&a.file),
+            Command::Plan(a) => std::slice::from_ref(&a.file),
+            Command::Sweep(a) => std::slice::from_ref(&a.file),
+            Command::Check(a) => &a.files,
+            Command::Compare(a) => &a.files,
+            _ => &[],
+        };
+        files.iter().any(|f| is_stdin(f))
+    }
+}
+
+/// How a scenario read from stdin is named in messages and reports.
+const STDIN_NAME: &str = "<stdin>";
+
+thread_local! {
+    /// The bytes of a scenario named `-`, read from the command's input by
+    /// [`run`] before the command starts. The commands read their files by
+    /// path; this is the one input that has none. Loading happens on the
+    /// thread that called [`run`], before any worker starts.
+    static STDIN_SCENARIO: std::cell::RefCell<Option<Vec<u8>>> =
+        const { std::cell::RefCell::new(None) };
+}
+
+/// Whether `path` is `-`: stdin.
+fn is_stdin(path: &Path) -> bool {
+    path.as_os_str() == "-"
+}
+
+/// The path a scenario's messages name (`<stdin>` for `-`). Files the
+/// scenario names are relative to its directory: for stdin, the current
+/// one.
+fn shown_path(path: &Path) -> &Path {
+    if is_stdin(path) {
+        Path::new(STDIN_NAME)
+    } else {
+        path
+    }
+}
+
+/// The stand-in for a scenario file's path when naming its default output
+/// directory: `-` gives the scenario's `name`, kept to characters safe in a
+/// file name (`reports/NAME`).
+fn named(path: &Path, scenario: &Scenario) -> std::path::PathBuf {
+    if !is_stdin(path) {
+        return path.to_owned();
+    }
+    let safe: String = scenario
+        .name
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '-' || c == '_' {
+                c
+            } else {
+                '-'
+            }
+        })
+        .collect();
+    let safe = safe.trim_matches('-');
+    std::path::PathBuf::from(format!(
+        "{}.toml",
+        if safe.is_empty() { "stdin" } else { safe }
+    ))
+}
+
+/// All of `input`, up to the limit on files read whole.
+fn read_stdin(input: &mut dyn BufRead) -> io::Result<Vec<u8>> {
+    use std::io::Read;
+    let limit = crate::scenario::MAX_FILE_BYTES;
+    let mut bytes = Vec::new();
+    input.take(limit + 1).read_to_end(&mut bytes)?;
+    if bytes.len() as u64 > limit {
+        return Err(io::Error::new(
+            io::ErrorKind::FileTooLarge,
+            format!(
+                "larger than {} MiB, the most read of a file read whole",
+                limit >> 20
+            ),
+        ));
+    }
+    Ok(bytes)
+}
+
 /// The scenario and the MD5 of its inputs.
 fn load(path: &Path) -> Result<(Scenario, String)> {
     load_text(path).map(|(s, md5, _)| (s, md5))
@@ -202,11 +304,18 @@ fn load(path: &Path) -> Result<(Scenario, String)> {
 
 /// The scenario, the MD5 of its inputs and its text.
 fn load_text(path: &Path) -> Result<(Scenario, String, String)> {
+    let stdin = is_stdin(path)
+        .then(|| STDIN_SCENARIO.with(|s| s.borrow().clone()))
+        .flatten();
+    let path = shown_path(path);
     let read = |source| ScenarioError::Read {
         path: path.to_owned(),
         source,
     };
-    let bytes = crate::scenario::read_bounded(path).map_err(read)?;
+    let bytes = match stdin {
+        Some(bytes) => bytes,
+        None => crate::scenario::read_bounded(path).map_err(read)?,
+    };
     let text = crate::scenario::utf8(bytes.clone()).map_err(read)?;
     let scenario = Scenario::parse(&text, path)?;
     // The scenario and every file it reads: a change to a trace or an
