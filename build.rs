@@ -14,7 +14,9 @@ fn main() {
     let own = git(&["rev-parse", "--show-toplevel"])
         .zip(std::env::var_os("CARGO_MANIFEST_DIR"))
         .is_some_and(|(top, dir)| same_dir(Path::new(&top), Path::new(&dir)));
-    let commit = own.then(|| git(&["rev-parse", "--short", "HEAD"])).flatten();
+    let commit = own
+        .then(|| git(&["rev-parse", "--short", "HEAD"]))
+        .flatten();
     let suffix = commit
         .as_deref()
         .map(|c| format!(" ({c})"))

@@ -44,10 +44,7 @@ pub use trace::{TraceCommand, TraceHashArgs, TraceSummarizeArgs};
 /// The version `--version` prints: the crate's, and the git commit it was
 /// built from when built from a git checkout ("0.1.0 (abc1234)"; see
 /// build.rs).
-pub const VERSION: &str = concat!(
-    env!("CARGO_PKG_VERSION"),
-    env!("SHARDCAST_VERSION_SUFFIX")
-);
+pub const VERSION: &str = concat!(env!("CARGO_PKG_VERSION"), env!("SHARDCAST_VERSION_SUFFIX"));
 
 /// Exit code for success.
 pub const EXIT_OK: u8 = 0;

@@ -78,7 +78,13 @@ pub(crate) fn sweep(args: &SweepArgs, out: &mut dyn Write) -> Result<()> {
     let replications = args.replications.or(file_reps).unwrap_or(1);
     let pool = args.threads.pool()?;
     // Every point is validated before anything runs.
-    let mut sweep = Sweep::new(&text, super::shown_path(&args.file), &md5, axes, replications)?;
+    let mut sweep = Sweep::new(
+        &text,
+        super::shown_path(&args.file),
+        &md5,
+        axes,
+        replications,
+    )?;
     // The points are the file with the grid written in, parsed again:
     // `--engine` applies to each.
     for point in &mut sweep.points {
