@@ -136,7 +136,7 @@ fn r16_a_number_without_its_unit_gets_the_value_with_one() {
 }
 
 #[test]
-fn r16_a_missing_trace_is_named_by_its_full_path() {
+fn r16_a_missing_file_is_named_by_its_full_path() {
     // Run from another directory than the scenario's: the relative name
     // alone would point the user at the wrong place.
     let dir = tempfile::tempdir().unwrap();
@@ -162,6 +162,38 @@ fn r16_a_missing_trace_is_named_by_its_full_path() {
         "{e}"
     );
     assert!(e.contains("trace.file"), "{e}");
+    // So is a missing scenario, or a price file it names.
+    let out = shardcast()
+        .args(["validate", "scn/gone.toml"])
+        .current_dir(dir.path())
+        .assert()
+        .code(2)
+        .get_output()
+        .clone();
+    let e = String::from_utf8(out.stderr).unwrap();
+    let full = std::path::absolute(sub.join("gone.toml")).unwrap();
+    assert!(
+        e.contains(&format!("no such file: {}", full.display())),
+        "{e}"
+    );
+    std::fs::write(
+        sub.join("p.toml"),
+        small("p", "100/s", "").replace("[stream]\n", "[stream]\nprices = \"eu.toml\"\n"),
+    )
+    .unwrap();
+    let out = shardcast()
+        .args(["validate", "scn/p.toml"])
+        .current_dir(dir.path())
+        .assert()
+        .code(2)
+        .get_output()
+        .clone();
+    let e = String::from_utf8(out.stderr).unwrap();
+    let full = std::path::absolute(sub.join("eu.toml")).unwrap();
+    assert!(
+        e.contains(&format!("no such file: {}", full.display())) && e.contains("stream.prices"),
+        "{e}"
+    );
 }
 
 #[test]
