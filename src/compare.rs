@@ -191,3 +191,74 @@ pub(crate) fn render_markdown(rows: &[Row]) -> String {
     }
     t
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn row(name: &str, cost: &str, slo: &str, miss: Miss) -> Row {
+        Row {
+            scenario: name.to_owned(),
+            file: format!("{name}.toml"),
+            seed: 1,
+            engine: "record",
+            throttle_rate: "0.000000".to_owned(),
+            records_failed: 0,
+            latency_p99_ms: "1".to_owned(),
+            peak_shard_utilisation: "0.5000".to_owned(),
+            records_lost: 0,
+            max_iterator_age_s: "0.0".to_owned(),
+            requests_accepted: 0,
+            requests_rejected: 0,
+            shards_start: 1,
+            shards_end: 1,
+            monthly_cost_usd: cost.to_owned(),
+            slo: slo.to_owned(),
+            miss,
+        }
+    }
+
+    fn miss(missed: usize, of: usize, excess: f64) -> Miss {
+        Miss { missed, of, excess }
+    }
+
+    #[test]
+    fn r16_closest_is_fewest_misses_then_least_excess_then_cheapest() {
+        let rows = [
+            // Misses by very little, but two objectives.
+            row(
+                "two",
+                "10.00",
+                "fail: a 1.1 > 1; b 1.1 > 1",
+                miss(2, 2, 0.2),
+            ),
+            row("big", "10.00", "fail: a 9 > 1", miss(1, 2, 8.0)),
+            row("small", "50.00", "fail: a 2 > 1", miss(1, 2, 1.0)),
+            row("small-cheap", "40.00", "fail: a 2 > 1", miss(1, 2, 1.0)),
+            row("none", "1.00", "", Miss::default()),
+        ];
+        let md = render_markdown(&rows);
+        assert!(
+            md.ends_with(
+                "\nNone meets its objectives; closest is **small-cheap** (misses 1 of 2: a 2 > 1), $40.00 a month.\n"
+            ),
+            "{md}"
+        );
+        assert!(!md.contains("Cheapest"), "{md}");
+        // Without objectives anywhere: said so.
+        let md = render_markdown(&rows[4..]);
+        assert!(
+            md.ends_with("\nNo scenario has objectives (`[slo]`): none is judged.\n"),
+            "{md}"
+        );
+        // One passes: the cheapest that passes, and no closest.
+        let mut rows = rows.to_vec();
+        rows[1].slo = "pass".to_owned();
+        rows[1].miss = miss(0, 2, 0.0);
+        let md = render_markdown(&rows);
+        assert!(
+            md.ends_with("\nCheapest that meets its objectives: **big**, $10.00 a month.\n"),
+            "{md}"
+        );
+    }
+}

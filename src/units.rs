@@ -47,7 +47,8 @@ impl FromStr for Duration {
         // 10s), and says little about a bad point: check the form first.
         check_form(s, Spaces::BetweenTerms)
             .map_err(|why| format!("invalid duration {s:?}: {why}; {form}"))?;
-        if is_number(s) {
+        // "0" alone is zero in any unit.
+        if is_number(s) && s != "0" {
             return Err(format!(
                 "invalid duration {s:?}: no unit; write \"{s}s\", \"{s}ms\", \"{s}m\" or \"{s}h\""
             ));
@@ -277,6 +278,31 @@ deserialize_from_str!(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn r16_a_bare_number_gets_a_unit_hint() {
+        let e = "60".parse::<Duration>().unwrap_err();
+        assert!(e.contains("write \"60s\""), "{e}");
+        let e = "1.5".parse::<Duration>().unwrap_err();
+        assert!(e.contains("write \"1.5s\""), "{e}");
+        // "0" alone is still zero.
+        assert_eq!("0".parse::<Duration>().unwrap(), Duration(0));
+        let e = "3000".parse::<Rate>().unwrap_err();
+        assert!(e.contains("write \"3000/s\""), "{e}");
+        // A size without a unit is bytes, as before.
+        assert_eq!("512".parse::<Bytes>().unwrap(), Bytes(512));
+        #[derive(Debug, serde::Deserialize)]
+        #[allow(dead_code)] // read only through Debug
+        struct T {
+            d: Duration,
+        }
+        let e = toml::from_str::<T>("d = 60").unwrap_err().to_string();
+        assert!(e.contains("such as \"60s\""), "{e}");
+        let e = toml::from_str::<T>("d = 2.5").unwrap_err().to_string();
+        assert!(e.contains("such as \"2.5s\""), "{e}");
+        let ok: T = toml::from_str("d = \"2s\"").unwrap();
+        assert_eq!(ok.d, Duration::from_secs(2));
+    }
 
     #[test]
     fn durations() {
