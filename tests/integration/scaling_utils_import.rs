@@ -239,7 +239,7 @@ fn refused(json: Option<&str>, toml: &str, needles: &[&str]) -> String {
 #[test]
 fn bad_imports_are_clear_errors() {
     // The scenario's [autoscaling] table starts on line 16.
-    let missing = refused(
+    refused(
         None,
         IMPORT,
         &[
