@@ -346,16 +346,15 @@ fn r16_a_scenario_named_dash_is_read_from_stdin() {
         .success();
 }
 
-/// `git rev-parse --short HEAD` in the crate's directory, if git works
-/// there.
-fn git_head() -> Option<String> {
+/// `git ARGS` in the crate's directory: its trimmed stdout if it succeeds.
+fn git(args: &[&str]) -> Option<String> {
     let out = std::process::Command::new("git")
-        .args(["rev-parse", "--short", "HEAD"])
+        .args(args)
         .current_dir(env!("CARGO_MANIFEST_DIR"))
         .output()
         .ok()?;
-    let head = String::from_utf8(out.stdout).ok()?.trim().to_owned();
-    (out.status.success() && !head.is_empty()).then_some(head)
+    let text = String::from_utf8(out.stdout).ok()?.trim().to_owned();
+    out.status.success().then_some(text)
 }
 
 #[test]
@@ -367,16 +366,30 @@ fn r16_version_names_the_commit() {
         .get_output()
         .clone();
     let version = String::from_utf8(out.stdout).unwrap();
+    let version = version.trim();
+    assert_eq!(version, format!("shardcast {}", shardcast::app::VERSION));
     let plain = format!("shardcast {}", env!("CARGO_PKG_VERSION"));
-    match git_head() {
-        // Built from this checkout: its commit, as `git` prints it.
-        Some(head) => assert_eq!(version.trim(), format!("{plain} ({head})")),
+    if git(&["rev-parse", "--short", "HEAD"]).is_none_or(|h| h.is_empty()) {
         // Not a checkout, or no git: the version alone.
-        None => assert_eq!(version.trim(), plain),
+        assert_eq!(version, plain);
+        return;
     }
-    assert_eq!(
-        version.trim(),
-        format!("shardcast {}", shardcast::app::VERSION)
+    // Built from this checkout: a commit of it, in short form. HEAD
+    // itself, unless a commit was made since the build (then an
+    // ancestor of HEAD).
+    let commit = version
+        .strip_prefix(&format!("{plain} ("))
+        .and_then(|r| r.strip_suffix(')'))
+        .unwrap_or_else(|| panic!("no commit in {version:?}"));
+    assert!(
+        commit.len() >= 7 && commit.chars().all(|c| c.is_ascii_hexdigit()),
+        "{version}"
+    );
+    let full = git(&["rev-parse", "--verify", &format!("{commit}^{{commit}}")])
+        .unwrap_or_else(|| panic!("{commit} is not a commit of this repository"));
+    assert!(
+        git(&["merge-base", "--is-ancestor", &full, "HEAD"]).is_some(),
+        "{commit} is not HEAD or an ancestor of it"
     );
 }
 
