@@ -48,6 +48,12 @@ pub(crate) fn man(args: &ManArgs, out: &mut dyn Write) -> Result<()> {
         };
         cmd = sub.version(VERSION);
     }
+    // The page's NAME line is "shardcast - ABOUT": without the name the
+    // help's first line starts with.
+    let about = cmd.get_about().map(ToString::to_string);
+    if let Some(rest) = about.as_deref().and_then(|a| a.strip_prefix("shardcast: ")) {
+        cmd = cmd.about(rest.trim_end_matches('.').to_owned());
+    }
     clap_mangen::Man::new(cmd)
         .render(out)
         .context("writing the manual page")

@@ -422,6 +422,10 @@ fn r16_completions_and_the_manual_page() {
         .clone();
     let page = String::from_utf8(out.stdout).unwrap();
     assert!(page.contains(".TH shardcast 1"), "{page}");
+    assert!(
+        page.contains(".SH NAME\nshardcast \\- a deterministic simulator"),
+        "{page}"
+    );
     assert!(page.contains(shardcast::app::VERSION), "{page}");
     for section in [".SH NAME", ".SH SYNOPSIS", ".SH SUBCOMMANDS"] {
         assert!(page.contains(section), "{section}");
