@@ -201,8 +201,8 @@ pub fn run(cli: Cli, input: &mut dyn BufRead, out: &mut dyn Write) -> Result<boo
         Command::Prices(args) => tools::prices(&args, out),
         Command::Completions(args) => shell::completions(&args, out),
         Command::Man(args) => shell::man(&args, out),
-        Command::Trace(TraceCommand::Summarize(args)) => trace::summarize(&args, out),
-        Command::Trace(TraceCommand::Hash(args)) => trace::hash(&args, out),
+        Command::Trace(TraceCommand::Summarize(args)) => trace::summarize(&args, input, out),
+        Command::Trace(TraceCommand::Hash(args)) => trace::hash(&args, input, out),
     }
     .map(|()| true)
 }

@@ -470,3 +470,75 @@ fn r16_licence_files_match_the_crate_licence() {
     assert!(apache.contains("Apache License") && apache.contains("Version 2.0, January 2004"));
     assert!(apache.contains("END OF TERMS AND CONDITIONS"));
 }
+
+#[test]
+fn r16_a_trace_named_dash_is_read_from_stdin() {
+    let trace = Path::new(env!("CARGO_MANIFEST_DIR")).join("scenarios/traces/orders.csv");
+    let text = std::fs::read_to_string(&trace).unwrap();
+    let from_file = shardcast()
+        .args(["trace", "summarize", "--shards", "4"])
+        .arg(&trace)
+        .assert()
+        .success()
+        .get_output()
+        .stdout
+        .clone();
+    let from_stdin = shardcast()
+        .args([
+            "trace",
+            "summarize",
+            "-",
+            "--format",
+            "csv",
+            "--shards",
+            "4",
+        ])
+        .write_stdin(text.clone())
+        .assert()
+        .success()
+        .get_output()
+        .stdout
+        .clone();
+    // The same summary, the file named `<stdin>`.
+    let from_file = String::from_utf8(from_file).unwrap();
+    let from_stdin = String::from_utf8(from_stdin).unwrap();
+    assert_eq!(
+        from_stdin,
+        from_file.replacen(&trace.display().to_string(), "<stdin>", 1)
+    );
+    // `trace hash` too: the same copy.
+    let dir = tempfile::tempdir().unwrap();
+    for (input, name) in [("-", "a.csv"), (trace.to_str().unwrap(), "b.csv")] {
+        shardcast()
+            .args(["trace", "hash", input, "--format", "csv", "--out"])
+            .arg(dir.path().join(name))
+            .write_stdin(text.clone())
+            .assert()
+            .success();
+    }
+    assert_eq!(
+        std::fs::read(dir.path().join("a.csv")).unwrap(),
+        std::fs::read(dir.path().join("b.csv")).unwrap()
+    );
+    // Without --format: refused, nothing read.
+    shardcast()
+        .args(["trace", "summarize", "-"])
+        .write_stdin(text)
+        .assert()
+        .code(2)
+        .stderr(predicates::str::contains("needs --format csv or jsonl"));
+    // An error in it names `<stdin>` and the line, not a temporary file.
+    let out = shardcast()
+        .args(["trace", "summarize", "-", "--format", "csv"])
+        .write_stdin("timestamp,key,size\nx,a,1\n")
+        .assert()
+        .code(2)
+        .get_output()
+        .clone();
+    let e = String::from_utf8(out.stderr).unwrap();
+    assert!(
+        e.starts_with("error: trace <stdin> line 2: bad timestamp"),
+        "{e}"
+    );
+    assert!(!e.contains("shardcast-stdin"), "{e}");
+}
