@@ -97,7 +97,7 @@ pub fn load_baseline(path: &Path) -> Result<Baseline, BaselineError> {
             .matches('\n')
             .count()
             + 1,
-        message: e.message().trim().to_owned(),
+        message: crate::scenario::hints::humanize(e.message().trim()),
     })?;
     for (scenario, metrics) in &baseline {
         for (metric, entry) in metrics {

@@ -47,6 +47,41 @@ pub(crate) struct Row {
     pub monthly_cost_usd: String,
     /// The `[slo]` verdict (empty without objectives).
     pub slo: String,
+    /// How far the run is from its objectives, to name the closest when
+    /// none meets them (not a column).
+    #[serde(skip)]
+    pub miss: Miss,
+}
+
+/// How far a run is from meeting its objectives: the number missed, then
+/// by how much (each miss's excess over its limit as a share of the limit,
+/// or the excess itself for a limit of 0, such as no failed records;
+/// summed).
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub(crate) struct Miss {
+    /// Objectives missed.
+    pub missed: usize,
+    /// Objectives set.
+    pub of: usize,
+    /// The summed relative excess.
+    pub excess: f64,
+}
+
+impl Miss {
+    fn of(checks: &[crate::analysis::SloCheck]) -> Miss {
+        let missed: Vec<_> = checks.iter().filter(|c| !c.pass()).collect();
+        Miss {
+            missed: missed.len(),
+            of: checks.len(),
+            excess: missed
+                .iter()
+                .map(|c| {
+                    let over = c.value - c.limit;
+                    if c.limit > 0.0 { over / c.limit } else { over }
+                })
+                .sum(),
+        }
+    }
 }
 
 /// The row of one run.
@@ -70,6 +105,7 @@ pub(crate) fn row(file: &str, scenario: &Scenario, outcome: &Outcome, report: &R
         shards_end: report.analysis.summary.shards_at_end,
         monthly_cost_usd: format!("{:.2}", m.monthly_cost),
         slo: report.analysis.summary.slo.clone(),
+        miss: Miss::of(&report.slo),
     }
 }
 
@@ -114,16 +150,115 @@ pub(crate) fn render_markdown(rows: &[Row]) -> String {
              engine within the tolerances in docs/engines.md.\n",
         );
     }
-    let best = rows.iter().filter(|r| r.slo == "pass").min_by(|a, b| {
-        let cost = |r: &Row| r.monthly_cost_usd.parse::<f64>().unwrap_or(f64::INFINITY);
-        cost(a).total_cmp(&cost(b))
+    let cost = |r: &Row| r.monthly_cost_usd.parse::<f64>().unwrap_or(f64::INFINITY);
+    let best = rows
+        .iter()
+        .filter(|r| r.slo == "pass")
+        .min_by(|a, b| cost(a).total_cmp(&cost(b)));
+    // Ties go to the earlier row (min_by keeps the first).
+    let closest = rows.iter().filter(|r| r.miss.missed > 0).min_by(|a, b| {
+        a.miss
+            .missed
+            .cmp(&b.miss.missed)
+            .then(a.miss.excess.total_cmp(&b.miss.excess))
+            .then(cost(a).total_cmp(&cost(b)))
     });
-    if let Some(b) = best {
-        let _ = writeln!(
-            t,
-            "\nCheapest that meets its objectives: **{}**, ${} a month.",
-            b.scenario, b.monthly_cost_usd
-        );
+    match (best, closest) {
+        (Some(b), _) => {
+            let _ = writeln!(
+                t,
+                "\nCheapest that meets its objectives: **{}**, ${} a month.",
+                b.scenario, b.monthly_cost_usd
+            );
+        }
+        // Said rather than left out: a reader looks for this line.
+        (None, Some(c)) => {
+            let _ = writeln!(
+                t,
+                "\nNone meets its objectives; closest is **{}** (misses {} of {}: {}), ${} a month.",
+                c.scenario,
+                c.miss.missed,
+                c.miss.of,
+                c.slo.trim_start_matches("fail: "),
+                c.monthly_cost_usd
+            );
+        }
+        (None, None) => {
+            if !rows.is_empty() {
+                t.push_str("\nNo scenario has objectives (`[slo]`): none is judged.\n");
+            }
+        }
     }
     t
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn row(name: &str, cost: &str, slo: &str, miss: Miss) -> Row {
+        Row {
+            scenario: name.to_owned(),
+            file: format!("{name}.toml"),
+            seed: 1,
+            engine: "record",
+            throttle_rate: "0.000000".to_owned(),
+            records_failed: 0,
+            latency_p99_ms: "1".to_owned(),
+            peak_shard_utilisation: "0.5000".to_owned(),
+            records_lost: 0,
+            max_iterator_age_s: "0.0".to_owned(),
+            requests_accepted: 0,
+            requests_rejected: 0,
+            shards_start: 1,
+            shards_end: 1,
+            monthly_cost_usd: cost.to_owned(),
+            slo: slo.to_owned(),
+            miss,
+        }
+    }
+
+    fn miss(missed: usize, of: usize, excess: f64) -> Miss {
+        Miss { missed, of, excess }
+    }
+
+    #[test]
+    fn r16_closest_is_fewest_misses_then_least_excess_then_cheapest() {
+        let rows = [
+            // Misses by very little, but two objectives.
+            row(
+                "two",
+                "10.00",
+                "fail: a 1.1 > 1; b 1.1 > 1",
+                miss(2, 2, 0.2),
+            ),
+            row("big", "10.00", "fail: a 9 > 1", miss(1, 2, 8.0)),
+            row("small", "50.00", "fail: a 2 > 1", miss(1, 2, 1.0)),
+            row("small-cheap", "40.00", "fail: a 2 > 1", miss(1, 2, 1.0)),
+            row("none", "1.00", "", Miss::default()),
+        ];
+        let md = render_markdown(&rows);
+        assert!(
+            md.ends_with(
+                "\nNone meets its objectives; closest is **small-cheap** (misses 1 of 2: a 2 > 1), $40.00 a month.\n"
+            ),
+            "{md}"
+        );
+        assert!(!md.contains("Cheapest"), "{md}");
+        // Without objectives anywhere: said so.
+        let md = render_markdown(&rows[4..]);
+        assert!(
+            md.ends_with("\nNo scenario has objectives (`[slo]`): none is judged.\n"),
+            "{md}"
+        );
+        // One passes: the cheapest that passes, and no closest.
+        let mut rows = rows.to_vec();
+        rows[1].slo = "pass".to_owned();
+        rows[1].miss = miss(0, 2, 0.0);
+        let md = render_markdown(&rows);
+        assert!(
+            md.ends_with("\nCheapest that meets its objectives: **big**, $10.00 a month.\n"),
+            "{md}"
+        );
+    }
 }

@@ -47,6 +47,12 @@ impl FromStr for Duration {
         // 10s), and says little about a bad point: check the form first.
         check_form(s, Spaces::BetweenTerms)
             .map_err(|why| format!("invalid duration {s:?}: {why}; {form}"))?;
+        // "0" alone is zero in any unit.
+        if is_number(s) && s != "0" {
+            return Err(format!(
+                "invalid duration {s:?}: no unit; write \"{s}s\", \"{s}ms\", \"{s}m\" or \"{s}h\""
+            ));
+        }
         let d = humantime::parse_duration(s)
             .map_err(|e| format!("invalid duration {s:?} ({e}): {form}"))?;
         u64::try_from(d.as_nanos())
@@ -122,6 +128,11 @@ fn check_form(s: &str, spaces: Spaces) -> Result<(), String> {
     Ok(())
 }
 
+/// Whether `s` is digits with an optional fraction and nothing else.
+fn is_number(s: &str) -> bool {
+    !s.is_empty() && s.parse::<f64>().is_ok() && s.chars().all(|c| c.is_ascii_digit() || c == '.')
+}
+
 /// Splits `"1.5 MiB"` into `(1.5, "MiB")`; the form was checked before.
 fn number_and_unit(s: &str) -> Option<(f64, &str)> {
     let end = s
@@ -183,6 +194,11 @@ impl FromStr for Rate {
     fn from_str(s: &str) -> Result<Self, Self::Err> {
         let form = "expected <number>/<unit>, a number of records (digits with an optional fraction) per s, sec, m, min or h, e.g. \"1000/s\", \"0.5/s\", \"60/min\"";
         check_form(s, Spaces::None).map_err(|why| format!("invalid rate {s:?}: {why}; {form}"))?;
+        if is_number(s) {
+            return Err(format!(
+                "invalid rate {s:?}: no time unit; write \"{s}/s\" (or \"{s}/min\", \"{s}/h\")"
+            ));
+        }
         let bad = || format!("invalid rate {s:?}: {form}");
         let (amount, per) = s.split_once('/').ok_or_else(bad)?;
         let (value, unit) = number_and_unit(amount).ok_or_else(bad)?;
@@ -207,22 +223,86 @@ impl fmt::Display for Rate {
     }
 }
 
+/// A bare number where a value with a unit belongs: the message shows the
+/// number written with a unit (`60` -> `"60s"`), the slip being a missing
+/// unit far more often than a wrong type.
+pub(crate) fn unit_hint(number: &str, kind: &str) -> String {
+    match kind {
+        "duration" => format!(
+            "{number} has no unit: write a duration as a string with one, such as \"{number}s\" or \"{number}ms\""
+        ),
+        "size" => format!(
+            "{number} is not a string: write a size as a string, such as \"{number}B\" or \"{number}KiB\""
+        ),
+        _ => format!(
+            "{number} has no time unit: write a rate as records per second, minute or hour, such as \"{number}/s\""
+        ),
+    }
+}
+
 macro_rules! deserialize_from_str {
-    ($($t:ty),*) => {$(
+    ($($t:ty => $kind:literal, $example:literal);*) => {$(
         impl<'de> Deserialize<'de> for $t {
             fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-                let s = String::deserialize(d)?;
-                s.parse().map_err(de::Error::custom)
+                struct V;
+                impl de::Visitor<'_> for V {
+                    type Value = $t;
+                    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                        write!(f, "a {} with its unit, such as {}", $kind, $example)
+                    }
+                    fn visit_str<E: de::Error>(self, v: &str) -> Result<$t, E> {
+                        v.parse().map_err(E::custom)
+                    }
+                    fn visit_i64<E: de::Error>(self, v: i64) -> Result<$t, E> {
+                        Err(E::custom(unit_hint(&v.to_string(), $kind)))
+                    }
+                    fn visit_u64<E: de::Error>(self, v: u64) -> Result<$t, E> {
+                        Err(E::custom(unit_hint(&v.to_string(), $kind)))
+                    }
+                    fn visit_f64<E: de::Error>(self, v: f64) -> Result<$t, E> {
+                        Err(E::custom(unit_hint(&v.to_string(), $kind)))
+                    }
+                }
+                d.deserialize_any(V)
             }
         }
     )*};
 }
 
-deserialize_from_str!(Duration, Bytes, Rate);
+deserialize_from_str!(
+    Duration => "duration", "\"60s\" or \"250ms\"";
+    Bytes => "size", "\"512B\" or \"1KiB\"";
+    Rate => "rate", "\"1000/s\""
+);
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn r16_a_bare_number_gets_a_unit_hint() {
+        let e = "60".parse::<Duration>().unwrap_err();
+        assert!(e.contains("write \"60s\""), "{e}");
+        let e = "1.5".parse::<Duration>().unwrap_err();
+        assert!(e.contains("write \"1.5s\""), "{e}");
+        // "0" alone is still zero.
+        assert_eq!("0".parse::<Duration>().unwrap(), Duration(0));
+        let e = "3000".parse::<Rate>().unwrap_err();
+        assert!(e.contains("write \"3000/s\""), "{e}");
+        // A size without a unit is bytes, as before.
+        assert_eq!("512".parse::<Bytes>().unwrap(), Bytes(512));
+        #[derive(Debug, serde::Deserialize)]
+        #[allow(dead_code)] // read only through Debug
+        struct T {
+            d: Duration,
+        }
+        let e = toml::from_str::<T>("d = 60").unwrap_err().to_string();
+        assert!(e.contains("such as \"60s\""), "{e}");
+        let e = toml::from_str::<T>("d = 2.5").unwrap_err().to_string();
+        assert!(e.contains("such as \"2.5s\""), "{e}");
+        let ok: T = toml::from_str("d = \"2s\"").unwrap();
+        assert_eq!(ok.d, Duration::from_secs(2));
+    }
 
     #[test]
     fn durations() {

@@ -112,10 +112,14 @@ impl Pages {
     }
 }
 
-/// `--time-unit` and `--skip-bad-lines`: how `trace summarize` and `trace
-/// hash` read a trace.
+/// `--format`, `--time-unit` and `--skip-bad-lines`: how `trace summarize`
+/// and `trace hash` read a trace.
 #[derive(Debug, Clone, Args)]
 pub struct TraceReading {
+    /// The trace's format: csv or jsonl [default: from the file name: .csv,
+    /// or .jsonl, .ndjson, .json]. Needed for `-` (stdin).
+    #[arg(long, value_name = "FORMAT", value_parser = ["csv", "jsonl"])]
+    pub format: Option<String>,
     /// Unit of numeric timestamps: s, ms, us or ns.
     #[arg(long, default_value = "s")]
     pub time_unit: String,

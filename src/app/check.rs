@@ -15,7 +15,7 @@ use crate::scenario::Scenario;
 /// Arguments of `check`.
 #[derive(Debug, Args)]
 pub struct CheckArgs {
-    /// Scenario files.
+    /// Scenario files (`-`: one read from stdin).
     #[arg(value_name = "FILE", required = true)]
     pub files: Vec<PathBuf>,
     /// A baseline file (TOML) of committed metric values and tolerances.
@@ -38,7 +38,7 @@ pub struct CheckArgs {
 /// Arguments of `validate`.
 #[derive(Debug, Args)]
 pub struct ValidateArgs {
-    /// The scenario file.
+    /// The scenario file (`-`: read it from stdin).
     #[arg(value_name = "FILE")]
     pub file: PathBuf,
 }

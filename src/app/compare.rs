@@ -15,7 +15,7 @@ use crate::report;
 /// Arguments of `compare`.
 #[derive(Debug, Args)]
 pub struct CompareArgs {
-    /// Scenario files, in the order of the rows.
+    /// Scenario files, in the order of the rows (`-`: one read from stdin).
     #[arg(value_name = "FILE", required = true)]
     pub files: Vec<PathBuf>,
     /// The worker pool.

@@ -25,6 +25,7 @@ mod compare;
 mod output;
 mod plan;
 mod run;
+mod shell;
 mod sweep;
 mod temps;
 mod tools;
@@ -35,13 +36,20 @@ pub use check::{CheckArgs, ValidateArgs};
 pub use compare::CompareArgs;
 pub use plan::PlanArgs;
 pub use run::RunArgs;
+pub use shell::{CompletionsArgs, ManArgs};
 pub use sweep::{MergeArgs, SweepArgs};
 pub use tools::{DecodeSeqArgs, KeyLength, PricesArgs, QuotasArgs, ReshardArgs, ShardOfArgs};
 pub use trace::{TraceCommand, TraceHashArgs, TraceSummarizeArgs};
 
+/// The version `--version` prints: the crate's, and the git commit it was
+/// built from when built from a git checkout ("0.1.0 (abc1234)"; see
+/// build.rs).
+pub const VERSION: &str = concat!(env!("CARGO_PKG_VERSION"), env!("SHARDCAST_VERSION_SUFFIX"));
+
 /// Exit code for success.
 pub const EXIT_OK: u8 = 0;
-/// Exit code of `check` when an objective or a baseline comparison fails.
+/// Exit code of `check` when an objective or a baseline comparison fails,
+/// and of `plan` when no shard count in its range meets the objectives.
 pub const EXIT_FAIL: u8 = 1;
 /// Exit code for bad input or any other error.
 pub const EXIT_ERROR: u8 = 2;
@@ -53,7 +61,7 @@ pub const EXIT_ERROR: u8 = 2;
 /// 128-bit hash key ranges, shard lineage under SplitShard, MergeShards and
 /// UpdateShardCount, and the 56-digit sequence number layout.
 #[derive(Debug, Parser)]
-#[command(name = "shardcast", version, max_term_width = 100)]
+#[command(name = "shardcast", version = VERSION, max_term_width = 100)]
 pub struct Cli {
     /// The command to run.
     #[command(subcommand)]
@@ -70,7 +78,8 @@ pub enum Command {
     Validate(ValidateArgs),
     /// Find the smallest shard count that meets the scenario's `[slo]`, with
     /// replications, confidence intervals and costs; writes plan.csv and
-    /// plan.md.
+    /// plan.md. Exit code 0 with a recommendation, 1 when no count from
+    /// --min-shards to --max-shards meets the objectives, 2 on an error.
     Plan(PlanArgs),
     /// The CI gate: run scenarios and judge each against its `[slo]` and,
     /// with --baseline, against committed values. Exit code 0 when every
@@ -110,6 +119,12 @@ pub enum Command {
     /// Print a built-in price table as a price file (TOML): the template for
     /// a region without one (edit it, then set `stream.prices` to its path).
     Prices(PricesArgs),
+    /// Print a shell completion script: e.g. `shardcast completions bash >
+    /// ~/.local/share/bash-completion/completions/shardcast`.
+    Completions(CompletionsArgs),
+    /// Print the manual page (roff): e.g. `shardcast man > shardcast.1`,
+    /// or `shardcast man run` for one command's.
+    Man(ManArgs),
 }
 
 /// Parses `args`, runs the command, prints any error as one line on stderr
@@ -156,13 +171,26 @@ fn is_broken_pipe(err: &anyhow::Error) -> bool {
 }
 
 /// Runs a parsed command, reading `--stdin` input from `input` and writing
-/// results to `out`. `Ok(false)`: the command ran, and a check failed.
+/// results to `out`. `Ok(false)`: the command ran, and a check failed (or a
+/// plan found no shard count meeting the objectives).
 pub fn run(cli: Cli, input: &mut dyn BufRead, out: &mut dyn Write) -> Result<bool> {
+    // A scenario named `-` is read from `input`, once, before the command
+    // starts (see [`load_text`]).
+    let text = if cli.command.scenario_from_stdin() {
+        let bytes = read_stdin(input).map_err(|source| ScenarioError::Read {
+            path: STDIN_NAME.into(),
+            source,
+        })?;
+        Some(bytes)
+    } else {
+        None
+    };
+    STDIN_SCENARIO.with(|s| *s.borrow_mut() = text);
     match cli.command {
         Command::Run(args) => run::run(&args, out),
         Command::Validate(args) => check::validate(&args, out),
         Command::Check(args) => return check::check(&args, out),
-        Command::Plan(args) => plan::plan(&args, out),
+        Command::Plan(args) => return plan::plan(&args, out),
         Command::Compare(args) => compare::compare(&args, out),
         Command::Sweep(args) => sweep::sweep(&args, out),
         Command::Merge(args) => sweep::merge(&args, out),
@@ -171,10 +199,99 @@ pub fn run(cli: Cli, input: &mut dyn BufRead, out: &mut dyn Write) -> Result<boo
         Command::DecodeSeq(args) => tools::decode_seq(&args, out),
         Command::Quotas(args) => tools::quotas(&args, out),
         Command::Prices(args) => tools::prices(&args, out),
-        Command::Trace(TraceCommand::Summarize(args)) => trace::summarize(&args, out),
-        Command::Trace(TraceCommand::Hash(args)) => trace::hash(&args, out),
+        Command::Completions(args) => shell::completions(&args, out),
+        Command::Man(args) => shell::man(&args, out),
+        Command::Trace(TraceCommand::Summarize(args)) => trace::summarize(&args, input, out),
+        Command::Trace(TraceCommand::Hash(args)) => trace::hash(&args, input, out),
     }
     .map(|()| true)
+}
+
+impl Command {
+    /// Whether one of the command's scenario files is `-` (stdin).
+    fn scenario_from_stdin(&self) -> bool {
+        let files: &[std::path::PathBuf] = match self {
+            Command::Run(a) => std::slice::from_ref(&a.file),
+            Command::Validate(a) => std::slice::from_ref(&a.file),
+            Command::Plan(a) => std::slice::from_ref(&a.file),
+            Command::Sweep(a) => std::slice::from_ref(&a.file),
+            Command::Check(a) => &a.files,
+            Command::Compare(a) => &a.files,
+            _ => &[],
+        };
+        files.iter().any(|f| is_stdin(f))
+    }
+}
+
+/// How a scenario read from stdin is named in messages and reports.
+const STDIN_NAME: &str = "<stdin>";
+
+thread_local! {
+    /// The bytes of a scenario named `-`, read from the command's input by
+    /// [`run`] before the command starts. The commands read their files by
+    /// path; this is the one input that has none. Loading happens on the
+    /// thread that called [`run`], before any worker starts.
+    static STDIN_SCENARIO: std::cell::RefCell<Option<Vec<u8>>> =
+        const { std::cell::RefCell::new(None) };
+}
+
+/// Whether `path` is `-`: stdin.
+fn is_stdin(path: &Path) -> bool {
+    path.as_os_str() == "-"
+}
+
+/// The path a scenario's messages name (`<stdin>` for `-`). Files the
+/// scenario names are relative to its directory: for stdin, the current
+/// one.
+fn shown_path(path: &Path) -> &Path {
+    if is_stdin(path) {
+        Path::new(STDIN_NAME)
+    } else {
+        path
+    }
+}
+
+/// The stand-in for a scenario file's path when naming its default output
+/// directory: `-` gives the scenario's `name`, kept to characters safe in a
+/// file name (`reports/NAME`).
+fn named(path: &Path, scenario: &Scenario) -> std::path::PathBuf {
+    if !is_stdin(path) {
+        return path.to_owned();
+    }
+    let safe: String = scenario
+        .name
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '-' || c == '_' {
+                c
+            } else {
+                '-'
+            }
+        })
+        .collect();
+    let safe = safe.trim_matches('-');
+    std::path::PathBuf::from(format!(
+        "{}.toml",
+        if safe.is_empty() { "stdin" } else { safe }
+    ))
+}
+
+/// All of `input`, up to the limit on files read whole.
+fn read_stdin(input: &mut dyn BufRead) -> io::Result<Vec<u8>> {
+    use std::io::Read;
+    let limit = crate::scenario::MAX_FILE_BYTES;
+    let mut bytes = Vec::new();
+    input.take(limit + 1).read_to_end(&mut bytes)?;
+    if bytes.len() as u64 > limit {
+        return Err(io::Error::new(
+            io::ErrorKind::FileTooLarge,
+            format!(
+                "larger than {} MiB, the most read of a file read whole",
+                limit >> 20
+            ),
+        ));
+    }
+    Ok(bytes)
 }
 
 /// The scenario and the MD5 of its inputs.
@@ -184,11 +301,18 @@ fn load(path: &Path) -> Result<(Scenario, String)> {
 
 /// The scenario, the MD5 of its inputs and its text.
 fn load_text(path: &Path) -> Result<(Scenario, String, String)> {
+    let stdin = is_stdin(path)
+        .then(|| STDIN_SCENARIO.with(|s| s.borrow().clone()))
+        .flatten();
+    let path = shown_path(path);
     let read = |source| ScenarioError::Read {
         path: path.to_owned(),
         source,
     };
-    let bytes = crate::scenario::read_bounded(path).map_err(read)?;
+    let bytes = match stdin {
+        Some(bytes) => bytes,
+        None => crate::scenario::read_bounded(path).map_err(read)?,
+    };
     let text = crate::scenario::utf8(bytes.clone()).map_err(read)?;
     let scenario = Scenario::parse(&text, path)?;
     // The scenario and every file it reads: a change to a trace or an

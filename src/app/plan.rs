@@ -16,7 +16,8 @@ use super::output::{self, DirFor};
     "Worker threads [default: all cores]. The plan is the same for any count"
 )))]
 pub struct PlanArgs {
-    /// The scenario file.
+    /// The scenario file (`-`: read it from stdin; files it names are then
+    /// relative to the current directory).
     #[arg(value_name = "FILE")]
     pub file: PathBuf,
     /// Replications per candidate (independent seeds, the same for every
@@ -47,8 +48,9 @@ pub struct PlanArgs {
 }
 
 /// `plan`: plan.csv, plan.md and the pages into the directory, the
-/// Markdown table on `out`.
-pub(crate) fn plan(args: &PlanArgs, out: &mut dyn Write) -> Result<()> {
+/// Markdown table on `out`. `Ok(false)` (exit code 1) when no shard count
+/// in the range meets the objectives: everything is written all the same.
+pub(crate) fn plan(args: &PlanArgs, out: &mut dyn Write) -> Result<bool> {
     if args.min_shards > args.max_shards {
         bail!(
             "--min-shards {} is above --max-shards {}",
@@ -68,7 +70,10 @@ pub(crate) fn plan(args: &PlanArgs, out: &mut dyn Write) -> Result<()> {
     let plan = pool.install(|| crate::plan::plan(&scenario, options))?;
     let md = crate::plan::render_markdown(&plan, &scenario.name);
     let csv = crate::plan::render_csv(&plan).context("rendering plan.csv")?;
-    let dir = output::out_dir(args.out.as_deref(), DirFor::Plan(&args.file));
+    let dir = output::out_dir(
+        args.out.as_deref(),
+        DirFor::Plan(&super::named(&args.file, &scenario)),
+    );
     let pages = args.pages.render(
         || Ok(crate::charts::plan_charts(&plan)),
         |charts| {
@@ -90,5 +95,5 @@ pub(crate) fn plan(args: &PlanArgs, out: &mut dyn Write) -> Result<()> {
         .with_context(|| format!("cannot write the plan into {}", dir.display()))?;
     write!(out, "{md}")?;
     writeln!(out, "wrote {}", dir.display())?;
-    Ok(())
+    Ok(plan.recommended.is_some())
 }

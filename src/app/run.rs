@@ -14,7 +14,8 @@ use crate::report;
 /// Arguments of `run`.
 #[derive(Debug, Args)]
 pub struct RunArgs {
-    /// The scenario file (TOML; see docs/scenarios.md).
+    /// The scenario file (TOML; see docs/scenarios.md). `-` reads it from
+    /// stdin; files it names are then relative to the current directory.
     #[arg(value_name = "FILE")]
     pub file: PathBuf,
     /// Directory for the report [default: reports/NAME, NAME the file name without .toml].
@@ -59,7 +60,10 @@ pub(crate) fn run(args: &RunArgs, out: &mut dyn Write) -> Result<()> {
         },
     )?;
     let mut report = report::build(&scenario, &outcome, &md5).context("rendering the report")?;
-    let dir = output::out_dir(args.out.as_deref(), DirFor::Run(&args.file));
+    let dir = output::out_dir(
+        args.out.as_deref(),
+        DirFor::Run(&super::named(&args.file, &scenario)),
+    );
     let extra = args.pages.render(
         || Ok(crate::charts::run_charts(&scenario, &outcome, &report)),
         |charts| Ok(crate::html::render_run(&report, &text, charts)?),

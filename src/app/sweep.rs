@@ -19,7 +19,8 @@ use crate::sweep::{Manifest, Partition, Sweep};
      the charts; a --partition part never has one); an older one in the directory is removed"
 )))]
 pub struct SweepArgs {
-    /// The scenario file.
+    /// The scenario file (`-`: read it from stdin; files it names are then
+    /// relative to the current directory).
     #[arg(value_name = "FILE")]
     pub file: PathBuf,
     /// An axis of the grid: PATH=A..B, PATH=A..B:STEP or PATH=V1,V2,...
@@ -77,7 +78,13 @@ pub(crate) fn sweep(args: &SweepArgs, out: &mut dyn Write) -> Result<()> {
     let replications = args.replications.or(file_reps).unwrap_or(1);
     let pool = args.threads.pool()?;
     // Every point is validated before anything runs.
-    let mut sweep = Sweep::new(&text, &args.file, &md5, axes, replications)?;
+    let mut sweep = Sweep::new(
+        &text,
+        super::shown_path(&args.file),
+        &md5,
+        axes,
+        replications,
+    )?;
     // The points are the file with the grid written in, parsed again:
     // `--engine` applies to each.
     for point in &mut sweep.points {
@@ -96,7 +103,10 @@ pub(crate) fn sweep(args: &SweepArgs, out: &mut dyn Write) -> Result<()> {
     bar.finish_and_clear();
     let manifest = sweep.manifest(partition);
     let (mut files, summary) = crate::sweep::files(&manifest, &rows?)?;
-    let dir = output::out_dir(args.out.as_deref(), DirFor::Sweep(&args.file));
+    let dir = output::out_dir(
+        args.out.as_deref(),
+        DirFor::Sweep(&super::named(&args.file, &base)),
+    );
     // A part's summary holds only its own points: its verdict and charts
     // would mislead, so the page is made once, by `merge`.
     if partition == Partition::WHOLE {

@@ -11,6 +11,7 @@ mod builder;
 mod check;
 mod consumers;
 pub(crate) mod grid;
+pub(crate) mod hints;
 mod imports;
 mod keys;
 mod producers;
@@ -656,7 +657,8 @@ pub const MAX_FILE_BYTES: u64 = 16 * 1024 * 1024;
 pub fn read_bounded(path: &Path) -> std::io::Result<Vec<u8>> {
     use std::io::Read;
     let mut bytes = Vec::new();
-    std::fs::File::open(path)?
+    std::fs::File::open(path)
+        .map_err(|e| not_found(path, e))?
         .take(MAX_FILE_BYTES + 1)
         .read_to_end(&mut bytes)?;
     if bytes.len() as u64 > MAX_FILE_BYTES {
@@ -669,6 +671,20 @@ pub fn read_bounded(path: &Path) -> std::io::Result<Vec<u8>> {
         ));
     }
     Ok(bytes)
+}
+
+/// A file that is not there is named by its full path: a relative name is
+/// resolved against the scenario's directory (or the current one), which is
+/// not always the one the user has in mind. Other errors are kept.
+fn not_found(path: &Path, e: std::io::Error) -> std::io::Error {
+    if e.kind() != std::io::ErrorKind::NotFound {
+        return e;
+    }
+    let full = std::path::absolute(path).unwrap_or_else(|_| path.to_owned());
+    std::io::Error::new(
+        std::io::ErrorKind::NotFound,
+        format!("no such file: {}", full.display()),
+    )
 }
 
 /// [`read_bounded`], as UTF-8 text; the error of a file that is not names

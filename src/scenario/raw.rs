@@ -10,7 +10,7 @@ use serde::Deserialize;
 use serde::de::{self, Deserializer, MapAccess, SeqAccess, Visitor};
 use toml::Spanned;
 
-use crate::units::{Bytes, Duration, Rate};
+use crate::units::{Bytes, Duration, Rate, unit_hint};
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -421,6 +421,15 @@ impl<'de> Deserialize<'de> for RawRate {
                 let rate: Rate = v.parse().map_err(E::custom)?;
                 Ok(RawRate(vec![RawComponent::Constant { rate }]))
             }
+            fn visit_i64<E: de::Error>(self, v: i64) -> Result<RawRate, E> {
+                Err(E::custom(unit_hint(&v.to_string(), "rate")))
+            }
+            fn visit_u64<E: de::Error>(self, v: u64) -> Result<RawRate, E> {
+                Err(E::custom(unit_hint(&v.to_string(), "rate")))
+            }
+            fn visit_f64<E: de::Error>(self, v: f64) -> Result<RawRate, E> {
+                Err(E::custom(unit_hint(&v.to_string(), "rate")))
+            }
             fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<RawRate, A::Error> {
                 let c = RawComponent::deserialize(de::value::MapAccessDeserializer::new(map))?;
                 Ok(RawRate(vec![c]))
@@ -478,6 +487,15 @@ impl<'de> Deserialize<'de> for RawSize {
             fn visit_str<E: de::Error>(self, v: &str) -> Result<RawSize, E> {
                 let size: Bytes = v.parse().map_err(E::custom)?;
                 Ok(RawSize(RawSizeTable::Fixed { size }))
+            }
+            fn visit_i64<E: de::Error>(self, v: i64) -> Result<RawSize, E> {
+                Err(E::custom(unit_hint(&v.to_string(), "size")))
+            }
+            fn visit_u64<E: de::Error>(self, v: u64) -> Result<RawSize, E> {
+                Err(E::custom(unit_hint(&v.to_string(), "size")))
+            }
+            fn visit_f64<E: de::Error>(self, v: f64) -> Result<RawSize, E> {
+                Err(E::custom(unit_hint(&v.to_string(), "size")))
             }
             fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<RawSize, A::Error> {
                 RawSizeTable::deserialize(de::value::MapAccessDeserializer::new(map)).map(RawSize)

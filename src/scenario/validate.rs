@@ -74,7 +74,7 @@ impl Ctx<'_> {
                 .unwrap_or("")
                 .trim()
                 .to_owned(),
-            message: crate::shown::one_line(e.message().trim()),
+            message: crate::shown::one_line(&super::hints::humanize(e.message().trim())),
         }
     }
 

@@ -295,7 +295,12 @@ fn malformed_lines_name_their_line_or_are_skipped() {
         "{e}"
     );
     let e = replay(dir.path(), "file = \"nope.csv\"", "").unwrap_err();
-    assert!(e.contains("cannot open"), "{e}");
+    // Issue 16: named by its full path, where it was looked for.
+    let full = std::path::absolute(dir.path().join("nope.csv")).unwrap();
+    assert!(
+        e.contains(&format!("no such file: {}", full.display())),
+        "{e}"
+    );
     let e = replay(dir.path(), "file = \"big.csv\"", "rate = \"5/s\"\n").unwrap_err();
     assert!(e.contains("does not apply to a trace producer"), "{e}");
 }

@@ -71,7 +71,7 @@ fn columns(path: &Path, format: TraceFormat) -> Result<Columns, TraceError> {
         line,
         message,
     };
-    let file = File::open(path).map_err(|e| err(0, format!("cannot open: {e}")))?;
+    let file = File::open(path).map_err(|e| TraceError::open(path, &e))?;
     let mut reader = BufReader::new(file);
     match format {
         // The csv reader reads the header as the replay will: quoted names

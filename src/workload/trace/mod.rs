@@ -60,6 +60,25 @@ pub struct TraceError {
     pub message: String,
 }
 
+impl TraceError {
+    /// A trace that cannot be opened. A missing one is named by its full
+    /// path: a relative name is resolved against the scenario's directory,
+    /// which is not always the one the user thinks of.
+    pub(crate) fn open(path: &std::path::Path, e: &std::io::Error) -> TraceError {
+        let message = if e.kind() == std::io::ErrorKind::NotFound {
+            let full = std::path::absolute(path).unwrap_or_else(|_| path.to_owned());
+            format!("no such file: {}", full.display())
+        } else {
+            format!("cannot open: {e}")
+        };
+        TraceError {
+            path: path.to_owned(),
+            line: 0,
+            message,
+        }
+    }
+}
+
 /// The file format.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum TraceFormat {

@@ -74,11 +74,7 @@ impl TraceReader {
     }
 
     fn source(spec: &TraceSpec) -> Result<Source, TraceError> {
-        let file = File::open(&spec.path).map_err(|e| TraceError {
-            path: spec.path.clone(),
-            line: 0,
-            message: format!("cannot open: {e}"),
-        })?;
+        let file = File::open(&spec.path).map_err(|e| TraceError::open(&spec.path, &e))?;
         let reader = BufReader::with_capacity(1 << 16, file);
         Ok(match spec.format {
             TraceFormat::Csv => {
