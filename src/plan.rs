@@ -16,7 +16,7 @@ use statrs::distribution::{ContinuousCDF, StudentsT};
 use crate::analysis::{Measured, analyze};
 use crate::kds::Quota;
 use crate::kds::prices::Dimension;
-use crate::model::{EngineChoice, RunOptions, SimError, engine_choice, simulate};
+use crate::model::{EngineChoice, Progress, RunOptions, SimError, engine_choice, simulate_observed};
 use crate::scenario::{EngineKind, Scenario, Slo};
 use crate::sim::rng::{Purpose, derive_seed};
 
@@ -387,18 +387,20 @@ fn evaluate(
     scenario: &Scenario,
     shards: &[u32],
     replications: u32,
+    progress: &dyn Progress,
 ) -> Result<Vec<Vec<Run>>, SimError> {
     let jobs: Vec<(u32, u32)> = shards
         .iter()
         .flat_map(|&s| (0..replications).map(move |r| (s, r)))
         .collect();
+    progress.queued(scenario.duration.saturating_mul(jobs.len() as u64));
     let runs: Vec<Result<Run, SimError>> = jobs
         .par_iter()
         .map(|&(s, r)| {
             let mut sc = scenario.clone();
             sc.stream.shards = s;
             sc.seed = derive_seed(scenario.seed, Purpose::Replication, u64::from(r));
-            let out = simulate(&sc, RunOptions::default())?;
+            let out = simulate_observed(&sc, RunOptions::default(), progress)?;
             let t = &out.metrics.shard_totals;
             Ok(Run {
                 m: analyze(&sc, &out).measured,
@@ -483,7 +485,17 @@ fn candidate(shards: u32, runs: &[Run], slo: &Slo) -> Candidate {
 /// smallest that does, assuming more shards never hurt. The candidate below
 /// and the one above the answer are run too, as runner-ups.
 pub fn plan(scenario: &Scenario, options: PlanOptions) -> Result<Plan, SimError> {
-    let mut p = search(scenario, options)?;
+    plan_observed(scenario, options, &())
+}
+
+/// [`plan`], telling `progress` of each run it queues and how far the runs
+/// have got. The plan is the one [`plan`] gives.
+pub fn plan_observed(
+    scenario: &Scenario,
+    options: PlanOptions,
+    progress: &dyn Progress,
+) -> Result<Plan, SimError> {
+    let mut p = search(scenario, options, progress)?;
     // The what-if: salt every named hot key and search again.
     let mut salted = scenario.clone();
     let mut any = false;
@@ -521,14 +533,14 @@ pub fn plan(scenario: &Scenario, options: PlanOptions) -> Result<Plan, SimError>
         od.autoscaling = None;
         let (slo, _) = objectives(scenario);
         od.slo = slo;
-        let runs = evaluate(&od, &[4], options.replications)?;
+        let runs = evaluate(&od, &[4], options.replications, progress)?;
         p.on_demand = Some(candidate(4, &runs[0], &slo));
         od.stream.advantage_mode = true;
-        let runs = evaluate(&od, &[4], options.replications)?;
+        let runs = evaluate(&od, &[4], options.replications, progress)?;
         p.on_demand_advantage = Some(candidate(4, &runs[0], &slo));
     }
     if any {
-        let s = search(&salted, options)?;
+        let s = search(&salted, options, progress)?;
         let best = s
             .recommended
             .and_then(|r| s.candidates.iter().find(|c| c.shards == r).cloned());
@@ -537,7 +549,11 @@ pub fn plan(scenario: &Scenario, options: PlanOptions) -> Result<Plan, SimError>
     Ok(p)
 }
 
-fn search(scenario: &Scenario, options: PlanOptions) -> Result<Plan, SimError> {
+fn search(
+    scenario: &Scenario,
+    options: PlanOptions,
+    progress: &dyn Progress,
+) -> Result<Plan, SimError> {
     let (slo, default_slo) = objectives(scenario);
     let mut sc = scenario.clone();
     sc.slo = slo;
@@ -549,7 +565,7 @@ fn search(scenario: &Scenario, options: PlanOptions) -> Result<Plan, SimError> {
             .copied()
             .filter(|s| !seen.contains_key(s))
             .collect();
-        for (s, runs) in todo.iter().zip(evaluate(&sc, &todo, r)?) {
+        for (s, runs) in todo.iter().zip(evaluate(&sc, &todo, r, progress)?) {
             seen.insert(*s, candidate(*s, &runs, &slo));
         }
         Ok(())
@@ -592,7 +608,7 @@ fn search(scenario: &Scenario, options: PlanOptions) -> Result<Plan, SimError> {
     }
     // Hot keys: from one run at the largest candidate tried.
     let top = *seen.keys().last().expect("at least one candidate");
-    let (hot_keys, offered) = hot_keys(&sc, top)?;
+    let (hot_keys, offered) = hot_keys(&sc, top, progress)?;
     let failing = seen.values().rev().find(|c| !c.meets);
     let binding = binding(failing, &hot_keys, hi.is_some());
     let warnings = warnings(scenario, &slo, default_slo, hi.and_then(|h| seen.get(&h)));
@@ -619,10 +635,15 @@ fn search(scenario: &Scenario, options: PlanOptions) -> Result<Plan, SimError> {
 /// Records and bytes offered, per producer group.
 type Offered = Vec<(u64, u64)>;
 
-fn hot_keys(scenario: &Scenario, shards: u32) -> Result<(Vec<HotKey>, Offered), SimError> {
+fn hot_keys(
+    scenario: &Scenario,
+    shards: u32,
+    progress: &dyn Progress,
+) -> Result<(Vec<HotKey>, Offered), SimError> {
     let mut sc = scenario.clone();
     sc.stream.shards = shards;
-    let out = simulate(&sc, RunOptions::default())?;
+    progress.queued(sc.duration);
+    let out = simulate_observed(&sc, RunOptions::default(), progress)?;
     let offered = out
         .keys
         .iter()

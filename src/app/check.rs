@@ -8,7 +8,7 @@ use clap::Args;
 
 use super::output;
 use crate::check::CheckRow;
-use crate::model::{RunOptions, simulate};
+use crate::model::{Progress, RunOptions, simulate_observed};
 use crate::report;
 use crate::scenario::Scenario;
 
@@ -33,6 +33,9 @@ pub struct CheckArgs {
     /// The engine.
     #[command(flatten)]
     pub engine: super::args::EngineFlag,
+    /// Progress, notes and JSON.
+    #[command(flatten)]
+    pub shown: super::args::Shown,
 }
 
 /// Arguments of `validate`.
@@ -67,13 +70,29 @@ pub(crate) fn check(args: &CheckArgs, out: &mut dyn Write) -> Result<bool> {
         }
         loaded.push((scenario, md5, file));
     }
+    let quiet = args.shown.quiet;
+    let scenarios: Vec<&Scenario> = loaded.iter().map(|(s, _, _)| s).collect();
+    // One after another: one worker.
+    if let Some(note) = super::progress::estimate(&scenarios, 1, "these runs") {
+        super::progress::note(quiet, &note);
+    }
+    let bar = super::progress::Bar::simulated(quiet, "check");
+    bar.queued(scenarios.iter().map(|s| s.duration).sum());
     let mut reports = Vec::with_capacity(loaded.len());
     for (scenario, md5, file) in &loaded {
-        let outcome = simulate(scenario, RunOptions::default())
-            .with_context(|| format!("running {}", file.display()))?;
+        let outcome = simulate_observed(scenario, RunOptions::default(), &bar)
+            .with_context(|| format!("running {}", file.display()));
+        let outcome = match outcome {
+            Ok(o) => o,
+            Err(e) => {
+                bar.finish();
+                return Err(e);
+            }
+        };
         let report = report::build(scenario, &outcome, md5).context("rendering the report")?;
         reports.push((scenario.name.clone(), report));
     }
+    bar.finish();
     if args.update_baseline {
         let path = args.baseline.as_ref().expect("clap requires --baseline");
         let runs: Vec<(String, &report::RunReport)> =

@@ -24,13 +24,14 @@ mod check;
 mod compare;
 mod output;
 mod plan;
+mod progress;
 mod run;
 mod sweep;
 mod temps;
 mod tools;
 mod trace;
 
-pub use args::{Pages, Threads, TraceReading};
+pub use args::{Pages, Shown, Threads, TraceReading};
 pub use check::{CheckArgs, ValidateArgs};
 pub use compare::CompareArgs;
 pub use plan::PlanArgs;

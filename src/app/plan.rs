@@ -44,6 +44,9 @@ pub struct PlanArgs {
     /// The engine.
     #[command(flatten)]
     pub engine: super::args::EngineFlag,
+    /// Progress, notes and JSON.
+    #[command(flatten)]
+    pub shown: super::args::Shown,
 }
 
 /// `plan`: plan.csv, plan.md and the pages into the directory, the
@@ -65,7 +68,16 @@ pub(crate) fn plan(args: &PlanArgs, out: &mut dyn Write) -> Result<()> {
         max_shards: args.max_shards,
         on_demand: args.on_demand,
     };
-    let plan = pool.install(|| crate::plan::plan(&scenario, options))?;
+    let quiet = args.shown.quiet;
+    let runs = vec![&scenario; args.replications as usize];
+    let what = format!("each candidate's {} runs", args.replications);
+    if let Some(note) = super::progress::estimate(&runs, pool.current_num_threads(), &what) {
+        super::progress::note(quiet, &note);
+    }
+    let bar = super::progress::Bar::growing(quiet, "plan");
+    let plan = pool.install(|| crate::plan::plan_observed(&scenario, options, &bar));
+    bar.finish();
+    let plan = plan?;
     let md = crate::plan::render_markdown(&plan, &scenario.name);
     let csv = crate::plan::render_csv(&plan).context("rendering plan.csv")?;
     let dir = output::out_dir(args.out.as_deref(), DirFor::Plan(&args.file));

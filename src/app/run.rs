@@ -8,7 +8,7 @@ use clap::Args;
 
 use super::args::Pages;
 use super::output::{self, DirFor};
-use crate::model::{RunOptions, simulate};
+use crate::model::{Progress, RunOptions, simulate_observed};
 use crate::report;
 
 /// Arguments of `run`.
@@ -35,6 +35,9 @@ pub struct RunArgs {
     /// The engine.
     #[command(flatten)]
     pub engine: super::args::EngineFlag,
+    /// Progress, notes and JSON.
+    #[command(flatten)]
+    pub shown: super::args::Shown,
 }
 
 /// `run`: the report files, report.html and charts into the directory, the
@@ -52,12 +55,21 @@ pub(crate) fn run(args: &RunArgs, out: &mut dyn Write) -> Result<()> {
             }
         }
     }
-    let outcome = simulate(
+    let quiet = args.shown.quiet;
+    if let Some(note) = super::progress::estimate(&[&scenario], 1, "this run") {
+        super::progress::note(quiet, &note);
+    }
+    let bar = super::progress::Bar::simulated(quiet, "run");
+    bar.queued(scenario.duration);
+    let outcome = simulate_observed(
         &scenario,
         RunOptions {
             per_second: args.per_second,
         },
-    )?;
+        &bar,
+    );
+    bar.finish();
+    let outcome = outcome?;
     let mut report = report::build(&scenario, &outcome, &md5).context("rendering the report")?;
     let dir = output::out_dir(args.out.as_deref(), DirFor::Run(&args.file));
     let extra = args.pages.render(

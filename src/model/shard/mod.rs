@@ -146,6 +146,7 @@ pub(super) fn simulate(
     scenario: &Scenario,
     options: RunOptions,
     given: Option<Box<dyn ScalingPolicy>>,
+    progress: Option<&dyn super::Progress>,
 ) -> Result<Outcome, SimError> {
     if let Some(g) = scenario.producers.iter().find(|g| g.trace.is_some()) {
         return Err(SimError::Engine(format!(
@@ -251,6 +252,7 @@ pub(super) fn simulate(
     let consumers = !scenario.consumers.is_empty();
     let mut shard_steps = 0u64;
     let mut t0 = 0;
+    let mut told = 0;
     while t0 < scenario.duration {
         let t1 = (t0 + step).min(scenario.duration);
         metrics.advance(t0);
@@ -501,6 +503,13 @@ pub(super) fn simulate(
             for s in 0..unread.len() {
                 catch_up(&mut readers, &mut unread, s, t1, t1);
             }
+        }
+        // Told once a simulated second at most, whatever the step.
+        if let Some(progress) = progress
+            && (t1 - told >= NANOS_PER_SEC || t1 == scenario.duration)
+        {
+            progress.advanced(t1 - told);
+            told = t1;
         }
         t0 = t1;
     }
