@@ -16,7 +16,9 @@ use statrs::distribution::{ContinuousCDF, StudentsT};
 use crate::analysis::{Measured, analyze};
 use crate::kds::Quota;
 use crate::kds::prices::Dimension;
-use crate::model::{EngineChoice, Progress, RunOptions, SimError, engine_choice, simulate_observed};
+use crate::model::{
+    EngineChoice, Progress, RunOptions, SimError, engine_choice, simulate_observed,
+};
 use crate::scenario::{EngineKind, Scenario, Slo};
 use crate::sim::rng::{Purpose, derive_seed};
 

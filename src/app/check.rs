@@ -148,5 +148,9 @@ pub(crate) fn validate(args: &ValidateArgs, out: &mut dyn Write) -> Result<()> {
     for n in &scenario.notes {
         writeln!(out, "note: {n}")?;
     }
+    // What `run` would say on stderr before starting.
+    if let Some(note) = super::progress::estimate(&[&scenario], 1, "a run") {
+        writeln!(out, "note: {note}")?;
+    }
     Ok(())
 }

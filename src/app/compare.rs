@@ -10,8 +10,8 @@ use rayon::prelude::*;
 use super::args::Threads;
 use super::output::{self, DirFor};
 use crate::model::{Progress, RunOptions, simulate_observed};
-use crate::scenario::Scenario;
 use crate::report;
+use crate::scenario::Scenario;
 
 /// Arguments of `compare`.
 #[derive(Debug, Args)]

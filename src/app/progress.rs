@@ -46,9 +46,8 @@ impl Bar {
 
     fn on(target: ProgressDrawTarget, len: u64, what: &str, done: &str) -> Bar {
         let bar = ProgressBar::with_draw_target(Some(len), target);
-        let template = format!(
-            "{what} {{bar:40}} {{percent:>3}}% {done}, {{elapsed}} elapsed, ETA {{eta}}"
-        );
+        let template =
+            format!("{what} {{bar:40}} {{percent:>3}}% {done}, {{elapsed}} elapsed, ETA {{eta}}");
         bar.set_style(
             ProgressStyle::with_template(&template)
                 .unwrap_or_else(|_| ProgressStyle::default_bar()),
@@ -219,12 +218,14 @@ mod tests {
         // minute on the record engine.
         let big = scenario(
             "name = \"big\"\nduration = \"24h\"\nengine = \"record\"\n[stream]\nshards = 40\n\
-             [[producers]]\nname = \"p\"\nrate = \"20000/s\"\nsize = \"100B\"\n",
+             [[producers]]\nname = \"p\"\nrate = \"20000/s\"\nsize = \"100B\"\nkeys = { kind = \"random\" }\n",
         );
         let note = estimate(&[&big], 1, "this run").expect("a day at 20,000/s is long");
         let secs = 20_000.0 * 86_400.0 / crate::model::RECORDS_PER_CORE_SEC;
         assert!(
-            note.starts_with("this run simulates 1.73 billion records on the record engine; expect about "),
+            note.starts_with(
+                "this run simulates 1.73 billion records on the record engine; expect about "
+            ),
             "{note}"
         );
         assert!(note.ends_with(&crate::model::about(secs)), "{note}");
@@ -233,7 +234,7 @@ mod tests {
         assert!(four.ends_with(&crate::model::about(secs)), "{four}");
         let small = scenario(
             "name = \"small\"\nduration = \"10m\"\n[stream]\nshards = 1\n\
-             [[producers]]\nname = \"p\"\nrate = \"500/s\"\nsize = \"100B\"\n",
+             [[producers]]\nname = \"p\"\nrate = \"500/s\"\nsize = \"100B\"\nkeys = { kind = \"random\" }\n",
         );
         assert_eq!(estimate(&[&small], 1, "this run"), None);
     }

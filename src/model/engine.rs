@@ -173,7 +173,11 @@ pub fn expected_work(scenario: &Scenario) -> Work {
 
 /// `13 s`, `4 min`, `2.5 h`: a wall-clock estimate, rounded as an estimate.
 pub fn about(seconds: f64) -> String {
-    let s = if seconds.is_finite() { seconds.max(0.0) } else { 0.0 };
+    let s = if seconds.is_finite() {
+        seconds.max(0.0)
+    } else {
+        0.0
+    };
     if s < 90.0 {
         format!("{:.0} s", s.max(1.0))
     } else if s < 90.0 * 60.0 {

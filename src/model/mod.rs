@@ -33,8 +33,8 @@ mod stream;
 pub use consumers::{ConsumerCounts, ConsumerState};
 pub use control::ReshardLog;
 pub use engine::{
-    EngineChoice, EngineReason, NANOS_PER_SHARD_STEP, RECORDS_PER_CORE_SEC, Work, about, engine_choice,
-    expected_work,
+    EngineChoice, EngineReason, NANOS_PER_SHARD_STEP, RECORDS_PER_CORE_SEC, Work, about,
+    engine_choice, expected_work,
 };
 pub(crate) use engine::{count_words, engine_counts, engine_tally};
 

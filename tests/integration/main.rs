@@ -16,6 +16,7 @@ mod layers;
 mod library;
 mod ondemand;
 mod plan;
+mod progress;
 mod properties;
 mod reshard;
 mod resharding;
