@@ -207,6 +207,10 @@ pub struct Plan {
     /// The salted what-if: the same search with every named hot key split
     /// into its sub-keys; its recommendation and that candidate's results.
     pub salted: Option<(Option<u32>, Option<Candidate>)>,
+    /// The salting ladder: the salted what-if at each of
+    /// [`SALT_FACTORS`] times the sub-keys each hot key needs (empty when
+    /// no hot key can be salted).
+    pub salting: Vec<SaltRung>,
     /// The same traffic on an on-demand stream (its shard count is the
     /// service's), when asked for.
     pub on_demand: Option<Candidate>,
@@ -498,35 +502,6 @@ pub fn plan_observed(
     progress: &dyn Progress,
 ) -> Result<Plan, SimError> {
     let mut p = search(scenario, options, progress)?;
-    // The what-if: salt every named hot key and search again.
-    let mut salted = scenario.clone();
-    let mut any = false;
-    for h in &p.hot_keys {
-        let key = h.name.as_str();
-        let Some(g) = salted.producers.iter_mut().find(|g| g.name == h.group) else {
-            continue;
-        };
-        if let Some(trace) = g.trace.as_mut() {
-            // A replayed key is salted by the replay (not hash keys: salting
-            // rewrites a partition key), within the replay's salt ranges; a
-            // sub-key of a salt the scenario has (`hot#0`) is not a key of
-            // the trace, so salting it would change nothing.
-            let into = h.salt_into.clamp(1, 10_000);
-            let fits = key.chars().count() + 1 + (into - 1).to_string().len() <= 256;
-            let sub_key = trace.salt.iter().any(|(k, _)| {
-                key.strip_prefix(k.as_str())
-                    .and_then(|rest| rest.strip_prefix('#'))
-                    .is_some_and(|n| n.parse::<u32>().is_ok())
-            });
-            if h.partition_key && fits && !sub_key && !trace.salt.iter().any(|(k, _)| k == key) {
-                trace.salt.push((key.to_owned(), into));
-                any = true;
-            }
-        } else if let Some(keys) = g.keys.salted(key, h.salt_into) {
-            g.keys = keys;
-            any = true;
-        }
-    }
     if options.on_demand {
         let mut od = scenario.clone();
         od.stream.on_demand = Some(15 * 60 * crate::units::NANOS_PER_SEC);
@@ -541,14 +516,131 @@ pub fn plan_observed(
         let runs = evaluate(&od, &[4], options.replications, progress)?;
         p.on_demand_advantage = Some(candidate(4, &runs[0], &slo));
     }
-    if any {
+    // The what-if: salt every named hot key and search again, with the
+    // sub-keys it needs, then twice and four times as many. More sub-keys
+    // spread a key more thinly but land on shards at random (their hashes),
+    // so a rung can need more shards than the one before: each is searched
+    // in full.
+    for factor in SALT_FACTORS {
+        let Some((salted, sub_keys)) = salt(scenario, &p.hot_keys, factor) else {
+            break;
+        };
         let s = search(&salted, options, progress)?;
         let best = s
             .recommended
             .and_then(|r| s.candidates.iter().find(|c| c.shards == r).cloned());
-        p.salted = Some((s.recommended, best));
+        if factor == 1 {
+            p.salted = Some((s.recommended, best.clone()));
+        }
+        p.salting.push(SaltRung {
+            factor,
+            sub_keys,
+            largest_tried: s.candidates.last().map_or(0, |c| c.shards),
+            recommended: s.recommended,
+            candidate: best,
+        });
     }
     Ok(p)
+}
+
+/// The salting ladder's rungs: each named hot key salted into this many
+/// times the sub-keys it needs.
+pub const SALT_FACTORS: [u32; 3] = [1, 2, 4];
+
+/// One rung of the salting ladder: every named hot key (a partition key)
+/// salted into `factor` times the sub-keys it needs, and the smallest
+/// shard count that then meets the objectives.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SaltRung {
+    /// Times the sub-keys a key needs ([`HotKey::salt_into`]).
+    pub factor: u32,
+    /// Sub-keys per hot key, in the order of [`Plan::hot_keys`] (0: the
+    /// key is not salted, e.g. an explicit hash key).
+    pub sub_keys: Vec<u32>,
+    /// The largest shard count its search ran.
+    pub largest_tried: u32,
+    /// The smallest shard count meeting the objectives, if any in the
+    /// range searched.
+    pub recommended: Option<u32>,
+    /// That candidate's results.
+    pub candidate: Option<Candidate>,
+}
+
+/// `scenario` with every named hot key that salting can rewrite salted
+/// into `factor` times its [`HotKey::salt_into`] sub-keys, and the
+/// sub-keys per hot key (0 where not salted); `None` if none can be.
+fn salt(scenario: &Scenario, hot_keys: &[HotKey], factor: u32) -> Option<(Scenario, Vec<u32>)> {
+    let mut salted = scenario.clone();
+    let mut sub_keys = Vec::with_capacity(hot_keys.len());
+    for h in hot_keys {
+        let key = h.name.as_str();
+        let into = h.salt_into.saturating_mul(factor).clamp(1, 10_000);
+        let Some(g) = salted.producers.iter_mut().find(|g| g.name == h.group) else {
+            sub_keys.push(0);
+            continue;
+        };
+        if let Some(trace) = g.trace.as_mut() {
+            // A replayed key is salted by the replay (not hash keys: salting
+            // rewrites a partition key), within the replay's salt ranges; a
+            // sub-key of a salt the scenario has (`hot#0`) is not a key of
+            // the trace, so salting it would change nothing.
+            let fits = key.chars().count() + 1 + (into - 1).to_string().len() <= 256;
+            let sub_key = trace.salt.iter().any(|(k, _)| {
+                key.strip_prefix(k.as_str())
+                    .and_then(|rest| rest.strip_prefix('#'))
+                    .is_some_and(|n| n.parse::<u32>().is_ok())
+            });
+            if h.partition_key && fits && !sub_key && !trace.salt.iter().any(|(k, _)| k == key) {
+                trace.salt.push((key.to_owned(), into));
+                sub_keys.push(into);
+            } else {
+                sub_keys.push(0);
+            }
+        } else if let Some(keys) = g.keys.salted(key, into) {
+            g.keys = keys;
+            sub_keys.push(into);
+        } else {
+            sub_keys.push(0);
+        }
+    }
+    sub_keys.iter().any(|&n| n > 0).then_some((salted, sub_keys))
+}
+
+/// The salting ladder's columns in `plan --json` ([`salting_rows`]).
+pub const SALTING_COLUMNS: [&str; 6] = [
+    "factor",
+    "sub_keys",
+    "recommended_shards",
+    "monthly_cost_usd_mean",
+    "throttle_rate_mean",
+    "meets_slo",
+];
+
+/// The salting ladder as text cells, one row per rung: `sub_keys` is
+/// `group:key=N` per salted key, separated by spaces; the cost and
+/// throttle rate are the recommended candidate's (empty without one).
+pub fn salting_rows(plan: &Plan) -> Vec<Vec<String>> {
+    plan.salting
+        .iter()
+        .map(|r| {
+            let keys: Vec<String> = plan
+                .hot_keys
+                .iter()
+                .zip(&r.sub_keys)
+                .filter(|(_, n)| **n > 0)
+                .map(|(h, n)| format!("{}={n}", h.key))
+                .collect();
+            let c = r.candidate.as_ref();
+            vec![
+                r.factor.to_string(),
+                keys.join(" "),
+                r.recommended.map_or(String::new(), |n| n.to_string()),
+                c.map_or(String::new(), |c| format!("{:.2}", c.monthly_cost.mean)),
+                c.map_or(String::new(), |c| format!("{:.6}", c.throttle_rate.mean)),
+                c.is_some().to_string(),
+            ]
+        })
+        .collect()
 }
 
 fn search(
@@ -625,6 +717,7 @@ fn search(
         hot_keys,
         replications: r,
         salted: None,
+        salting: Vec::new(),
         on_demand: None,
         on_demand_advantage: None,
         advantage_discount: scenario.stream.prices.advantage_discount,
@@ -883,6 +976,32 @@ pub fn render_markdown(plan: &Plan, name: &str) -> String {
             );
         }
         None => {}
+    }
+    if !plan.salting.is_empty() {
+        t.push_str("Salting ladder: each hot key salted into 1, 2 and 4 times the sub-keys it needs (more sub-keys spread it more thinly, but each lands on a shard at random):
+
+| sub-keys | shards | $ / month | throttle rate |
+|---|---:|---:|---:|
+");
+        for (rung, cells) in plan.salting.iter().zip(salting_rows(plan)) {
+            let keys = cells[1].replace(' ', ", ");
+            let _ = match &rung.candidate {
+                Some(c) => writeln!(
+                    t,
+                    "| {keys} ({}x) | {} | {:.2} | {:.4} % |",
+                    rung.factor,
+                    c.shards,
+                    c.monthly_cost.mean,
+                    c.throttle_rate.mean * 100.0
+                ),
+                None => writeln!(
+                    t,
+                    "| {keys} ({}x) | none up to {} | | |",
+                    rung.factor, rung.largest_tried
+                ),
+            };
+        }
+        t.push('\n');
     }
     if let Some(c) = &plan.on_demand {
         let _ = writeln!(

@@ -99,18 +99,27 @@ pub(crate) fn check(args: &CheckArgs, out: &mut dyn Write) -> Result<bool> {
             reports.iter().map(|(n, r)| (n.clone(), r)).collect();
         let text = crate::check::render_baseline(&runs).context("rendering the baseline")?;
         output::write_file(path, text.as_bytes())?;
-        writeln!(
-            out,
-            "wrote the baseline {} for {} scenario(s)",
-            path.display(),
-            runs.len()
-        )?;
+        if !args.shown.json {
+            writeln!(
+                out,
+                "wrote the baseline {} for {} scenario(s)",
+                path.display(),
+                runs.len()
+            )?;
+        }
     }
     let rows: Vec<CheckRow> = reports
         .iter()
         .flat_map(|(name, r)| crate::check::judge(name, r, baseline.as_ref()))
         .collect();
-    if rows.is_empty() {
+    if args.shown.json {
+        let written = args.baseline.as_deref().filter(|_| args.update_baseline);
+        write!(
+            out,
+            "{}",
+            crate::json::to_text(&crate::json::check(&rows, written))
+        )?;
+    } else if rows.is_empty() {
         writeln!(
             out,
             "no checks: the scenarios have no [slo] and no baseline was given"
@@ -125,7 +134,7 @@ pub(crate) fn check(args: &CheckArgs, out: &mut dyn Write) -> Result<bool> {
         output::write_file(path, crate::check::render_markdown(&rows).as_bytes())?;
     }
     let failed = rows.iter().filter(|r| !r.pass).count();
-    if failed > 0 {
+    if failed > 0 && !args.shown.json {
         writeln!(out, "{failed} of {} checks failed", rows.len())?;
     }
     Ok(failed == 0)

@@ -85,6 +85,11 @@ pub(crate) fn compare(args: &CompareArgs, out: &mut dyn Write) -> Result<()> {
     // No optional files: compare writes the same two every time.
     output::write_dir(&dir, &files, &[])
         .with_context(|| format!("cannot write the comparison into {}", dir.display()))?;
+    if args.shown.json {
+        let json = crate::json::compare(&files[0].1, &dir).context("reading compare.csv back")?;
+        write!(out, "{}", crate::json::to_text(&json))?;
+        return Ok(());
+    }
     write!(out, "{md}")?;
     writeln!(out, "wrote {}", dir.display())?;
     Ok(())

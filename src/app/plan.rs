@@ -100,6 +100,11 @@ pub(crate) fn plan(args: &PlanArgs, out: &mut dyn Write) -> Result<()> {
     files.extend(pages);
     output::write_dir(&dir, &files, &crate::html::page_files())
         .with_context(|| format!("cannot write the plan into {}", dir.display()))?;
+    if args.shown.json {
+        let json = crate::json::plan(&plan, &scenario.name, &dir);
+        write!(out, "{}", crate::json::to_text(&json))?;
+        return Ok(());
+    }
     write!(out, "{md}")?;
     writeln!(out, "wrote {}", dir.display())?;
     Ok(())

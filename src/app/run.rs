@@ -87,17 +87,22 @@ pub(crate) fn run(args: &RunArgs, out: &mut dyn Write) -> Result<()> {
         .collect();
     output::write_dir(&dir, &files, &optional)
         .with_context(|| format!("cannot write the report into {}", dir.display()))?;
-    write!(out, "{}", report::render_text(&report, &dir))?;
-    for n in &scenario.notes {
-        writeln!(out, "  note       {n}")?;
-    }
+    let mut notes = scenario.notes.clone();
     if outcome.engine == crate::scenario::EngineKind::Shard {
         for why in crate::model::shard_engine_caveats(&scenario) {
-            writeln!(
-                out,
-                "  note       {why}: the shard engine may disagree with the record engine here (docs/engines.md)"
-            )?;
+            notes.push(format!(
+                "{why}: the shard engine may disagree with the record engine here (docs/engines.md)"
+            ));
         }
+    }
+    if args.shown.json {
+        let json = crate::json::run(&report, &dir, &notes, outcome.trace_lines_skipped);
+        write!(out, "{}", crate::json::to_text(&json))?;
+        return Ok(());
+    }
+    write!(out, "{}", report::render_text(&report, &dir))?;
+    for n in &notes {
+        writeln!(out, "  note       {n}")?;
     }
     if outcome.trace_lines_skipped > 0 {
         writeln!(
