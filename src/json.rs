@@ -108,7 +108,10 @@ pub fn run(report: &RunReport, dir: &Path, notes: &[String], trace_lines_skipped
         ("command", Value::from("run")),
         ("dir", Value::from(dir.display().to_string())),
         ("summary", row(&header, &cells)),
-        ("checks", Value::Array(checks.iter().map(check_row).collect())),
+        (
+            "checks",
+            Value::Array(checks.iter().map(check_row).collect()),
+        ),
         ("notes", Value::from(notes.to_vec())),
         ("trace_lines_skipped", Value::from(trace_lines_skipped)),
     ])

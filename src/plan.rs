@@ -70,6 +70,69 @@ struct Run {
     by_bytes: u64,
     read_throttled: u64,
     load: Load,
+    offered: Offer,
+}
+
+/// What the producers offered in a run, whether or not the stream took
+/// it, and what carrying all of it would cost.
+#[derive(Debug, Clone, Copy, PartialEq, Default)]
+struct Offer {
+    /// Monthly cost with every volume-priced dimension scaled from the
+    /// records accepted to the records offered, USD.
+    monthly_all: f64,
+    /// The busiest minute's offered records/s.
+    peak_records_s: f64,
+    /// The busiest minute's offered bytes/s (its records at the run's
+    /// mean offered record size).
+    peak_bytes_s: f64,
+}
+
+impl Offer {
+    fn of(out: &crate::model::Outcome, duration: crate::sim::SimTime, m: &Measured) -> Offer {
+        let offered: u64 = out.keys.iter().map(|k| k.offered_records).sum();
+        let offered_bytes: u64 = out.keys.iter().map(|k| k.offered_bytes).sum();
+        let accepted = out.metrics.producer_total.accepted;
+        // Every dimension but the stream-hour grows with the records
+        // carried (data in counts records each rounded up to 1 KiB, so
+        // records, not bytes, are what scales it).
+        let ratio = if accepted > 0 {
+            offered as f64 / accepted as f64
+        } else {
+            1.0
+        };
+        let monthly_all = Dimension::ALL
+            .iter()
+            .map(|&d| {
+                let v = m.monthly_by_dimension[d as usize];
+                if d == Dimension::StreamHours {
+                    v
+                } else {
+                    v * ratio
+                }
+            })
+            .sum();
+        let secs = duration as f64 / crate::units::NANOS_PER_SEC as f64;
+        let peak_records_s = out
+            .metrics
+            .minutes
+            .iter()
+            .filter_map(|row| {
+                let len = (secs - row.start_secs as f64).clamp(0.0, 60.0);
+                let p = &row.producers;
+                (len > 0.0).then(|| p.produced.saturating_sub(p.rejected_too_large) as f64 / len)
+            })
+            .fold(0.0, f64::max);
+        let per_record = if offered > 0 {
+            offered_bytes as f64 / offered as f64
+        } else {
+            0.0
+        };
+        Offer {
+            monthly_all,
+            peak_records_s,
+            peak_bytes_s: peak_records_s * per_record,
+        }
+    }
 }
 
 /// How close a run came to the write limits: the share of the records/s
@@ -156,6 +219,14 @@ pub struct Candidate {
     pub read_throttled: f64,
     /// The highest write load of its replications.
     pub load: Load,
+    /// Monthly cost of carrying all the traffic offered, USD: the cost
+    /// with every dimension priced by volume (all but the stream-hour)
+    /// scaled from the records accepted to the records offered. For an
+    /// on-demand stream this is the steady state, once it has scaled.
+    pub monthly_cost_all_offered: Estimate,
+    /// The busiest minute's offered records/s and bytes/s, the highest of
+    /// its replications.
+    pub peak_offered: (f64, f64),
     /// Whether the means meet every objective.
     pub meets: bool,
 }
@@ -388,6 +459,33 @@ fn warnings(
     w
 }
 
+/// The warning when the on-demand run `c` of `od` is shorter than a new
+/// on-demand stream takes to scale to the offered peak: its throttling
+/// and cost are those of a stream still scaling.
+fn still_scaling(od: &Scenario, c: &Candidate) -> Option<String> {
+    let (records, bytes) = c.peak_offered;
+    let delay = od.stream.on_demand.unwrap_or(0);
+    let (doublings, need) =
+        crate::model::on_demand_scaling_time(records, bytes, od.stream.shards, delay);
+    if od.duration >= need {
+        return None;
+    }
+    let span = |ns: u64| crate::units::Duration(ns).to_string();
+    Some(format!(
+        "on-demand: the run ({}) is shorter than a new on-demand stream takes to scale to the offered peak of {:.0} records/s and {:.2} MiB/s (about {}: {doublings} doubling{} of about 16 minutes from 4 MiB/s, 4,000 records/s and {} shards). Its throttle rate ({:.4} %) and its cost (${:.2} a month) are those of a stream still scaling, and the cost prices only the records it accepted; once scaled, carrying all the offered traffic costs about ${:.2} a month. A run well over {} shows the steady state.",
+        span(od.duration),
+        records,
+        bytes / 1_048_576.0,
+        span(need),
+        if doublings == 1 { "" } else { "s" },
+        od.stream.shards,
+        c.throttle_rate.mean * 100.0,
+        c.monthly_cost.mean,
+        c.monthly_cost_all_offered.mean,
+        span(need),
+    ))
+}
+
 /// Runs the candidates' replications in parallel, in a stable order.
 fn evaluate(
     scenario: &Scenario,
@@ -408,8 +506,10 @@ fn evaluate(
             sc.seed = derive_seed(scenario.seed, Purpose::Replication, u64::from(r));
             let out = simulate_observed(&sc, RunOptions::default(), progress)?;
             let t = &out.metrics.shard_totals;
+            let m = analyze(&sc, &out).measured;
             Ok(Run {
-                m: analyze(&sc, &out).measured,
+                offered: Offer::of(&out, sc.duration, &m),
+                m,
                 engine: out.engine,
                 by_records: t.iter().map(|x| x.counts.throttled_by_records).sum(),
                 by_bytes: t.iter().map(|x| x.counts.throttled_by_bytes).sum(),
@@ -464,6 +564,13 @@ fn candidate(shards: u32, runs: &[Run], slo: &Slo) -> Candidate {
             bytes: a.bytes.max(r.load.bytes),
             records_per_shard_s: a.records_per_shard_s.max(r.load.records_per_shard_s),
         }),
+        monthly_cost_all_offered: est(&|r| r.offered.monthly_all),
+        peak_offered: runs.iter().fold((0.0, 0.0), |a, r| {
+            (
+                a.0.max(r.offered.peak_records_s),
+                a.1.max(r.offered.peak_bytes_s),
+            )
+        }),
         meets: false,
     };
     let holds = |limit: Option<f64>, value: f64| limit.is_none_or(|l| value <= l);
@@ -511,7 +618,9 @@ pub fn plan_observed(
         let (slo, _) = objectives(scenario);
         od.slo = slo;
         let runs = evaluate(&od, &[4], options.replications, progress)?;
-        p.on_demand = Some(candidate(4, &runs[0], &slo));
+        let c = candidate(4, &runs[0], &slo);
+        p.warnings.extend(still_scaling(&od, &c));
+        p.on_demand = Some(c);
         od.stream.advantage_mode = true;
         let runs = evaluate(&od, &[4], options.replications, progress)?;
         p.on_demand_advantage = Some(candidate(4, &runs[0], &slo));
@@ -603,7 +712,10 @@ fn salt(scenario: &Scenario, hot_keys: &[HotKey], factor: u32) -> Option<(Scenar
             sub_keys.push(0);
         }
     }
-    sub_keys.iter().any(|&n| n > 0).then_some((salted, sub_keys))
+    sub_keys
+        .iter()
+        .any(|&n| n > 0)
+        .then_some((salted, sub_keys))
 }
 
 /// The salting ladder's columns in `plan --json` ([`salting_rows`]).
@@ -861,8 +973,16 @@ pub fn table(plan: &Plan) -> (Vec<String>, Vec<Vec<String>>) {
     .map(str::to_owned)
     .into();
     header.extend(dims.iter().map(|d| format!("monthly_{}_usd", d.column())));
+    // On-demand rows price all the traffic offered too (the steady state);
+    // a shard count's row leaves it empty (those shards carry what they
+    // carry).
+    let offered = plan.on_demand.is_some() || plan.on_demand_advantage.is_some();
+    if offered {
+        header.push("monthly_cost_all_offered_usd_mean".to_owned());
+    }
     let mut records = Vec::with_capacity(rows.len());
     for (shards, c) in rows {
+        let on_demand_row = shards.starts_with("on-demand");
         let (tr, tr_ci) = e(&c.throttle_rate, 6);
         let (f, f_ci) = e(&c.failed, 1);
         let (p, p_ci) = e(&c.p99_ms, 3);
@@ -891,6 +1011,13 @@ pub fn table(plan: &Plan) -> (Vec<String>, Vec<Vec<String>>) {
             dims.iter()
                 .map(|&d| format!("{:.2}", c.monthly_by_dimension[d as usize])),
         );
+        if offered {
+            record.push(if on_demand_row {
+                format!("{:.2}", c.monthly_cost_all_offered.mean)
+            } else {
+                String::new()
+            });
+        }
         records.push(record);
     }
     (header, records)
@@ -1006,20 +1133,22 @@ pub fn render_markdown(plan: &Plan, name: &str) -> String {
     if let Some(c) = &plan.on_demand {
         let _ = writeln!(
             t,
-            "On-demand instead: about ${:.2} a month (+- {:.2}), throttle rate {:.4} %: {} the objectives.\n",
+            "On-demand instead: about ${:.2} a month (+- {:.2}), throttle rate {:.4} %: {} the objectives. That prices the records it accepted; carrying all the traffic offered (the steady state, once scaled): about ${:.2} a month.\n",
             c.monthly_cost.mean,
             c.monthly_cost.ci95,
             c.throttle_rate.mean * 100.0,
-            if c.meets { "meets" } else { "misses" }
+            if c.meets { "meets" } else { "misses" },
+            c.monthly_cost_all_offered.mean
         );
     }
     if let Some(c) = &plan.on_demand_advantage {
         let _ = writeln!(
             t,
-            "On-demand Advantage (an account-level setting): about ${:.2} a month (+- {:.2}), priced at {:.0} % off On-demand Standard's data and retention prices with no stream-hour charge (AWS says \"at least 60% lower\"; set `advantage_discount` in a price file).\n",
+            "On-demand Advantage (an account-level setting): about ${:.2} a month (+- {:.2}), priced at {:.0} % off On-demand Standard's data and retention prices with no stream-hour charge (AWS says \"at least 60% lower\"; set `advantage_discount` in a price file); all the traffic offered: about ${:.2} a month.\n",
             c.monthly_cost.mean,
             c.monthly_cost.ci95,
             plan.advantage_discount * 100.0,
+            c.monthly_cost_all_offered.mean,
         );
     }
     let f = &plan.formulas;

@@ -203,6 +203,21 @@ pub fn shard_engine_caveats(scenario: &Scenario) -> Vec<String> {
     caveats
 }
 
+/// About how long a new on-demand stream of `shards` shards takes to carry
+/// `records_per_s` and `bytes_per_s` without throttling, splitting its
+/// busy shards `split_delay` after it sees them, and how many doublings
+/// of capacity or shards that is. A new stream starts at 4 MiB/s and 4,000
+/// records/s and can double about every 16 minutes (KDS-REFERENCE.md
+/// §5.2-5.3): a run shorter than this sees a stream still scaling.
+pub fn on_demand_scaling_time(
+    records_per_s: f64,
+    bytes_per_s: f64,
+    shards: u32,
+    split_delay: SimTime,
+) -> (u32, SimTime) {
+    control::scaling_time(records_per_s, bytes_per_s, shards, split_delay)
+}
+
 /// User records `scenario` is expected to produce: each group's mean rate
 /// over the run times its length.
 pub fn expected_records(scenario: &Scenario) -> f64 {
