@@ -12,6 +12,7 @@ mod engines_cli;
 mod exec_policy;
 mod golden;
 mod interrupt;
+mod json;
 mod layers;
 mod library;
 mod ondemand;
