@@ -608,7 +608,7 @@ pub fn plan_observed(
     options: PlanOptions,
     progress: &dyn Progress,
 ) -> Result<Plan, SimError> {
-    let mut p = search(scenario, options, progress)?;
+    let mut p = search(scenario, options, None, progress)?;
     if options.on_demand {
         let mut od = scenario.clone();
         od.stream.on_demand = Some(15 * 60 * crate::units::NANOS_PER_SEC);
@@ -629,12 +629,15 @@ pub fn plan_observed(
     // sub-keys it needs, then twice and four times as many. More sub-keys
     // spread a key more thinly but land on shards at random (their hashes),
     // so a rung can need more shards than the one before: each is searched
-    // in full.
+    // over the whole range, starting from the rung before's answer.
+    let mut hint = None;
     for factor in SALT_FACTORS {
         let Some((salted, sub_keys)) = salt(scenario, &p.hot_keys, factor) else {
             break;
         };
-        let s = search(&salted, options, progress)?;
+        // The rung before's answer is a good first guess.
+        let s = search(&salted, options, hint, progress)?;
+        hint = s.recommended;
         let best = s
             .recommended
             .and_then(|r| s.candidates.iter().find(|c| c.shards == r).cloned());
@@ -758,6 +761,7 @@ pub fn salting_rows(plan: &Plan) -> Vec<Vec<String>> {
 fn search(
     scenario: &Scenario,
     options: PlanOptions,
+    hint: Option<u32>,
     progress: &dyn Progress,
 ) -> Result<Plan, SimError> {
     let (slo, default_slo) = objectives(scenario);
@@ -779,7 +783,22 @@ fn search(
     // Doubling; `lo` is the largest count known (or taken) to fail.
     let (mut lo, mut hi) = (options.min_shards.max(1) - 1, None);
     let mut s = options.min_shards.max(1);
-    loop {
+    // A hint (an answer close by) is tried first: if it meets them, the
+    // bisection below it starts at once; if not, the doubling goes on
+    // from it.
+    let mut doubling = true;
+    if let Some(h) = hint.filter(|h| (s..=options.max_shards).contains(h)) {
+        run(&[h], &mut seen)?;
+        if seen[&h].meets {
+            hi = Some(h);
+            doubling = false;
+        } else {
+            lo = h;
+            s = h.saturating_mul(2).min(options.max_shards);
+            doubling = h < options.max_shards;
+        }
+    }
+    while doubling {
         run(&[s], &mut seen)?;
         if seen[&s].meets {
             hi = Some(s);
@@ -1140,6 +1159,10 @@ pub fn render_markdown(plan: &Plan, name: &str) -> String {
             if c.meets { "meets" } else { "misses" },
             c.monthly_cost_all_offered.mean
         );
+        if !plan.hot_keys.is_empty() {
+            // On-demand splits shards evenly; it never isolates a key.
+            t.push_str("(On-demand throttles a key over one shard's limit too, however far it scales: the hot keys above need salting on it as well.)\n\n");
+        }
     }
     if let Some(c) = &plan.on_demand_advantage {
         let _ = writeln!(
