@@ -805,9 +805,7 @@ fn search(
             break;
         }
         lo = s;
-        if s >= options.max_shards {
-            break;
-        }
+        doubling = s < options.max_shards;
         s = s.saturating_mul(2).min(options.max_shards);
     }
     // Bisection between the last failing and the first passing count.
