@@ -116,21 +116,16 @@ pub(crate) fn estimate(scenarios: &[&Scenario], threads: usize, what: &str) -> O
     if seconds <= ESTIMATE_ABOVE_SECS {
         return None;
     }
-    let engines = match (records > 0.0 && steps < records, steps > 0.0) {
-        (_, false) => "on the record engine".to_owned(),
-        _ if works
-            .iter()
-            .all(|w| w.engine == crate::scenario::EngineKind::Shard) =>
-        {
-            format!(
-                "as {} shard-steps on the shard engine",
-                crate::model::count_words(steps)
-            )
-        }
-        _ => format!(
-            "({} shard-steps on the shard engine)",
-            crate::model::count_words(steps)
-        ),
+    let steps_words = crate::model::count_words(steps);
+    let engines = if steps == 0.0 {
+        "on the record engine".to_owned()
+    } else if works
+        .iter()
+        .all(|w| w.engine == crate::scenario::EngineKind::Shard)
+    {
+        format!("as {steps_words} shard-steps on the shard engine")
+    } else {
+        format!("(some as {steps_words} shard-steps on the shard engine)")
     };
     Some(format!(
         "{what} {} {} records {engines}; expect about {}",
