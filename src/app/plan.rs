@@ -74,7 +74,7 @@ pub(crate) fn plan(args: &PlanArgs, out: &mut dyn Write) -> Result<()> {
     if let Some(note) = super::progress::estimate(&runs, pool.current_num_threads(), &what) {
         super::progress::note(quiet, &note);
     }
-    let bar = super::progress::Bar::growing(quiet, "plan");
+    let bar = super::progress::Bar::growing(quiet, "plan", plan_guess(&scenario, args));
     let plan = pool.install(|| crate::plan::plan_observed(&scenario, options, &bar));
     bar.finish();
     let plan = plan?;
@@ -108,4 +108,22 @@ pub(crate) fn plan(args: &PlanArgs, out: &mut dyn Write) -> Result<()> {
     write!(out, "{md}")?;
     writeln!(out, "wrote {}", dir.display())?;
     Ok(())
+}
+
+/// A guess at the simulated time a plan runs, for its bar: the search's
+/// doubling up to the AWS guide's shard count, its bisection back down,
+/// the two neighbours and the hot-key run (and the on-demand runs). Salted
+/// searches, found only on the way, add to it then.
+fn plan_guess(scenario: &crate::scenario::Scenario, args: &PlanArgs) -> u64 {
+    let guide = crate::plan::formulas(scenario, &[])
+        .guide
+        .clamp(args.min_shards, args.max_shards);
+    let doublings = (f64::from(guide) / f64::from(args.min_shards))
+        .log2()
+        .ceil()
+        .max(0.0) as u64;
+    let candidates = 2 * doublings + 3 + if args.on_demand { 2 } else { 0 };
+    scenario
+        .duration
+        .saturating_mul(candidates * u64::from(args.replications) + 1)
 }

@@ -7,6 +7,7 @@
 //! a bar.
 
 use std::io::IsTerminal;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
@@ -22,6 +23,11 @@ pub(crate) const ESTIMATE_ABOVE_SECS: f64 = 60.0;
 #[derive(Debug)]
 pub(crate) struct Bar {
     bar: ProgressBar,
+    /// Simulated nanoseconds of runs queued so far.
+    queued: AtomicU64,
+    /// The length shown until more than this is queued: a guess at the
+    /// whole work, so that a growing bar's ETA means something.
+    guess: AtomicU64,
 }
 
 impl Bar {
@@ -35,8 +41,10 @@ impl Bar {
     /// A bar over simulated time whose work grows as the command decides
     /// what to run (a plan's candidates): its share is of the runs queued
     /// so far.
-    pub(crate) fn growing(quiet: bool, what: &str) -> Bar {
-        Bar::on(target(quiet), 0, what, "of the runs queued so far")
+    pub(crate) fn growing(quiet: bool, what: &str, guess: SimTime) -> Bar {
+        let bar = Bar::on(target(quiet), guess, what, "simulated (estimated)");
+        bar.guess.store(guess, Ordering::Relaxed);
+        bar
     }
 
     /// A bar over `runs` whole runs (a sweep), advanced with [`Bar::inc`].
@@ -46,13 +54,18 @@ impl Bar {
 
     fn on(target: ProgressDrawTarget, len: u64, what: &str, done: &str) -> Bar {
         let bar = ProgressBar::with_draw_target(Some(len), target);
+        // The bar takes what the terminal's width leaves.
         let template =
-            format!("{what} {{bar:40}} {{percent:>3}}% {done}, {{elapsed}} elapsed, ETA {{eta}}");
+            format!("{what} {{wide_bar}} {{percent:>3}}% {done}, {{elapsed}}, ETA {{eta}}");
         bar.set_style(
             ProgressStyle::with_template(&template)
                 .unwrap_or_else(|_| ProgressStyle::default_bar()),
         );
-        Bar { bar }
+        Bar {
+            bar,
+            queued: AtomicU64::new(0),
+            guess: AtomicU64::new(0),
+        }
     }
 
     /// One more run done.
@@ -74,7 +87,9 @@ impl Bar {
 
 impl Progress for Bar {
     fn queued(&self, ns: SimTime) {
-        self.bar.inc_length(ns);
+        let total = self.queued.fetch_add(ns, Ordering::Relaxed) + ns;
+        self.bar
+            .set_length(total.max(self.guess.load(Ordering::Relaxed)));
     }
 
     fn advanced(&self, ns: SimTime) {
@@ -195,6 +210,17 @@ mod tests {
         assert!(drawn.contains("run "), "{drawn:?}");
         assert!(drawn.contains(" 50% simulated"), "{drawn:?}");
         assert!(drawn.contains("ETA"), "{drawn:?}");
+    }
+
+    #[test]
+    fn r16_a_growing_bar_counts_against_its_guess_until_it_is_passed() {
+        let bar = Bar::growing(true, "plan", 100);
+        bar.queued(40);
+        bar.advanced(20);
+        assert_eq!(bar.bar.length(), Some(100));
+        bar.queued(90);
+        assert_eq!(bar.bar.length(), Some(130));
+        assert_eq!(bar.bar.position(), 20);
     }
 
     #[test]
