@@ -97,6 +97,7 @@ pub mod charts;
 pub mod check;
 pub(crate) mod compare;
 pub(crate) mod html;
+pub mod json;
 pub mod kds;
 pub mod metrics;
 pub mod model;

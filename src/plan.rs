@@ -16,7 +16,9 @@ use statrs::distribution::{ContinuousCDF, StudentsT};
 use crate::analysis::{Measured, analyze};
 use crate::kds::Quota;
 use crate::kds::prices::Dimension;
-use crate::model::{EngineChoice, RunOptions, SimError, engine_choice, simulate};
+use crate::model::{
+    EngineChoice, Progress, RunOptions, SimError, engine_choice, simulate_observed,
+};
 use crate::scenario::{EngineKind, Scenario, Slo};
 use crate::sim::rng::{Purpose, derive_seed};
 
@@ -68,6 +70,69 @@ struct Run {
     by_bytes: u64,
     read_throttled: u64,
     load: Load,
+    offered: Offer,
+}
+
+/// What the producers offered in a run, whether or not the stream took
+/// it, and what carrying all of it would cost.
+#[derive(Debug, Clone, Copy, PartialEq, Default)]
+struct Offer {
+    /// Monthly cost with every volume-priced dimension scaled from the
+    /// records accepted to the records offered, USD.
+    monthly_all: f64,
+    /// The busiest minute's offered records/s.
+    peak_records_s: f64,
+    /// The busiest minute's offered bytes/s (its records at the run's
+    /// mean offered record size).
+    peak_bytes_s: f64,
+}
+
+impl Offer {
+    fn of(out: &crate::model::Outcome, duration: crate::sim::SimTime, m: &Measured) -> Offer {
+        let offered: u64 = out.keys.iter().map(|k| k.offered_records).sum();
+        let offered_bytes: u64 = out.keys.iter().map(|k| k.offered_bytes).sum();
+        let accepted = out.metrics.producer_total.accepted;
+        // Every dimension but the stream-hour grows with the records
+        // carried (data in counts records each rounded up to 1 KiB, so
+        // records, not bytes, are what scales it).
+        let ratio = if accepted > 0 {
+            offered as f64 / accepted as f64
+        } else {
+            1.0
+        };
+        let monthly_all = Dimension::ALL
+            .iter()
+            .map(|&d| {
+                let v = m.monthly_by_dimension[d as usize];
+                if d == Dimension::StreamHours {
+                    v
+                } else {
+                    v * ratio
+                }
+            })
+            .sum();
+        let secs = duration as f64 / crate::units::NANOS_PER_SEC as f64;
+        let peak_records_s = out
+            .metrics
+            .minutes
+            .iter()
+            .filter_map(|row| {
+                let len = (secs - row.start_secs as f64).clamp(0.0, 60.0);
+                let p = &row.producers;
+                (len > 0.0).then(|| p.produced.saturating_sub(p.rejected_too_large) as f64 / len)
+            })
+            .fold(0.0, f64::max);
+        let per_record = if offered > 0 {
+            offered_bytes as f64 / offered as f64
+        } else {
+            0.0
+        };
+        Offer {
+            monthly_all,
+            peak_records_s,
+            peak_bytes_s: peak_records_s * per_record,
+        }
+    }
 }
 
 /// How close a run came to the write limits: the share of the records/s
@@ -154,6 +219,14 @@ pub struct Candidate {
     pub read_throttled: f64,
     /// The highest write load of its replications.
     pub load: Load,
+    /// Monthly cost of carrying all the traffic offered, USD: the cost
+    /// with every dimension priced by volume (all but the stream-hour)
+    /// scaled from the records accepted to the records offered. For an
+    /// on-demand stream this is the steady state, once it has scaled.
+    pub monthly_cost_all_offered: Estimate,
+    /// The busiest minute's offered records/s and bytes/s, the highest of
+    /// its replications.
+    pub peak_offered: (f64, f64),
     /// Whether the means meet every objective.
     pub meets: bool,
 }
@@ -205,6 +278,10 @@ pub struct Plan {
     /// The salted what-if: the same search with every named hot key split
     /// into its sub-keys; its recommendation and that candidate's results.
     pub salted: Option<(Option<u32>, Option<Candidate>)>,
+    /// The salting ladder: the salted what-if at each of
+    /// [`SALT_FACTORS`] times the sub-keys each hot key needs (empty when
+    /// no hot key can be salted).
+    pub salting: Vec<SaltRung>,
     /// The same traffic on an on-demand stream (its shard count is the
     /// service's), when asked for.
     pub on_demand: Option<Candidate>,
@@ -382,26 +459,57 @@ fn warnings(
     w
 }
 
+/// The warning when the on-demand run `c` of `od` is shorter than a new
+/// on-demand stream takes to scale to the offered peak: its throttling
+/// and cost are those of a stream still scaling.
+fn still_scaling(od: &Scenario, c: &Candidate) -> Option<String> {
+    let (records, bytes) = c.peak_offered;
+    let delay = od.stream.on_demand.unwrap_or(0);
+    let (doublings, need) =
+        crate::model::on_demand_scaling_time(records, bytes, od.stream.shards, delay);
+    if od.duration >= need {
+        return None;
+    }
+    let span = |ns: u64| crate::units::Duration(ns).to_string();
+    Some(format!(
+        "on-demand: the run ({}) is shorter than a new on-demand stream takes to scale to the offered peak of {:.0} records/s and {:.2} MiB/s (about {}: {doublings} doubling{} of about 16 minutes from 4 MiB/s, 4,000 records/s and {} shards). Its throttle rate ({:.4} %) and its cost (${:.2} a month) are those of a stream still scaling, and the cost prices only the records it accepted; once scaled, carrying all the offered traffic costs about ${:.2} a month. A run well over {} shows the steady state.",
+        span(od.duration),
+        records,
+        bytes / 1_048_576.0,
+        span(need),
+        if doublings == 1 { "" } else { "s" },
+        od.stream.shards,
+        c.throttle_rate.mean * 100.0,
+        c.monthly_cost.mean,
+        c.monthly_cost_all_offered.mean,
+        span(need),
+    ))
+}
+
 /// Runs the candidates' replications in parallel, in a stable order.
 fn evaluate(
     scenario: &Scenario,
     shards: &[u32],
     replications: u32,
+    progress: &dyn Progress,
 ) -> Result<Vec<Vec<Run>>, SimError> {
     let jobs: Vec<(u32, u32)> = shards
         .iter()
         .flat_map(|&s| (0..replications).map(move |r| (s, r)))
         .collect();
+    progress.queued(scenario.duration.saturating_mul(jobs.len() as u64));
     let runs: Vec<Result<Run, SimError>> = jobs
         .par_iter()
         .map(|&(s, r)| {
             let mut sc = scenario.clone();
             sc.stream.shards = s;
             sc.seed = derive_seed(scenario.seed, Purpose::Replication, u64::from(r));
-            let out = simulate(&sc, RunOptions::default())?;
+            let out = simulate_observed(&sc, RunOptions::default(), progress)?;
             let t = &out.metrics.shard_totals;
+            let m = analyze(&sc, &out).measured;
             Ok(Run {
-                m: analyze(&sc, &out).measured,
+                offered: Offer::of(&out, sc.duration, &m),
+                m,
                 engine: out.engine,
                 by_records: t.iter().map(|x| x.counts.throttled_by_records).sum(),
                 by_bytes: t.iter().map(|x| x.counts.throttled_by_bytes).sum(),
@@ -456,6 +564,13 @@ fn candidate(shards: u32, runs: &[Run], slo: &Slo) -> Candidate {
             bytes: a.bytes.max(r.load.bytes),
             records_per_shard_s: a.records_per_shard_s.max(r.load.records_per_shard_s),
         }),
+        monthly_cost_all_offered: est(&|r| r.offered.monthly_all),
+        peak_offered: runs.iter().fold((0.0, 0.0), |a, r| {
+            (
+                a.0.max(r.offered.peak_records_s),
+                a.1.max(r.offered.peak_bytes_s),
+            )
+        }),
         meets: false,
     };
     let holds = |limit: Option<f64>, value: f64| limit.is_none_or(|l| value <= l);
@@ -483,36 +598,17 @@ fn candidate(shards: u32, runs: &[Run], slo: &Slo) -> Candidate {
 /// smallest that does, assuming more shards never hurt. The candidate below
 /// and the one above the answer are run too, as runner-ups.
 pub fn plan(scenario: &Scenario, options: PlanOptions) -> Result<Plan, SimError> {
-    let mut p = search(scenario, options)?;
-    // The what-if: salt every named hot key and search again.
-    let mut salted = scenario.clone();
-    let mut any = false;
-    for h in &p.hot_keys {
-        let key = h.name.as_str();
-        let Some(g) = salted.producers.iter_mut().find(|g| g.name == h.group) else {
-            continue;
-        };
-        if let Some(trace) = g.trace.as_mut() {
-            // A replayed key is salted by the replay (not hash keys: salting
-            // rewrites a partition key), within the replay's salt ranges; a
-            // sub-key of a salt the scenario has (`hot#0`) is not a key of
-            // the trace, so salting it would change nothing.
-            let into = h.salt_into.clamp(1, 10_000);
-            let fits = key.chars().count() + 1 + (into - 1).to_string().len() <= 256;
-            let sub_key = trace.salt.iter().any(|(k, _)| {
-                key.strip_prefix(k.as_str())
-                    .and_then(|rest| rest.strip_prefix('#'))
-                    .is_some_and(|n| n.parse::<u32>().is_ok())
-            });
-            if h.partition_key && fits && !sub_key && !trace.salt.iter().any(|(k, _)| k == key) {
-                trace.salt.push((key.to_owned(), into));
-                any = true;
-            }
-        } else if let Some(keys) = g.keys.salted(key, h.salt_into) {
-            g.keys = keys;
-            any = true;
-        }
-    }
+    plan_observed(scenario, options, &())
+}
+
+/// [`plan`], telling `progress` of each run it queues and how far the runs
+/// have got. The plan is the one [`plan`] gives.
+pub fn plan_observed(
+    scenario: &Scenario,
+    options: PlanOptions,
+    progress: &dyn Progress,
+) -> Result<Plan, SimError> {
+    let mut p = search(scenario, options, None, progress)?;
     if options.on_demand {
         let mut od = scenario.clone();
         od.stream.on_demand = Some(15 * 60 * crate::units::NANOS_PER_SEC);
@@ -521,23 +617,153 @@ pub fn plan(scenario: &Scenario, options: PlanOptions) -> Result<Plan, SimError>
         od.autoscaling = None;
         let (slo, _) = objectives(scenario);
         od.slo = slo;
-        let runs = evaluate(&od, &[4], options.replications)?;
-        p.on_demand = Some(candidate(4, &runs[0], &slo));
+        let runs = evaluate(&od, &[4], options.replications, progress)?;
+        let c = candidate(4, &runs[0], &slo);
+        p.warnings.extend(still_scaling(&od, &c));
+        p.on_demand = Some(c);
         od.stream.advantage_mode = true;
-        let runs = evaluate(&od, &[4], options.replications)?;
+        let runs = evaluate(&od, &[4], options.replications, progress)?;
         p.on_demand_advantage = Some(candidate(4, &runs[0], &slo));
     }
-    if any {
-        let s = search(&salted, options)?;
+    // The what-if: salt every named hot key and search again, with the
+    // sub-keys it needs, then twice and four times as many. More sub-keys
+    // spread a key more thinly but land on shards at random (their hashes),
+    // so a rung can need more shards than the one before: each is searched
+    // over the whole range, starting from the rung before's answer.
+    let mut hint = None;
+    for factor in SALT_FACTORS {
+        let Some((salted, sub_keys)) = salt(scenario, &p.hot_keys, factor) else {
+            break;
+        };
+        // The rung before's answer is a good first guess.
+        let s = search(&salted, options, hint, progress)?;
+        hint = s.recommended;
         let best = s
             .recommended
             .and_then(|r| s.candidates.iter().find(|c| c.shards == r).cloned());
-        p.salted = Some((s.recommended, best));
+        if factor == 1 {
+            p.salted = Some((s.recommended, best.clone()));
+        }
+        p.salting.push(SaltRung {
+            factor,
+            sub_keys,
+            largest_tried: s.candidates.last().map_or(0, |c| c.shards),
+            recommended: s.recommended,
+            candidate: best,
+        });
     }
     Ok(p)
 }
 
-fn search(scenario: &Scenario, options: PlanOptions) -> Result<Plan, SimError> {
+/// The salting ladder's rungs: each named hot key salted into this many
+/// times the sub-keys it needs.
+pub const SALT_FACTORS: [u32; 3] = [1, 2, 4];
+
+/// One rung of the salting ladder: every named hot key (a partition key)
+/// salted into `factor` times the sub-keys it needs, and the smallest
+/// shard count that then meets the objectives.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SaltRung {
+    /// Times the sub-keys a key needs ([`HotKey::salt_into`]).
+    pub factor: u32,
+    /// Sub-keys per hot key, in the order of [`Plan::hot_keys`] (0: the
+    /// key is not salted, e.g. an explicit hash key).
+    pub sub_keys: Vec<u32>,
+    /// The largest shard count its search ran.
+    pub largest_tried: u32,
+    /// The smallest shard count meeting the objectives, if any in the
+    /// range searched.
+    pub recommended: Option<u32>,
+    /// That candidate's results.
+    pub candidate: Option<Candidate>,
+}
+
+/// `scenario` with every named hot key that salting can rewrite salted
+/// into `factor` times its [`HotKey::salt_into`] sub-keys, and the
+/// sub-keys per hot key (0 where not salted); `None` if none can be.
+fn salt(scenario: &Scenario, hot_keys: &[HotKey], factor: u32) -> Option<(Scenario, Vec<u32>)> {
+    let mut salted = scenario.clone();
+    let mut sub_keys = Vec::with_capacity(hot_keys.len());
+    for h in hot_keys {
+        let key = h.name.as_str();
+        let into = h.salt_into.saturating_mul(factor).clamp(1, 10_000);
+        let Some(g) = salted.producers.iter_mut().find(|g| g.name == h.group) else {
+            sub_keys.push(0);
+            continue;
+        };
+        if let Some(trace) = g.trace.as_mut() {
+            // A replayed key is salted by the replay (not hash keys: salting
+            // rewrites a partition key), within the replay's salt ranges; a
+            // sub-key of a salt the scenario has (`hot#0`) is not a key of
+            // the trace, so salting it would change nothing.
+            let fits = key.chars().count() + 1 + (into - 1).to_string().len() <= 256;
+            let sub_key = trace.salt.iter().any(|(k, _)| {
+                key.strip_prefix(k.as_str())
+                    .and_then(|rest| rest.strip_prefix('#'))
+                    .is_some_and(|n| n.parse::<u32>().is_ok())
+            });
+            if h.partition_key && fits && !sub_key && !trace.salt.iter().any(|(k, _)| k == key) {
+                trace.salt.push((key.to_owned(), into));
+                sub_keys.push(into);
+            } else {
+                sub_keys.push(0);
+            }
+        } else if let Some(keys) = g.keys.salted(key, into) {
+            g.keys = keys;
+            sub_keys.push(into);
+        } else {
+            sub_keys.push(0);
+        }
+    }
+    sub_keys
+        .iter()
+        .any(|&n| n > 0)
+        .then_some((salted, sub_keys))
+}
+
+/// The salting ladder's columns in `plan --json` ([`salting_rows`]).
+pub const SALTING_COLUMNS: [&str; 6] = [
+    "factor",
+    "sub_keys",
+    "recommended_shards",
+    "monthly_cost_usd_mean",
+    "throttle_rate_mean",
+    "meets_slo",
+];
+
+/// The salting ladder as text cells, one row per rung: `sub_keys` is
+/// `group:key=N` per salted key, separated by spaces; the cost and
+/// throttle rate are the recommended candidate's (empty without one).
+pub fn salting_rows(plan: &Plan) -> Vec<Vec<String>> {
+    plan.salting
+        .iter()
+        .map(|r| {
+            let keys: Vec<String> = plan
+                .hot_keys
+                .iter()
+                .zip(&r.sub_keys)
+                .filter(|(_, n)| **n > 0)
+                .map(|(h, n)| format!("{}={n}", h.key))
+                .collect();
+            let c = r.candidate.as_ref();
+            vec![
+                r.factor.to_string(),
+                keys.join(" "),
+                r.recommended.map_or(String::new(), |n| n.to_string()),
+                c.map_or(String::new(), |c| format!("{:.2}", c.monthly_cost.mean)),
+                c.map_or(String::new(), |c| format!("{:.6}", c.throttle_rate.mean)),
+                c.is_some().to_string(),
+            ]
+        })
+        .collect()
+}
+
+fn search(
+    scenario: &Scenario,
+    options: PlanOptions,
+    hint: Option<u32>,
+    progress: &dyn Progress,
+) -> Result<Plan, SimError> {
     let (slo, default_slo) = objectives(scenario);
     let mut sc = scenario.clone();
     sc.slo = slo;
@@ -549,7 +775,7 @@ fn search(scenario: &Scenario, options: PlanOptions) -> Result<Plan, SimError> {
             .copied()
             .filter(|s| !seen.contains_key(s))
             .collect();
-        for (s, runs) in todo.iter().zip(evaluate(&sc, &todo, r)?) {
+        for (s, runs) in todo.iter().zip(evaluate(&sc, &todo, r, progress)?) {
             seen.insert(*s, candidate(*s, &runs, &slo));
         }
         Ok(())
@@ -557,16 +783,29 @@ fn search(scenario: &Scenario, options: PlanOptions) -> Result<Plan, SimError> {
     // Doubling; `lo` is the largest count known (or taken) to fail.
     let (mut lo, mut hi) = (options.min_shards.max(1) - 1, None);
     let mut s = options.min_shards.max(1);
-    loop {
+    // A hint (an answer close by) is tried first: if it meets them, the
+    // bisection below it starts at once; if not, the doubling goes on
+    // from it.
+    let mut doubling = true;
+    if let Some(h) = hint.filter(|h| (s..=options.max_shards).contains(h)) {
+        run(&[h], &mut seen)?;
+        if seen[&h].meets {
+            hi = Some(h);
+            doubling = false;
+        } else {
+            lo = h;
+            s = h.saturating_mul(2).min(options.max_shards);
+            doubling = h < options.max_shards;
+        }
+    }
+    while doubling {
         run(&[s], &mut seen)?;
         if seen[&s].meets {
             hi = Some(s);
             break;
         }
         lo = s;
-        if s >= options.max_shards {
-            break;
-        }
+        doubling = s < options.max_shards;
         s = s.saturating_mul(2).min(options.max_shards);
     }
     // Bisection between the last failing and the first passing count.
@@ -592,7 +831,7 @@ fn search(scenario: &Scenario, options: PlanOptions) -> Result<Plan, SimError> {
     }
     // Hot keys: from one run at the largest candidate tried.
     let top = *seen.keys().last().expect("at least one candidate");
-    let (hot_keys, offered) = hot_keys(&sc, top)?;
+    let (hot_keys, offered) = hot_keys(&sc, top, progress)?;
     let failing = seen.values().rev().find(|c| !c.meets);
     let binding = binding(failing, &hot_keys, hi.is_some());
     let warnings = warnings(scenario, &slo, default_slo, hi.and_then(|h| seen.get(&h)));
@@ -607,6 +846,7 @@ fn search(scenario: &Scenario, options: PlanOptions) -> Result<Plan, SimError> {
         hot_keys,
         replications: r,
         salted: None,
+        salting: Vec::new(),
         on_demand: None,
         on_demand_advantage: None,
         advantage_discount: scenario.stream.prices.advantage_discount,
@@ -619,10 +859,15 @@ fn search(scenario: &Scenario, options: PlanOptions) -> Result<Plan, SimError> {
 /// Records and bytes offered, per producer group.
 type Offered = Vec<(u64, u64)>;
 
-fn hot_keys(scenario: &Scenario, shards: u32) -> Result<(Vec<HotKey>, Offered), SimError> {
+fn hot_keys(
+    scenario: &Scenario,
+    shards: u32,
+    progress: &dyn Progress,
+) -> Result<(Vec<HotKey>, Offered), SimError> {
     let mut sc = scenario.clone();
     sc.stream.shards = shards;
-    let out = simulate(&sc, RunOptions::default())?;
+    progress.queued(sc.duration);
+    let out = simulate_observed(&sc, RunOptions::default(), progress)?;
     let offered = out
         .keys
         .iter()
@@ -745,8 +990,16 @@ pub fn table(plan: &Plan) -> (Vec<String>, Vec<Vec<String>>) {
     .map(str::to_owned)
     .into();
     header.extend(dims.iter().map(|d| format!("monthly_{}_usd", d.column())));
+    // On-demand rows price all the traffic offered too (the steady state);
+    // a shard count's row leaves it empty (those shards carry what they
+    // carry).
+    let offered = plan.on_demand.is_some() || plan.on_demand_advantage.is_some();
+    if offered {
+        header.push("monthly_cost_all_offered_usd_mean".to_owned());
+    }
     let mut records = Vec::with_capacity(rows.len());
     for (shards, c) in rows {
+        let on_demand_row = shards.starts_with("on-demand");
         let (tr, tr_ci) = e(&c.throttle_rate, 6);
         let (f, f_ci) = e(&c.failed, 1);
         let (p, p_ci) = e(&c.p99_ms, 3);
@@ -775,6 +1028,13 @@ pub fn table(plan: &Plan) -> (Vec<String>, Vec<Vec<String>>) {
             dims.iter()
                 .map(|&d| format!("{:.2}", c.monthly_by_dimension[d as usize])),
         );
+        if offered {
+            record.push(if on_demand_row {
+                format!("{:.2}", c.monthly_cost_all_offered.mean)
+            } else {
+                String::new()
+            });
+        }
         records.push(record);
     }
     (header, records)
@@ -861,23 +1121,55 @@ pub fn render_markdown(plan: &Plan, name: &str) -> String {
         }
         None => {}
     }
+    if !plan.salting.is_empty() {
+        t.push_str("Salting ladder: each hot key salted into 1, 2 and 4 times the sub-keys it needs (more sub-keys spread it more thinly, but each lands on a shard at random):
+
+| sub-keys | shards | $ / month | throttle rate |
+|---|---:|---:|---:|
+");
+        for (rung, cells) in plan.salting.iter().zip(salting_rows(plan)) {
+            let keys = cells[1].replace(' ', ", ");
+            let _ = match &rung.candidate {
+                Some(c) => writeln!(
+                    t,
+                    "| {keys} ({}x) | {} | {:.2} | {:.4} % |",
+                    rung.factor,
+                    c.shards,
+                    c.monthly_cost.mean,
+                    c.throttle_rate.mean * 100.0
+                ),
+                None => writeln!(
+                    t,
+                    "| {keys} ({}x) | none up to {} | | |",
+                    rung.factor, rung.largest_tried
+                ),
+            };
+        }
+        t.push('\n');
+    }
     if let Some(c) = &plan.on_demand {
         let _ = writeln!(
             t,
-            "On-demand instead: about ${:.2} a month (+- {:.2}), throttle rate {:.4} %: {} the objectives.\n",
+            "On-demand instead: about ${:.2} a month (+- {:.2}), throttle rate {:.4} %: {} the objectives. That prices the records it accepted; carrying all the traffic offered (the steady state, once scaled): about ${:.2} a month.\n",
             c.monthly_cost.mean,
             c.monthly_cost.ci95,
             c.throttle_rate.mean * 100.0,
-            if c.meets { "meets" } else { "misses" }
+            if c.meets { "meets" } else { "misses" },
+            c.monthly_cost_all_offered.mean
         );
+        if !plan.hot_keys.is_empty() {
+            // On-demand splits shards evenly; it never isolates a key.
+            t.push_str("(On-demand throttles a key over one shard's limit too, however far it scales: the hot keys above need salting on it as well.)\n\n");
+        }
     }
     if let Some(c) = &plan.on_demand_advantage {
         let _ = writeln!(
             t,
-            "On-demand Advantage (an account-level setting): about ${:.2} a month (+- {:.2}), priced at {:.0} % off On-demand Standard's data and retention prices with no stream-hour charge (AWS says \"at least 60% lower\"; set `advantage_discount` in a price file).\n",
+            "On-demand Advantage (an account-level setting): about ${:.2} a month (+- {:.2}), priced at {:.0} % off On-demand Standard's data and retention prices with no stream-hour charge (AWS says \"at least 60% lower\"; set `advantage_discount` in a price file); all the traffic offered: about ${:.2} a month.\n",
             c.monthly_cost.mean,
             c.monthly_cost.ci95,
             plan.advantage_discount * 100.0,
+            c.monthly_cost_all_offered.mean,
         );
     }
     let f = &plan.formulas;

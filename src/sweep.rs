@@ -114,7 +114,8 @@ impl Partition {
         Ok(Partition { index, count })
     }
 
-    fn holds(self, point: usize) -> bool {
+    /// Whether point `point` of the grid is in this part.
+    pub fn holds(self, point: usize) -> bool {
         point % self.count as usize == (self.index - 1) as usize
     }
 }

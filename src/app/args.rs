@@ -140,3 +140,17 @@ impl TraceReading {
         })
     }
 }
+
+/// `--quiet` and `--json`: what `run`, `plan`, `compare` and `check` show
+/// besides their files.
+#[derive(Debug, Clone, Copy, Args)]
+pub struct Shown {
+    /// No progress bar and no notes on stderr. (A bar is drawn only when
+    /// stderr is a terminal; the results on stdout are the same either way.)
+    #[arg(long, short = 'q')]
+    pub quiet: bool,
+    /// Print the result as one JSON object on stdout instead of the human
+    /// summary (docs/json.md).
+    #[arg(long)]
+    pub json: bool,
+}

@@ -8,7 +8,7 @@ use clap::Args;
 
 use super::output;
 use crate::check::CheckRow;
-use crate::model::{RunOptions, simulate};
+use crate::model::{Progress, RunOptions, simulate_observed};
 use crate::report;
 use crate::scenario::Scenario;
 
@@ -33,6 +33,9 @@ pub struct CheckArgs {
     /// The engine.
     #[command(flatten)]
     pub engine: super::args::EngineFlag,
+    /// Progress, notes and JSON.
+    #[command(flatten)]
+    pub shown: super::args::Shown,
 }
 
 /// Arguments of `validate`.
@@ -67,31 +70,56 @@ pub(crate) fn check(args: &CheckArgs, out: &mut dyn Write) -> Result<bool> {
         }
         loaded.push((scenario, md5, file));
     }
+    let quiet = args.shown.quiet;
+    let scenarios: Vec<&Scenario> = loaded.iter().map(|(s, _, _)| s).collect();
+    // One after another: one worker.
+    if let Some(note) = super::progress::estimate(&scenarios, 1, "these runs") {
+        super::progress::note(quiet, &note);
+    }
+    let bar = super::progress::Bar::simulated(quiet, "check");
+    bar.queued(scenarios.iter().map(|s| s.duration).sum());
     let mut reports = Vec::with_capacity(loaded.len());
     for (scenario, md5, file) in &loaded {
-        let outcome = simulate(scenario, RunOptions::default())
-            .with_context(|| format!("running {}", file.display()))?;
+        let outcome = simulate_observed(scenario, RunOptions::default(), &bar)
+            .with_context(|| format!("running {}", file.display()));
+        let outcome = match outcome {
+            Ok(o) => o,
+            Err(e) => {
+                bar.finish();
+                return Err(e);
+            }
+        };
         let report = report::build(scenario, &outcome, md5).context("rendering the report")?;
         reports.push((scenario.name.clone(), report));
     }
+    bar.finish();
     if args.update_baseline {
         let path = args.baseline.as_ref().expect("clap requires --baseline");
         let runs: Vec<(String, &report::RunReport)> =
             reports.iter().map(|(n, r)| (n.clone(), r)).collect();
         let text = crate::check::render_baseline(&runs).context("rendering the baseline")?;
         output::write_file(path, text.as_bytes())?;
-        writeln!(
-            out,
-            "wrote the baseline {} for {} scenario(s)",
-            path.display(),
-            runs.len()
-        )?;
+        if !args.shown.json {
+            writeln!(
+                out,
+                "wrote the baseline {} for {} scenario(s)",
+                path.display(),
+                runs.len()
+            )?;
+        }
     }
     let rows: Vec<CheckRow> = reports
         .iter()
         .flat_map(|(name, r)| crate::check::judge(name, r, baseline.as_ref()))
         .collect();
-    if rows.is_empty() {
+    if args.shown.json {
+        let written = args.baseline.as_deref().filter(|_| args.update_baseline);
+        write!(
+            out,
+            "{}",
+            crate::json::to_text(&crate::json::check(&rows, written))
+        )?;
+    } else if rows.is_empty() {
         writeln!(
             out,
             "no checks: the scenarios have no [slo] and no baseline was given"
@@ -106,7 +134,7 @@ pub(crate) fn check(args: &CheckArgs, out: &mut dyn Write) -> Result<bool> {
         output::write_file(path, crate::check::render_markdown(&rows).as_bytes())?;
     }
     let failed = rows.iter().filter(|r| !r.pass).count();
-    if failed > 0 {
+    if failed > 0 && !args.shown.json {
         writeln!(out, "{failed} of {} checks failed", rows.len())?;
     }
     Ok(failed == 0)
@@ -128,6 +156,10 @@ pub(crate) fn validate(args: &ValidateArgs, out: &mut dyn Write) -> Result<()> {
     )?;
     for n in &scenario.notes {
         writeln!(out, "note: {n}")?;
+    }
+    // What `run` would say on stderr before starting.
+    if let Some(note) = super::progress::estimate(&[&scenario], 1, "a run") {
+        writeln!(out, "note: {note}")?;
     }
     Ok(())
 }

@@ -9,8 +9,9 @@ use rayon::prelude::*;
 
 use super::args::Threads;
 use super::output::{self, DirFor};
-use crate::model::{RunOptions, simulate};
+use crate::model::{Progress, RunOptions, simulate_observed};
 use crate::report;
+use crate::scenario::Scenario;
 
 /// Arguments of `compare`.
 #[derive(Debug, Args)]
@@ -27,6 +28,9 @@ pub struct CompareArgs {
     /// The engine.
     #[command(flatten)]
     pub engine: super::args::EngineFlag,
+    /// Progress, notes and JSON.
+    #[command(flatten)]
+    pub shown: super::args::Shown,
 }
 
 /// `compare`: compare.csv and compare.md into the directory, the Markdown
@@ -43,12 +47,20 @@ pub(crate) fn compare(args: &CompareArgs, out: &mut dyn Write) -> Result<()> {
         })
         .collect::<Result<Vec<_>>>()?;
     let pool = args.threads.pool()?;
+    let quiet = args.shown.quiet;
+    let scenarios: Vec<&Scenario> = loaded.iter().map(|(_, s, _)| s).collect();
+    let threads = pool.current_num_threads();
+    if let Some(note) = super::progress::estimate(&scenarios, threads, "these runs") {
+        super::progress::note(quiet, &note);
+    }
+    let bar = super::progress::Bar::simulated(quiet, "compare");
+    bar.queued(scenarios.iter().map(|s| s.duration).sum());
     // Runs in parallel, gathered in the order given.
     let rows = pool.install(|| {
         loaded
             .par_iter()
             .map(|(file, scenario, md5)| {
-                let outcome = simulate(scenario, RunOptions::default())
+                let outcome = simulate_observed(scenario, RunOptions::default(), &bar)
                     .with_context(|| format!("running {}", file.display()))?;
                 let report =
                     report::build(scenario, &outcome, md5).context("rendering the report")?;
@@ -60,7 +72,9 @@ pub(crate) fn compare(args: &CompareArgs, out: &mut dyn Write) -> Result<()> {
                 ))
             })
             .collect::<Result<Vec<_>>>()
-    })?;
+    });
+    bar.finish();
+    let rows = rows?;
     let md = crate::compare::render_markdown(&rows);
     let csv = crate::compare::render_csv(&rows).context("rendering compare.csv")?;
     let dir = output::out_dir(args.out.as_deref(), DirFor::Compare);
@@ -71,6 +85,11 @@ pub(crate) fn compare(args: &CompareArgs, out: &mut dyn Write) -> Result<()> {
     // No optional files: compare writes the same two every time.
     output::write_dir(&dir, &files, &[])
         .with_context(|| format!("cannot write the comparison into {}", dir.display()))?;
+    if args.shown.json {
+        let json = crate::json::compare(&files[0].1, &dir).context("reading compare.csv back")?;
+        write!(out, "{}", crate::json::to_text(&json))?;
+        return Ok(());
+    }
     write!(out, "{md}")?;
     writeln!(out, "wrote {}", dir.display())?;
     Ok(())

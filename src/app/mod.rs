@@ -24,6 +24,7 @@ mod check;
 mod compare;
 mod output;
 mod plan;
+mod progress;
 mod run;
 mod shell;
 mod sweep;
@@ -31,7 +32,7 @@ mod temps;
 mod tools;
 mod trace;
 
-pub use args::{Pages, Threads, TraceReading};
+pub use args::{Pages, Shown, Threads, TraceReading};
 pub use check::{CheckArgs, ValidateArgs};
 pub use compare::CompareArgs;
 pub use plan::PlanArgs;

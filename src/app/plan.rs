@@ -45,6 +45,9 @@ pub struct PlanArgs {
     /// The engine.
     #[command(flatten)]
     pub engine: super::args::EngineFlag,
+    /// Progress, notes and JSON.
+    #[command(flatten)]
+    pub shown: super::args::Shown,
 }
 
 /// `plan`: plan.csv, plan.md and the pages into the directory, the
@@ -67,7 +70,16 @@ pub(crate) fn plan(args: &PlanArgs, out: &mut dyn Write) -> Result<bool> {
         max_shards: args.max_shards,
         on_demand: args.on_demand,
     };
-    let plan = pool.install(|| crate::plan::plan(&scenario, options))?;
+    let quiet = args.shown.quiet;
+    let runs = vec![&scenario; args.replications as usize];
+    let what = format!("each candidate's {} runs", args.replications);
+    if let Some(note) = super::progress::estimate(&runs, pool.current_num_threads(), &what) {
+        super::progress::note(quiet, &note);
+    }
+    let bar = super::progress::Bar::growing(quiet, "plan", plan_guess(&scenario, args));
+    let plan = pool.install(|| crate::plan::plan_observed(&scenario, options, &bar));
+    bar.finish();
+    let plan = plan?;
     let md = crate::plan::render_markdown(&plan, &scenario.name);
     let csv = crate::plan::render_csv(&plan).context("rendering plan.csv")?;
     let dir = output::out_dir(
@@ -93,7 +105,30 @@ pub(crate) fn plan(args: &PlanArgs, out: &mut dyn Write) -> Result<bool> {
     files.extend(pages);
     output::write_dir(&dir, &files, &crate::html::page_files())
         .with_context(|| format!("cannot write the plan into {}", dir.display()))?;
+    if args.shown.json {
+        let json = crate::json::plan(&plan, &scenario.name, &dir);
+        write!(out, "{}", crate::json::to_text(&json))?;
+        return Ok(());
+    }
     write!(out, "{md}")?;
     writeln!(out, "wrote {}", dir.display())?;
     Ok(plan.recommended.is_some())
+}
+
+/// A guess at the simulated time a plan runs, for its bar: the search's
+/// doubling up to the AWS guide's shard count, its bisection back down,
+/// the two neighbours and the hot-key run (and the on-demand runs). Salted
+/// searches, found only on the way, add to it then.
+fn plan_guess(scenario: &crate::scenario::Scenario, args: &PlanArgs) -> u64 {
+    let guide = crate::plan::formulas(scenario, &[])
+        .guide
+        .clamp(args.min_shards, args.max_shards);
+    let doublings = (f64::from(guide) / f64::from(args.min_shards))
+        .log2()
+        .ceil()
+        .max(0.0) as u64;
+    let candidates = 2 * doublings + 3 + if args.on_demand { 2 } else { 0 };
+    scenario
+        .duration
+        .saturating_mul(candidates * u64::from(args.replications) + 1)
 }

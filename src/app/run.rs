@@ -8,7 +8,7 @@ use clap::Args;
 
 use super::args::Pages;
 use super::output::{self, DirFor};
-use crate::model::{RunOptions, simulate};
+use crate::model::{Progress, RunOptions, simulate_observed};
 use crate::report;
 
 /// Arguments of `run`.
@@ -36,6 +36,9 @@ pub struct RunArgs {
     /// The engine.
     #[command(flatten)]
     pub engine: super::args::EngineFlag,
+    /// Progress, notes and JSON.
+    #[command(flatten)]
+    pub shown: super::args::Shown,
 }
 
 /// `run`: the report files, report.html and charts into the directory, the
@@ -53,12 +56,21 @@ pub(crate) fn run(args: &RunArgs, out: &mut dyn Write) -> Result<()> {
             }
         }
     }
-    let outcome = simulate(
+    let quiet = args.shown.quiet;
+    if let Some(note) = super::progress::estimate(&[&scenario], 1, "this run") {
+        super::progress::note(quiet, &note);
+    }
+    let bar = super::progress::Bar::simulated(quiet, "run");
+    bar.queued(scenario.duration);
+    let outcome = simulate_observed(
         &scenario,
         RunOptions {
             per_second: args.per_second,
         },
-    )?;
+        &bar,
+    );
+    bar.finish();
+    let outcome = outcome?;
     let mut report = report::build(&scenario, &outcome, &md5).context("rendering the report")?;
     let dir = output::out_dir(
         args.out.as_deref(),
@@ -79,17 +91,22 @@ pub(crate) fn run(args: &RunArgs, out: &mut dyn Write) -> Result<()> {
         .collect();
     output::write_dir(&dir, &files, &optional)
         .with_context(|| format!("cannot write the report into {}", dir.display()))?;
-    write!(out, "{}", report::render_text(&report, &dir))?;
-    for n in &scenario.notes {
-        writeln!(out, "  note       {n}")?;
-    }
+    let mut notes = scenario.notes.clone();
     if outcome.engine == crate::scenario::EngineKind::Shard {
         for why in crate::model::shard_engine_caveats(&scenario) {
-            writeln!(
-                out,
-                "  note       {why}: the shard engine may disagree with the record engine here (docs/engines.md)"
-            )?;
+            notes.push(format!(
+                "{why}: the shard engine may disagree with the record engine here (docs/engines.md)"
+            ));
         }
+    }
+    if args.shown.json {
+        let json = crate::json::run(&report, &dir, &notes, outcome.trace_lines_skipped);
+        write!(out, "{}", crate::json::to_text(&json))?;
+        return Ok(());
+    }
+    write!(out, "{}", report::render_text(&report, &dir))?;
+    for n in &notes {
+        writeln!(out, "  note       {n}")?;
     }
     if outcome.trace_lines_skipped > 0 {
         writeln!(

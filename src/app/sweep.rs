@@ -47,6 +47,10 @@ pub struct SweepArgs {
     /// The engine.
     #[command(flatten)]
     pub engine: super::args::EngineFlag,
+    /// No progress bar and no notes on stderr. (A bar is drawn only when
+    /// stderr is a terminal; the results are the same either way.)
+    #[arg(long, short = 'q')]
+    pub quiet: bool,
 }
 
 /// Arguments of `merge`.
@@ -91,16 +95,18 @@ pub(crate) fn sweep(args: &SweepArgs, out: &mut dyn Write) -> Result<()> {
         args.engine.apply(point, &args.file)?;
     }
     writeln!(out, "{}", crate::sweep::describe(&sweep, partition))?;
-    // Drawn only on a terminal (indicatif stays silent otherwise).
-    let bar = indicatif::ProgressBar::new(sweep.runs_in(partition) as u64);
-    bar.set_style(
-        indicatif::ProgressStyle::with_template(
-            "{bar:40} {pos}/{len} runs, {elapsed} elapsed, ETA {eta}",
-        )
-        .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
-    );
-    let rows = pool.install(|| sweep.run(partition, &|| bar.inc(1)));
-    bar.finish_and_clear();
+    let runs = sweep.runs_in(partition);
+    let picked: Vec<&crate::scenario::Scenario> = (0..sweep.points.len())
+        .filter(|&p| partition.holds(p))
+        .flat_map(|p| std::iter::repeat_n(&sweep.points[p], sweep.replications as usize))
+        .collect();
+    let threads = pool.current_num_threads();
+    if let Some(note) = super::progress::estimate(&picked, threads, "these runs") {
+        super::progress::note(args.quiet, &note);
+    }
+    let bar = super::progress::Bar::runs(args.quiet, runs as u64);
+    let rows = pool.install(|| sweep.run(partition, &|| bar.inc()));
+    bar.finish();
     let manifest = sweep.manifest(partition);
     let (mut files, summary) = crate::sweep::files(&manifest, &rows?)?;
     let dir = output::out_dir(

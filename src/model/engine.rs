@@ -119,6 +119,74 @@ impl fmt::Display for EngineChoice {
     }
 }
 
+/// The record engine's speed for [`expected_work`]: user records a second
+/// of wall-clock time on one core. Measured on the example scenarios it
+/// ranges from about 2 million (on-demand, retries) to 6 million records/s.
+pub const RECORDS_PER_CORE_SEC: f64 = 3e6;
+
+/// The shard engine's cost for [`expected_work`]: wall-clock nanoseconds
+/// per shard-step on one core (docs/engines.md measures 100 to 250).
+pub const NANOS_PER_SHARD_STEP: f64 = 150.0;
+
+/// How much work a run is, roughly, and how long it takes on one core: the
+/// estimate shown before a run that will take minutes. Only an order of
+/// magnitude: the speeds are measured averages, the shard count of a
+/// stream that scales is guessed from its mean rate, and traces are not
+/// counted.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Work {
+    /// The engine the run uses.
+    pub engine: EngineKind,
+    /// User records expected ([`expected_records`](super::expected_records)).
+    pub records: f64,
+    /// Shard-steps (the shard engine; 0 for the record engine).
+    pub shard_steps: f64,
+    /// Expected wall-clock seconds on one core.
+    pub seconds: f64,
+}
+
+/// The work of a run of `scenario` ([`Work`]).
+pub fn expected_work(scenario: &Scenario) -> Work {
+    let engine = engine_choice(scenario).kind;
+    let records = super::expected_records(scenario);
+    if engine != EngineKind::Shard {
+        return Work {
+            engine,
+            records,
+            shard_steps: 0.0,
+            seconds: records / RECORDS_PER_CORE_SEC,
+        };
+    }
+    let secs = scenario.duration as f64 / NANOS_PER_SEC as f64;
+    // A stream that scales ends near the shards its mean rate needs.
+    let by_rate = records / secs.max(1e-9) / 1000.0;
+    let shards = f64::from(scenario.stream.shards).max(by_rate.ceil());
+    let steps = (scenario.duration as f64 / scenario.engine.step.max(1) as f64).ceil();
+    let shard_steps = shards * steps;
+    Work {
+        engine,
+        records,
+        shard_steps,
+        seconds: shard_steps * NANOS_PER_SHARD_STEP / 1e9,
+    }
+}
+
+/// `13 s`, `4 min`, `2.5 h`: a wall-clock estimate, rounded as an estimate.
+pub fn about(seconds: f64) -> String {
+    let s = if seconds.is_finite() {
+        seconds.max(0.0)
+    } else {
+        0.0
+    };
+    if s < 90.0 {
+        format!("{:.0} s", s.max(1.0))
+    } else if s < 90.0 * 60.0 {
+        format!("{:.0} min", s / 60.0)
+    } else {
+        format!("{:.1} h", s / 3600.0)
+    }
+}
+
 /// How many of `kinds` are each engine, record first, engines with none
 /// left out.
 pub(crate) fn engine_tally(kinds: impl Iterator<Item = EngineKind>) -> Vec<(EngineKind, usize)> {

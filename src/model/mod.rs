@@ -32,8 +32,11 @@ mod stream;
 
 pub use consumers::{ConsumerCounts, ConsumerState};
 pub use control::ReshardLog;
-pub use engine::{EngineChoice, EngineReason, engine_choice};
-pub(crate) use engine::{engine_counts, engine_tally};
+pub use engine::{
+    EngineChoice, EngineReason, NANOS_PER_SHARD_STEP, RECORDS_PER_CORE_SEC, Work, about,
+    engine_choice, expected_work,
+};
+pub(crate) use engine::{count_words, engine_counts, engine_tally};
 
 use rand::RngExt;
 
@@ -92,6 +95,27 @@ pub struct Outcome {
 pub struct RunOptions {
     /// Keep a per-second stream-level time series.
     pub per_second: bool,
+}
+
+/// Where a run reports how far it has got, for a progress bar: simulated
+/// time done, in pieces of about a simulated second (a shard engine step,
+/// or a slice of the record engine's queue), never per record or event, so
+/// watching costs nothing measurable. Watching never changes a result: a
+/// run given a `Progress` produces the same outcome as one without.
+pub trait Progress: Sync {
+    /// More work was queued: runs covering `ns` simulated nanoseconds in
+    /// all (a planner queues its candidates' runs as it decides them).
+    fn queued(&self, ns: SimTime) {
+        let _ = ns;
+    }
+    /// `ns` more simulated nanoseconds of a run are done.
+    fn advanced(&self, ns: SimTime);
+}
+
+/// Nobody watching.
+impl Progress for () {
+    #[inline]
+    fn advanced(&self, _: SimTime) {}
 }
 
 /// A run that could not complete.
@@ -179,6 +203,21 @@ pub fn shard_engine_caveats(scenario: &Scenario) -> Vec<String> {
     caveats
 }
 
+/// About how long a new on-demand stream of `shards` shards takes to carry
+/// `records_per_s` and `bytes_per_s` without throttling, splitting its
+/// busy shards `split_delay` after it sees them, and how many doublings
+/// of capacity or shards that is. A new stream starts at 4 MiB/s and 4,000
+/// records/s and can double about every 16 minutes (KDS-REFERENCE.md
+/// §5.2-5.3): a run shorter than this sees a stream still scaling.
+pub fn on_demand_scaling_time(
+    records_per_s: f64,
+    bytes_per_s: f64,
+    shards: u32,
+    split_delay: SimTime,
+) -> (u32, SimTime) {
+    control::scaling_time(records_per_s, bytes_per_s, shards, split_delay)
+}
+
 /// User records `scenario` is expected to produce: each group's mean rate
 /// over the run times its length.
 pub fn expected_records(scenario: &Scenario) -> f64 {
@@ -195,17 +234,30 @@ fn dispatch(
     scenario: &Scenario,
     options: RunOptions,
     policy: Option<Box<dyn policy::ScalingPolicy>>,
+    progress: Option<&dyn Progress>,
 ) -> Result<Outcome, SimError> {
     match engine_for(scenario) {
-        EngineKind::Shard => shard::simulate(scenario, options, policy),
-        _ => record::simulate(scenario, options, policy),
+        EngineKind::Shard => shard::simulate(scenario, options, policy, progress),
+        _ => record::simulate(scenario, options, policy, progress),
     }
 }
 
 /// Simulates `scenario` with its seed.
 pub fn simulate(scenario: &Scenario, options: RunOptions) -> Result<Outcome, SimError> {
     scenario.check()?;
-    dispatch(scenario, options, None)
+    dispatch(scenario, options, None, None)
+}
+
+/// Simulates `scenario` with its seed, telling `progress` how far it has
+/// got (the whole run's length is not queued here: the caller knows it).
+/// The outcome is the one [`simulate`] gives.
+pub fn simulate_observed(
+    scenario: &Scenario,
+    options: RunOptions,
+    progress: &dyn Progress,
+) -> Result<Outcome, SimError> {
+    scenario.check()?;
+    dispatch(scenario, options, None, Some(progress))
 }
 
 /// Simulates `scenario` with `policy` deciding in place of the scenario's
@@ -228,7 +280,7 @@ pub fn simulate_with_policy(
                 .into(),
         });
     }
-    dispatch(scenario, options, Some(policy))
+    dispatch(scenario, options, Some(policy), None)
 }
 
 /// The scenario's scaling policy as the control plane runs it: `given` in

@@ -404,3 +404,185 @@ max_lost_records = 0
     assert!(md.contains("bytes only ("), "{md}");
     assert!(!md.contains("bytes-only formula"), "{md}");
 }
+
+/// Issue 16, item 6: the salting ladder salts each hot key into 1, 2 and 4
+/// times the sub-keys it needs and reports each rung's shards and cost.
+#[test]
+fn r16_the_salting_ladder_tries_more_sub_keys() {
+    let s = scenario(
+        r#"
+name = "hot"
+duration = "30s"
+[stream]
+shards = 1
+[[producers]]
+name = "app"
+count = 2
+rate = "2500/s"
+size = "100B"
+keys = { kind = "uniform", count = 1000, prefix = "user-", hot = [{ key = "celebrity", share = 0.6 }] }
+[slo]
+max_throttle_rate = 0.01
+"#,
+    );
+    let p = plan(
+        &s,
+        PlanOptions {
+            replications: 2,
+            max_shards: 8,
+            ..OPTIONS
+        },
+    )
+    .unwrap();
+    let need = p.hot_keys[0].salt_into;
+    let factors: Vec<u32> = p.salting.iter().map(|r| r.factor).collect();
+    assert_eq!(factors, [1, 2, 4]);
+    for rung in &p.salting {
+        assert_eq!(rung.sub_keys, [need * rung.factor]);
+        // A rung's answer is the smallest count that meets them.
+        if let (Some(n), Some(c)) = (rung.recommended, &rung.candidate) {
+            assert!(c.meets && c.shards == n);
+        }
+    }
+    // The first rung is the what-if plan.md has always described.
+    let first = &p.salting[0];
+    assert_eq!(
+        p.salted.clone().unwrap(),
+        (first.recommended, first.candidate.clone())
+    );
+    let md = shardcast::plan::render_markdown(&p, "hot");
+    assert!(md.contains("Salting ladder"), "{md}");
+    for rung in &p.salting {
+        let line = format!(
+            "| app:celebrity={} ({}x) |",
+            need * rung.factor,
+            rung.factor
+        );
+        let row = md
+            .lines()
+            .find(|l| l.starts_with(&line))
+            .unwrap_or_else(|| panic!("{line} not in {md}"));
+        match &rung.candidate {
+            Some(c) => assert!(
+                row.contains(&format!("| {} | {:.2} |", c.shards, c.monthly_cost.mean)),
+                "{row}"
+            ),
+            None => assert!(row.contains("none up to"), "{row}"),
+        }
+    }
+    let rows = shardcast::plan::salting_rows(&p);
+    assert_eq!(rows.len(), 3);
+    assert_eq!(rows[1][1], format!("app:celebrity={}", 2 * need));
+}
+
+/// 4,400 records/s of 100 bytes (key 36) on a new on-demand stream.
+const ON_DEMAND: &str = r#"
+name = "od"
+duration = "2m"
+[stream]
+shards = 1
+[[producers]]
+name = "sensors"
+count = 4
+rate = "4400/s"
+size = "100B"
+keys = { kind = "random", key_bytes = 36 }
+"#;
+
+/// Issue 16, item 4: a run shorter than on-demand's scaling is flagged, and
+/// the steady-state cost of all the offered traffic is priced.
+#[test]
+fn r16_on_demand_warns_while_scaling_and_prices_all_offered_traffic() {
+    let s = scenario(ON_DEMAND);
+    let p = plan(
+        &s,
+        PlanOptions {
+            replications: 2,
+            min_shards: 5,
+            max_shards: 5,
+            on_demand: true,
+        },
+    )
+    .unwrap();
+    let od = p.on_demand.as_ref().unwrap();
+    // 4,400 records/s against a new stream's 4,000: throttled, and it takes
+    // one doubling (about 16 minutes) to carry it.
+    assert!(od.throttle_rate.mean > 0.01, "{:?}", od.throttle_rate);
+    let warning = p
+        .warnings
+        .iter()
+        .find(|w| w.starts_with("on-demand: the run (2m)"))
+        .unwrap_or_else(|| panic!("no on-demand warning in {:?}", p.warnings));
+    assert!(warning.contains("about 16m: 1 doubling of"), "{warning}");
+    assert!(warning.contains("still scaling"), "{warning}");
+    // By hand from the price table: every record billed as 1 KiB, 730
+    // hours of a 4,400 records/s stream, plus 730 stream-hours.
+    let prices = &s.stream.prices;
+    let gib = 1_073_741_824.0;
+    let data_in_gb = 4400.0 * 730.0 * 3600.0 * 1024.0 / gib;
+    let standard = 730.0 * prices.on_demand.stream_hour + data_in_gb * prices.on_demand.data_in_gb;
+    let got = od.monthly_cost_all_offered.mean;
+    assert!(
+        (got - standard).abs() / standard < 0.01,
+        "{got} against {standard} by hand"
+    );
+    // The run's own cost prices only what it accepted: less.
+    assert!(od.monthly_cost.mean < got * 0.99);
+    assert!(warning.contains(&format!("${got:.2} a month")), "{warning}");
+    let adv = p.on_demand_advantage.as_ref().unwrap();
+    let advantage = data_in_gb * prices.on_demand.data_in_gb * (1.0 - prices.advantage_discount);
+    let got = adv.monthly_cost_all_offered.mean;
+    assert!(
+        (got - advantage).abs() / advantage < 0.01,
+        "{got} against {advantage}"
+    );
+    // plan.csv: the on-demand rows have it, a shard count's row is empty.
+    let csv = shardcast::plan::render_csv(&p).unwrap();
+    let mut r = csv::Reader::from_reader(csv.as_slice());
+    let header = r.headers().unwrap().clone();
+    let col = header
+        .iter()
+        .position(|h| h == "monthly_cost_all_offered_usd_mean")
+        .unwrap();
+    let rows: Vec<csv::StringRecord> = r.records().map(Result::unwrap).collect();
+    for row in &rows {
+        match &row[0] {
+            "on-demand" => assert_eq!(row[col], format!("{:.2}", od.monthly_cost_all_offered.mean)),
+            "on-demand-advantage" => {
+                assert_eq!(
+                    row[col],
+                    format!("{:.2}", adv.monthly_cost_all_offered.mean)
+                )
+            }
+            _ => assert_eq!(&row[col], ""),
+        }
+    }
+    let md = shardcast::plan::render_markdown(&p, "od");
+    assert!(md.contains("carrying all the traffic offered"), "{md}");
+    assert!(md.contains("**Warning:** on-demand: the run (2m)"), "{md}");
+}
+
+/// Traffic within a new on-demand stream's capacity needs no scaling: no
+/// warning, and carrying all of it costs what the run cost.
+#[test]
+fn r16_on_demand_within_its_start_capacity_has_no_warning() {
+    let s = scenario(&ON_DEMAND.replace("4400/s", "2000/s"));
+    let p = plan(
+        &s,
+        PlanOptions {
+            replications: 2,
+            min_shards: 3,
+            max_shards: 3,
+            on_demand: true,
+        },
+    )
+    .unwrap();
+    assert!(
+        p.warnings.iter().all(|w| !w.starts_with("on-demand")),
+        "{:?}",
+        p.warnings
+    );
+    let od = p.on_demand.as_ref().unwrap();
+    let (all, run) = (od.monthly_cost_all_offered.mean, od.monthly_cost.mean);
+    assert!((all - run).abs() / run < 0.001, "{all} against {run}");
+}

@@ -16,6 +16,7 @@
 mod ondemand;
 mod reshard;
 
+pub(crate) use ondemand::scaling_time;
 pub use reshard::ReshardLog;
 
 use self::ondemand::OnDemand;

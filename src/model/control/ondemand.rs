@@ -25,6 +25,37 @@ const SPLIT_BYTES_PER_SEC: u64 = 500_000;
 const FLOOR_BYTES: u64 = 4 << 20;
 const FLOOR_RECORDS: u64 = 4_000;
 
+/// About how long a new on-demand stream of `shards` shards takes to carry
+/// `records_per_s` and `bytes_per_s` without throttling, and the doublings
+/// that takes. Its capacity starts at 4 MiB/s and 4,000 records/s and
+/// doubles at most once per 16 minutes (a busy minute counts toward the
+/// peak 15 minutes after it ends), and a busy shard splits in two
+/// `split_delay` (plus up to a minute) after the tick that sees it, until
+/// the shards carry the traffic at a shard's limits; the two go on at the
+/// same time.
+pub(crate) fn scaling_time(
+    records_per_s: f64,
+    bytes_per_s: f64,
+    shards: u32,
+    split_delay: SimTime,
+) -> (u32, SimTime) {
+    let doublings = |ratio: f64| {
+        if ratio.is_finite() && ratio > 1.0 {
+            ratio.log2().ceil() as u32
+        } else {
+            0
+        }
+    };
+    let capacity =
+        doublings((records_per_s / FLOOR_RECORDS as f64).max(bytes_per_s / FLOOR_BYTES as f64));
+    let needed = (records_per_s / Quota::WriteRecordsPerShardPerSec.value() as f64)
+        .max(bytes_per_s / Quota::WriteBytesPerShardPerSec.value() as f64);
+    let splits = doublings(needed / f64::from(shards.max(1)));
+    let time = (u64::from(capacity) * (LAG_MINUTES + 1) * MINUTE)
+        .max(u64::from(splits) * (split_delay + MINUTE));
+    (capacity.max(splits), time)
+}
+
 /// A sliding-window maximum over per-minute values.
 #[derive(Debug, Default)]
 struct WindowMax {
@@ -381,5 +412,22 @@ mod tests {
         assert_eq!(w.max(), 5);
         w.push(WINDOW_MINUTES + 2, 1);
         assert_eq!(w.max(), 3);
+    }
+
+    #[test]
+    fn r16_scaling_takes_a_doubling_per_sixteen_minutes() {
+        let delay = 15 * MINUTE;
+        // Within the start capacity (4,000 records/s, 4 MiB/s, 4 shards).
+        assert_eq!(scaling_time(3000.0, 1e6, 4, delay), (0, 0));
+        // 4,400 records/s: one doubling of the capacity and of the shards.
+        assert_eq!(scaling_time(4400.0, 6e5, 4, delay), (1, 16 * MINUTE));
+        // 40 MB/s: 9.5 times 4 MiB/s, four doublings; 38.1 shards' worth
+        // from 4 shards, four rounds of splits.
+        assert_eq!(scaling_time(1000.0, 40e6, 4, delay), (4, 64 * MINUTE));
+        // Slower splits bind.
+        assert_eq!(
+            scaling_time(1000.0, 40e6, 4, 30 * MINUTE),
+            (4, 124 * MINUTE)
+        );
     }
 }

@@ -200,6 +200,7 @@ pub(super) fn simulate(
     scenario: &Scenario,
     options: RunOptions,
     given: Option<Box<dyn ScalingPolicy>>,
+    progress: Option<&dyn super::Progress>,
 ) -> Result<Outcome, SimError> {
     let records_rate = Quota::WriteRecordsPerShardPerSec.value();
     let bytes_rate = Quota::WriteBytesPerShardPerSec.value();
@@ -314,10 +315,23 @@ pub(super) fn simulate(
         engine.schedule_arrival(p as u32, 0, &mut queue)?;
     }
     // Events at the horizon itself or later are not part of the run.
-    let events = if scenario.duration > 0 {
-        run_until(&mut engine, &mut queue, scenario.duration - 1)?
-    } else {
-        0
+    let events = match progress {
+        _ if scenario.duration == 0 => 0,
+        None => run_until(&mut engine, &mut queue, scenario.duration - 1)?,
+        // In slices of simulated time: the queue delivers the same events
+        // in the same order whatever the slices, so watching changes
+        // nothing but the wall clock.
+        Some(progress) => {
+            let slice = (scenario.duration / 1000).clamp(1_000_000, crate::units::NANOS_PER_SEC);
+            let (mut done, mut events) = (0, 0);
+            while done < scenario.duration {
+                let next = done.saturating_add(slice).min(scenario.duration);
+                events += run_until(&mut engine, &mut queue, next - 1)?;
+                progress.advanced(next - done);
+                done = next;
+            }
+            events
+        }
     };
     engine.metrics.finish(scenario.duration);
     // An external policy's process ends with the run.

@@ -144,6 +144,7 @@ pub(super) fn simulate(
     scenario: &Scenario,
     options: RunOptions,
     given: Option<Box<dyn ScalingPolicy>>,
+    progress: Option<&dyn super::Progress>,
 ) -> Result<Outcome, SimError> {
     // The steps run on a thread of the pool: a step forked from there
     // costs a push on its queue; forked from outside, it costs waking the
@@ -265,6 +266,7 @@ fn steps(
     let consumers = !scenario.consumers.is_empty();
     let mut shard_steps = 0u64;
     let mut t0 = 0;
+    let mut told = 0;
     while t0 < scenario.duration {
         let t1 = (t0 + step).min(scenario.duration);
         metrics.advance(t0);
@@ -515,6 +517,13 @@ fn steps(
             for s in 0..unread.len() {
                 catch_up(&mut readers, &mut unread, s, t1, t1);
             }
+        }
+        // Told once a simulated second at most, whatever the step.
+        if let Some(progress) = progress
+            && (t1 - told >= NANOS_PER_SEC || t1 == scenario.duration)
+        {
+            progress.advanced(t1 - told);
+            told = t1;
         }
         t0 = t1;
     }
