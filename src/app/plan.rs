@@ -108,7 +108,7 @@ pub(crate) fn plan(args: &PlanArgs, out: &mut dyn Write) -> Result<bool> {
     if args.shown.json {
         let json = crate::json::plan(&plan, &scenario.name, &dir);
         write!(out, "{}", crate::json::to_text(&json))?;
-        return Ok(());
+        return Ok(plan.recommended.is_some());
     }
     write!(out, "{md}")?;
     writeln!(out, "wrote {}", dir.display())?;

@@ -151,9 +151,9 @@ pub(super) fn simulate(
     // pool and putting this thread to sleep, each step (a month on a few
     // hundred shards ran at a quarter of the speed).
     if rayon::current_thread_index().is_none() {
-        return rayon::scope(move |_| steps(scenario, options, given));
+        return rayon::scope(move |_| steps(scenario, options, given, progress));
     }
-    steps(scenario, options, given)
+    steps(scenario, options, given, progress)
 }
 
 /// [`simulate`], on the thread it runs on.
@@ -161,6 +161,7 @@ fn steps(
     scenario: &Scenario,
     options: RunOptions,
     given: Option<Box<dyn ScalingPolicy>>,
+    progress: Option<&dyn super::Progress>,
 ) -> Result<Outcome, SimError> {
     if let Some(g) = scenario.producers.iter().find(|g| g.trace.is_some()) {
         return Err(SimError::Engine(format!(
