@@ -14,6 +14,7 @@ use rayon::prelude::*;
 use statrs::distribution::{ContinuousCDF, StudentsT};
 
 use crate::analysis::{Measured, analyze};
+use crate::html::{dollars, number_text, percent, thousands};
 use crate::kds::Quota;
 use crate::kds::prices::Dimension;
 use crate::model::{
@@ -472,16 +473,16 @@ fn still_scaling(od: &Scenario, c: &Candidate) -> Option<String> {
     }
     let span = |ns: u64| crate::units::Duration(ns).to_string();
     Some(format!(
-        "on-demand: the run ({}) is shorter than a new on-demand stream takes to scale to the offered peak of {:.0} records/s and {:.2} MiB/s (about {}: {doublings} doubling{} of about 16 minutes from 4 MiB/s, 4,000 records/s and {} shards). Its throttle rate ({:.4} %) and its cost (${:.2} a month) are those of a stream still scaling, and the cost prices only the records it accepted; once scaled, carrying all the offered traffic costs about ${:.2} a month. A run well over {} shows the steady state.",
+        "on-demand: the run ({}) is shorter than a new on-demand stream takes to scale to the offered peak of {} records/s and {:.2} MiB/s (about {}: {doublings} doubling{} of about 16 minutes from 4 MiB/s, 4,000 records/s and {} shards). Its throttle rate ({}) and its cost ({} a month) are those of a stream still scaling, and the cost prices only the records it accepted; once scaled, carrying all the offered traffic costs about {} a month. A run well over {} shows the steady state.",
         span(od.duration),
-        records,
+        thousands(records.round() as u64),
         bytes / 1_048_576.0,
         span(need),
         if doublings == 1 { "" } else { "s" },
         od.stream.shards,
-        c.throttle_rate.mean * 100.0,
-        c.monthly_cost.mean,
-        c.monthly_cost_all_offered.mean,
+        percent(c.throttle_rate.mean),
+        dollars(c.monthly_cost.mean),
+        dollars(c.monthly_cost_all_offered.mean),
         span(need),
     ))
 }
@@ -1048,32 +1049,32 @@ pub fn render_markdown(plan: &Plan, name: &str) -> String {
         Some(c) => {
             let _ = writeln!(
                 t,
-                "**Recommendation: {} shards**, about ${:.2} a month (+- {:.2}), throttle rate {:.4} % (+- {:.4}), over {} replications.\n",
+                "**Recommendation: {} shards**, about {} a month (+- {}), throttle rate {} (+- {}), over {} replications.\n",
                 c.shards,
-                c.monthly_cost.mean,
-                c.monthly_cost.ci95,
-                c.throttle_rate.mean * 100.0,
-                c.throttle_rate.ci95 * 100.0,
+                dollars(c.monthly_cost.mean),
+                dollars(c.monthly_cost.ci95),
+                percent(c.throttle_rate.mean),
+                percent(c.throttle_rate.ci95),
                 plan.replications
             );
             if let Some(below) = by(c.shards.saturating_sub(1)).filter(|b| !b.meets) {
                 let _ = writeln!(
                     t,
-                    "With {} shards (${:.2} a month) the objectives fail: throttle rate {:.4} %, {:.0} records failed. What binds: {}.\n",
+                    "With {} shards ({} a month) the objectives fail: throttle rate {}, {} records failed. What binds: {}.\n",
                     below.shards,
-                    below.monthly_cost.mean,
-                    below.throttle_rate.mean * 100.0,
-                    below.failed.mean,
+                    dollars(below.monthly_cost.mean),
+                    percent(below.throttle_rate.mean),
+                    thousands(below.failed.mean.round() as u64),
                     plan.binding
                 );
             }
             if let Some(above) = by(c.shards + 1) {
                 let _ = writeln!(
                     t,
-                    "With {} shards: ${:.2} a month, throttle rate {:.4} %.\n",
+                    "With {} shards: {} a month, throttle rate {}.\n",
                     above.shards,
-                    above.monthly_cost.mean,
-                    above.throttle_rate.mean * 100.0
+                    dollars(above.monthly_cost.mean),
+                    percent(above.throttle_rate.mean)
                 );
             }
         }
@@ -1089,10 +1090,10 @@ pub fn render_markdown(plan: &Plan, name: &str) -> String {
     for h in &plan.hot_keys {
         let _ = writeln!(
             t,
-            "- Key `{}` alone carries {:.0} records/s and {:.0} bytes/s, over one shard's limit (1,000 records/s, 1 MiB/s). No shard count fixes it: salt it into at least {} sub-keys (e.g. append `#0`..`#{}` and spread writes over them).",
+            "- Key `{}` alone carries {} records/s and {} bytes/s, over one shard's limit (1,000 records/s, 1 MiB/s). No shard count fixes it: salt it into at least {} sub-keys (e.g. append `#0`..`#{}` and spread writes over them).",
             h.key,
-            h.records_per_s,
-            h.bytes_per_s,
+            thousands(h.records_per_s.round() as u64),
+            thousands(h.bytes_per_s.round() as u64),
             h.salt_into,
             h.salt_into.saturating_sub(1)
         );
@@ -1104,9 +1105,9 @@ pub fn render_markdown(plan: &Plan, name: &str) -> String {
         Some((Some(n), Some(c))) => {
             let _ = writeln!(
                 t,
-                "What-if, the hot keys salted as above: **{n} shards** meet the objectives, about ${:.2} a month, throttle rate {:.4} %.\n",
-                c.monthly_cost.mean,
-                c.throttle_rate.mean * 100.0
+                "What-if, the hot keys salted as above: **{n} shards** meet the objectives, about {} a month, throttle rate {}.\n",
+                dollars(c.monthly_cost.mean),
+                percent(c.throttle_rate.mean)
             );
         }
         Some(_) => {
@@ -1132,11 +1133,11 @@ pub fn render_markdown(plan: &Plan, name: &str) -> String {
             let _ = match &rung.candidate {
                 Some(c) => writeln!(
                     t,
-                    "| {keys} ({}x) | {} | {:.2} | {:.4} % |",
+                    "| {keys} ({}x) | {} | {} | {} |",
                     rung.factor,
                     c.shards,
-                    c.monthly_cost.mean,
-                    c.throttle_rate.mean * 100.0
+                    number_text(&format!("{:.2}", c.monthly_cost.mean)),
+                    percent(c.throttle_rate.mean)
                 ),
                 None => writeln!(
                     t,
@@ -1150,12 +1151,12 @@ pub fn render_markdown(plan: &Plan, name: &str) -> String {
     if let Some(c) = &plan.on_demand {
         let _ = writeln!(
             t,
-            "On-demand instead: about ${:.2} a month (+- {:.2}), throttle rate {:.4} %: {} the objectives. That prices the records it accepted; carrying all the traffic offered (the steady state, once scaled): about ${:.2} a month.\n",
-            c.monthly_cost.mean,
-            c.monthly_cost.ci95,
-            c.throttle_rate.mean * 100.0,
+            "On-demand instead: about {} a month (+- {}), throttle rate {}: {} the objectives. That prices the records it accepted; carrying all the traffic offered (the steady state, once scaled): about {} a month.\n",
+            dollars(c.monthly_cost.mean),
+            dollars(c.monthly_cost.ci95),
+            percent(c.throttle_rate.mean),
             if c.meets { "meets" } else { "misses" },
-            c.monthly_cost_all_offered.mean
+            dollars(c.monthly_cost_all_offered.mean)
         );
         if !plan.hot_keys.is_empty() {
             // On-demand splits shards evenly; it never isolates a key.
@@ -1165,21 +1166,21 @@ pub fn render_markdown(plan: &Plan, name: &str) -> String {
     if let Some(c) = &plan.on_demand_advantage {
         let _ = writeln!(
             t,
-            "On-demand Advantage (an account-level setting): about ${:.2} a month (+- {:.2}), priced at {:.0} % off On-demand Standard's data and retention prices with no stream-hour charge (AWS says \"at least 60% lower\"; set `advantage_discount` in a price file); all the traffic offered: about ${:.2} a month.\n",
-            c.monthly_cost.mean,
-            c.monthly_cost.ci95,
+            "On-demand Advantage (an account-level setting): about {} a month (+- {}), priced at {:.0} % off On-demand Standard's data and retention prices with no stream-hour charge (AWS says \"at least 60% lower\"; set `advantage_discount` in a price file); all the traffic offered: about {} a month.\n",
+            dollars(c.monthly_cost.mean),
+            dollars(c.monthly_cost.ci95),
             plan.advantage_discount * 100.0,
-            c.monthly_cost_all_offered.mean,
+            dollars(c.monthly_cost_all_offered.mean),
         );
     }
     let f = &plan.formulas;
     let plural = |n: u32| if n == 1 { "" } else { "s" };
     let _ = writeln!(
         t,
-        "Sizing formulas on the mean rates ({:.0} records/s, {:.0} bytes each on average, {} polling application{}), which see no bursts, hot keys or retries:\n\n\
+        "Sizing formulas on the mean rates ({} records/s, {:.0} bytes each on average, {} polling application{}), which see no bursts, hot keys or retries:\n\n\
          - the AWS guide's (the average record size rounded up to whole KiB, times records/s: `ceil(max(write KiB/s / 1024, read KiB/s / 2048))`): **{} shard{}**;\n\
          - bytes only (`ceil(max(write bytes/s / 1 MiB, read bytes/s / 2 MiB))`, which ignores the 1,000 records/s limit): **{} shard{}**.\n",
-        f.records_per_s,
+        thousands(f.records_per_s.round() as u64),
         if f.records_per_s > 0.0 {
             f.bytes_per_s / f.records_per_s
         } else {

@@ -385,9 +385,8 @@ fn the_shard_engine_refuses_a_trace_group_in_one_line() {
     }
 }
 
-/// 1,100 shards (over the 128 from which the shard engine works in
-/// parallel, in chunks of 64, the last one partial) for 20 s, throttled
-/// and retrying.
+/// 1,100 shards (over the 1,024 from which the shard engine works in
+/// parallel, in five chunks of 256) for 20 s, throttled and retrying.
 const WIDE: &str = r#"name = "wide"
 duration = "20s"
 seed = 11

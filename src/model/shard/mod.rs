@@ -68,11 +68,16 @@ use crate::sim::{EventQueue, Schedule, SimTime};
 use crate::units::NANOS_PER_SEC;
 
 /// Shards per parallel chunk: fixed, so sums do not depend on threads.
-const CHUNK: usize = 64;
+/// Smaller chunks cost more than they spread: with 64, the 10,000-shard
+/// stream at its limit took 22 % more time (each chunk's step starts a
+/// random stream and adds its sums).
+const CHUNK: usize = 256;
 
-/// Below this many shards (two chunks) a step runs on one thread: the
-/// work of fewer costs less than handing half of it to another.
-const PARALLEL_SHARDS: usize = 2 * CHUNK;
+/// Below this many shards (four chunks) a step runs on one thread: the
+/// other wakes for each step, which costs more than it saves below that
+/// (a month on 100 to 300 shards ran no faster on two threads, with a
+/// third of its time in waking them).
+const PARALLEL_SHARDS: usize = 4 * CHUNK;
 
 /// Sub-steps of a step cut where retries are due (more changed nothing
 /// measurable, docs/engines.md).
@@ -147,9 +152,9 @@ pub(super) fn simulate(
     progress: Option<&dyn super::Progress>,
 ) -> Result<Outcome, SimError> {
     // The steps run on a thread of the pool: a step forked from there
-    // costs a push on its queue; forked from outside, it costs waking the
-    // pool and putting this thread to sleep, each step (a month on a few
-    // hundred shards ran at a quarter of the speed).
+    // costs a push on its queue; forked from outside, it also puts this
+    // thread to sleep and wakes it, each step (with steps forked from 128
+    // shards, a month of a few hundred ran at a quarter of the speed).
     if rayon::current_thread_index().is_none() {
         return rayon::scope(move |_| steps(scenario, options, given, progress));
     }
