@@ -274,15 +274,7 @@ fn significant3(v: f64) -> String {
 
 /// A whole number with thousands separators: `180,000`.
 fn thousands(v: f64) -> String {
-    let digits = format!("{v:.0}");
-    let mut out = String::with_capacity(digits.len() + digits.len() / 3);
-    for (i, c) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i).is_multiple_of(3) {
-            out.push(',');
-        }
-        out.push(c);
-    }
-    out
+    crate::html::number_text(&format!("{v:.0}"))
 }
 
 #[cfg(test)]
