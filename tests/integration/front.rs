@@ -142,58 +142,40 @@ fn r16_a_missing_file_is_named_by_its_full_path() {
     let dir = tempfile::tempdir().unwrap();
     let sub = dir.path().join("scn");
     std::fs::create_dir(&sub).unwrap();
+    // `validate FILE` from `dir` fails naming `missing` by its full path.
+    let names_in_full = |file: &str, missing: &str| -> String {
+        let out = shardcast()
+            .args(["validate", file])
+            .current_dir(dir.path())
+            .assert()
+            .code(2)
+            .get_output()
+            .clone();
+        let e = String::from_utf8(out.stderr).unwrap();
+        let full = std::path::absolute(sub.join(missing)).unwrap();
+        assert!(
+            e.contains(&format!("no such file: {}", full.display())),
+            "{e}"
+        );
+        e
+    };
     std::fs::write(
         sub.join("t.toml"),
         "name = \"t\"\nduration = \"10s\"\n[stream]\nshards = 2\n[[producers]]\nname = \"t\"\n\
          trace = { file = \"traces/gone.csv\" }\n",
     )
     .unwrap();
-    let out = shardcast()
-        .args(["validate", "scn/t.toml"])
-        .current_dir(dir.path())
-        .assert()
-        .code(2)
-        .get_output()
-        .clone();
-    let e = String::from_utf8(out.stderr).unwrap();
-    let full = std::path::absolute(sub.join("traces/gone.csv")).unwrap();
-    assert!(
-        e.contains(&format!("no such file: {}", full.display())),
-        "{e}"
-    );
+    let e = names_in_full("scn/t.toml", "traces/gone.csv");
     assert!(e.contains("trace.file"), "{e}");
     // So is a missing scenario, or a price file it names.
-    let out = shardcast()
-        .args(["validate", "scn/gone.toml"])
-        .current_dir(dir.path())
-        .assert()
-        .code(2)
-        .get_output()
-        .clone();
-    let e = String::from_utf8(out.stderr).unwrap();
-    let full = std::path::absolute(sub.join("gone.toml")).unwrap();
-    assert!(
-        e.contains(&format!("no such file: {}", full.display())),
-        "{e}"
-    );
+    names_in_full("scn/gone.toml", "gone.toml");
     std::fs::write(
         sub.join("p.toml"),
         small("p", "100/s", "").replace("[stream]\n", "[stream]\nprices = \"eu.toml\"\n"),
     )
     .unwrap();
-    let out = shardcast()
-        .args(["validate", "scn/p.toml"])
-        .current_dir(dir.path())
-        .assert()
-        .code(2)
-        .get_output()
-        .clone();
-    let e = String::from_utf8(out.stderr).unwrap();
-    let full = std::path::absolute(sub.join("eu.toml")).unwrap();
-    assert!(
-        e.contains(&format!("no such file: {}", full.display())) && e.contains("stream.prices"),
-        "{e}"
-    );
+    let e = names_in_full("scn/p.toml", "eu.toml");
+    assert!(e.contains("stream.prices"), "{e}");
 }
 
 #[test]
