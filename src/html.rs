@@ -78,71 +78,7 @@ pub(crate) fn page_files() -> Vec<String> {
 
 // ---- numbers as a reader wants them ----------------------------------
 
-/// A whole number with thousands separators: `1,797,725`.
-pub(crate) fn thousands(n: u64) -> String {
-    grouped(&n.to_string())
-}
-
-/// Digits grouped in threes with commas (`digits` is ASCII digits only).
-fn grouped(digits: &str) -> String {
-    let mut out = String::with_capacity(digits.len() + digits.len() / 3);
-    for (i, c) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i).is_multiple_of(3) {
-            out.push(',');
-        }
-        out.push(c);
-    }
-    out
-}
-
-/// A number as written in a CSV cell (`1013191.3`, `-12`), its whole part
-/// grouped: `1,013,191.3`. Anything else is returned as it is.
-pub(crate) fn number_text(cell: &str) -> String {
-    let (sign, rest) = match cell.strip_prefix('-') {
-        Some(r) => ("-", r),
-        None => ("", cell),
-    };
-    let (whole, frac) = match rest.split_once('.') {
-        Some((w, f)) => (w, Some(f)),
-        None => (rest, None),
-    };
-    let digits = |t: &str| !t.is_empty() && t.bytes().all(|b| b.is_ascii_digit());
-    if !digits(whole) || frac.is_some_and(|f| !digits(f)) {
-        return cell.to_owned();
-    }
-    match frac {
-        Some(f) => format!("{sign}{}.{f}", grouped(whole)),
-        None => format!("{sign}{}", grouped(whole)),
-    }
-}
-
-/// A fraction as a percentage with three significant digits (`0.9927` is
-/// `99.3 %`, `0.000123` is `0.0123 %`), trailing zeros dropped; whole
-/// percentages grouped (`12,300 %`).
-pub(crate) fn percent(fraction: f64) -> String {
-    if !fraction.is_finite() {
-        return "n/a".to_owned();
-    }
-    let p = fraction * 100.0;
-    if p == 0.0 {
-        return "0 %".to_owned();
-    }
-    let magnitude = p.abs().log10().floor() as i32;
-    let decimals = (2 - magnitude).clamp(0, 6) as usize;
-    let text = format!("{p:.decimals$}");
-    let text = if text.contains('.') {
-        text.trim_end_matches('0').trim_end_matches('.')
-    } else {
-        &text
-    };
-    format!("{} %", number_text(text))
-}
-
-/// US dollars: cents above a dollar (`$1,234.56`), four decimals below.
-pub(crate) fn dollars(x: f64) -> String {
-    let decimals = if x.abs() < 1.0 && x != 0.0 { 4 } else { 2 };
-    format!("${}", number_text(&format!("{x:.decimals$}")))
-}
+use crate::shown::{dollars, number_text, percent, thousands};
 
 /// A duration in seconds as a reader says it: `45 s`, `10 min`, `2.5 h`,
 /// `30 days`.

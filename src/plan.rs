@@ -14,13 +14,13 @@ use rayon::prelude::*;
 use statrs::distribution::{ContinuousCDF, StudentsT};
 
 use crate::analysis::{Measured, analyze};
-use crate::html::{dollars, number_text, percent, thousands};
 use crate::kds::Quota;
 use crate::kds::prices::Dimension;
 use crate::model::{
     EngineChoice, Progress, RunOptions, SimError, engine_choice, simulate_observed,
 };
 use crate::scenario::{EngineKind, Scenario, Slo};
+use crate::shown::{dollars, number_text, percent, thousands};
 use crate::sim::rng::{Purpose, derive_seed};
 
 /// How to search.

@@ -274,7 +274,7 @@ fn significant3(v: f64) -> String {
 
 /// A whole number with thousands separators: `180,000`.
 fn thousands(v: f64) -> String {
-    crate::html::number_text(&format!("{v:.0}"))
+    crate::shown::number_text(&format!("{v:.0}"))
 }
 
 #[cfg(test)]
