@@ -60,7 +60,7 @@ impl EngineFlag {
             && let Some(g) = scenario.producers.iter().find(|g| g.trace.is_some())
         {
             anyhow::bail!(
-                "--engine shard: {}: producer group \"{}\" replays a record trace, which only the record engine reads; use --engine record or auto",
+                "--engine shard: {}: producer group \"{}\" replays a trace, which only the record engine reads; use --engine record or auto",
                 file.display(),
                 g.name
             );

@@ -17,7 +17,7 @@ pub enum EngineReason {
     /// ([`expected_records`](super::expected_records)): the shard engine
     /// above [`AUTO_SHARD_RECORDS`], the record engine otherwise.
     Expected(f64),
-    /// `auto`, and this producer group replays a record trace, which only
+    /// `auto`, and this producer group replays a trace, which only
     /// the record engine reads.
     Trace(String),
     /// `auto` with more records expected than the threshold, but outside
@@ -104,7 +104,7 @@ impl fmt::Display for EngineChoice {
                 count_words(AUTO_SHARD_RECORDS)
             )?,
             EngineReason::Trace(group) => {
-                write!(f, "auto: producer group {group:?} replays a record trace")?
+                write!(f, "auto: producer group {group:?} replays a trace")?
             }
             EngineReason::Outside(n, why) => write!(
                 f,
@@ -335,7 +335,7 @@ mod tests {
         );
         assert_eq!(
             choice(EngineKind::Record, EngineReason::Trace("orders".into()), s),
-            "record (auto: producer group \"orders\" replays a record trace)"
+            "record (auto: producer group \"orders\" replays a trace)"
         );
         assert_eq!(
             choice(EngineKind::Shard, EngineReason::Asked, 1_953_125),

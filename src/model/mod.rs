@@ -176,7 +176,7 @@ pub fn shard_engine_caveats(scenario: &Scenario) -> Vec<String> {
     for g in &scenario.producers {
         if g.trace.is_some() {
             caveats.push(format!(
-                "producer group \"{}\" replays a record trace, which only the record engine reads",
+                "producer group \"{}\" replays a trace, which only the record engine reads",
                 g.name
             ));
             continue;

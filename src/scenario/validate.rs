@@ -139,7 +139,7 @@ fn scenario(ctx: &Ctx<'_>, raw: RawScenario) -> Result<Scenario, ScenarioError> 
             span,
             "engine",
             format!(
-                "\"shard\" cannot run producer group \"{}\", which replays a record trace (only the record engine reads one); accepted engines for this file are \"record\" and \"auto\"",
+                "\"shard\" cannot run producer group \"{}\", which replays a trace (only the record engine reads one); accepted engines for this file are \"record\" and \"auto\"",
                 g.name
             ),
         ));

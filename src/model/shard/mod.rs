@@ -170,7 +170,7 @@ fn steps(
 ) -> Result<Outcome, SimError> {
     if let Some(g) = scenario.producers.iter().find(|g| g.trace.is_some()) {
         return Err(SimError::Engine(format!(
-            "producer group \"{}\" replays a record trace, which only the record engine runs \
+            "producer group \"{}\" replays a trace, which only the record engine runs \
              (engine = \"record\" or \"auto\")",
             g.name
         )));
