@@ -91,7 +91,6 @@ struct Offer {
 impl Offer {
     fn of(out: &crate::model::Outcome, duration: crate::sim::SimTime, m: &Measured) -> Offer {
         let offered: u64 = out.keys.iter().map(|k| k.offered_records).sum();
-        let offered_bytes: u64 = out.keys.iter().map(|k| k.offered_bytes).sum();
         let accepted = out.metrics.producer_total.accepted;
         // Every dimension but the stream-hour grows with the records
         // carried (data in counts records each rounded up to 1 KiB, so
@@ -112,28 +111,64 @@ impl Offer {
                 }
             })
             .sum();
-        let secs = duration as f64 / crate::units::NANOS_PER_SEC as f64;
-        let peak_records_s = out
-            .metrics
-            .minutes
-            .iter()
-            .filter_map(|row| {
-                let len = (secs - row.start_secs as f64).clamp(0.0, 60.0);
-                let p = &row.producers;
-                (len > 0.0).then(|| p.produced.saturating_sub(p.rejected_too_large) as f64 / len)
-            })
-            .fold(0.0, f64::max);
-        let per_record = if offered > 0 {
-            offered_bytes as f64 / offered as f64
-        } else {
-            0.0
-        };
+        let (peak_records_s, peak_bytes_s) = peak_offered(out, duration);
         Offer {
             monthly_all,
             peak_records_s,
-            peak_bytes_s: peak_records_s * per_record,
+            peak_bytes_s,
         }
     }
+}
+
+/// The busiest minute's offered records/s and bytes/s of a run of
+/// `duration` (its records at the run's mean offered record size).
+fn peak_offered(out: &crate::model::Outcome, duration: crate::sim::SimTime) -> (f64, f64) {
+    let offered: u64 = out.keys.iter().map(|k| k.offered_records).sum();
+    let offered_bytes: u64 = out.keys.iter().map(|k| k.offered_bytes).sum();
+    let secs = duration as f64 / crate::units::NANOS_PER_SEC as f64;
+    let peak_records_s = out
+        .metrics
+        .minutes
+        .iter()
+        .filter_map(|row| {
+            let len = (secs - row.start_secs as f64).clamp(0.0, 60.0);
+            let p = &row.producers;
+            (len > 0.0).then(|| p.produced.saturating_sub(p.rejected_too_large) as f64 / len)
+        })
+        .fold(0.0, f64::max);
+    let per_record = if offered > 0 {
+        offered_bytes as f64 / offered as f64
+    } else {
+        0.0
+    };
+    (peak_records_s, peak_records_s * per_record)
+}
+
+/// For `run`: a note when `scenario` starts a new on-demand stream and
+/// runs shorter than such a stream takes to scale to the peak `out`
+/// offered, so that its throttling and cost are those of a stream still
+/// scaling. An existing stream (`previous_peak`) starts with the capacity
+/// of its peak, which this estimate does not follow: no note.
+pub fn on_demand_still_scaling(scenario: &Scenario, out: &crate::model::Outcome) -> Option<String> {
+    let delay = scenario.stream.on_demand?;
+    if scenario.stream.previous_peak.is_some() {
+        return None;
+    }
+    let (records, bytes) = peak_offered(out, scenario.duration);
+    let (doublings, need) =
+        crate::model::on_demand_scaling_time(records, bytes, scenario.stream.shards, delay);
+    if scenario.duration >= need {
+        return None;
+    }
+    let span = |ns: u64| crate::units::Duration(ns).to_string();
+    Some(format!(
+        "on-demand: the run ({}) is shorter than a new on-demand stream takes to scale to the offered peak of {} records/s and {:.2} MiB/s (about {}: {doublings} doubling{}); its throttling and cost are those of a stream still scaling (`shardcast plan --on-demand` gives the steady state's cost)",
+        span(scenario.duration),
+        thousands(records.round() as u64),
+        bytes / 1_048_576.0,
+        span(need),
+        if doublings == 1 { "" } else { "s" },
+    ))
 }
 
 /// How close a run came to the write limits: the share of the records/s

@@ -92,6 +92,7 @@ pub(crate) fn run(args: &RunArgs, out: &mut dyn Write) -> Result<()> {
     output::write_dir(&dir, &files, &optional)
         .with_context(|| format!("cannot write the report into {}", dir.display()))?;
     let mut notes = scenario.notes.clone();
+    notes.extend(crate::plan::on_demand_still_scaling(&scenario, &outcome));
     if outcome.engine == crate::scenario::EngineKind::Shard {
         for why in crate::model::shard_engine_caveats(&scenario) {
             notes.push(format!(

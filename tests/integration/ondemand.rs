@@ -340,3 +340,49 @@ retry = "none"
     let (throttled, _) = throttled_in(&new, 0, 10);
     assert!(throttled > 1_000, "a new stream takes 4 MiB/s: {throttled}");
 }
+
+/// Issue 16, item 4: `run` of a new on-demand stream shorter than it takes
+/// to scale to its offered peak says so (its throttling and cost are of a
+/// stream still scaling); an existing stream with its previous peak, or a
+/// run long enough, gets no such note.
+#[test]
+fn r16_a_short_run_of_a_new_on_demand_stream_says_it_is_still_scaling() {
+    // 7,000 records/s of 1 KB: 1.75 times the new stream's 4,000
+    // records/s, one doubling (about 16 minutes) away.
+    let text = "name = \"od\"\nduration = \"2m\"\n[stream]\nmode = \"on-demand\"\n\
+                [[producers]]\nname = \"p\"\nrate = \"7000/s\"\nsize = \"1KB\"\n\
+                keys = { kind = \"random\" }\n";
+    let tmp = tempfile::tempdir().unwrap();
+    let note = |text: &str| -> Option<String> {
+        let file = tmp.path().join("od.toml");
+        std::fs::write(&file, text).unwrap();
+        let out = crate::util::shardcast()
+            .arg("run")
+            .arg(&file)
+            .args(["--no-report", "--out"])
+            .arg(tmp.path().join("out"))
+            .assert()
+            .success()
+            .get_output()
+            .clone();
+        let stdout = String::from_utf8(out.stdout).unwrap();
+        stdout
+            .lines()
+            .find(|l| l.contains("still scaling"))
+            .map(str::to_owned)
+    };
+    let line = note(text).expect("a note on the short run");
+    assert!(
+        line.starts_with("  note       on-demand: the run (2m) is shorter than a new on-demand stream takes to scale to the offered peak of 7,"),
+        "{line}"
+    );
+    assert!(line.contains("(about 16m: 1 doubling)"), "{line}");
+    // An existing stream whose previous peak covers the traffic: no note.
+    let existing = text.replace(
+        "[stream]\n",
+        "[stream]\nprevious_peak = { bytes = \"8MiB\", records = \"8000/s\" }\n",
+    );
+    assert_eq!(note(&existing), None);
+    // Long enough to scale: no note.
+    assert_eq!(note(&text.replace("\"2m\"", "\"20m\"")), None);
+}
