@@ -150,25 +150,36 @@ fn peak_offered(out: &crate::model::Outcome, duration: crate::sim::SimTime) -> (
 /// scaling. An existing stream (`previous_peak`) starts with the capacity
 /// of its peak, which this estimate does not follow: no note.
 pub fn on_demand_still_scaling(scenario: &Scenario, out: &crate::model::Outcome) -> Option<String> {
-    let delay = scenario.stream.on_demand?;
+    scenario.stream.on_demand?;
     if scenario.stream.previous_peak.is_some() {
         return None;
     }
-    let (records, bytes) = peak_offered(out, scenario.duration);
+    let (head, _) = short_of_scaling(scenario, peak_offered(out, scenario.duration))?;
+    Some(format!(
+        "{head}); its throttling and cost are those of a stream still scaling (`shardcast plan --on-demand` gives the steady state's cost)"
+    ))
+}
+
+/// When a run of on-demand `od` is shorter than a new on-demand stream
+/// takes to scale to `peak` (records/s, bytes/s): the start of the
+/// sentence that says so, up to the doublings it takes, and that time.
+fn short_of_scaling(od: &Scenario, (records, bytes): (f64, f64)) -> Option<(String, u64)> {
+    let delay = od.stream.on_demand.unwrap_or(0);
     let (doublings, need) =
-        crate::model::on_demand_scaling_time(records, bytes, scenario.stream.shards, delay);
-    if scenario.duration >= need {
+        crate::model::on_demand_scaling_time(records, bytes, od.stream.shards, delay);
+    if od.duration >= need {
         return None;
     }
     let span = |ns: u64| crate::units::Duration(ns).to_string();
-    Some(format!(
-        "on-demand: the run ({}) is shorter than a new on-demand stream takes to scale to the offered peak of {} records/s and {:.2} MiB/s (about {}: {doublings} doubling{}); its throttling and cost are those of a stream still scaling (`shardcast plan --on-demand` gives the steady state's cost)",
-        span(scenario.duration),
+    let head = format!(
+        "on-demand: the run ({}) is shorter than a new on-demand stream takes to scale to the offered peak of {} records/s and {:.2} MiB/s (about {}: {doublings} doubling{}",
+        span(od.duration),
         thousands(records.round() as u64),
         bytes / 1_048_576.0,
         span(need),
         if doublings == 1 { "" } else { "s" },
-    ))
+    );
+    Some((head, need))
 }
 
 /// How close a run came to the write limits: the share of the records/s
@@ -499,21 +510,10 @@ fn warnings(
 /// on-demand stream takes to scale to the offered peak: its throttling
 /// and cost are those of a stream still scaling.
 fn still_scaling(od: &Scenario, c: &Candidate) -> Option<String> {
-    let (records, bytes) = c.peak_offered;
-    let delay = od.stream.on_demand.unwrap_or(0);
-    let (doublings, need) =
-        crate::model::on_demand_scaling_time(records, bytes, od.stream.shards, delay);
-    if od.duration >= need {
-        return None;
-    }
+    let (head, need) = short_of_scaling(od, c.peak_offered)?;
     let span = |ns: u64| crate::units::Duration(ns).to_string();
     Some(format!(
-        "on-demand: the run ({}) is shorter than a new on-demand stream takes to scale to the offered peak of {} records/s and {:.2} MiB/s (about {}: {doublings} doubling{} of about 16 minutes from 4 MiB/s, 4,000 records/s and {} shards). Its throttle rate ({}) and its cost ({} a month) are those of a stream still scaling, and the cost prices only the records it accepted; once scaled, carrying all the offered traffic costs about {} a month. A run well over {} shows the steady state.",
-        span(od.duration),
-        thousands(records.round() as u64),
-        bytes / 1_048_576.0,
-        span(need),
-        if doublings == 1 { "" } else { "s" },
+        "{head} of about 16 minutes from 4 MiB/s, 4,000 records/s and {} shards). Its throttle rate ({}) and its cost ({} a month) are those of a stream still scaling, and the cost prices only the records it accepted; once scaled, carrying all the offered traffic costs about {} a month. A run well over {} shows the steady state.",
         od.stream.shards,
         percent(c.throttle_rate.mean),
         dollars(c.monthly_cost.mean),
