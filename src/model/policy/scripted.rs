@@ -59,15 +59,18 @@ impl ScalingPolicy for Scripted {
         obs: &Observation<'_>,
         history: &History,
     ) -> Result<Option<u32>, String> {
-        self.seen.lock().expect("a test policy's log").push(Seen {
-            now: obs.now,
-            open_shards: obs.open_shards,
-            updating: obs.updating,
-            minutes: obs.minutes.iter().map(|m| m.start_secs).collect(),
-            shard_minutes: obs.shard_minutes.iter().map(|m| m.start_secs).collect(),
-            latest_incoming_records: obs.minutes.last().map(|m| m.shards.accepted_records),
-            history: *history,
-        });
+        self.seen
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .push(Seen {
+                now: obs.now,
+                open_shards: obs.open_shards,
+                updating: obs.updating,
+                minutes: obs.minutes.iter().map(|m| m.start_secs).collect(),
+                shard_minutes: obs.shard_minutes.iter().map(|m| m.start_secs).collect(),
+                latest_incoming_records: obs.minutes.last().map(|m| m.shards.accepted_records),
+                history: *history,
+            });
         let answer = self.answers.get(self.next).cloned().unwrap_or(Ok(None));
         self.next += 1;
         answer
