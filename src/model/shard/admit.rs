@@ -196,11 +196,20 @@ impl Passed {
 }
 
 /// Passes all of `offer` over `[a, b)` if the shard is far below its
-/// limits: its buckets full and the offer, with 4.5 standard deviations of
+/// limits: its buckets within a record (one record's token, one mean
+/// record's bytes) of full, and the offer, with 4.5 standard deviations of
 /// its path, under half of what the interval refills in both dimensions.
-/// Its buckets then stay full (the path's excursion below the depth is
-/// under a token, and is not drawn). Returns whether it did; the shard
-/// engine's rule for a shard that should cost almost nothing.
+/// Its buckets then end full: the path cannot reach 0 (a chance under
+/// 10^-9), and climbing by more than half the refill it ends below its
+/// highest point by `var / 2 (e - x0)` on average, under a record (the
+/// bridge's excursion beyond its end), which is not drawn. Returns whether
+/// it did; the shard engine's rule for a shard that should cost almost
+/// nothing.
+///
+/// Within a record, not exactly full: a step through [`pass`] ends a
+/// fraction of a token under the depth (its drawn excursion), and a rule
+/// that asked for full buckets would send such a shard through [`pass`]
+/// for ever after (the month's shards took the full pass in most steps).
 #[inline]
 pub(super) fn pass_far_below(
     limits: &Limits,
@@ -219,24 +228,31 @@ pub(super) fn pass_far_below(
     };
     let dt = (b - a) as f64 * SECS_PER_NANO;
     let (records, bytes) = level.at(limits, a);
-    let far = |level: f64, cap: f64, refill: f64, offered: f64, var: f64| {
+    let far = |level: f64, cap: f64, refill: f64, offered: f64, var: f64, unit: f64| {
         let room = 0.5 * refill - offered;
-        level >= cap && room > 0.0 && room * room > REACH * var
+        level >= cap - unit && room > 0.0 && room * room > REACH * var
     };
+    let mean = offer.bytes as f64 / offer.records.max(1) as f64;
     if far(
         records,
         records_cap,
         records_rate * dt,
         offer.records as f64,
         offer.var_records,
+        1.0,
     ) && far(
         bytes,
         bytes_cap,
         bytes_rate * dt,
         offer.bytes as f64,
         offer.var_bytes,
+        mean.max(1.0),
     ) {
-        level.at = b;
+        *level = Level {
+            records: records_cap,
+            bytes: bytes_cap,
+            at: b,
+        };
         true
     } else {
         false
@@ -667,5 +683,53 @@ mod tests {
                 );
             }
         }
+    }
+
+    /// A shard at a tenth of its limits leaves the bridge's full pass as
+    /// soon as its buckets are within a record of full: after a pass (which
+    /// ends a fraction of a token under the depth) the next step is free
+    /// again. Half its limits, or a bucket two records down, is not.
+    #[test]
+    fn a_shard_far_below_its_limits_takes_the_free_path_after_a_pass() {
+        let limits = Limits::new(WriteLimit::TokenBucket { burst: S }, 1000, 1 << 20, 1 << 20);
+        let offer = |n: u64| Offer {
+            records: n,
+            bytes: 100 * n,
+            var_records: n as f64,
+            var_bytes: n as f64 * 10_000.0,
+            overshoot: n as f64,
+        };
+        let mut rng = stream(1, Purpose::Flows, 0);
+        let mut level = limits.full();
+        // Half a second's worth taken: the bucket is refilling, not full.
+        pass(&limits, &mut level, (0, S), &offer(1500), None, &mut rng);
+        assert!(!pass_far_below(
+            &limits,
+            &mut level,
+            (S, 2 * S),
+            &offer(100)
+        ));
+        for i in 2..10 {
+            let span = (i * S, (i + 1) * S);
+            let p = pass(&limits, &mut level, span, &offer(100), None, &mut rng);
+            assert_eq!(p.records, 100);
+        }
+        let (records, _) = level.at(&limits, 10 * S);
+        assert!(records < 1000.0 && records > 999.0, "{records}");
+        assert!(pass_far_below(
+            &limits,
+            &mut level,
+            (10 * S, 11 * S),
+            &offer(100)
+        ));
+        assert_eq!(level.at(&limits, 11 * S), (1000.0, (1 << 20) as f64));
+        // Two records down, or half the limit offered: the full pass.
+        let mut low = Level {
+            records: 998.0,
+            ..limits.full()
+        };
+        assert!(!pass_far_below(&limits, &mut low, (0, S), &offer(100)));
+        let mut full = limits.full();
+        assert!(!pass_far_below(&limits, &mut full, (0, S), &offer(500)));
     }
 }
