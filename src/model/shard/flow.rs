@@ -30,7 +30,7 @@
 use rand::RngExt;
 use rand_distr::{Binomial, Distribution, Poisson};
 
-use super::admit::{self, Level, Limits, Offer, part_of, share};
+use super::admit::{self, Level, Limits, Offer, part_of};
 use super::group::{GroupFlow, GroupStep, expected_blocks};
 use super::retry::{Pending, Retry, Throttled};
 use crate::metrics::{ProducerCounts, ShardCounts, ShardTotals};
@@ -78,11 +78,6 @@ pub(super) struct Accepted {
 pub(super) struct StepCtx<'a, 's> {
     pub(super) t0: SimTime,
     pub(super) t1: SimTime,
-    /// The engine's step: the width of a retry bin.
-    pub(super) step: SimTime,
-    /// The retry bin after the step's (`t0 / step + 1`): what is due in
-    /// the step is in bins before it.
-    pub(super) next_bin: u64,
     /// Every shard's write limits.
     pub(super) limits: Limits,
     /// Width of a sub-step.
@@ -201,8 +196,6 @@ pub(super) struct Worker {
     starts: Vec<usize>,
     due: Vec<Retry>,
     offer: Vec<Part>,
-    /// Retries due within the step being refined, by sub-step.
-    within: Pending,
     pub(super) sums: Sums,
 }
 
@@ -214,7 +207,6 @@ impl Worker {
             starts: Vec::new(),
             due: Vec::new(),
             offer: Vec::new(),
-            within: Pending::default(),
             sums: Sums::default(),
         }
     }
@@ -317,12 +309,7 @@ impl ShardFlow {
     /// What the step offers after [`ShardFlow::draw`] (the `j`-th shard of
     /// `w`), in records and bytes: new records and retries due.
     pub(super) fn demand(&self, j: usize, ctx: &StepCtx<'_, '_>, w: &Worker) -> (u64, u64) {
-        let end = ctx.next_bin;
-        let due: (u64, u64) = self
-            .pending
-            .iter()
-            .take_while(|r| r.bin < end)
-            .fold((0, 0), |(r, b), x| (r + x.records, b + x.bytes));
+        let due = self.pending.due_before(ctx.t1);
         w.new[w.parts_of(j)]
             .iter()
             .fold(due, |(r, b), p| (r + p.records, b + p.bytes))
@@ -446,8 +433,13 @@ impl ShardFlow {
         let mut due = std::mem::take(&mut w.due);
         offer.clear();
         due.clear();
-        let next = ctx.next_bin;
-        self.pending.take_due(next, &mut due);
+        // What is due by the step's end, given out below if the step is
+        // taken in one piece (a refined step asks sub-step by sub-step).
+        let retries = if self.pending.is_empty() {
+            0
+        } else {
+            self.pending.peek_due(t1, &mut due)
+        };
         let new_parts = std::mem::take(&mut w.new);
         let total = if due.is_empty() {
             offer_of(&new_parts[parts.clone()])
@@ -460,29 +452,29 @@ impl ShardFlow {
         // Sub-steps only where retries due are a good part of the offer
         // and the limiter may refuse some of it: there refused records
         // come back within the step.
-        let new: u64 = w.new[parts.clone()].iter().map(|p| p.records).sum();
-        let retries = total.records - new;
+        let new = total.records - retries;
         if ctx.fine >= t1 - t0
             || retries * REFINE_SHARE < new
             || !admit::may_refuse(&ctx.limits, &self.level, (t0, t1), &total)
         {
             // One interval: refused records come back from the next step.
+            if !due.is_empty() {
+                self.pending.commit();
+            }
             let new_parts = std::mem::take(&mut w.new);
             let one = if due.is_empty() {
                 (&new_parts[parts], total)
             } else {
                 (&offer[..], total)
             };
-            self.interval((t0, t1), one, &mut cap, ctx, None, w, &mut counts);
+            self.interval((t0, t1), one, &mut cap, ctx, w, &mut counts);
             w.new = new_parts;
         } else {
             self.refined(parts, &mut cap, ctx, w, &mut offer, &mut due, &mut counts);
         }
         w.offer = offer;
         w.due = due;
-        for r in self.pending.iter() {
-            w.sums.pending_users[r.group as usize] += r.users;
-        }
+        self.pending.add_users(&mut w.sums.pending_users);
         if counts.offered_records > 0 {
             w.sums.active += 1;
         }
@@ -500,9 +492,8 @@ impl ShardFlow {
     }
 
     /// The step in sub-steps of `fine`: new records split as a Poisson
-    /// process's counts are, the retries due in it (`due`) spread evenly
-    /// over it, and retries refused in a sub-step back in a later one when
-    /// they are due before the step ends.
+    /// process's counts are, and each sub-step offered the retries due by
+    /// its end (so records refused in one may come back in a later one).
     #[allow(clippy::too_many_arguments)]
     fn refined(
         &mut self,
@@ -515,9 +506,6 @@ impl ShardFlow {
         counts: &mut ShardCounts,
     ) {
         let (t0, t1, fine) = (ctx.t0, ctx.t1, ctx.fine);
-        let mut within = std::mem::take(&mut w.within);
-        // The retries due in the step come evenly over its sub-steps.
-        let mut spread_due = std::mem::take(due);
         let subs = (t1 - t0).div_ceil(fine);
         for k in 0..subs {
             let (a, b) = (t0 + k * fine, (t0 + (k + 1) * fine).min(t1));
@@ -553,39 +541,15 @@ impl ShardFlow {
                     ..*p
                 });
             }
-            for r in &spread_due {
-                let part = |x: u64| share(x, k + 1, subs) - share(x, k, subs);
-                let even = Retry {
-                    records: part(r.records),
-                    users: part(r.users),
-                    bytes: part(r.bytes),
-                    ..*r
-                };
-                if even.records > 0 {
-                    offer.push(retry_part(&even, ctx));
-                }
-            }
             due.clear();
-            let next = b.div_ceil(fine);
-            within.take_due(next, due);
+            self.pending.take_due(b, due);
             offer.extend(due.iter().map(|r| retry_part(r, ctx)));
-            let later = (next, t1, &mut within);
             let sub = (&offer[..], offer_of(offer));
-            self.interval((a, b), sub, cap, ctx, Some(later), w, counts);
+            self.interval((a, b), sub, cap, ctx, w, counts);
         }
-        // Anything left (rounding at the step's end) comes in the next.
-        for mut r in within.take_all() {
-            r.bin = ctx.next_bin;
-            self.pending.add(r);
-        }
-        w.within = within;
-        spread_due.clear();
-        *due = spread_due;
     }
 
-    /// Admits `offer` over `[a, b)`. Refused parts retry from the next
-    /// step, or with `within = Some((bin, until, queue))` those due before
-    /// `until` go to `queue` in sub-step bins from `bin`.
+    /// Admits `offer` over `[a, b)`; refused parts wait for their retries.
     #[allow(clippy::too_many_arguments)]
     fn interval(
         &mut self,
@@ -593,7 +557,6 @@ impl ShardFlow {
         (offer, o): (&[Part], Offer),
         cap: &mut Option<u64>,
         ctx: &StepCtx<'_, '_>,
-        mut within: Option<(u64, SimTime, &mut Pending)>,
         w: &mut Worker,
         counts: &mut ShardCounts,
     ) {
@@ -672,17 +635,13 @@ impl ShardFlow {
                 let (from, to) = passed.refused_over;
                 let at = |f: f64| a + ((b - a) as f64 * f) as SimTime;
                 let over = (at(from), at(to).max(at(from) + 1));
-                let within = within
-                    .as_mut()
-                    .map(|(bin, until, q)| (*bin, *until, &mut **q));
-                self.throttled(p, group, over, rest, ctx, within, w);
+                self.throttled(p, group, over, rest, ctx, w);
             }
         }
     }
 
     /// The refused part `(records, users, bytes)` of part `p`, sent over
-    /// `[from, to)`: spread over the retry bins from the next step (and
-    /// `within`, as for [`ShardFlow::interval`]), or failed.
+    /// `[from, to)`: a wave waiting for its retry times, or failed.
     #[allow(clippy::too_many_arguments)]
     fn throttled(
         &mut self,
@@ -691,7 +650,6 @@ impl ShardFlow {
         (from, to): (SimTime, SimTime),
         (records, users, bytes): (u64, u64, u64),
         ctx: &StepCtx<'_, '_>,
-        within: Option<(u64, SimTime, &mut Pending)>,
         w: &mut Worker,
     ) {
         let retry = group.retry();
@@ -714,7 +672,7 @@ impl ShardFlow {
             let age = group.mean_age(p.attempts, first_wait, step.batch_wait);
             (from + (to - from) / 2 + ttl).saturating_sub(age)
         });
-        let expired = self.pending.spread(
+        let (expired, retried) = self.pending.add(
             &Throttled {
                 group: p.group,
                 attempts,
@@ -727,15 +685,13 @@ impl ShardFlow {
                 jitter: hi - lo,
                 expires,
             },
-            (ctx.step, ctx.next_bin),
-            within.map(|(bin, until, q)| (ctx.fine, bin, until, q)),
             &mut w.rng,
         );
         let out = &mut w.sums.producer;
         out.expired += expired;
-        // Retries are counted per Kinesis record; the expired part's
-        // records are not retried (their share, rounded down).
-        out.retries += records - part_of(records, expired, users.max(1)).min(records);
+        // Retries are counted per Kinesis record; expired ones are not
+        // retried.
+        out.retries += retried;
     }
 
     /// Closes the current second, whose counts are `c`: the shard's

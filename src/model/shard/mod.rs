@@ -306,7 +306,7 @@ fn steps(
             unread.resize(n, (0, 0, 0));
             open = service.map().shards().iter().map(|s| s.is_open()).collect();
             caps.resize(n, None);
-            reroute_closed(&mut flows, service.map(), &groups);
+            reroute_closed(&mut flows, service.map(), &groups, t0);
             routed = n;
         }
         for (g, group) in groups.iter_mut().enumerate() {
@@ -317,8 +317,6 @@ fn steps(
         let ctx = StepCtx {
             t0,
             t1,
-            step,
-            next_bin: t0 / step + 1,
             limits,
             fine,
             groups: &groups,
@@ -543,10 +541,7 @@ fn steps(
         metrics.shard_totals[s] = f.totals.clone();
     }
 
-    let pending: u64 = flows
-        .iter()
-        .flat_map(|f| f.pending.iter().map(|r| r.users))
-        .sum();
+    let pending: u64 = flows.iter().map(|f| f.pending.users()).sum();
     let p = &metrics.producer_total;
     let failed = p.failed_after_retries + p.expired;
     if p.produced != p.accepted + failed + p.rejected_too_large + p.dropped_buffer_full + pending {
@@ -615,10 +610,11 @@ fn catch_up(
     };
 }
 
-/// Moves the retries waiting on closed shards to the open shards that
-/// cover their hash ranges, in proportion to where the group's records go
-/// (or to the ranges' widths when the group sends nothing there).
-fn reroute_closed(flows: &mut [ShardFlow], map: &ShardMap, groups: &[GroupFlow<'_>]) {
+/// Moves the retries waiting on shards closed by `now` to the open shards
+/// that cover their hash ranges, in proportion to where the group's records
+/// go (or to the ranges' widths when the group sends nothing there), each
+/// share keeping its wave's law from `now` on.
+fn reroute_closed(flows: &mut [ShardFlow], map: &ShardMap, groups: &[GroupFlow<'_>], now: SimTime) {
     for s in 0..flows.len() {
         if map.shards()[s].is_open() || flows[s].pending.is_empty() {
             continue;
@@ -632,7 +628,8 @@ fn reroute_closed(flows: &mut [ShardFlow], map: &ShardMap, groups: &[GroupFlow<'
         if children.is_empty() {
             continue;
         }
-        for r in flows[s].pending.take_all() {
+        for left in flows[s].pending.take_all(now) {
+            let r = left.retry;
             let g = &groups[r.group as usize];
             let mut w: Vec<f64> = children.iter().map(|&k| g.weights[k]).collect();
             if w.iter().sum::<f64>() <= 0.0 {
@@ -651,16 +648,19 @@ fn reroute_closed(flows: &mut [ShardFlow], map: &ShardMap, groups: &[GroupFlow<'
                     cum / sum
                 };
                 let upto = (
-                    (r.records as f64 * f).floor() as u64,
-                    (r.users as f64 * f).floor() as u64,
-                    (r.bytes as f64 * f).floor() as u64,
+                    ((r.records as f64 * f).floor() as u64).max(given.0),
+                    ((r.users as f64 * f).floor() as u64).max(given.1),
+                    ((r.bytes as f64 * f).floor() as u64).max(given.2),
                 );
-                flows[k].pending.add(retry::Retry {
-                    records: upto.0 - given.0,
-                    users: upto.1 - given.1,
-                    bytes: upto.2 - given.2,
-                    ..r
-                });
+                flows[k].pending.adopt(
+                    &left,
+                    retry::Retry {
+                        records: upto.0 - given.0,
+                        users: upto.1 - given.1,
+                        bytes: upto.2 - given.2,
+                        ..r
+                    },
+                );
                 given = upto;
             }
         }

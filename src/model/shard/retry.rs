@@ -1,23 +1,26 @@
-//! Records waiting for a retry on one shard, by the bin of time they are
-//! due in. A throttled part is spread over the bins as its records' retry
-//! times are distributed: sent uniformly over an interval, then answered
-//! after the request latency and retried after a backoff whose jitter is
-//! uniform (KDS-REFERENCE.md §7a for the SDKs' backoffs; the model is
-//! [`crate::model::backoff`]). Bins are the engine's steps; a step cut in
-//! sub-steps keeps a queue of its own for the retries due within it. Memory
-//! follows the bins of the retry horizon, not the records.
+//! Records waiting for a retry on one shard. The records refused together
+//! (one group, one attempt count, one interval) are kept as a *wave*: how
+//! many, and the law of their retry times. They were sent uniformly over
+//! an interval, then answered after the request latency and retried after
+//! a backoff whose jitter is uniform (KDS-REFERENCE.md §7a for the SDKs'
+//! backoffs; the model is [`crate::model::backoff`]), so their retry time
+//! is the sum of two uniforms. A wave gives its records out as their times
+//! come: those due before `t` are `floor(n F(t) + u)` for its law's
+//! distribution function `F` and one uniform `u` drawn with it (systematic
+//! sampling: whole records, none lost or made, every interval's count
+//! unbiased). An interval of any width asks what is due in it, so a step
+//! cut in sub-steps sees its own early retries without bins of its own.
+//! Memory follows the waves of the retry horizon, not the records.
 
 use rand::RngExt;
 
 use crate::sim::SimTime;
 use crate::sim::rng::SimRng;
 
-/// Records of one group due again in one bin, after the same number of
-/// attempts.
+/// Records of one group due again in an interval, after the same number
+/// of attempts.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(super) struct Retry {
-    /// The bin they are due in (`due time / bin width`).
-    pub(super) bin: u64,
     pub(super) group: u32,
     /// Attempts made so far.
     pub(super) attempts: u32,
@@ -28,7 +31,7 @@ pub(super) struct Retry {
     pub(super) bytes: u64,
 }
 
-/// One throttled part to spread over the bins.
+/// One throttled part to wait for its retry.
 #[derive(Debug, Clone, Copy)]
 pub(super) struct Throttled {
     pub(super) group: u32,
@@ -50,173 +53,267 @@ pub(super) struct Throttled {
     pub(super) expires: Option<SimTime>,
 }
 
-/// The retries waiting on one shard, in `(bin, group, attempts)` order.
+/// Records refused together, given out as their retry times come.
+#[derive(Debug, Clone, Copy)]
+struct Wave {
+    group: u32,
+    attempts: u32,
+    /// The count the law's shares are of (the refused records; those
+    /// re-routed from a closed shard).
+    of: f64,
+    /// The records kept (not expired), and their users and bytes: all are
+    /// due before `end`.
+    records: u64,
+    users: u64,
+    bytes: u64,
+    /// Records, users and bytes given out so far, and what the last
+    /// [`Pending::peek_due`] would give (to [`Pending::commit`]).
+    given: (u64, u64, u64),
+    next: (u64, u64, u64),
+    /// The law's origin: `F(t) = law.cdf(t - start)`.
+    start: SimTime,
+    end: SimTime,
+    law: UniformSum,
+    /// Shares are `(F(t) - base) * scale` (0 and 1 for a new wave; a
+    /// re-routed one keeps only the part of its law after the re-routing).
+    base: f64,
+    scale: f64,
+    offset: f64,
+}
+
+impl Wave {
+    /// Records given out by `t` in all.
+    #[inline]
+    fn due_by(&self, t: SimTime) -> u64 {
+        if t >= self.end {
+            return self.records;
+        }
+        if t <= self.start {
+            return 0;
+        }
+        let share = (self.law.cdf((t - self.start) as f64) - self.base) * self.scale;
+        // `as` truncates (and saturates a negative to 0): the floor.
+        ((self.of * share + self.offset) as u64).min(self.records)
+    }
+
+    /// Records, users and bytes given out by `t` in all: users and bytes
+    /// go with the records, the last takes the exact rest.
+    #[inline]
+    fn cumulative(&self, t: SimTime) -> (u64, u64, u64) {
+        let r = self.due_by(t).max(self.given.0);
+        if r >= self.records {
+            return (self.records, self.users, self.bytes);
+        }
+        let per = r as f64 / self.records as f64;
+        let part = |total: u64, given: u64| ((total as f64 * per) as u64).clamp(given, total);
+        (
+            r,
+            if self.users == self.records {
+                r
+            } else {
+                part(self.users, self.given.1)
+            },
+            part(self.bytes, self.given.2),
+        )
+    }
+}
+
+/// The retries waiting on one shard: its waves, oldest first.
 #[derive(Debug, Clone, Default)]
 pub(super) struct Pending {
-    retries: Vec<Retry>,
+    waves: Vec<Wave>,
 }
 
 impl Pending {
     /// Whether nothing waits.
     pub(super) fn is_empty(&self) -> bool {
-        self.retries.is_empty()
+        self.waves.is_empty()
     }
 
-    /// Every retry waiting, in order.
-    pub(super) fn iter(&self) -> impl Iterator<Item = &Retry> {
-        self.retries.iter()
-    }
-
-    /// Takes everything (for a shard that closed).
-    pub(super) fn take_all(&mut self) -> Vec<Retry> {
-        std::mem::take(&mut self.retries)
-    }
-
-    /// Moves the retries due in bins before `end` to `out`, in order.
-    pub(super) fn take_due(&mut self, end: u64, out: &mut Vec<Retry>) {
-        if self.retries.first().is_none_or(|r| r.bin >= end) {
-            return;
+    /// User records waiting, by group, added to `out`.
+    pub(super) fn add_users(&self, out: &mut [u64]) {
+        for w in &self.waves {
+            out[w.group as usize] += w.users - w.given.1;
         }
-        let k = self.retries.partition_point(|r| r.bin < end);
-        out.extend(self.retries.drain(..k));
     }
 
-    /// Adds `r`, merged with one of the same bin, group and attempts.
-    pub(super) fn add(&mut self, r: Retry) {
-        if r.records == 0 && r.users == 0 {
-            return;
-        }
-        let key = |x: &Retry| (x.bin, x.group, x.attempts);
-        // Spreads add in order, mostly at the end: look there first.
-        let at = match self.retries.last() {
-            None => Err(0),
-            Some(last) if key(last) < key(&r) => Err(self.retries.len()),
-            Some(last) if key(last) == key(&r) => Ok(self.retries.len() - 1),
-            Some(_) => self.retries.binary_search_by_key(&key(&r), key),
-        };
-        match at {
-            Ok(i) => {
-                let p = &mut self.retries[i];
-                p.records += r.records;
-                p.users += r.users;
-                p.bytes += r.bytes;
+    /// User records waiting.
+    pub(super) fn users(&self) -> u64 {
+        self.waves.iter().map(|w| w.users - w.given.1).sum()
+    }
+
+    /// Puts in `out` what is due before `until` and not yet given, one
+    /// entry per group and attempt count (in the order of their oldest
+    /// wave), without giving it out: [`Pending::commit`] does. Returns the
+    /// records.
+    pub(super) fn peek_due(&mut self, until: SimTime, out: &mut Vec<Retry>) -> u64 {
+        let mut total = 0;
+        for w in &mut self.waves {
+            w.next = w.cumulative(until);
+            let records = w.next.0 - w.given.0;
+            if records == 0 && w.next.1 == w.given.1 {
+                continue;
             }
-            Err(i) => self.retries.insert(i, r),
-        }
-    }
-
-    /// Spreads `t` over bins of width `bin`, none before bin `first`
-    /// (retries due before it come in it), as its records' retry times
-    /// fall; with `within = Some((fine, until, queue))`, the records due
-    /// before `until` (the end of the step being taken) go instead to
-    /// `queue`, in bins of `fine` (its sub-steps), none before bin `first`
-    /// of those. Each bin gets its share of the records by systematic
-    /// sampling (cumulative shares rounded after one random offset: whole
-    /// records, none lost or made, each bin's count unbiased); users and
-    /// bytes go with the records. Returns the user records that expire
-    /// instead (due past `t.expires`).
-    pub(super) fn spread(
-        &mut self,
-        t: &Throttled,
-        (bin, first): (SimTime, u64),
-        within: Option<(SimTime, u64, SimTime, &mut Pending)>,
-        rng: &mut SimRng,
-    ) -> u64 {
-        let start = t.from + t.delay;
-        let (p, q) = ((t.to - t.from) as f64, t.jitter as f64);
-        let law = UniformSum::new(p, q);
-        let cdf = |x: SimTime| law.cdf(x.saturating_sub(start) as f64);
-        let offset: f64 = rng.random();
-        let mut cells = Cells {
-            t,
-            per_record: 1.0 / t.records.max(1) as f64,
-            offset,
-            given: (0, 0, 0),
-            expired: 0,
-        };
-        let mut after = 0.0;
-        if let Some((fine, fine_first, until, queue)) = within {
-            after = cdf(until);
-            if after > 0.0 {
-                let lo = (start / fine).max(fine_first);
-                let hi = (until - 1) / fine;
-                for b in lo..=hi.max(lo) {
-                    let upto = if b >= hi { after } else { cdf((b + 1) * fine) };
-                    cells.put(b, fine, upto, queue);
+            total += records;
+            let r = Retry {
+                group: w.group,
+                attempts: w.attempts,
+                records,
+                users: w.next.1 - w.given.1,
+                bytes: w.next.2 - w.given.2,
+            };
+            match out
+                .iter_mut()
+                .find(|x| x.group == r.group && x.attempts == r.attempts)
+            {
+                Some(x) => {
+                    x.records += r.records;
+                    x.users += r.users;
+                    x.bytes += r.bytes;
                 }
+                None => out.push(r),
             }
         }
-        if after < 1.0 {
-            let lo = (start / bin).max(first);
-            let hi = ((start + t.to - t.from + t.jitter) / bin).max(lo);
-            for b in lo..=hi {
-                let upto = if b == hi {
-                    1.0
-                } else {
-                    cdf((b + 1) * bin).max(after)
-                };
-                cells.put(b, bin, upto, self);
-            }
+        total
+    }
+
+    /// Gives out what the last [`Pending::peek_due`] found due; waves
+    /// given out in full are done.
+    pub(super) fn commit(&mut self) {
+        for w in &mut self.waves {
+            w.given = w.next;
         }
-        cells.expired
-    }
-}
-
-/// The cumulative state of one spread.
-struct Cells<'t> {
-    t: &'t Throttled,
-    /// `1 / t.records`.
-    per_record: f64,
-    offset: f64,
-    /// Records, users and bytes placed so far.
-    given: (u64, u64, u64),
-    expired: u64,
-}
-
-impl Cells<'_> {
-    /// `total * records / t.records` in floating point (a share of bytes
-    /// or users: the last bin takes the exact rest).
-    #[inline]
-    fn scale(&self, total: u64, records: u64) -> u64 {
-        ((total as f64 * records as f64 * self.per_record) as u64).min(total)
+        self.waves
+            .retain(|w| w.given.0 < w.records || w.given.1 < w.users);
     }
 
-    /// Places in bin `b` (of width `width`) of `into` the records due up to
-    /// cumulative share `upto`, less those placed.
-    fn put(&mut self, b: u64, width: SimTime, upto: f64, into: &mut Pending) {
-        let t = self.t;
-        let records = if upto >= 1.0 {
-            t.records
-        } else {
-            ((t.records as f64 * upto + self.offset) as u64).min(t.records)
-        };
-        if records == self.given.0 && upto < 1.0 {
+    /// Moves what is due before `until` to `out` (see
+    /// [`Pending::peek_due`]).
+    pub(super) fn take_due(&mut self, until: SimTime, out: &mut Vec<Retry>) {
+        if self.waves.is_empty() {
             return;
         }
-        let (users, bytes) = if records == t.records {
-            (t.users, t.bytes)
-        } else if t.users == t.records {
-            (records, self.scale(t.bytes, records))
-        } else {
-            (self.scale(t.users, records), self.scale(t.bytes, records))
-        };
-        let r = Retry {
-            bin: b,
+        self.peek_due(until, out);
+        self.commit();
+    }
+
+    /// Records and bytes due before `until`, nothing given out.
+    pub(super) fn due_before(&self, until: SimTime) -> (u64, u64) {
+        self.waves.iter().fold((0, 0), |(r, b), w| {
+            let c = w.cumulative(until);
+            (r + c.0 - w.given.0, b + c.2 - w.given.2)
+        })
+    }
+
+    /// Adds the refused part `t`, its retry times drawn as a wave (one
+    /// uniform, for its rounding). Returns the user records that expire
+    /// instead (due at or after `t.expires`) and the Kinesis records that
+    /// will be retried.
+    pub(super) fn add(&mut self, t: &Throttled, rng: &mut SimRng) -> (u64, u64) {
+        let start = t.from + t.delay;
+        let law = UniformSum::new((t.to - t.from) as f64, t.jitter as f64);
+        let offset: f64 = rng.random();
+        let mut wave = Wave {
             group: t.group,
             attempts: t.attempts,
-            records: records - self.given.0,
-            users: users.max(self.given.1) - self.given.1,
-            bytes: bytes.max(self.given.2) - self.given.2,
+            of: t.records as f64,
+            records: t.records,
+            users: t.users,
+            bytes: t.bytes,
+            given: (0, 0, 0),
+            next: (0, 0, 0),
+            start,
+            end: start + (t.to - t.from) + t.jitter + 1,
+            law,
+            base: 0.0,
+            scale: 1.0,
+            offset,
         };
-        self.given = (records, users.max(self.given.1), bytes.max(self.given.2));
-        if t.expires
-            .is_some_and(|e| (b * width).max(t.from + t.delay) >= e)
+        let mut expired = 0;
+        if let Some(e) = t.expires
+            && e < wave.end
         {
-            self.expired += r.users;
-        } else {
-            into.add(r);
+            // Those due from `e` on expire: the wave keeps what is due
+            // before it, as it would have given it out.
+            let kept = wave.due_by(e);
+            let per = kept as f64 / t.records.max(1) as f64;
+            let users = if kept == t.records {
+                t.users
+            } else {
+                ((t.users as f64 * per) as u64).min(t.users)
+            };
+            expired = t.users - users;
+            wave.records = kept;
+            wave.users = users;
+            wave.bytes = ((t.bytes as f64 * per) as u64).min(t.bytes);
+            wave.end = e;
         }
+        let kept = wave.records;
+        if kept > 0 || wave.users > 0 {
+            self.waves.push(wave);
+        }
+        (expired, kept)
     }
+
+    /// Takes what waits, for a shard that closed at `now`, as parts of
+    /// what each wave has left to give (in the waves' order) with their
+    /// laws from `now` on: [`Pending::adopt`] puts a share of each on
+    /// another shard.
+    pub(super) fn take_all(&mut self, now: SimTime) -> Vec<Left> {
+        self.waves
+            .drain(..)
+            .map(|w| {
+                let at = |t: SimTime| {
+                    if t <= w.start {
+                        0.0
+                    } else {
+                        w.law.cdf((t - w.start) as f64)
+                    }
+                };
+                let (base, top) = (at(now.max(w.start)), at(w.end));
+                Left {
+                    retry: Retry {
+                        group: w.group,
+                        attempts: w.attempts,
+                        records: w.records - w.given.0,
+                        users: w.users - w.given.1,
+                        bytes: w.bytes - w.given.2,
+                    },
+                    wave: Wave {
+                        base,
+                        scale: if top > base { 1.0 / (top - base) } else { 0.0 },
+                        // Nothing of the law left: all due at once.
+                        end: if top > base { w.end } else { now },
+                        ..w
+                    },
+                }
+            })
+            .collect()
+    }
+
+    /// Adds `share` of a wave `left` of a closed shard.
+    pub(super) fn adopt(&mut self, left: &Left, share: Retry) {
+        if share.records == 0 && share.users == 0 {
+            return;
+        }
+        self.waves.push(Wave {
+            of: share.records as f64,
+            records: share.records,
+            users: share.users,
+            bytes: share.bytes,
+            given: (0, 0, 0),
+            next: (0, 0, 0),
+            ..left.wave
+        });
+    }
+}
+
+/// What a wave of a closed shard has left to give, and its law from the
+/// closing on.
+#[derive(Debug, Clone, Copy)]
+pub(super) struct Left {
+    pub(super) retry: Retry,
+    wave: Wave,
 }
 
 /// `P(U + V <= x)` for `U` uniform on `[0, p]` and `V` on `[0, q]` (either
@@ -272,6 +369,32 @@ impl UniformSum {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::sim::rng::{Purpose, stream};
+
+    const MS: SimTime = 1_000_000;
+
+    /// 1,000 records (3,000 users, 100,000 bytes) sent over [0, 100 ms),
+    /// due 20 ms later plus a backoff uniform on [0, 1 s).
+    fn refused(expires: Option<SimTime>) -> Throttled {
+        Throttled {
+            group: 0,
+            attempts: 1,
+            records: 1_000,
+            users: 3_000,
+            bytes: 100_000,
+            from: 0,
+            to: 100 * MS,
+            delay: 20 * MS,
+            jitter: 1_000 * MS,
+            expires,
+        }
+    }
+
+    fn sum(v: &[Retry]) -> (u64, u64, u64) {
+        v.iter().fold((0, 0, 0), |a, r| {
+            (a.0 + r.records, a.1 + r.users, a.2 + r.bytes)
+        })
+    }
 
     #[test]
     fn the_cdf_of_a_sum_of_uniforms() {
@@ -297,116 +420,128 @@ mod tests {
     }
 
     #[test]
-    fn a_spread_keeps_every_record_and_follows_the_backoff() {
-        let rng = &mut crate::sim::rng::stream(1, crate::sim::rng::Purpose::Flows, 0);
+    fn a_wave_gives_out_every_record_as_the_backoff_falls() {
+        let rng = &mut stream(1, Purpose::Flows, 0);
         let mut p = Pending::default();
-        // 1,000 records sent over [0, 100 ms), due 20 ms later plus a
-        // backoff uniform on [0, 1 s): bins of 100 ms.
-        let t = Throttled {
-            group: 0,
-            attempts: 1,
-            records: 1_000,
-            users: 3_000,
-            bytes: 100_000,
-            from: 0,
-            to: 100_000_000,
-            delay: 20_000_000,
-            jitter: 1_000_000_000,
-            expires: None,
-        };
-        assert_eq!(p.spread(&t, (100_000_000, 0), None, rng), 0);
-        let total: (u64, u64, u64) = p.iter().fold((0, 0, 0), |a, r| {
-            (a.0 + r.records, a.1 + r.users, a.2 + r.bytes)
-        });
-        assert_eq!(total, (1_000, 3_000, 100_000));
-        // Due from 20 ms to 1.12 s: bins 0 to 11 (the last holds 0.2 %
-        // of them, so may be empty), the middle ones alike.
-        let bins: Vec<u64> = p.iter().map(|r| r.bin).collect();
-        assert_eq!(bins[..11], (0..=10).collect::<Vec<_>>());
-        assert!(bins.len() <= 12 && bins.last() <= Some(&11), "{bins:?}");
-        // 100 each in the middle, give or take the rounding.
-        let mid: Vec<u64> = p
-            .iter()
-            .filter(|r| (2..=9).contains(&r.bin))
-            .map(|r| r.records)
-            .collect();
-        assert!(mid.iter().all(|&r| (99..=101).contains(&r)), "{mid:?}");
-        // Nothing before the first bin allowed: those come in it.
-        let mut q = Pending::default();
-        q.spread(&t, (100_000_000, 5), None, rng);
-        assert_eq!(q.iter().next().map(|r| r.bin), Some(5));
-        assert_eq!(q.iter().map(|r| r.records).sum::<u64>(), 1_000);
-        // Taking the due ones leaves the rest in order.
+        assert_eq!(p.add(&refused(None), rng), (0, 1_000));
+        let mut per = Vec::new();
+        let mut all = Vec::new();
+        for k in 1..=13 {
+            let mut out = Vec::new();
+            p.take_due(k * 100 * MS, &mut out);
+            per.push(sum(&out).0);
+            all.extend(out);
+        }
+        assert_eq!(sum(&all), (1_000, 3_000, 100_000));
+        assert!(p.is_empty());
+        // Due from 20 ms to 1.12 s: about 100 in each 100 ms between
+        // 200 ms and 1 s, give or take the rounding; none after 1.12 s.
+        assert!(
+            per[2..10].iter().all(|&r| (99..=101).contains(&r)),
+            "{per:?}"
+        );
+        assert_eq!(per[12], 0);
+        // By 100 ms, 80 ms past the first: 0.08^2 / (2 0.1 1) = 3.2 %.
+        assert!((30..=34).contains(&per[0]), "{per:?}");
+    }
+
+    #[test]
+    fn asking_more_often_gives_out_the_same_records() {
+        // Whatever intervals ask, the records given by a time are the
+        // same: a step cut in sub-steps changes none of its totals.
+        let (mut a, mut b) = (Pending::default(), Pending::default());
+        a.add(&refused(None), &mut stream(2, Purpose::Flows, 0));
+        b.add(&refused(None), &mut stream(2, Purpose::Flows, 0));
+        let (mut ga, mut gb) = (Vec::new(), Vec::new());
+        for k in 1..=24 {
+            a.take_due(k * 50 * MS, &mut ga);
+            if k % 4 == 0 {
+                b.take_due(k * 50 * MS, &mut gb);
+                assert_eq!(sum(&ga), sum(&gb), "at {} ms", k * 50);
+            }
+        }
+    }
+
+    #[test]
+    fn peeking_gives_nothing_out_until_committed() {
+        let mut p = Pending::default();
+        p.add(&refused(None), &mut stream(3, Purpose::Flows, 0));
+        let before = p.due_before(500 * MS);
         let mut out = Vec::new();
-        p.take_due(3, &mut out);
-        assert_eq!(out.iter().map(|r| r.bin).collect::<Vec<_>>(), vec![0, 1, 2]);
-        assert_eq!(p.iter().next().map(|r| r.bin), Some(3));
-        // Past the time to live, records expire instead: those due from
-        // 620 ms on (bins 6 to 11), about half.
-        let mut e = Pending::default();
-        let expired = e.spread(
+        assert_eq!(p.peek_due(500 * MS, &mut out), before.0);
+        assert_eq!((sum(&out).0, sum(&out).2), before);
+        assert_eq!(p.due_before(500 * MS), before);
+        p.commit();
+        assert_eq!(p.due_before(500 * MS), (0, 0));
+        assert_eq!(p.users() + sum(&out).1, 3_000);
+    }
+
+    #[test]
+    fn records_due_past_their_time_to_live_expire() {
+        // Those due from 600 ms on (of 20 ms to 1.12 s): about 47 %.
+        let mut p = Pending::default();
+        let (expired, kept) = p.add(&refused(Some(600 * MS)), &mut stream(4, Purpose::Flows, 0));
+        assert!((1_350..=1_500).contains(&expired), "{expired}");
+        let mut out = Vec::new();
+        p.take_due(600 * MS, &mut out);
+        assert_eq!(sum(&out).0, kept);
+        assert_eq!(sum(&out).1 + expired, 3_000);
+        assert!(p.is_empty());
+    }
+
+    #[test]
+    fn a_closed_shards_waves_are_shared_with_their_law_from_the_closing() {
+        let rng = &mut stream(5, Purpose::Flows, 0);
+        let mut p = Pending::default();
+        p.add(&refused(None), rng);
+        p.add(
             &Throttled {
-                expires: Some(600_000_000),
-                ..t
+                attempts: 2,
+                ..refused(None)
             },
-            (100_000_000, 0),
-            None,
             rng,
         );
-        let kept: u64 = e.iter().map(|r| r.users).sum();
-        assert_eq!(kept + expired, 3_000);
-        assert!((1_400..=1_700).contains(&expired), "{expired}");
-        assert_eq!(e.iter().map(|r| r.bin).max(), Some(5));
-    }
-
-    #[test]
-    fn a_spread_within_a_step_keeps_its_early_retries_apart() {
-        let rng = &mut crate::sim::rng::stream(2, crate::sim::rng::Purpose::Flows, 0);
-        // Sent over the second sub-step [100, 200 ms) of a 1 s step, due 20
-        // ms later plus up to 1 s: 83 % come back within the step.
-        let t = Throttled {
-            group: 0,
-            attempts: 1,
-            records: 1_000,
-            users: 1_000,
-            bytes: 50_000,
-            from: 100_000_000,
-            to: 200_000_000,
-            delay: 20_000_000,
-            jitter: 1_000_000_000,
-            expires: None,
-        };
-        let (mut later, mut queue) = (Pending::default(), Pending::default());
-        let s = 1_000_000_000;
-        later.spread(&t, (s, 1), Some((100_000_000, 2, s, &mut queue)), rng);
-        let early: u64 = queue.iter().map(|r| r.records).sum();
-        let rest: u64 = later.iter().map(|r| r.records).sum();
-        assert_eq!(early + rest, 1_000);
-        assert!((820..=840).contains(&early), "{early}");
-        // Sub-steps 2 to 9 of the step, then steps 1 and 2.
-        assert_eq!(queue.iter().map(|r| r.bin).min(), Some(2));
-        assert_eq!(queue.iter().map(|r| r.bin).max(), Some(9));
-        assert_eq!(later.iter().map(|r| r.bin).collect::<Vec<_>>(), vec![1]);
-        let bytes: u64 = queue.iter().chain(later.iter()).map(|r| r.bytes).sum();
-        assert_eq!(bytes, 50_000);
-    }
-
-    #[test]
-    fn merging_adds_like_cohorts_only() {
-        let mut p = Pending::default();
-        let r = Retry {
-            bin: 4,
-            group: 0,
-            attempts: 1,
-            records: 10,
-            users: 10,
-            bytes: 1_000,
-        };
-        p.add(r);
-        p.add(r);
-        p.add(Retry { attempts: 2, ..r });
-        p.add(Retry { bin: 2, ..r });
-        let v: Vec<(u64, u32, u64)> = p.iter().map(|r| (r.bin, r.attempts, r.records)).collect();
-        assert_eq!(v, vec![(2, 1, 10), (4, 1, 20), (4, 2, 10)]);
+        let mut early = Vec::new();
+        p.take_due(400 * MS, &mut early);
+        let given = sum(&early);
+        let (mut a, mut b) = (Pending::default(), Pending::default());
+        let mut left = (0, 0, 0);
+        for l in p.take_all(400 * MS) {
+            let r = l.retry;
+            let third = Retry {
+                records: r.records / 3,
+                users: r.users / 3,
+                bytes: r.bytes / 3,
+                ..r
+            };
+            a.adopt(&l, third);
+            b.adopt(
+                &l,
+                Retry {
+                    records: r.records - third.records,
+                    users: r.users - third.users,
+                    bytes: r.bytes - third.bytes,
+                    ..r
+                },
+            );
+            left = (left.0 + r.records, left.1 + r.users, left.2 + r.bytes);
+        }
+        assert!(p.is_empty());
+        assert_eq!(
+            (given.0 + left.0, given.1 + left.1, given.2 + left.2),
+            (2_000, 6_000, 200_000)
+        );
+        // Nothing at once: the rest comes as the law falls after 400 ms,
+        // evenly until 1.02 s (about 1 % each 10 ms of the 720 left).
+        let mut soon = Vec::new();
+        b.take_due(410 * MS, &mut soon);
+        let r = sum(&soon).0 as f64 / (2.0 / 3.0 * left.0 as f64);
+        assert!(r > 0.005 && r < 0.03, "{r}");
+        let (mut ra, mut rb) = (soon, Vec::new());
+        a.take_due(2_000 * MS, &mut rb);
+        b.take_due(2_000 * MS, &mut ra);
+        let total = (sum(&ra).0 + sum(&rb).0, sum(&ra).1 + sum(&rb).1);
+        assert_eq!(total, (left.0, left.1));
+        assert!(a.is_empty() && b.is_empty());
     }
 }
