@@ -49,6 +49,7 @@ mod admit;
 mod flow;
 mod group;
 mod retry;
+mod trace;
 
 use rayon::prelude::*;
 
@@ -168,10 +169,14 @@ fn steps(
     given: Option<Box<dyn ScalingPolicy>>,
     progress: Option<&dyn super::Progress>,
 ) -> Result<Outcome, SimError> {
-    if let Some(g) = scenario.producers.iter().find(|g| g.trace.is_some()) {
+    if let Some(g) = scenario
+        .producers
+        .iter()
+        .find(|g| g.replays_record_trace())
+    {
         return Err(SimError::Engine(format!(
-            "producer group \"{}\" replays a trace, which only the record engine runs \
-             (engine = \"record\" or \"auto\")",
+            "producer group \"{}\" replays a record trace, which only the record engine runs \
+             (engine = \"record\" or \"auto\"; an aggregate trace runs on both)",
             g.name
         )));
     }
@@ -202,7 +207,7 @@ fn steps(
                 payload_unit,
             )
         })
-        .collect();
+        .collect::<Result<_, _>>()?;
     let mut keys: Vec<KeyCounts> = scenario
         .producers
         .iter()
@@ -310,7 +315,7 @@ fn steps(
             routed = n;
         }
         for (g, group) in groups.iter_mut().enumerate() {
-            steps[g] = group.step(t0, t1, send_rates[g]);
+            steps[g] = group.step(t0, t1, send_rates[g], service.map(), &mut keys[g])?;
         }
         let ends_second = t1.is_multiple_of(NANOS_PER_SEC) || t1 == scenario.duration;
         let ends_minute = t1.is_multiple_of(60 * NANOS_PER_SEC) || t1 == scenario.duration;
@@ -566,9 +571,18 @@ fn steps(
             )));
         }
     }
+    let mut trace_lines_skipped = 0;
+    let mut trace_keys = vec![Vec::new(); n_groups];
+    for (g, group) in groups.iter_mut().enumerate() {
+        if let Some(t) = group.trace.take() {
+            let (skipped, learnt) = t.finish();
+            trace_lines_skipped += skipped;
+            trace_keys[g] = learnt;
+        }
+    }
     Ok(Outcome {
-        trace_lines_skipped: 0,
-        trace_keys: vec![Vec::new(); n_groups],
+        trace_lines_skipped,
+        trace_keys,
         map: service.into_map(),
         metrics,
         keys,
