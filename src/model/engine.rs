@@ -44,11 +44,7 @@ pub struct EngineChoice {
 pub fn engine_choice(scenario: &Scenario) -> EngineChoice {
     let (kind, reason) = match scenario.engine.kind {
         EngineKind::Auto => {
-            if let Some(g) = scenario
-                .producers
-                .iter()
-                .find(|g| g.replays_record_trace())
-            {
+            if let Some(g) = scenario.producers.iter().find(|g| g.replays_record_trace()) {
                 (EngineKind::Record, EngineReason::Trace(g.name.clone()))
             } else {
                 let expected = super::expected_records(scenario);

@@ -1729,7 +1729,11 @@ fn the_shard_engine_lands_per_shard_rows_on_their_shards() {
                 let got: u64 = accepted[n * per..(n + 1) * per].iter().sum();
                 assert_eq!(got, want, "{engine:?}, {shards} shards, capture shard {n}");
                 let b: u64 = bytes[n * per..(n + 1) * per].iter().sum();
-                assert_eq!(b, want * 500, "{engine:?}, {shards} shards, capture shard {n}");
+                assert_eq!(
+                    b,
+                    want * 500,
+                    "{engine:?}, {shards} shards, capture shard {n}"
+                );
             }
             if per == 2 {
                 // Hash keys uniform over the range: about half to each.
@@ -1774,7 +1778,9 @@ fn a_record_trace_on_the_shard_engine_is_a_clear_error() {
     let text = "name = \"r\"\nengine = \"shard\"\nduration = \"5s\"\n[stream]\nshards = 1\n\
                 [[producers]]\nname = \"orders\"\nsize = \"100B\"\ntrace = { file = \"r.csv\" }\n";
     fs::write(dir.path().join("shard.toml"), text).unwrap();
-    let e = Scenario::load(&dir.path().join("shard.toml")).unwrap_err().to_string();
+    let e = Scenario::load(&dir.path().join("shard.toml"))
+        .unwrap_err()
+        .to_string();
     assert!(e.contains("which replays a record trace"), "{e}");
 }
 
@@ -1815,7 +1821,10 @@ fn auto_runs_a_large_aggregate_trace_on_the_shard_engine() {
     assert!((n / 2e8 - 1.0).abs() < 0.01, "{n}");
     assert_eq!(engine_choice(&short).kind, EngineKind::Record);
     // Looped and thinned: 1 h at 2 million/s, half kept.
-    let looped = scenario("file = \"big.csv\", loop = true, rate_multiplier = 0.5", "1h");
+    let looped = scenario(
+        "file = \"big.csv\", loop = true, rate_multiplier = 0.5",
+        "1h",
+    );
     let n = expected_records(&looped);
     assert!((n / 3.6e9 - 1.0).abs() < 0.01, "{n}");
     // A record trace stays on the record engine, however large.

@@ -8,8 +8,8 @@ use std::borrow::Cow;
 use rand::RngExt;
 use rand_distr::{Binomial, Distribution};
 
-use crate::kds::{AGGREGATE_FIXED_BYTES, AGGREGATE_PER_RECORD_BYTES, HashKey, ShardMap, prices};
 use super::trace::{StepIn, TraceFlow};
+use crate::kds::{AGGREGATE_FIXED_BYTES, AGGREGATE_PER_RECORD_BYTES, HashKey, ShardMap, prices};
 use crate::model::{KeyCounts, SimError};
 use crate::scenario::{Aggregation, Api, Jitter, ProducerGroup, RetryPolicy};
 use crate::sim::SimTime;
@@ -303,12 +303,13 @@ impl<'s> GroupFlow<'s> {
             self.even_counts
                 .extend(trace.shards.iter().map(|s| s.records));
             self.weights.clear();
-            self.weights.extend(
-                trace
-                    .shards
-                    .iter()
-                    .map(|s| if total > 0.0 { s.records as f64 / total } else { 0.0 }),
-            );
+            self.weights.extend(trace.shards.iter().map(|s| {
+                if total > 0.0 {
+                    s.records as f64 / total
+                } else {
+                    0.0
+                }
+            }));
             self.root_weights.clear();
             self.root_weights
                 .extend(self.weights.iter().map(|w| w.sqrt()));

@@ -16,8 +16,9 @@
 //!    through the real shard map); retries waiting on a closed shard move
 //!    to the shards that now own its hash range.
 //! 2. Each group's expected records over the step (its rate profile,
-//!    spikes and drawn bursts, sampled at 4 points) and its client's
-//!    state (batch sizes and waits at its current send rate).
+//!    spikes and drawn bursts, sampled at 4 points; for an aggregate
+//!    trace, its rows' records in the step per shard, [`trace`]) and its
+//!    client's state (batch sizes and waits at its current send rate).
 //! 3. Per shard, in parallel (rayon, in chunks of [`CHUNK`] shards; each
 //!    chunk has its own random stream for the step and the chunks are
 //!    summed in order, so the bytes out do not depend on the threads): the new
@@ -169,11 +170,7 @@ fn steps(
     given: Option<Box<dyn ScalingPolicy>>,
     progress: Option<&dyn super::Progress>,
 ) -> Result<Outcome, SimError> {
-    if let Some(g) = scenario
-        .producers
-        .iter()
-        .find(|g| g.replays_record_trace())
-    {
+    if let Some(g) = scenario.producers.iter().find(|g| g.replays_record_trace()) {
         return Err(SimError::Engine(format!(
             "producer group \"{}\" replays a record trace, which only the record engine runs \
              (engine = \"record\" or \"auto\"; an aggregate trace runs on both)",

@@ -417,9 +417,7 @@ mod tests {
         // The replay's times: start + floor((2k + 1) span / 2n).
         for (n, span) in [(7u64, 1_000u64), (1, 10), (1_000, 999), (3, 1)] {
             for t in [0, 1, 5, span / 3, span / 2, span - 1, span] {
-                let replay = (0..n)
-                    .filter(|k| (2 * k + 1) * span / (2 * n) < t)
-                    .count() as u64;
+                let replay = (0..n).filter(|k| (2 * k + 1) * span / (2 * n) < t).count() as u64;
                 assert_eq!(even_before(n, span, t), replay, "n {n} span {span} t {t}");
             }
         }

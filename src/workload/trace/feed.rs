@@ -220,11 +220,7 @@ pub fn expected_records(spec: &TraceSpec, duration: SimTime) -> Result<f64, Trac
     let pass_records = records * scale;
     let pass_span = ((last - first) as f64 * scale + gap) / spec.time_scale;
     let run = duration.saturating_sub(spec.shift) as f64;
-    let covered = if spec.looped {
-        run
-    } else {
-        run.min(pass_span)
-    };
+    let covered = if spec.looped { run } else { run.min(pass_span) };
     Ok(pass_records * spec.rate_multiplier * covered / pass_span.max(1.0))
 }
 

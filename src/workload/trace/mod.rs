@@ -241,8 +241,11 @@ pub struct TraceReader {
     peeked: Option<TraceRow>,
     /// The shard engine's salted keys: by `salt` entry, each sub-key's
     /// hash key and bytes, hashed once.
-    salted: Vec<Option<std::sync::Arc<[(u128, u16)]>>>,
+    salted: Vec<Option<SubKeys>>,
 }
+
+/// A salted key's sub-keys: hash key and bytes, by sub-key number.
+type SubKeys = std::sync::Arc<[(u128, u16)]>;
 
 /// Hash key to index in `keys`. Only looked up, never iterated (indices
 /// follow first appearance), so its order cannot reach an output; a hash
