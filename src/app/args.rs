@@ -57,10 +57,10 @@ impl EngineFlag {
             return Ok(());
         };
         if kind == EngineKind::Shard
-            && let Some(g) = scenario.producers.iter().find(|g| g.trace.is_some())
+            && let Some(g) = scenario.producers.iter().find(|g| g.replays_record_trace())
         {
             anyhow::bail!(
-                "--engine shard: {}: producer group \"{}\" replays a trace, which only the record engine reads; use --engine record or auto",
+                "--engine shard: {}: producer group \"{}\" replays a record trace, which only the record engine reads; use --engine record or auto",
                 file.display(),
                 g.name
             );

@@ -17,8 +17,8 @@ pub enum EngineReason {
     /// ([`expected_records`](super::expected_records)): the shard engine
     /// above [`AUTO_SHARD_RECORDS`], the record engine otherwise.
     Expected(f64),
-    /// `auto`, and this producer group replays a trace, which only
-    /// the record engine reads.
+    /// `auto`, and this producer group replays a record trace, which
+    /// only the record engine reads (an aggregate trace runs on both).
     Trace(String),
     /// `auto` with more records expected than the threshold, but outside
     /// the regime where the shard engine agrees with the record engine:
@@ -44,7 +44,7 @@ pub struct EngineChoice {
 pub fn engine_choice(scenario: &Scenario) -> EngineChoice {
     let (kind, reason) = match scenario.engine.kind {
         EngineKind::Auto => {
-            if let Some(g) = scenario.producers.iter().find(|g| g.trace.is_some()) {
+            if let Some(g) = scenario.producers.iter().find(|g| g.replays_record_trace()) {
                 (EngineKind::Record, EngineReason::Trace(g.name.clone()))
             } else {
                 let expected = super::expected_records(scenario);
@@ -104,7 +104,7 @@ impl fmt::Display for EngineChoice {
                 count_words(AUTO_SHARD_RECORDS)
             )?,
             EngineReason::Trace(group) => {
-                write!(f, "auto: producer group {group:?} replays a trace")?
+                write!(f, "auto: producer group {group:?} replays a record trace")?
             }
             EngineReason::Outside(n, why) => write!(
                 f,
@@ -335,7 +335,7 @@ mod tests {
         );
         assert_eq!(
             choice(EngineKind::Record, EngineReason::Trace("orders".into()), s),
-            "record (auto: producer group \"orders\" replays a trace)"
+            "record (auto: producer group \"orders\" replays a record trace)"
         );
         assert_eq!(
             choice(EngineKind::Shard, EngineReason::Asked, 1_953_125),

@@ -156,7 +156,7 @@ pub enum SimError {
 /// [`AUTO_SHARD_RECORDS`](crate::scenario::AUTO_SHARD_RECORDS) user records
 /// are expected and the scenario is in the regime where the shard engine
 /// was shown to agree with the record engine ([`shard_engine_caveats`]
-/// says nothing): it replays no record trace and its retries are jittered
+/// says nothing): it replays no record trace (aggregate traces are fine) and its retries are jittered
 /// and not much faster than the step (docs/engines.md).
 /// [`engine_choice`] also says why.
 pub fn engine_for(scenario: &Scenario) -> EngineKind {
@@ -174,9 +174,9 @@ pub fn shard_engine_caveats(scenario: &Scenario) -> Vec<String> {
     let step = scenario.engine.step;
     let mut caveats = Vec::new();
     for g in &scenario.producers {
-        if g.trace.is_some() {
+        if g.replays_record_trace() {
             caveats.push(format!(
-                "producer group \"{}\" replays a trace, which only the record engine reads",
+                "producer group \"{}\" replays a record trace, which only the record engine reads",
                 g.name
             ));
             continue;
@@ -219,14 +219,23 @@ pub fn on_demand_scaling_time(
 }
 
 /// User records `scenario` is expected to produce: each group's mean rate
-/// over the run times its length.
+/// over the run times its length; for an aggregate trace, an estimate
+/// from its first lines scaled to the file
+/// ([`expected_trace_records`](crate::workload::expected_trace_records));
+/// record traces are not counted (they run on the record engine anyway).
 pub fn expected_records(scenario: &Scenario) -> f64 {
     let secs = scenario.duration as f64 / crate::units::NANOS_PER_SEC as f64;
     scenario
         .producers
         .iter()
-        .filter(|g| g.trace.is_none())
-        .map(|g| g.rate.mean_over(scenario.duration) * secs)
+        .map(|g| match &g.trace {
+            None => g.rate.mean_over(scenario.duration) * secs,
+            // An unreadable trace fails the run itself, with its message.
+            Some(t) if t.aggregate.is_some() => {
+                crate::workload::expected_trace_records(t, scenario.duration).unwrap_or(0.0)
+            }
+            Some(_) => 0.0,
+        })
         .sum()
 }
 

@@ -463,6 +463,14 @@ pub struct ProducerGroup {
     pub trace: Option<crate::workload::TraceSpec>,
 }
 
+impl ProducerGroup {
+    /// Whether the group replays a record trace (one record per line),
+    /// which only the record engine runs; an aggregate trace runs on both.
+    pub fn replays_record_trace(&self) -> bool {
+        self.trace.as_ref().is_some_and(|t| t.aggregate.is_none())
+    }
+}
+
 /// KPL-style aggregation (KDS-REFERENCE.md §7b): user records are packed,
 /// per predicted shard, into one Kinesis record of at most `max_size` bytes;
 /// an aggregate is completed when the next record would not fit or

@@ -133,13 +133,13 @@ fn scenario(ctx: &Ctx<'_>, raw: RawScenario) -> Result<Scenario, ScenarioError> 
     if let (EngineKind::Shard, Some(span), Some(g)) = (
         engine.kind,
         engine_span,
-        producers.iter().find(|g| g.trace.is_some()),
+        producers.iter().find(|g| g.replays_record_trace()),
     ) {
         return Err(ctx.invalid(
             span,
             "engine",
             format!(
-                "\"shard\" cannot run producer group \"{}\", which replays a trace (only the record engine reads one); accepted engines for this file are \"record\" and \"auto\"",
+                "\"shard\" cannot run producer group \"{}\", which replays a record trace (only the record engine reads one); accepted engines for this file are \"record\" and \"auto\"",
                 g.name
             ),
         ));

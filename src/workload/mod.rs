@@ -13,6 +13,7 @@ pub use keys::{
 pub use profile::{Arrivals, Bounds, Component, Jitter, MAX_RATE, RateProfile, Spike};
 pub use sizes::SizeModel;
 pub use trace::{
-    AggregateSpec, Columns, Hashed, MAX_KEY_BYTES, MAX_ROW_RATE, MAX_TRACKED_KEYS, TraceError,
-    TraceFormat, TraceReader, TraceRecord, TraceSpec, Within, hash_keys, parse_time, summarize,
+    AggregateSpec, Columns, Hashed, MAX_KEY_BYTES, MAX_ROW_RATE, MAX_TRACKED_KEYS, RowDest,
+    TraceError, TraceFormat, TraceReader, TraceRecord, TraceRow, TraceSpec, Within,
+    expected_records as expected_trace_records, hash_keys, parse_time, summarize,
 };

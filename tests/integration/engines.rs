@@ -90,3 +90,8 @@ fn r14_on_demand_at_twice_the_previous_peak() {
 fn r14_a_lagging_consumer_hits_retention() {
     agrees("retention", 2);
 }
+
+#[test]
+fn r14_an_aggregate_trace_with_a_hot_key_and_a_reshard() {
+    agrees("aggregate-trace", 2);
+}

@@ -246,7 +246,7 @@ fn auto_picks_the_record_engine_for_small_runs_and_traces() {
     assert_eq!(engine_for(&traced), EngineKind::Record);
     assert_eq!(
         engine_choice(&traced).to_string(),
-        "record (auto: producer group \"orders\" replays a trace)"
+        "record (auto: producer group \"orders\" replays a record trace)"
     );
     let example = Scenario::parse(
         &std::fs::read_to_string(
@@ -358,7 +358,7 @@ fn the_shard_engine_refuses_a_trace_group_in_one_line() {
     let file = write(dir.path(), "traced.toml", &text);
     let file = file.to_str().unwrap();
     let needles = [
-        "traced.toml line 3: engine: \"shard\" cannot run producer group \"orders\", which replays a trace",
+        "traced.toml line 3: engine: \"shard\" cannot run producer group \"orders\", which replays a record trace",
         "accepted engines for this file are \"record\" and \"auto\"",
     ];
     fails_with(&["validate", file], &needles);
@@ -377,7 +377,7 @@ fn the_shard_engine_refuses_a_trace_group_in_one_line() {
             &args,
             &[
                 "--engine shard: ",
-                "trace-replay.toml: producer group \"orders\" replays a trace",
+                "trace-replay.toml: producer group \"orders\" replays a record trace",
                 "use --engine record or auto",
             ],
         );

@@ -1683,3 +1683,156 @@ fn r15_every_cloudwatch_series_is_checked() {
         .unwrap_err();
     assert!(e.contains("line 3: value -1 is out of range"), "{e}");
 }
+
+/// Per-shard rows of a 4-shard capture, 500 bytes a record, evenly
+/// within their seconds, under every shard's limit.
+fn per_shard_trace(dir: &Path) {
+    let mut text = String::from("timestamp,shard_id,records,bytes\n");
+    for t in 0..20 {
+        for (s, n) in [(0, 100), (1, 700), (2, 10), (3, 300 + t)] {
+            text.push_str(&format!("{t},shardId-{s},{n},{}\n", n * 500));
+        }
+    }
+    fs::write(dir.join("shards.csv"), text).unwrap();
+}
+
+#[test]
+fn the_shard_engine_lands_per_shard_rows_on_their_shards() {
+    use shardcast::scenario::EngineKind;
+    let dir = tempfile::tempdir().unwrap();
+    per_shard_trace(dir.path());
+    let rows: [u64; 4] = [2000, 14_000, 200, 6000 + 190];
+    for shards in [4usize, 8] {
+        let mut scenario = load_in(
+            dir.path(),
+            &format!(
+                "name = \"s\"\nduration = \"30s\"\n[stream]\nshards = {shards}\n[[producers]]\nname = \"t\"\n\
+                 trace = {{ file = \"shards.csv\", within = \"even\", shards = 4 }}\n"
+            ),
+        );
+        let mut per_engine = Vec::new();
+        for engine in [EngineKind::Record, EngineKind::Shard] {
+            scenario.engine.kind = engine;
+            let out = simulate(&scenario, RunOptions::default()).unwrap();
+            assert_eq!(out.engine, engine);
+            let accepted = accepted_per_shard(&out);
+            let bytes: Vec<u64> = out
+                .metrics
+                .shard_totals
+                .iter()
+                .map(|t| t.counts.accepted_bytes)
+                .collect();
+            // Shard N of the capture is shard N here, or shards 2N and
+            // 2N + 1 of a stream of twice as many.
+            let per = shards / 4;
+            for (n, &want) in rows.iter().enumerate() {
+                let got: u64 = accepted[n * per..(n + 1) * per].iter().sum();
+                assert_eq!(got, want, "{engine:?}, {shards} shards, capture shard {n}");
+                let b: u64 = bytes[n * per..(n + 1) * per].iter().sum();
+                assert_eq!(
+                    b,
+                    want * 500,
+                    "{engine:?}, {shards} shards, capture shard {n}"
+                );
+            }
+            if per == 2 {
+                // Hash keys uniform over the range: about half to each.
+                let (a, b) = (accepted[2] as f64, accepted[3] as f64);
+                assert!((a / (a + b) - 0.5).abs() < 0.02, "{a} {b}");
+            }
+            // No key of their own: counted as random keys.
+            let random: u64 = out.metrics.shard_totals.iter().map(|t| t.random_keys).sum();
+            assert_eq!(random, rows.iter().sum::<u64>(), "{engine:?}");
+            per_engine.push(accepted);
+        }
+        if shards == 4 {
+            assert_eq!(per_engine[0], per_engine[1]);
+        }
+    }
+}
+
+#[test]
+fn a_record_trace_on_the_shard_engine_is_a_clear_error() {
+    use shardcast::model::SimError;
+    use shardcast::scenario::EngineKind;
+    let dir = tempfile::tempdir().unwrap();
+    fs::write(
+        dir.path().join("r.csv"),
+        "timestamp,partition_key\n0,alpha\n1,beta\n",
+    )
+    .unwrap();
+    let mut scenario = load_in(
+        dir.path(),
+        "name = \"r\"\nduration = \"5s\"\n[stream]\nshards = 1\n[[producers]]\nname = \"orders\"\n\
+         size = \"100B\"\ntrace = { file = \"r.csv\" }\n",
+    );
+    scenario.engine.kind = EngineKind::Shard;
+    match simulate(&scenario, RunOptions::default()) {
+        Err(SimError::Engine(m)) => assert!(
+            m.contains("producer group \"orders\" replays a record trace, which only the record engine runs"),
+            "{m}"
+        ),
+        other => panic!("{other:?}"),
+    }
+    // The same file in a validated scenario: refused at its engine line.
+    let text = "name = \"r\"\nengine = \"shard\"\nduration = \"5s\"\n[stream]\nshards = 1\n\
+                [[producers]]\nname = \"orders\"\nsize = \"100B\"\ntrace = { file = \"r.csv\" }\n";
+    fs::write(dir.path().join("shard.toml"), text).unwrap();
+    let e = Scenario::load(&dir.path().join("shard.toml"))
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("which replays a record trace"), "{e}");
+}
+
+#[test]
+fn auto_runs_a_large_aggregate_trace_on_the_shard_engine() {
+    use shardcast::model::{EngineReason, engine_choice, expected_records};
+    use shardcast::scenario::EngineKind;
+    let dir = tempfile::tempdir().unwrap();
+    // 10,000 rows of 2,000,000 records a second (4 keys), in epoch
+    // seconds.
+    let mut text = String::from("timestamp,key,records\n");
+    for t in 0..2500 {
+        for k in 0..4 {
+            text.push_str(&format!("{},key-{k},500000\n", 1_740_000_000 + t));
+        }
+    }
+    fs::write(dir.path().join("big.csv"), text).unwrap();
+    let scenario = |trace: &str, duration: &str| {
+        load_in(
+            dir.path(),
+            &format!(
+                "name = \"big\"\nduration = \"{duration}\"\n[stream]\nshards = 4000\n[[producers]]\nname = \"t\"\n\
+                 size = \"100B\"\ntrace = {{ {trace} }}\n"
+            ),
+        )
+    };
+    // 2,500 s of 2 million records/s: 5 billion, estimated from the first
+    // lines (the file's rows are alike, so closely).
+    let big = scenario("file = \"big.csv\"", "1h");
+    let n = expected_records(&big);
+    assert!((n / 5e9 - 1.0).abs() < 0.01, "{n}");
+    let choice = engine_choice(&big);
+    assert_eq!(choice.kind, EngineKind::Shard);
+    assert!(matches!(choice.reason, EngineReason::Expected(_)));
+    // A run of 100 s of it: 200 million, the record engine.
+    let short = scenario("file = \"big.csv\"", "100s");
+    let n = expected_records(&short);
+    assert!((n / 2e8 - 1.0).abs() < 0.01, "{n}");
+    assert_eq!(engine_choice(&short).kind, EngineKind::Record);
+    // Looped and thinned: 1 h at 2 million/s, half kept.
+    let looped = scenario(
+        "file = \"big.csv\", loop = true, rate_multiplier = 0.5",
+        "1h",
+    );
+    let n = expected_records(&looped);
+    assert!((n / 3.6e9 - 1.0).abs() < 0.01, "{n}");
+    // A record trace stays on the record engine, however large.
+    fs::write(
+        dir.path().join("rec.csv"),
+        "timestamp,partition_key\n0,alpha\n",
+    )
+    .unwrap();
+    let rec = scenario("file = \"rec.csv\"", "1h");
+    assert!(matches!(engine_choice(&rec).reason, EngineReason::Trace(_)));
+}

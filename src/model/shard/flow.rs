@@ -352,13 +352,28 @@ impl ShardFlow {
         if n == 0 {
             return;
         }
+        let (too_large, bytes, random) = match &group.trace {
+            // A trace's records: bytes given, or drawn, and its key bytes.
+            Some(t) => {
+                let ts = &t.shards[s];
+                let tl = group.draw_too_large(ts.drawn, &mut w.rng);
+                let drawn = ts.drawn - tl;
+                let bytes = ts.sized_bytes
+                    + group.draw_bytes(drawn, (drawn as f64).sqrt(), &mut w.rng)
+                    + part_of(ts.drawn_key_bytes, drawn, ts.drawn.max(1));
+                (ts.too_large + tl, bytes, Some(ts.random))
+            }
+            None => {
+                let too_large = group.draw_too_large(n, &mut w.rng);
+                let root = step.root_records * group.root_weights[s];
+                let bytes = group.draw_bytes(n - too_large, root, &mut w.rng);
+                (too_large, bytes, None)
+            }
+        };
         let p = &mut w.sums.producer;
         p.produced += n;
-        let too_large = group.draw_too_large(n, &mut w.rng);
         p.rejected_too_large += too_large;
         let users = n - too_large;
-        let root = step.root_records * group.root_weights[s];
-        let bytes = group.draw_bytes(users, root, &mut w.rng);
         // What can reach the stream: counted before the buffer check.
         w.sums.offered_records[g] += users;
         w.sums.offered_bytes[g] += bytes;
@@ -369,17 +384,23 @@ impl ShardFlow {
         if users == 0 {
             return;
         }
-        if group.has_keys() {
-            epoch[g] += users;
-        } else {
-            self.totals.random_keys += users;
+        match random {
+            // A trace's counted keys are counted by the group.
+            Some(r) => self.totals.random_keys += part_of(r, users, n),
+            None if group.has_keys() => epoch[g] += users,
+            None => self.totals.random_keys += users,
         }
         let var_user = group.sd_bytes * group.sd_bytes;
+        let mean_user = if group.trace.is_some() {
+            bytes as f64 / users as f64
+        } else {
+            group.mean_bytes
+        };
         let part = match &group.spec.aggregation {
             Some(agg) => {
                 let secs = (ctx.t1 - ctx.t0) as f64 / NANOS_PER_SEC as f64;
                 let rate = lambda / secs / group.producers;
-                let pack = GroupFlow::aggregate(agg, group.mean_bytes, group.sd_bytes, users, rate);
+                let pack = GroupFlow::aggregate(agg, mean_user, group.sd_bytes, users, rate);
                 w.sums.producer.aggregates += pack.aggregates;
                 // An aggregate filled before its timer waits in the batch.
                 let batch = if pack.wait < agg.max_buffered_time {
@@ -408,7 +429,7 @@ impl ShardFlow {
                 bytes,
                 clump,
                 var_size: var_user,
-                var_path: var_user + group.mean_bytes * group.mean_bytes,
+                var_path: var_user + mean_user * mean_user,
                 wait: step.batch_wait,
             },
         };

@@ -8,8 +8,9 @@ use std::borrow::Cow;
 use rand::RngExt;
 use rand_distr::{Binomial, Distribution};
 
+use super::trace::{StepIn, TraceFlow};
 use crate::kds::{AGGREGATE_FIXED_BYTES, AGGREGATE_PER_RECORD_BYTES, HashKey, ShardMap, prices};
-use crate::model::KeyCounts;
+use crate::model::{KeyCounts, SimError};
 use crate::scenario::{Aggregation, Api, Jitter, ProducerGroup, RetryPolicy};
 use crate::sim::SimTime;
 use crate::sim::rng::{Purpose, SimRng, stream};
@@ -78,6 +79,18 @@ pub(super) struct GroupFlow<'s> {
     pub(super) payload_unit: u64,
     /// Fractional records of even arrivals carried to the next step.
     even_carry: f64,
+    /// An aggregate trace it replays, if any ([`super::trace`]).
+    pub(super) trace: Option<TraceFlow>,
+    /// The size model's payload units and billed bytes of a record, for a
+    /// trace's records without bytes (`units_per_record` then follows
+    /// the step's records).
+    model_units: f64,
+    model_billed: f64,
+    /// Mean bytes of a record sent: the size model's, or a trace's in the
+    /// last step with records (for batch sizes).
+    send_mean: f64,
+    /// The stream's largest record.
+    max_record: u64,
 }
 
 /// What a group offers in one step, computed once per step.
@@ -122,7 +135,13 @@ impl<'s> GroupFlow<'s> {
         duration: SimTime,
         max_record: u64,
         payload_unit: u64,
-    ) -> GroupFlow<'s> {
+    ) -> Result<GroupFlow<'s>, SimError> {
+        let trace = match &spec.trace {
+            None => None,
+            Some(t) => Some(TraceFlow::new(
+                crate::workload::TraceReader::open(t.clone()).map_err(SimError::Trace)?,
+            )),
+        };
         let rate = spec.rate.realize(seed, g as u64, duration);
         let end = rate.end().unwrap_or(SimTime::MAX).min(duration);
         let bounds = rate.bounds();
@@ -140,12 +159,13 @@ impl<'s> GroupFlow<'s> {
             KeySpace::Random { .. } => None,
         };
         let latency_rng = stream(seed, Purpose::FlowLatency, g as u64);
-        GroupFlow {
+        Ok(GroupFlow {
             spec,
             rate,
             end,
             bounds,
-            poisson: matches!(spec.arrivals, Arrivals::Poisson),
+            // A trace's counts per shard are given, as even arrivals' are.
+            poisson: trace.is_none() && matches!(spec.arrivals, Arrivals::Poisson),
             mean_bytes: moments.mean,
             sd_bytes: moments.sd,
             too_large: moments.too_large,
@@ -163,7 +183,12 @@ impl<'s> GroupFlow<'s> {
             producers: f64::from(spec.count),
             payload_unit,
             even_carry: 0.0,
-        }
+            trace,
+            model_units: moments.units,
+            model_billed: moments.billed,
+            send_mean: moments.mean,
+            max_record,
+        })
     }
 
     /// Routes the group's keys through `map` (its open shards): the
@@ -183,10 +208,14 @@ impl<'s> GroupFlow<'s> {
                 }
             }
             _ => {
+                // A trace's weights are its step's shares, set each step.
                 for s in map.open_shards() {
                     self.weights[s.id().index() as usize] = s.range().fraction();
                 }
             }
+        }
+        if let Some(t) = &mut self.trace {
+            t.reroute();
         }
         self.root_weights.clear();
         self.root_weights
@@ -238,10 +267,60 @@ impl<'s> GroupFlow<'s> {
     }
 
     /// What the group offers over `[t0, t1)`; `send_rate` is the Kinesis
-    /// records/s the whole group sent in the last step.
-    pub(super) fn step(&mut self, t0: SimTime, t1: SimTime, send_rate: f64) -> GroupStep {
+    /// records/s the whole group sent in the last step. A trace group
+    /// reads its rows of the step (routed through `map`) and counts its
+    /// keys' records into `keys`.
+    pub(super) fn step(
+        &mut self,
+        t0: SimTime,
+        t1: SimTime,
+        send_rate: f64,
+        map: &ShardMap,
+        keys: &mut KeyCounts,
+    ) -> Result<GroupStep, SimError> {
         let dt = t1 - t0;
-        let records = if t0 >= self.end || self.bounds.max <= 0.0 {
+        let drop_new = self.outstanding
+            >= self
+                .spec
+                .buffer_limit
+                .saturating_mul(u64::from(self.spec.count));
+        let records = if let Some(trace) = &mut self.trace {
+            let input = StepIn {
+                map,
+                max_record: self.max_record,
+                payload_unit: self.payload_unit,
+                too_large: self.too_large,
+                units: self.model_units,
+                billed: self.model_billed,
+                mean_data: self.mean_bytes,
+                drop_new,
+            };
+            let out = trace
+                .step((t0, t1), &input, keys, &mut self.split_rng)
+                .map_err(SimError::Trace)?;
+            let total = out.records as f64;
+            self.even_counts.clear();
+            self.even_counts
+                .extend(trace.shards.iter().map(|s| s.records));
+            self.weights.clear();
+            self.weights.extend(trace.shards.iter().map(|s| {
+                if total > 0.0 {
+                    s.records as f64 / total
+                } else {
+                    0.0
+                }
+            }));
+            self.root_weights.clear();
+            self.root_weights
+                .extend(self.weights.iter().map(|w| w.sqrt()));
+            if out.records > 0 {
+                // Billing and batch sizes follow the trace's records.
+                self.units_per_record = out.units / total;
+                self.billed_per_record = out.billed / total;
+                self.send_mean = out.bytes / total;
+            }
+            total
+        } else if t0 >= self.end || self.bounds.max <= 0.0 {
             0.0
         } else {
             let sum: f64 = (0..RATE_POINTS)
@@ -252,7 +331,7 @@ impl<'s> GroupFlow<'s> {
                 .sum();
             sum / RATE_POINTS as f64 * dt as f64 / NANOS_PER_SEC as f64
         };
-        if !self.poisson {
+        if !self.poisson && self.trace.is_none() {
             let due = records + self.even_carry;
             let whole = due.floor();
             self.even_carry = due - whole;
@@ -260,17 +339,13 @@ impl<'s> GroupFlow<'s> {
         }
         let per = send_rate / self.producers;
         let (clump, batch_wait) = self.batching(per);
-        GroupStep {
+        Ok(GroupStep {
             records,
             root_records: records.sqrt(),
-            drop_new: self.outstanding
-                >= self
-                    .spec
-                    .buffer_limit
-                    .saturating_mul(u64::from(self.spec.count)),
+            drop_new,
             clump,
             batch_wait,
-        }
+        })
     }
 
     /// Splits `count` records over the shards by their weights: binomials
@@ -323,7 +398,7 @@ impl<'s> GroupFlow<'s> {
         let mean = match &self.spec.aggregation {
             // The batch holds aggregates: at most a full one's bytes each.
             Some(agg) => agg.max_size as f64,
-            None => self.mean_bytes,
+            None => self.send_mean,
         };
         let full = self.full_batch(max_records, max_bytes, mean);
         let linger_s = linger as f64 / NANOS_PER_SEC as f64;
@@ -347,7 +422,7 @@ impl<'s> GroupFlow<'s> {
                 max_bytes,
                 linger,
             } => {
-                let full = self.full_batch(max_records, max_bytes, self.mean_bytes);
+                let full = self.full_batch(max_records, max_bytes, self.send_mean);
                 (1.0 + per * linger as f64 / NANOS_PER_SEC as f64)
                     .min(full)
                     .max(1.0)

@@ -16,8 +16,9 @@
 //!    through the real shard map); retries waiting on a closed shard move
 //!    to the shards that now own its hash range.
 //! 2. Each group's expected records over the step (its rate profile,
-//!    spikes and drawn bursts, sampled at 4 points) and its client's
-//!    state (batch sizes and waits at its current send rate).
+//!    spikes and drawn bursts, sampled at 4 points; for an aggregate
+//!    trace, its rows' records in the step per shard, [`trace`]) and its
+//!    client's state (batch sizes and waits at its current send rate).
 //! 3. Per shard, in parallel (rayon, in chunks of [`CHUNK`] shards; each
 //!    chunk has its own random stream for the step and the chunks are
 //!    summed in order, so the bytes out do not depend on the threads): the new
@@ -49,6 +50,7 @@ mod admit;
 mod flow;
 mod group;
 mod retry;
+mod trace;
 
 use rayon::prelude::*;
 
@@ -168,10 +170,10 @@ fn steps(
     given: Option<Box<dyn ScalingPolicy>>,
     progress: Option<&dyn super::Progress>,
 ) -> Result<Outcome, SimError> {
-    if let Some(g) = scenario.producers.iter().find(|g| g.trace.is_some()) {
+    if let Some(g) = scenario.producers.iter().find(|g| g.replays_record_trace()) {
         return Err(SimError::Engine(format!(
-            "producer group \"{}\" replays a trace, which only the record engine runs \
-             (engine = \"record\" or \"auto\")",
+            "producer group \"{}\" replays a record trace, which only the record engine runs \
+             (engine = \"record\" or \"auto\"; an aggregate trace runs on both)",
             g.name
         )));
     }
@@ -202,7 +204,7 @@ fn steps(
                 payload_unit,
             )
         })
-        .collect();
+        .collect::<Result<_, _>>()?;
     let mut keys: Vec<KeyCounts> = scenario
         .producers
         .iter()
@@ -310,7 +312,7 @@ fn steps(
             routed = n;
         }
         for (g, group) in groups.iter_mut().enumerate() {
-            steps[g] = group.step(t0, t1, send_rates[g]);
+            steps[g] = group.step(t0, t1, send_rates[g], service.map(), &mut keys[g])?;
         }
         let ends_second = t1.is_multiple_of(NANOS_PER_SEC) || t1 == scenario.duration;
         let ends_minute = t1.is_multiple_of(60 * NANOS_PER_SEC) || t1 == scenario.duration;
@@ -561,9 +563,18 @@ fn steps(
             )));
         }
     }
+    let mut trace_lines_skipped = 0;
+    let mut trace_keys = vec![Vec::new(); n_groups];
+    for (g, group) in groups.iter_mut().enumerate() {
+        if let Some(t) = group.trace.take() {
+            let (skipped, learnt) = t.finish();
+            trace_lines_skipped += skipped;
+            trace_keys[g] = learnt;
+        }
+    }
     Ok(Outcome {
-        trace_lines_skipped: 0,
-        trace_keys: vec![Vec::new(); n_groups],
+        trace_lines_skipped,
+        trace_keys,
         map: service.into_map(),
         metrics,
         keys,

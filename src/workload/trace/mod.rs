@@ -23,10 +23,15 @@
 //! uniform order statistics), so a row of any count replays in constant
 //! memory.
 //!
+//! The shard engine reads an aggregate trace row by row instead (`feed`):
+//! each row's count, interval and keys, which it spreads over its steps.
+//!
 //! The parts: the columns a header names (`header`), one line parsed
-//! (`line`), the replay (`reader`), aggregate rows (`rows`), and the two
+//! (`line`), the replay (`reader`), aggregate rows (`rows`), rows for the
+//! shard engine (`feed`), and the two
 //! commands that read a trace without replaying it (`summarize`, `hash`).
 
+mod feed;
 mod hash;
 mod header;
 mod line;
@@ -40,6 +45,7 @@ use std::path::{Path, PathBuf};
 
 use crate::sim::SimTime;
 
+pub use feed::{RowDest, TraceRow, expected_records};
 pub use hash::{Hashed, hash_keys};
 pub use header::Columns;
 pub use line::parse_time;
@@ -231,7 +237,15 @@ pub struct TraceReader {
     key_index: KeyIndex,
     /// Per-shard rows are read without a shard count (only copied).
     copy_shards: bool,
+    /// The shard engine's next row, read but not yet due.
+    peeked: Option<TraceRow>,
+    /// The shard engine's salted keys: by `salt` entry, each sub-key's
+    /// hash key and bytes, hashed once.
+    salted: Vec<Option<SubKeys>>,
 }
+
+/// A salted key's sub-keys: hash key and bytes, by sub-key number.
+type SubKeys = std::sync::Arc<[(u128, u16)]>;
 
 /// Hash key to index in `keys`. Only looked up, never iterated (indices
 /// follow first appearance), so its order cannot reach an output; a hash

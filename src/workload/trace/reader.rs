@@ -70,6 +70,8 @@ impl TraceReader {
             keys: Vec::new(),
             key_index: KeyIndex::default(),
             copy_shards: false,
+            peeked: None,
+            salted: Vec::new(),
         })
     }
 
@@ -223,44 +225,60 @@ impl TraceReader {
         }
     }
 
+    /// Reads the next line of the trace and maps it to simulated time,
+    /// starting a new pass at the end of one when the trace loops:
+    /// `Ok(None)` at the end. Shared by the record replay and the rows the
+    /// shard engine reads ([`TraceReader::next_row`]).
+    pub(super) fn next_line(&mut self) -> Result<Option<(SimTime, Line)>, TraceError> {
+        loop {
+            if self.eof {
+                return Ok(None);
+            }
+            let Some(line) = self.read_line()? else {
+                // End of a pass.
+                if self.first_pass.is_none() {
+                    self.first_pass = Some((self.pass_records, self.last.unwrap_or(0)));
+                }
+                let (n, last) = self.first_pass.expect("set above");
+                if !self.spec.looped || n == 0 {
+                    self.eof = true;
+                    return Ok(None);
+                }
+                // The next pass starts one mean gap after this one's last record.
+                let span = (last - self.t0.unwrap_or(last)).max(0) as f64;
+                let gap = match self.spec.aggregate {
+                    Some(a) => a.interval as f64,
+                    // A trace of one instant loops once a second, not every ns.
+                    None if n > 1 && span > 0.0 => span / (n - 1) as f64,
+                    None => 1e9,
+                };
+                let period = ((span + gap) / self.spec.time_scale).max(1.0) as SimTime;
+                self.loop_offset = self.loop_offset.saturating_add(period);
+                self.source = Self::source(&self.spec)?;
+                self.line = u64::from(matches!(self.spec.format, TraceFormat::Csv));
+                self.last = None;
+                self.pass_records = 0;
+                continue;
+            };
+            self.last = Some(line.ns);
+            self.pass_records += 1;
+            let t0 = *self.t0.get_or_insert(line.ns);
+            let offset = ((line.ns - t0) as f64 / self.spec.time_scale).max(0.0) as SimTime;
+            let at = self
+                .spec
+                .shift
+                .saturating_add(self.loop_offset)
+                .saturating_add(offset);
+            self.frontier = at;
+            return Ok(Some((at, line)));
+        }
+    }
+
     /// Reads one original record and queues it (and its copies).
     fn read_one(&mut self, rng: &mut SimRng, keys_rng: &mut SimRng) -> Result<(), TraceError> {
-        let Some(line) = self.read_line()? else {
-            // End of a pass.
-            if self.first_pass.is_none() {
-                self.first_pass = Some((self.pass_records, self.last.unwrap_or(0)));
-            }
-            let (n, last) = self.first_pass.expect("set above");
-            if !self.spec.looped || n == 0 {
-                self.eof = true;
-                return Ok(());
-            }
-            // The next pass starts one mean gap after this one's last record.
-            let span = (last - self.t0.unwrap_or(last)).max(0) as f64;
-            let gap = match self.spec.aggregate {
-                Some(a) => a.interval as f64,
-                // A trace of one instant loops once a second, not every ns.
-                None if n > 1 && span > 0.0 => span / (n - 1) as f64,
-                None => 1e9,
-            };
-            let period = ((span + gap) / self.spec.time_scale).max(1.0) as SimTime;
-            self.loop_offset = self.loop_offset.saturating_add(period);
-            self.source = Self::source(&self.spec)?;
-            self.line = u64::from(matches!(self.spec.format, TraceFormat::Csv));
-            self.last = None;
-            self.pass_records = 0;
+        let Some((at, line)) = self.next_line()? else {
             return Ok(());
         };
-        self.last = Some(line.ns);
-        self.pass_records += 1;
-        let t0 = *self.t0.get_or_insert(line.ns);
-        let offset = ((line.ns - t0) as f64 / self.spec.time_scale).max(0.0) as SimTime;
-        let at = self
-            .spec
-            .shift
-            .saturating_add(self.loop_offset)
-            .saturating_add(offset);
-        self.frontier = at;
         let Some(agg) = self.spec.aggregate else {
             let key = match line.key {
                 KeyText::Hash(h) => EmitKey::Hash(h),
@@ -271,6 +289,58 @@ impl TraceReader {
         };
         // An aggregate row: its records are made later, one at a time.
         self.start_row(at, line, agg, rng)
+    }
+
+    /// The partition key in `key_in` after `remap`, and the sub-keys it
+    /// is salted into (`salt`'s entry and count), if it is salted.
+    pub(super) fn remapped(&self) -> (&str, Option<(usize, u32)>) {
+        let mut key: &str = &self.key_in;
+        if let Some((_, to)) = self.spec.remap.iter().find(|(from, _)| from == key) {
+            key = to;
+        }
+        let salt = self
+            .spec
+            .salt
+            .iter()
+            .position(|(name, _)| name == key)
+            .map(|i| (i, self.spec.salt[i].1));
+        (key, salt)
+    }
+
+    /// Rewrites the partition key in `key_in` (`remap`, then `salt` with
+    /// sub-key `pick(into)`) into `key_buf`: its hash key and bytes.
+    pub(super) fn rewrite_key(&mut self, pick: impl FnOnce(u32) -> u32) -> (u128, u16) {
+        use std::fmt::Write as _;
+        let mut buf = std::mem::take(&mut self.key_buf);
+        buf.clear();
+        let (key, salt) = self.remapped();
+        match salt {
+            Some((_, n)) => {
+                let _ = write!(buf, "{key}#{}", pick(n));
+            }
+            None => buf.push_str(key),
+        }
+        self.key_buf = buf;
+        (
+            HashKey::from_partition_key(&self.key_buf).0,
+            self.key_buf.len() as u16,
+        )
+    }
+
+    /// The index of key `hash` in [`TraceReader::keys`], learnt now if
+    /// new (named `name()`), or `u32::MAX` past [`MAX_TRACKED_KEYS`].
+    pub(super) fn count_key(&mut self, hash: u128, name: impl FnOnce(&Self) -> String) -> u32 {
+        match self.key_index.get(&hash) {
+            Some(&i) => i,
+            None if self.keys.len() < MAX_TRACKED_KEYS => {
+                let name = name(self);
+                let i = self.keys.len() as u32;
+                self.keys.push((name, hash));
+                self.key_index.insert(hash, i);
+                i
+            }
+            None => u32::MAX,
+        }
     }
 
     /// Queues one trace record at `at`, thinned or copied, its key rewritten.
@@ -292,45 +362,14 @@ impl TraceReader {
         }
         let (hash, key_bytes) = match key {
             EmitKey::Hash(h) => (h, key_len.unwrap_or(self.spec.explicit_key_bytes)),
-            EmitKey::Partition => {
-                // The key after the transforms, always left in `key_buf`.
-                let mut key: &str = &self.key_in;
-                if let Some((_, to)) = self.spec.remap.iter().find(|(from, _)| from == key) {
-                    key = to;
-                }
-                use std::fmt::Write as _;
-                let salt = self.spec.salt.iter().find(|(name, _)| name == key);
-                let mut buf = std::mem::take(&mut self.key_buf);
-                buf.clear();
-                match salt {
-                    Some((_, n)) => {
-                        let j = keys_rng.random_range(0..*n);
-                        let _ = write!(buf, "{key}#{j}");
-                    }
-                    None => buf.push_str(key),
-                }
-                self.key_buf = buf;
-                (
-                    HashKey::from_partition_key(&self.key_buf).0,
-                    self.key_buf.len() as u16,
-                )
-            }
+            // The key after the transforms, always left in `key_buf`.
+            EmitKey::Partition => self.rewrite_key(|n| keys_rng.random_range(0..n)),
         };
         let index = if counted {
-            match self.key_index.get(&hash) {
-                Some(&i) => i,
-                None if self.keys.len() < MAX_TRACKED_KEYS => {
-                    let name = match key {
-                        EmitKey::Hash(h) => h.to_string(),
-                        EmitKey::Partition => self.key_buf.clone(),
-                    };
-                    let i = self.keys.len() as u32;
-                    self.keys.push((name, hash));
-                    self.key_index.insert(hash, i);
-                    i
-                }
-                None => u32::MAX,
-            }
+            self.count_key(hash, |r| match key {
+                EmitKey::Hash(h) => h.to_string(),
+                EmitKey::Partition => r.key_buf.clone(),
+            })
         } else {
             u32::MAX
         };
