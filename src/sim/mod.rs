@@ -8,6 +8,7 @@
 //! nanosecond are delivered in the order they were scheduled (FIFO). Together
 //! with seeded generators this makes a run a pure function of its inputs.
 
+pub mod poisson;
 mod queue;
 pub mod rng;
 

@@ -22,7 +22,7 @@
 //!
 //! Memory: the rows whose intervals overlap the step, never the file.
 
-use rand_distr::{Binomial, Distribution, Poisson};
+use rand_distr::{Binomial, Distribution};
 
 use crate::kds::{HashKey, ShardMap, prices};
 use crate::model::KeyCounts;
@@ -356,7 +356,7 @@ fn count_in(a: &Active, within: Within, (t0, t1): (SimTime, SimTime), rng: &mut 
         }
         Within::Poisson => {
             let mean = n as f64 * (to - from) as f64 / span as f64;
-            Poisson::new(mean).map_or(0, |p| p.sample(rng) as u64)
+            crate::sim::poisson::poisson(mean, rng)
         }
     }
 }
