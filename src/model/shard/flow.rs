@@ -28,7 +28,7 @@
 //!   ([`super::retry`]).
 
 use rand::RngExt;
-use rand_distr::{Binomial, Distribution, Poisson};
+use rand_distr::{Binomial, Distribution};
 
 use super::admit::{self, Level, Limits, Offer, part_of};
 use super::group::{GroupFlow, GroupStep, expected_blocks};
@@ -450,6 +450,26 @@ impl ShardFlow {
         let (t0, t1) = (ctx.t0, ctx.t1);
         let parts = w.parts_of(j);
         let mut counts = ShardCounts::default();
+        if cap.is_none() && parts.len() == 1 && self.pending.is_empty() {
+            // The common case far below the limits: one group's new records
+            // and nothing else, all passed, in a few lines.
+            let p = w.new[parts.start];
+            let o = offer_of(std::slice::from_ref(&p));
+            if admit::pass_far_below(&ctx.limits, &mut self.level, (t0, t1), &o) {
+                counts.offered_records = p.records;
+                counts.offered_bytes = p.bytes;
+                counts.accepted_records = p.records;
+                counts.accepted_bytes = p.bytes;
+                self.accepted = (p.records, p.bytes);
+                let sends = &mut w.sums.sends[p.group as usize];
+                sends.0 += p.records;
+                sends.1 += p.records;
+                let group = &ctx.groups[p.group as usize];
+                accepted(&p, group, p.records, p.users, p.bytes, ctx, &mut w.sums);
+                self.finish(counts, ctx, w);
+                return;
+            }
+        }
         let mut offer = std::mem::take(&mut w.offer);
         let mut due = std::mem::take(&mut w.due);
         offer.clear();
@@ -496,6 +516,12 @@ impl ShardFlow {
         w.offer = offer;
         w.due = due;
         self.pending.add_users(&mut w.sums.pending_users);
+        self.finish(counts, ctx, w);
+    }
+
+    /// Ends the shard's step, whose counts are `counts`: what the stream
+    /// sums, and the second if the step ends one.
+    fn finish(&mut self, counts: ShardCounts, ctx: &StepCtx<'_, '_>, w: &mut Worker) {
         if counts.offered_records > 0 {
             w.sums.active += 1;
         }
@@ -832,6 +858,6 @@ fn poisson(lambda: f64, root: f64, rng: &mut SimRng) -> u64 {
         // `as` saturates: a negative draw is 0.
         (lambda + root * z + 0.5) as u64
     } else {
-        Poisson::new(lambda).map_or(0, |p| p.sample(rng) as u64)
+        crate::sim::poisson::poisson(lambda, rng)
     }
 }
