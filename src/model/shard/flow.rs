@@ -113,6 +113,8 @@ pub(super) struct Sums {
     pub(super) offered_bytes: Vec<u64>,
     /// Per group: user records awaiting a retry after the step.
     pub(super) pending_users: Vec<u64>,
+    /// Kinesis records and bytes awaiting a retry after the step.
+    pub(super) waiting: (u64, u64),
     /// Accepted user records by group and attempts.
     pub(super) latency: Vec<Accepted>,
     /// The second the step closed, if it closed one: its counts summed and
@@ -140,6 +142,7 @@ impl Sums {
         self.latency.clear();
         self.second = (ShardCounts::default(), 0.0, 0.0);
         self.active = 0;
+        self.waiting = (0, 0);
     }
 
     /// Adds another chunk's sums.
@@ -161,6 +164,8 @@ impl Sums {
         self.second.1 = self.second.1.max(o.second.1);
         self.second.2 = self.second.2.max(o.second.2);
         self.active += o.active;
+        self.waiting.0 += o.waiting.0;
+        self.waiting.1 += o.waiting.1;
     }
 
     fn accepted_users(&mut self, group: u32, attempts: u32, users: u64, wait_users: f64) {
@@ -450,6 +455,8 @@ impl ShardFlow {
         let (t0, t1) = (ctx.t0, ctx.t1);
         let parts = w.parts_of(j);
         let mut counts = ShardCounts::default();
+        // Whether the free path was tried on this very offer, and failed.
+        let mut not_far = false;
         if cap.is_none() && parts.len() == 1 && self.pending.is_empty() {
             // The common case far below the limits: one group's new records
             // and nothing else, all passed, in a few lines.
@@ -469,6 +476,7 @@ impl ShardFlow {
                 self.finish(counts, ctx, w);
                 return;
             }
+            not_far = true;
         }
         let mut offer = std::mem::take(&mut w.offer);
         let mut due = std::mem::take(&mut w.due);
@@ -508,14 +516,15 @@ impl ShardFlow {
             } else {
                 (&offer[..], total)
             };
-            self.interval((t0, t1), one, &mut cap, ctx, w, &mut counts);
+            self.interval((t0, t1), one, (&mut cap, !not_far), ctx, w, &mut counts);
             w.new = new_parts;
         } else {
             self.refined(parts, &mut cap, ctx, w, &mut offer, &mut due, &mut counts);
         }
         w.offer = offer;
         w.due = due;
-        self.pending.add_users(&mut w.sums.pending_users);
+        self.pending
+            .add_waiting(&mut w.sums.pending_users, &mut w.sums.waiting);
         self.finish(counts, ctx, w);
     }
 
@@ -592,17 +601,19 @@ impl ShardFlow {
             self.pending.take_due(b, due);
             offer.extend(due.iter().map(|r| retry_part(r, ctx)));
             let sub = (&offer[..], offer_of(offer));
-            self.interval((a, b), sub, cap, ctx, w, counts);
+            self.interval((a, b), sub, (cap, true), ctx, w, counts);
         }
     }
 
-    /// Admits `offer` over `[a, b)`; refused parts wait for their retries.
+    /// Admits `offer` over `[a, b)`, at most `cap` records, trying the free
+    /// path first if `far` (not yet tried on this offer); refused parts
+    /// wait for their retries.
     #[allow(clippy::too_many_arguments)]
     fn interval(
         &mut self,
         (a, b): (SimTime, SimTime),
         (offer, o): (&[Part], Offer),
-        cap: &mut Option<u64>,
+        (cap, far): (&mut Option<u64>, bool),
         ctx: &StepCtx<'_, '_>,
         w: &mut Worker,
         counts: &mut ShardCounts,
@@ -611,12 +622,14 @@ impl ShardFlow {
             admit::pass(&ctx.limits, &mut self.level, (a, b), &o, None, &mut w.rng);
             return;
         }
-        let passed =
-            if cap.is_none() && admit::pass_far_below(&ctx.limits, &mut self.level, (a, b), &o) {
-                admit::Passed::all(&o)
-            } else {
-                admit::pass(&ctx.limits, &mut self.level, (a, b), &o, *cap, &mut w.rng)
-            };
+        let passed = if far
+            && cap.is_none()
+            && admit::pass_far_below(&ctx.limits, &mut self.level, (a, b), &o)
+        {
+            admit::Passed::all(&o)
+        } else {
+            admit::pass(&ctx.limits, &mut self.level, (a, b), &o, *cap, &mut w.rng)
+        };
         if let Some(c) = cap.as_mut() {
             *c -= passed.records.min(*c);
         }

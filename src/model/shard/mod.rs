@@ -335,27 +335,23 @@ fn steps(
         for (c, w) in workers.iter_mut().enumerate() {
             w.start(chunk_stream(scenario.seed, step_index, 0, c), n_groups);
         }
+        // Each shard's step on its own (what a provisioned stream's step
+        // is, and an on-demand one's where its capacity cannot bind).
+        let one_pass = |c: usize, flows: &mut [ShardFlow], epoch: &mut [u64], w: &mut Worker| {
+            let mut drawn = 0;
+            for (j, f) in flows.iter_mut().enumerate() {
+                let s = c * CHUNK + j;
+                if open[s] || f.busy() {
+                    let e = &mut epoch[j * n_groups..(j + 1) * n_groups];
+                    f.draw(s, open[s], &ctx, w, e);
+                    f.admit(drawn, None, &ctx, w);
+                    drawn += 1;
+                } else {
+                    f.idle();
+                }
+            }
+        };
         if let Some(od) = on_demand {
-            // Two passes: what each shard is offered, then the stream's
-            // capacity shared in proportion to it.
-            for_chunks(
-                parallel,
-                n_groups,
-                &mut flows,
-                &mut epoch,
-                &mut workers,
-                |c, flows, epoch, w| {
-                    for (j, f) in flows.iter_mut().enumerate() {
-                        let s = c * CHUNK + j;
-                        let e = &mut epoch[j * n_groups..(j + 1) * n_groups];
-                        f.draw(s, open[s], &ctx, w, e);
-                        f.demand = f.demand(j, &ctx, w);
-                    }
-                },
-            );
-            let (d, db) = flows
-                .iter()
-                .fold((0u64, 0u64), |(r, b), f| (r + f.demand.0, b + f.demand.1));
             let Some(Levels {
                 records,
                 bytes,
@@ -368,35 +364,68 @@ fn steps(
             };
             let dt = (t1 - t0) as f64 / NANOS_PER_SEC as f64;
             let (room, room_bytes) = (records + records_rate * dt, bytes + bytes_rate * dt);
-            let fits = if (db as f64) <= room_bytes {
-                d as f64
+            let bound = offer_bound(&groups, &steps, total.waiting, n);
+            if bound.is_some_and(|(r, b)| r <= room && b <= room_bytes) {
+                // The stream's capacity holds whatever the step may offer.
+                for_chunks(
+                    parallel,
+                    n_groups,
+                    &mut flows,
+                    &mut epoch,
+                    &mut workers,
+                    one_pass,
+                );
             } else {
-                room_bytes * d as f64 / db.max(1) as f64
-            };
-            let limit = fits.min(room).max(0.0);
-            for (c, x) in caps.iter_mut().zip(flows.iter().map(|f| f.demand)) {
-                *c = if limit >= d as f64 {
-                    None
+                // Two passes: what each shard is offered, then the stream's
+                // capacity shared in proportion to it.
+                for_chunks(
+                    parallel,
+                    n_groups,
+                    &mut flows,
+                    &mut epoch,
+                    &mut workers,
+                    |c, flows, epoch, w| {
+                        for (j, f) in flows.iter_mut().enumerate() {
+                            let s = c * CHUNK + j;
+                            let e = &mut epoch[j * n_groups..(j + 1) * n_groups];
+                            f.draw(s, open[s], &ctx, w, e);
+                            f.demand = f.demand(j, &ctx, w);
+                        }
+                    },
+                );
+                let (d, db) = flows
+                    .iter()
+                    .fold((0u64, 0u64), |(r, b), f| (r + f.demand.0, b + f.demand.1));
+                let fits = if (db as f64) <= room_bytes {
+                    d as f64
                 } else {
-                    Some((limit * x.0 as f64 / d.max(1) as f64) as u64)
+                    room_bytes * d as f64 / db.max(1) as f64
                 };
+                let limit = fits.min(room).max(0.0);
+                for (c, x) in caps.iter_mut().zip(flows.iter().map(|f| f.demand)) {
+                    *c = if limit >= d as f64 {
+                        None
+                    } else {
+                        Some((limit * x.0 as f64 / d.max(1) as f64) as u64)
+                    };
+                }
+                for (c, w) in workers.iter_mut().enumerate() {
+                    w.rng = chunk_stream(scenario.seed, step_index, 1, c);
+                }
+                let caps = &caps;
+                for_chunks(
+                    parallel,
+                    n_groups,
+                    &mut flows,
+                    &mut epoch,
+                    &mut workers,
+                    |c, flows, _, w| {
+                        for (j, f) in flows.iter_mut().enumerate() {
+                            f.admit(j, caps[c * CHUNK + j], &ctx, w);
+                        }
+                    },
+                );
             }
-            for (c, w) in workers.iter_mut().enumerate() {
-                w.rng = chunk_stream(scenario.seed, step_index, 1, c);
-            }
-            let caps = &caps;
-            for_chunks(
-                parallel,
-                n_groups,
-                &mut flows,
-                &mut epoch,
-                &mut workers,
-                |c, flows, _, w| {
-                    for (j, f) in flows.iter_mut().enumerate() {
-                        f.admit(j, caps[c * CHUNK + j], &ctx, w);
-                    }
-                },
-            );
             let (r, b) = flows.iter().fold((0u64, 0u64), |(r, b), f| {
                 (r + f.accepted.0, b + f.accepted.1)
             });
@@ -412,20 +441,7 @@ fn steps(
                 &mut flows,
                 &mut epoch,
                 &mut workers,
-                |c, flows, epoch, w| {
-                    let mut drawn = 0;
-                    for (j, f) in flows.iter_mut().enumerate() {
-                        let s = c * CHUNK + j;
-                        if open[s] || f.busy() {
-                            let e = &mut epoch[j * n_groups..(j + 1) * n_groups];
-                            f.draw(s, open[s], &ctx, w, e);
-                            f.admit(drawn, None, &ctx, w);
-                            drawn += 1;
-                        } else {
-                            f.idle();
-                        }
-                    }
-                },
+                one_pass,
             );
         }
         // The stream's sums, in chunk order.
@@ -585,6 +601,34 @@ fn steps(
         events: shard_steps,
         engine: EngineKind::Shard,
     })
+}
+
+/// Standard deviations of the step's offer [`offer_bound`] allows: a
+/// count or a sum of bytes beyond it has a chance under 10^-80.
+const BOUND_SDS: f64 = 20.0;
+
+/// An upper bound of the Kinesis records and bytes a step can offer the
+/// stream, from the groups' expected records (`BOUND_SDS` standard
+/// deviations over, and each of `shards` roundings) and all the retries
+/// waiting (`waiting`, the most that can come due). `None` where no cheap
+/// bound holds: trace groups (their counts are read, not drawn) and KPL
+/// aggregation (aggregates' sizes are not a sum of records').
+fn offer_bound(
+    groups: &[GroupFlow<'_>],
+    steps: &[GroupStep],
+    waiting: (u64, u64),
+    shards: usize,
+) -> Option<(f64, f64)> {
+    let (mut records, mut bytes) = (waiting.0 as f64, waiting.1 as f64);
+    for (g, step) in groups.iter().zip(steps) {
+        if g.trace.is_some() || g.spec.aggregation.is_some() {
+            return None;
+        }
+        let n = step.records + BOUND_SDS * (step.root_records + 1.0) + shards as f64;
+        records += n;
+        bytes += n * g.mean_bytes + BOUND_SDS * g.sd_bytes * n.sqrt() + shards as f64;
+    }
+    Some((records, bytes))
 }
 
 /// Appends to shard `s`'s backlog the part of the step's accepted records

@@ -130,10 +130,13 @@ impl Pending {
         self.waves.is_empty()
     }
 
-    /// User records waiting, by group, added to `out`.
-    pub(super) fn add_users(&self, out: &mut [u64]) {
+    /// User records waiting, by group, added to `users`, and Kinesis
+    /// records and bytes waiting, added to `waiting`.
+    pub(super) fn add_waiting(&self, users: &mut [u64], waiting: &mut (u64, u64)) {
         for w in &self.waves {
-            out[w.group as usize] += w.users - w.given.1;
+            users[w.group as usize] += w.users - w.given.1;
+            waiting.0 += w.records - w.given.0;
+            waiting.1 += w.bytes - w.given.2;
         }
     }
 
