@@ -115,8 +115,9 @@ pub(super) struct Sums {
     pub(super) pending_users: Vec<u64>,
     /// Kinesis records and bytes awaiting a retry after the step.
     pub(super) waiting: (u64, u64),
-    /// Accepted user records by group and attempts.
-    pub(super) latency: Vec<Accepted>,
+    /// Accepted user records and their summed first waits, by group and
+    /// attempts (`latency[group][attempts - 1]`).
+    latency: Vec<Vec<(u64, f64)>>,
     /// The second the step closed, if it closed one: its counts summed and
     /// the highest accepted and offered utilisation of a shard.
     pub(super) second: (ShardCounts, f64, f64),
@@ -139,7 +140,11 @@ impl Sums {
         }
         self.sends.clear();
         self.sends.resize(groups, (0, 0));
-        self.latency.clear();
+        // Cleared in place: the rows keep their room from step to step.
+        self.latency.resize_with(groups, Vec::new);
+        for row in &mut self.latency {
+            row.fill((0, 0.0));
+        }
         self.second = (ShardCounts::default(), 0.0, 0.0);
         self.active = 0;
         self.waiting = (0, 0);
@@ -157,8 +162,12 @@ impl Sums {
             self.offered_records[g] += o.offered_records[g];
             self.offered_bytes[g] += o.offered_bytes[g];
         }
-        for a in &o.latency {
-            self.accepted_users(a.group, a.attempts, a.users, a.wait_users);
+        for (g, row) in o.latency.iter().enumerate() {
+            for (i, &(users, wait)) in row.iter().enumerate() {
+                if users > 0 {
+                    self.accepted_users(g as u32, i as u32 + 1, users, wait);
+                }
+            }
         }
         self.second.0.add(&o.second.0);
         self.second.1 = self.second.1.max(o.second.1);
@@ -169,22 +178,28 @@ impl Sums {
     }
 
     fn accepted_users(&mut self, group: u32, attempts: u32, users: u64, wait_users: f64) {
-        match self
-            .latency
-            .iter_mut()
-            .find(|a| a.group == group && a.attempts == attempts)
-        {
-            Some(a) => {
-                a.users += users;
-                a.wait_users += wait_users;
-            }
-            None => self.latency.push(Accepted {
-                group,
-                attempts,
-                users,
-                wait_users,
-            }),
+        let row = &mut self.latency[group as usize];
+        let i = attempts as usize - 1;
+        if i >= row.len() {
+            row.resize(i + 1, (0, 0.0));
         }
+        row[i].0 += users;
+        row[i].1 += wait_users;
+    }
+
+    /// The accepted user records, by group and then attempts.
+    pub(super) fn accepted(&self) -> impl Iterator<Item = Accepted> + '_ {
+        self.latency.iter().enumerate().flat_map(|(g, row)| {
+            row.iter()
+                .enumerate()
+                .filter(|(_, a)| a.0 > 0)
+                .map(move |(i, &(users, wait_users))| Accepted {
+                    group: g as u32,
+                    attempts: i as u32 + 1,
+                    users,
+                    wait_users,
+                })
+        })
     }
 }
 

@@ -466,7 +466,7 @@ fn steps(
         } else {
             billing.payload_units += units as u64;
         }
-        for a in &total.latency {
+        for a in total.accepted() {
             let g = a.group as usize;
             let wait = (a.wait_users / a.users.max(1) as f64) as SimTime;
             if a.attempts == 1 {

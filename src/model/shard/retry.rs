@@ -66,6 +66,8 @@ struct Wave {
     records: u64,
     users: u64,
     bytes: u64,
+    /// `1 / records`.
+    per_record: f64,
     /// Records, users and bytes given out so far, and what the last
     /// [`Pending::peek_due`] would give (to [`Pending::commit`]).
     given: (u64, u64, u64),
@@ -104,7 +106,7 @@ impl Wave {
         if r >= self.records {
             return (self.records, self.users, self.bytes);
         }
-        let per = r as f64 / self.records as f64;
+        let per = r as f64 * self.per_record;
         let part = |total: u64, given: u64| ((total as f64 * per) as u64).clamp(given, total);
         (
             r,
@@ -223,6 +225,7 @@ impl Pending {
             records: t.records,
             users: t.users,
             bytes: t.bytes,
+            per_record: 1.0 / t.records.max(1) as f64,
             given: (0, 0, 0),
             next: (0, 0, 0),
             start,
@@ -249,6 +252,7 @@ impl Pending {
             wave.records = kept;
             wave.users = users;
             wave.bytes = ((t.bytes as f64 * per) as u64).min(t.bytes);
+            wave.per_record = 1.0 / kept.max(1) as f64;
             wave.end = e;
         }
         let kept = wave.records;
@@ -304,6 +308,7 @@ impl Pending {
             records: share.records,
             users: share.users,
             bytes: share.bytes,
+            per_record: 1.0 / share.records.max(1) as f64,
             given: (0, 0, 0),
             next: (0, 0, 0),
             ..left.wave
