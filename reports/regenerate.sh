@@ -1,6 +1,6 @@
 #!/bin/sh
-# Regenerates every example report in reports/ from scenarios/ (about eight
-# minutes on two cores, four of them the shard engine's day and month). Run from the repository root: sh reports/regenerate.sh
+# Regenerates every example report in reports/ from scenarios/ (about five
+# minutes on two cores, two and a half of them the shard engine's day and month). Run from the repository root: sh reports/regenerate.sh
 set -eu
 cargo build --release --locked
 bin=target/release/shardcast

@@ -379,7 +379,7 @@ pub struct Formulas {
     /// The AWS guide's formula: the average record size rounded up to
     /// whole KiB, times records/s, is the write KiB/s; read KiB/s is that
     /// times the consumers; `ceil(max(write KiB/s / 1024, read KiB/s /
-    /// 2048))` (KDS-REFERENCE.md [MODES], how-do-i-size-a-stream: "rounded
+    /// 2048))` (KDS-REFERENCE.md \[MODES\], how-do-i-size-a-stream: "rounded
     /// up to the nearest 1 KB"). Rounding each record up to 1 KiB counts
     /// small records as if 1 KiB each, so it heeds records/s only that way.
     pub guide: u32,

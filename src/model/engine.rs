@@ -125,7 +125,8 @@ impl fmt::Display for EngineChoice {
 pub const RECORDS_PER_CORE_SEC: f64 = 3e6;
 
 /// The shard engine's cost for [`expected_work`]: wall-clock nanoseconds
-/// per shard-step on one core (docs/engines.md measures 100 to 250).
+/// per shard-step on one core (docs/engines.md measures about 60 far below
+/// the limits and 200 at them).
 pub const NANOS_PER_SHARD_STEP: f64 = 150.0;
 
 /// How much work a run is, roughly, and how long it takes on one core: the

@@ -12,7 +12,7 @@
 //!                 Scripted, yours)                      no-op, note the time
 //! ```
 //!
-//! A [`ScalingPolicy`] only proposes a shard count; the [`Scaler`] around it
+//! A [`ScalingPolicy`] only proposes a shard count; the `Scaler` around it
 //! applies what every policy shares (the scenario's bounds, the cooldown
 //! history), so a policy written for a test behaves like a built-in one. The
 //! engines drive a `Scaler` from their own clocks: it knows no events.
@@ -60,7 +60,7 @@ pub struct History {
 
 /// A decision rule: given what is published, the shard count to ask for.
 ///
-/// Implementations propose; the [`Scaler`] clamps the proposal to the
+/// Implementations propose; the `Scaler` clamps the proposal to the
 /// scenario's `[min_shards, max_shards]`, drops a proposal equal to the open
 /// shard count and records the time in the [`History`]. A policy that
 /// cannot decide (a process that crashed, say) returns an error with one

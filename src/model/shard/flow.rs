@@ -20,11 +20,11 @@
 //! - Where the retries due are at least 5 % of the step's new records and
 //!   the limiter may refuse, the step is cut into sub-steps, the new
 //!   records split over them as a Poisson process's counts are (binomial
-//!   bridges) and the retries due spread evenly; a record refused in a
-//!   sub-step may come back in a later one of the same step.
+//!   bridges), each offered the retries due by its end; a record refused
+//!   in a sub-step may come back in a later one of the same step.
 //! - Everything offered in an interval shares its refusals in proportion.
 //!   A refused part fails at its last attempt, expires past its time to
-//!   live, or is spread over the retry bins by its backoff's distribution
+//!   live, or waits as a wave with the law of its retry times
 //!   ([`super::retry`]).
 
 use rand::RngExt;
@@ -255,7 +255,7 @@ impl Worker {
 pub(super) struct ShardFlow {
     /// Its write limiter's state.
     level: Level,
-    /// Retries waiting, by due bin.
+    /// Retries waiting, as waves.
     pub(super) pending: Pending,
     /// This step's accepted Kinesis records and bytes.
     pub(super) accepted: (u64, u64),

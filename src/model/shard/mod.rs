@@ -23,7 +23,8 @@
 //!    chunk has its own random stream for the step and the chunks are
 //!    summed in order, so the bytes out do not depend on the threads): the new
 //!    records, the retries due, admission and the shard's own per-second
-//!    counters ([`flow`]). In on-demand mode the stream's capacity is
+//!    counters ([`flow`]). In on-demand mode, where the step's offer may
+//!    reach the stream's capacity ([`offer_bound`]), the capacity is
 //!    shared first, in proportion to what each shard is offered.
 //! 4. The stream's sums: the per-second row, billing, the put latency
 //!    histogram (by attempts, [`group`]), the per-minute heatmap cells.

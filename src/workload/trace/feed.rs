@@ -176,7 +176,7 @@ impl TraceReader {
 const SAMPLE_LINES: u64 = 4096;
 
 /// About how many records `spec` replays over a run of `duration`: the
-/// records and time span of its first [`SAMPLE_LINES`] lines, scaled to
+/// records and time span of its first 4,096 (`SAMPLE_LINES`) lines, scaled to
 /// the whole file by bytes (exact for a trace of no more lines), then by
 /// `rate_multiplier`, `time_scale`, `shift` and `loop`. A cheap estimate
 /// for `engine = "auto"`: it reads a few hundred kilobytes, not the file.
