@@ -95,3 +95,8 @@ fn r14_a_lagging_consumer_hits_retention() {
 fn r14_an_aggregate_trace_with_a_hot_key_and_a_reshard() {
     agrees("aggregate-trace", 2);
 }
+
+#[test]
+fn r14_a_switch_to_on_demand_and_back_with_the_services_splits() {
+    agrees("mode-switch", 2);
+}
