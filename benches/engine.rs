@@ -7,8 +7,9 @@
 //! engines, and slices of the production-scale scenarios
 //! (scenarios/seed-scale.toml: 10,000 shards at exactly their records/s
 //! limit, so throttled and retrying; scenarios/on-demand-month.toml: about
-//! 100 on-demand shards far below their limits), in records simulated per
-//! second. Their full runs are timed with the CLI (docs/engines.md).
+//! 100 on-demand shards far below their limits; and the seed-scale traffic
+//! on 1,000 shards for an hour, in the steady state at the limit), in
+//! records simulated per second. Their full runs are timed with the CLI (docs/engines.md).
 
 use std::hint::black_box;
 use std::path::Path;
@@ -115,6 +116,17 @@ fn shard(c: &mut Criterion) {
     group.sample_size(10);
     let mut reference = reference("600s", false);
     reference.engine.kind = shardcast::scenario::EngineKind::Shard;
+    let at_limit = sliced(
+        "seed-scale",
+        &include_str!("../scenarios/seed-scale.toml")
+            .replace("shards = 10000", "shards = 1000")
+            .replace("count = 2000", "count = 200")
+            .replace("rate = \"10000000/s\"", "rate = \"1000000/s\""),
+        "1h",
+    );
+    // A tenth of the stream, each shard at its limit as in the day.
+    assert_eq!(at_limit.stream.shards, 1000, "seed-scale.toml changed");
+    assert_eq!(at_limit.producers[0].count, 200, "seed-scale.toml changed");
     let cases = [
         ("reference_600s", reference),
         (
@@ -124,6 +136,13 @@ fn shard(c: &mut Criterion) {
                 include_str!("../scenarios/seed-scale.toml"),
                 "10m",
             ),
+        ),
+        (
+            // The same traffic on 1,000 shards for an hour: past the first
+            // quarter hour, when the buckets have left full and the retries
+            // built up, a shard-step costs what the day's does.
+            "seed_scale_1000_shards_1h",
+            at_limit,
         ),
         (
             "on_demand_month_6h",
