@@ -404,17 +404,17 @@ api = "put-records"
 retry = "sdk-standard"
 "#;
 
-#[test]
-fn the_shard_engine_writes_the_same_bytes_at_any_thread_count() {
-    let dir = tempfile::tempdir().unwrap();
-    let file = write(dir.path(), "wide.toml", WIDE);
-    let files = ["summary.csv", "timeseries.csv", "shards.csv"];
+/// Runs `file` on the shard engine at 1 and 2 threads, twice each, and
+/// asserts the same bytes in every report; returns the first shards.csv's
+/// directory for the caller's own checks.
+fn same_bytes_at_any_thread_count(dir: &Path, file: &Path) -> PathBuf {
+    let files = ["summary.csv", "timeseries.csv", "shards.csv", "keys.csv"];
     let run = |threads: &str, name: &str| -> Vec<Vec<u8>> {
-        let out = dir.path().join(name);
+        let out = dir.join(name);
         shardcast()
             .env("RAYON_NUM_THREADS", threads)
             .arg("run")
-            .arg(&file)
+            .arg(file)
             .args(["--no-report", "--out"])
             .arg(&out)
             .assert()
@@ -426,15 +426,6 @@ fn the_shard_engine_writes_the_same_bytes_at_any_thread_count() {
             .collect()
     };
     let one = run("1", "one");
-    // Something happened worth comparing: throttles on some shards.
-    let shards = String::from_utf8(one[2].clone()).unwrap();
-    assert_eq!(shards.lines().count(), 1101);
-    assert_eq!(
-        column(&dir.path().join("one/summary.csv"), "engine"),
-        ["shard"]
-    );
-    let throttled = column(&dir.path().join("one/shards.csv"), "throttled_records");
-    assert!(throttled.iter().any(|t| t != "0"), "no shard throttled");
     for (threads, name) in [("2", "two"), ("2", "two-again"), ("1", "one-again")] {
         let other = run(threads, name);
         for ((f, a), b) in files.iter().zip(&one).zip(&other) {
@@ -444,6 +435,66 @@ fn the_shard_engine_writes_the_same_bytes_at_any_thread_count() {
             );
         }
     }
+    dir.join("one")
+}
+
+#[test]
+fn the_shard_engine_writes_the_same_bytes_at_any_thread_count() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = write(dir.path(), "wide.toml", WIDE);
+    let one = same_bytes_at_any_thread_count(dir.path(), &file);
+    // Something happened worth comparing: throttles on some shards.
+    let shards = std::fs::read_to_string(one.join("shards.csv")).unwrap();
+    assert_eq!(shards.lines().count(), 1101);
+    assert_eq!(column(&one.join("summary.csv"), "engine"), ["shard"]);
+    let throttled = column(&one.join("shards.csv"), "throttled_records");
+    assert!(throttled.iter().any(|t| t != "0"), "no shard throttled");
+}
+
+/// An aggregate trace's rows are drawn on the group's own stream before the
+/// shards' parallel pass: the same bytes at any thread count too, over
+/// enough shards (1,100) that the pass is shared between threads.
+#[test]
+fn an_aggregate_trace_on_the_shard_engine_writes_the_same_bytes_at_any_thread_count() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut csv = String::from("timestamp,partition_key,records\n");
+    for t in 0..20 {
+        let at = 1_740_819_600 + t;
+        // A hot key over one shard's limit, and 2,000 keys at 100/s.
+        csv.push_str(&format!("{at},hot,1500\n"));
+        for k in 0..2000 {
+            csv.push_str(&format!("{at},key-{k},100\n"));
+        }
+    }
+    write(dir.path(), "rows.csv", &csv);
+    let file = write(
+        dir.path(),
+        "wide-trace.toml",
+        r#"name = "wide-trace"
+duration = "20s"
+seed = 12
+engine = "shard"
+
+[stream]
+shards = 1100
+
+[[producers]]
+name = "rows"
+trace = { file = "rows.csv", interval = "1s", within = "uniform", rate_multiplier = 1.5 }
+size = { kind = "lognormal", median = "200B", sigma = 0.5 }
+"#,
+    );
+    let one = same_bytes_at_any_thread_count(dir.path(), &file);
+    let throttled = column(&one.join("shards.csv"), "throttled_records");
+    assert!(
+        throttled.iter().any(|t| t != "0"),
+        "the hot key's shard throttles"
+    );
+    let produced: u64 = column(&one.join("summary.csv"), "records_produced")[0]
+        .parse()
+        .unwrap();
+    // 20 s of 201,500 rows' records, times 1.5 (binomial for the half).
+    assert!((6_000_000..6_090_000).contains(&produced), "{produced}");
 }
 
 #[test]
